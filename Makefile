@@ -1,0 +1,73 @@
+# shmkit: plain make, gcc or clang, nothing else needed.
+#   make                 library (static and shared) and the shmkit command
+#   make check           build and run every test
+#   make check SANITIZE=1   the same under ASan + UBSan
+#   make check VALGRIND=1   the same under valgrind
+#   make CC=clang        build with clang (kept apart in build/clang)
+#   V=1                  show full commands
+
+VERSION := $(shell cat VERSION)
+MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
+
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+BASE    := $(WARN) -D_DEFAULT_SOURCE -Iinclude -fPIC -fvisibility=hidden
+SAN     :=
+ifeq ($(SANITIZE),1)
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+# Each compiler and sanitizer setting builds into its own directory, so
+# switching between them never mixes objects.
+CONFIG  := $(notdir $(firstword $(CC)))$(if $(SAN),-san)
+B       := $(if $(filter cc,$(CONFIG)),build,build/$(CONFIG))
+
+ifneq ($(V),1)
+Q = @
+msg = printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRC  := $(wildcard src/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(filter-out tests/harness.c,$(wildcard tests/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+TESTS    := $(TEST_SRC:%.c=$(B)/%)
+
+SONAME   := libshmkit.so.$(MAJOR)
+STATIC   := $(B)/libshmkit.a
+SHARED   := $(B)/libshmkit.so.$(VERSION)
+BIN      := $(B)/shmkit
+
+all: $(STATIC) $(SHARED) $(BIN)
+
+$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h tests/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	$(Q)$(call msg,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJ) src/shmkit.map
+	$(Q)$(call msg,LD,$@)$(CC) -shared $(SAN) -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=src/shmkit.map -Wl,--no-undefined \
+		-o $@ $(LIB_OBJ) $(if $(SAN),,-lc)
+	$(Q)ln -sf libshmkit.so.$(VERSION) $(B)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(B)/libshmkit.so
+
+$(BIN): $(CLI_OBJ) $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC)
+
+$(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC)
+
+tests: $(TESTS)
+
+check: all tests
+	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) tests/run.sh $(TESTS)
+
+clean:
+	rm -rf build
+
+.PHONY: all tests check clean
+.SECONDARY:

@@ -1,0 +1,61 @@
+/* What the shmkit subcommands share: parsing, messages, output helpers. */
+#ifndef SHMKIT_CLI_H
+#define SHMKIT_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shmkit.h"
+
+#define EXIT_RUNTIME 1	/* the system said no */
+#define EXIT_USAGE 2	/* the command line was wrong */
+
+/* Each subcommand: argc/argv start at the subcommand's own name. */
+int cmd_mk(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+
+/* "shmkit: <what>: <why>" on stderr. */
+void err_msg(const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The same, then exit 2 after pointing at --help. */
+_Noreturn void usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Checked parsers; each prints its own one-line error and returns -1. */
+int parse_size(const char *text, uint64_t *size);
+int parse_mode(const char *text, int *mode);
+int parse_shmid(const char *text, int *shmid);
+
+/*
+ * A segment as named on the command line: -k KEY, -p PATH[:PROJ], -n NAME
+ * or a bare shmid. target_option() takes one option letter and its argument
+ * (returns -1 with a message if bad); target_open() finds the shmid.
+ */
+struct target {
+	struct shmkit_ref ref;	/* kind 0: by shmid */
+	int shmid;
+	char label[128];	/* how messages name it */
+};
+int target_option(struct target *t, int opt, const char *arg);
+int target_shmid(struct target *t, const char *arg);
+int target_open(const struct target *t, const char *cmd);
+
+/* Human forms. */
+void fmt_size(char *buf, size_t cap, uint64_t bytes);
+void fmt_age(char *buf, size_t cap, int64_t seconds);
+const char *state_name(int state);
+void fmt_mode(char *buf, size_t cap, unsigned mode);
+
+/* JSON output. */
+void json_str(FILE *f, const char *s);
+void json_info(FILE *f, const struct shmkit_seg_info *info,
+	       const struct shmkit_proc *procs, int nprocs, int partial,
+	       const char *indent);
+
+/* Flushes stdout and reports a write error (full disk, closed pipe). */
+int finish_stdout(void);
+
+#endif

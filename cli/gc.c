@@ -1,0 +1,85 @@
+/* shmkit gc: remove orphaned segments nobody will come back for. */
+#include <getopt.h>
+
+#include "cli.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit gc [--dry-run] [--foreign]\n"
+	       "\n"
+	       "Removes orphaned segments: nobody attached, and the creator and last\n"
+	       "user are gone (pid and start time, so a recycled pid does not count).\n"
+	       "Only shmkit segments (with a shmkit header) that are not persistent\n"
+	       "are removed; segments made by 'shmkit mk -n' are persistent and kept.\n"
+	       "Each removed segment is listed.\n"
+	       "\n"
+	       "  -n, --dry-run  list what would be removed, remove nothing\n"
+	       "  --foreign      also remove orphans without a shmkit header (made by\n"
+	       "                 other programs, ipcmk, or shmkit mk -k / -p)\n"
+	       "  -h, --help     this text\n");
+}
+
+/* Is this segment garbage? Persistent and unreadable ones never are. */
+static int collectable(const struct shmkit_seg_info *i, int foreign)
+{
+	if (i->state != SHMKIT_STATE_ORPHAN || (i->flags & SHMKIT_INFO_UNREAD))
+		return 0;
+	if (i->flags & SHMKIT_INFO_NAMED)
+		return !(i->flags & SHMKIT_INFO_PERSIST);
+	return foreign;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "foreign", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct shmkit_seg_info *list = NULL, now;
+	int dry = 0, foreign = 0, c, n, k, failed = 0, r;
+
+	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			dry = 1;
+			break;
+		case 'F':
+			foreign = 1;
+			break;
+		case 'h':
+			usage();
+			return finish_stdout();
+		default:
+			usage_error("gc", "bad option");
+		}
+	}
+	if (optind < argc)
+		usage_error("gc", "unexpected argument '%s'", argv[optind]);
+
+	n = shmkit_seg_list(&list);
+	if (n < 0) {
+		err_msg("gc", "cannot list segments: %s", shmkit_strerror(n));
+		return EXIT_RUNTIME;
+	}
+	for (k = 0; k < n; k++) {
+		const struct shmkit_seg_info *i = &list[k];
+		if (!collectable(i, foreign))
+			continue;
+		/* look again right before removing: someone may have attached since */
+		if (!dry && (shmkit_seg_stat(i->shmid, &now) < 0 || !collectable(&now, foreign)))
+			continue;
+		if (!dry && (r = shmkit_seg_remove(i->shmid)) < 0) {
+			err_msg("gc", "%d: %s", i->shmid, shmkit_strerror(r));
+			failed = 1;
+			continue;
+		}
+		printf("%s %d key 0x%08x%s%s\n", dry ? "would remove" : "removed", i->shmid,
+		       (unsigned)i->key, (i->flags & SHMKIT_INFO_NAMED) ? " name " : "",
+		       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "");
+	}
+	shmkit_free(list);
+	c = finish_stdout();
+	return failed ? EXIT_RUNTIME : c;
+}

@@ -1,0 +1,72 @@
+/*
+ * JSON output: exact numbers, stable field names. The schema is listed in
+ * the README (and shmkit(1) when it exists); add fields, never rename.
+ */
+#include "cli.h"
+
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static const char *yesno(int b)
+{
+	return b ? "true" : "false";
+}
+
+void json_info(FILE *f, const struct shmkit_seg_info *i,
+	       const struct shmkit_proc *procs, int nprocs, int partial,
+	       const char *in)
+{
+	int k, first = 1;
+
+	fprintf(f, "{\n");
+	fprintf(f, "%s  \"shmid\": %d,\n", in, i->shmid);
+	fprintf(f, "%s  \"key\": %u,\n", in, (unsigned)i->key);
+	fprintf(f, "%s  \"key_hex\": \"0x%08x\",\n", in, (unsigned)i->key);
+	fprintf(f, "%s  \"name\": ", in);
+	if (i->flags & SHMKIT_INFO_NAMED)
+		json_str(f, i->name);
+	else
+		fputs("null", f);
+	fprintf(f, ",\n%s  \"shmkit\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_NAMED));
+	fprintf(f, "%s  \"header_readable\": %s,\n", in, yesno(!(i->flags & SHMKIT_INFO_UNREAD)));
+	fprintf(f, "%s  \"persistent\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_PERSIST));
+	fprintf(f, "%s  \"size\": %llu,\n", in, (unsigned long long)i->size);
+	fprintf(f, "%s  \"allocated\": %llu,\n", in, (unsigned long long)i->alloc);
+	fprintf(f, "%s  \"data_size\": %llu,\n", in, (unsigned long long)i->data_size);
+	fprintf(f, "%s  \"mode\": \"%04o\",\n", in, i->mode);
+	fprintf(f, "%s  \"uid\": %u, \"gid\": %u, \"cuid\": %u, \"cgid\": %u,\n", in,
+		(unsigned)i->uid, (unsigned)i->gid, (unsigned)i->cuid, (unsigned)i->cgid);
+	fprintf(f, "%s  \"nattch\": %llu,\n", in, (unsigned long long)i->nattch);
+	fprintf(f, "%s  \"attached\": [", in);
+	for (k = 0; k < nprocs; k++) {
+		if (procs[k].shmid != i->shmid)
+			continue;
+		fprintf(f, "%s{\"pid\": %d, \"comm\": ", first ? "" : ", ", (int)procs[k].pid);
+		json_str(f, procs[k].comm);
+		fputc('}', f);
+		first = 0;
+	}
+	fprintf(f, "],\n%s  \"attached_partial\": %s,\n", in, yesno(partial));
+	fprintf(f, "%s  \"cpid\": %d,\n", in, (int)i->cpid);
+	fprintf(f, "%s  \"creator_alive\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_CREATOR_ALIVE));
+	fprintf(f, "%s  \"lpid\": %d,\n", in, (int)i->lpid);
+	fprintf(f, "%s  \"lpid_alive\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_LASTPID_ALIVE));
+	fprintf(f, "%s  \"atime\": %lld, \"dtime\": %lld, \"ctime\": %lld,\n", in,
+		(long long)i->atime, (long long)i->dtime, (long long)i->ctime);
+	fprintf(f, "%s  \"removing\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_REMOVING));
+	fprintf(f, "%s  \"locked\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_LOCKED));
+	fprintf(f, "%s  \"state\": \"%s\"\n", in, state_name(i->state));
+	fprintf(f, "%s}", in);
+}

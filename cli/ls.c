@@ -1,0 +1,134 @@
+/* shmkit ls: every segment on the system, with what ipcs cannot show. */
+#include <getopt.h>
+#include <pwd.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit ls [--json]\n"
+	       "\n"
+	       "Lists every System V shared memory segment on the system: shmid, key,\n"
+	       "shmkit name, owner, mode, size asked and allocated (whole pages), number\n"
+	       "attached and by which pids, creator pid and whether it still runs, age\n"
+	       "and state:\n"
+	       "  in-use    attached by at least one process\n"
+	       "  idle      nobody attached; its creator or last user still runs\n"
+	       "  orphan    nobody attached; creator and last user are gone\n"
+	       "  removing  marked for removal; freed at the last detach\n"
+	       "\n"
+	       "  --json      exact numbers as a JSON array, one object per segment\n"
+	       "  -h, --help  this text\n"
+	       "\n"
+	       "Reading a shmkit header attaches read-only for a moment, as any reader\n"
+	       "would; the times shown are those from before.\n");
+}
+
+static void owner_name(char *buf, size_t cap, uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, cap, "%s", pw->pw_name);
+	else
+		snprintf(buf, cap, "%u", (unsigned)uid);
+}
+
+/* The attached pids of one segment as "12,345"; "-" for none. */
+static void pid_list(char *buf, size_t cap, const struct shmkit_seg_info *i,
+		     const struct shmkit_proc *procs, int n, int partial)
+{
+	size_t len = 0;
+	uint64_t shown = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < n && len + 12 < cap; k++) {
+		if (procs[k].shmid != i->shmid)
+			continue;
+		len += (size_t)snprintf(buf + len, cap - len, "%s%d", len ? "," : "",
+					(int)procs[k].pid);
+		shown++;
+	}
+	/* processes whose maps we may not read still count in nattch */
+	if (shown < i->nattch && (partial || len + 12 >= cap))
+		snprintf(buf + len, cap - len, "%s?", len ? "," : "");
+	else if (!len)
+		snprintf(buf, cap, "-");
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct shmkit_seg_info *list = NULL;
+	struct shmkit_proc *procs = NULL;
+	int json = 0, c, n, np, partial = 0, k;
+	time_t now = time(NULL);
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage();
+			return finish_stdout();
+		default:
+			usage_error("ls", "bad option");
+		}
+	}
+	if (optind < argc)
+		usage_error("ls", "unexpected argument '%s'", argv[optind]);
+
+	n = shmkit_seg_list(&list);
+	if (n < 0) {
+		err_msg("ls", "cannot list segments: %s", shmkit_strerror(n));
+		return EXIT_RUNTIME;
+	}
+	np = shmkit_seg_procs(-1, &procs, &partial);
+	if (np < 0) {
+		np = 0;
+		partial = 1;
+	}
+
+	if (json) {
+		printf("[");
+		for (k = 0; k < n; k++) {
+			printf("%s\n  ", k ? "," : "");
+			json_info(stdout, &list[k], procs, np, partial, "  ");
+		}
+		printf("%s]\n", n ? "\n" : "");
+	} else {
+		printf("%-10s %-10s %-16s %-8s %-4s %7s %7s %5s %-12s %-12s %5s %s\n",
+		       "SHMID", "KEY", "NAME", "OWNER", "MODE", "SIZE", "ALLOC", "NATT",
+		       "PIDS", "CREATOR", "AGE", "STATE");
+		for (k = 0; k < n; k++) {
+			const struct shmkit_seg_info *i = &list[k];
+			char owner[32], mode[8], size[16], alloc[16], pids[64], creator[32], age[16];
+
+			owner_name(owner, sizeof(owner), i->uid);
+			fmt_mode(mode, sizeof(mode), i->mode);
+			fmt_size(size, sizeof(size), i->data_size);
+			fmt_size(alloc, sizeof(alloc), i->alloc);
+			pid_list(pids, sizeof(pids), i, procs, np, partial);
+			snprintf(creator, sizeof(creator), "%d/%s", (int)i->cpid,
+				 (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "live" : "gone");
+			fmt_age(age, sizeof(age), (int64_t)now - i->ctime);
+			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s\n",
+			       i->shmid, (unsigned)i->key,
+			       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "-",
+			       owner, mode, size, alloc, (unsigned long long)i->nattch,
+			       pids, creator, age, state_name(i->state),
+			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "");
+		}
+	}
+	shmkit_free(list);
+	shmkit_free(procs);
+	return finish_stdout();
+}

@@ -1,0 +1,67 @@
+/* shmkit: the command. Dispatches to one file per subcommand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int, char **);
+	const char *summary;
+} commands[] = {
+	{ "mk", cmd_mk, "create a segment" },
+	{ "ls", cmd_ls, "list every segment: names, users, orphans" },
+	{ "stat", cmd_stat, "everything about one segment" },
+	{ "rm", cmd_rm, "remove segments" },
+	{ "gc", cmd_gc, "remove orphaned segments" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: shmkit COMMAND [OPTIONS]\n"
+		"\n"
+		"System V shared memory made safe and visible.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"A segment is named by its shmid, or by one of:\n"
+		"  -k KEY          a System V key, decimal or 0x hex\n"
+		"  -p PATH[:PROJ]  ftok(PATH, PROJ), PROJ 1..255 (default 1)\n"
+		"  -n NAME         a shmkit name: 1-63 of [A-Za-z0-9._-]\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help      this text; 'shmkit COMMAND --help' for a command\n"
+		"  -V, --version   print the version\n"
+		"\n"
+		"Exit status: 0 success, 1 the system refused, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return finish_stdout();
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("shmkit %s\n", shmkit_version());
+		return finish_stdout();
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "shmkit: %s: unknown command (see 'shmkit --help')\n", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,147 @@
+/* shmkit stat: everything about one segment. */
+#include <getopt.h>
+#include <pwd.h>
+#include <grp.h>
+#include <time.h>
+
+#include "cli.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit stat [--json] SHMID | -k KEY | -p PATH[:PROJ] | -n NAME\n"
+	       "\n"
+	       "Shows everything about one segment: key, name, sizes, mode, owner and\n"
+	       "creator, attach count and the processes attached, creator and last\n"
+	       "pid (and whether they still run), times and state.\n"
+	       "\n"
+	       "  -k, --key KEY          the segment with this System V key\n"
+	       "  -p, --path PATH[:PROJ] the segment with key ftok(PATH, PROJ)\n"
+	       "  -n, --name NAME        the shmkit segment with this name\n"
+	       "  --json                 one JSON object with exact numbers\n"
+	       "  -h, --help             this text\n");
+}
+
+static const char *user(uid_t uid, char *buf, size_t cap)
+{
+	struct passwd *pw = getpwuid(uid);
+	snprintf(buf, cap, "%s(%u)", pw ? pw->pw_name : "?", (unsigned)uid);
+	return buf;
+}
+
+static const char *group(gid_t gid, char *buf, size_t cap)
+{
+	struct group *gr = getgrgid(gid);
+	snprintf(buf, cap, "%s(%u)", gr ? gr->gr_name : "?", (unsigned)gid);
+	return buf;
+}
+
+static const char *when(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0)
+		return "never";
+	localtime_r(&tt, &tm);
+	strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static void print_human(const struct shmkit_seg_info *i, const struct shmkit_proc *p,
+			int np, int partial)
+{
+	char a[64], b[64], size[16];
+	int k;
+
+	printf("shmid:        %d\n", i->shmid);
+	printf("key:          0x%08x%s\n", (unsigned)i->key,
+	       (i->flags & SHMKIT_INFO_REMOVING) ? " (cleared: marked for removal)" : "");
+	if (i->flags & SHMKIT_INFO_NAMED)
+		printf("name:         %s%s\n", i->name,
+		       (i->flags & SHMKIT_INFO_PERSIST) ? " (persistent)" : "");
+	else
+		printf("name:         - (%s)\n", (i->flags & SHMKIT_INFO_UNREAD) ?
+		       "header not readable by you" : "raw segment, no shmkit header");
+	fmt_size(size, sizeof(size), i->data_size);
+	printf("size:         %llu bytes usable (%s)\n", (unsigned long long)i->data_size, size);
+	printf("segment size: %llu bytes asked, %llu allocated (whole pages)\n",
+	       (unsigned long long)i->size, (unsigned long long)i->alloc);
+	printf("mode:         %04o\n", i->mode);
+	printf("owner:        %s:%s\n", user(i->uid, a, sizeof(a)), group(i->gid, b, sizeof(b)));
+	printf("creator:      %s:%s\n", user(i->cuid, a, sizeof(a)), group(i->cgid, b, sizeof(b)));
+	printf("creator pid:  %d (%s)\n", (int)i->cpid,
+	       (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "running" : "gone");
+	printf("last pid:     %d (%s)\n", (int)i->lpid,
+	       (i->flags & SHMKIT_INFO_LASTPID_ALIVE) ? "running" : "gone");
+	printf("attached:     %llu\n", (unsigned long long)i->nattch);
+	for (k = 0; k < np; k++)
+		printf("  pid %-8d %s\n", (int)p[k].pid, p[k].comm);
+	if (partial && (uint64_t)np < i->nattch)
+		printf("  (some processes could not be inspected: run as root to see all)\n");
+	printf("attach time:  %s\n", when(i->atime, a, sizeof(a)));
+	printf("detach time:  %s\n", when(i->dtime, a, sizeof(a)));
+	printf("change time:  %s\n", when(i->ctime, a, sizeof(a)));
+	printf("state:        %s%s\n", state_name(i->state),
+	       (i->flags & SHMKIT_INFO_LOCKED) ? ", locked in memory" : "");
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct target t = { .shmid = -1 };
+	struct shmkit_seg_info info;
+	struct shmkit_proc *procs = NULL;
+	int json = 0, c, shmid, np, partial = 0, r;
+
+	while ((c = getopt_long(argc, argv, "k:p:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': case 'p': case 'n':
+			if (target_option(&t, c, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage();
+			return finish_stdout();
+		default:
+			usage_error("stat", "bad option");
+		}
+	}
+	if (optind < argc && target_shmid(&t, argv[optind++]) < 0)
+		return EXIT_USAGE;
+	if (optind < argc)
+		usage_error("stat", "unexpected argument '%s'", argv[optind]);
+	if (!t.ref.kind && t.shmid < 0)
+		usage_error("stat", "which segment? give a shmid, -k, -p or -n");
+
+	shmid = target_open(&t, "stat");
+	if (shmid < 0)
+		return EXIT_RUNTIME;
+	r = shmkit_seg_stat(shmid, &info);
+	if (r < 0) {
+		err_msg("stat", "%s: %s", t.label, shmkit_strerror(r));
+		return EXIT_RUNTIME;
+	}
+	np = shmkit_seg_procs(shmid, &procs, &partial);
+	if (np < 0) {
+		np = 0;
+		partial = 1;
+	}
+	if (json) {
+		json_info(stdout, &info, procs, np, partial, "");
+		printf("\n");
+	} else {
+		print_human(&info, procs, np, partial);
+	}
+	shmkit_free(procs);
+	return finish_stdout();
+}

@@ -1,0 +1,283 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void err_msg(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shmkit: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shmkit: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'shmkit %s --help')\n", cmd);
+	exit(EXIT_USAGE);
+}
+
+/* SIZE: digits, then optionally K, M, G or T (powers of 1024). */
+int parse_size(const char *text, uint64_t *size)
+{
+	const char *s = text;
+	uint64_t v = 0, mult = 1;
+
+	if (!isdigit((unsigned char)*s)) {
+		err_msg("size", "'%s': not a number (examples: 4096, 64K, 1M, 2G)", text);
+		return -1;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			err_msg("size", "'%s': does not fit in 64 bits", text);
+			return -1;
+		}
+		v = v * 10 + d;
+	}
+	if (*s) {
+		switch (toupper((unsigned char)*s)) {
+		case 'K': mult = 1ull << 10; break;
+		case 'M': mult = 1ull << 20; break;
+		case 'G': mult = 1ull << 30; break;
+		case 'T': mult = 1ull << 40; break;
+		default: mult = 0;
+		}
+		if (!mult || s[1]) {
+			err_msg("size", "'%s': unknown suffix '%s' (use K, M, G or T)", text, s);
+			return -1;
+		}
+	}
+	if (v > UINT64_MAX / mult) {
+		err_msg("size", "'%s': does not fit in 64 bits", text);
+		return -1;
+	}
+	if (v == 0) {
+		err_msg("size", "'%s': must be at least 1 byte", text);
+		return -1;
+	}
+	*size = v * mult;
+	return 0;
+}
+
+int parse_mode(const char *text, int *mode)
+{
+	unsigned long v = 0;
+	const char *s = text;
+
+	if (!*s) {
+		err_msg("mode", "empty (expected octal, like 0600 or 660)");
+		return -1;
+	}
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7') {
+			err_msg("mode", "'%s': not octal (expected digits 0-7, like 0600)", text);
+			return -1;
+		}
+		v = v * 8 + (unsigned long)(*s - '0');
+		if (v > 0777) {
+			err_msg("mode", "'%s': above 0777 (only permission bits)", text);
+			return -1;
+		}
+	}
+	*mode = (int)v;
+	return 0;
+}
+
+int parse_shmid(const char *text, int *shmid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (!isdigit((unsigned char)*text) || *end || errno || v > INT32_MAX) {
+		err_msg("shmid", "'%s': not a shmid (a number from 'shmkit ls')", text);
+		return -1;
+	}
+	*shmid = (int)v;
+	return 0;
+}
+
+/* PATH[:PROJ]: the part after the last ':' is the project id if numeric. */
+static int parse_path(struct target *t, const char *arg)
+{
+	static char path[4096];
+	const char *colon = strrchr(arg, ':');
+	key_t proj = 1;
+	size_t len = strlen(arg);
+
+	if (colon && colon[1] && strspn(colon + 1, "0123456789xXabcdefABCDEF") ==
+	    strlen(colon + 1) && isdigit((unsigned char)colon[1])) {
+		if (shmkit_key_parse(colon + 1, &proj) < 0 || (uint32_t)proj > 255) {
+			err_msg("project id", "'%s': must be 1..255 (ftok keeps only 8 bits)",
+				colon + 1);
+			return -1;
+		}
+		len = (size_t)(colon - arg);
+	} else if (colon && colon[1] == '\0') {
+		err_msg("project id", "'%s': empty after ':'", arg);
+		return -1;
+	}
+	if (len == 0 || len >= sizeof(path)) {
+		err_msg("path", "'%s': %s", arg, len ? "too long" : "empty");
+		return -1;
+	}
+	memcpy(path, arg, len);
+	path[len] = '\0';
+	t->ref.kind = SHMKIT_REF_PATH;
+	t->ref.path = path;
+	t->ref.proj = (int)proj;
+	return 0;
+}
+
+int target_option(struct target *t, int opt, const char *arg)
+{
+	key_t key;
+
+	if (t->ref.kind || t->shmid >= 0) {
+		err_msg("target", "give one of -k, -p, -n or a shmid, not several");
+		return -1;
+	}
+	snprintf(t->label, sizeof(t->label), "%s", arg);
+	switch (opt) {
+	case 'k':
+		if (shmkit_key_parse(arg, &key) < 0) {
+			err_msg("key", "'%s': not a key (decimal or 0x hex, 1..0xffffffff; 0 is IPC_PRIVATE)",
+				arg);
+			return -1;
+		}
+		t->ref.kind = SHMKIT_REF_KEY;
+		t->ref.key = key;
+		snprintf(t->label, sizeof(t->label), "key 0x%08x", (unsigned)key);
+		return 0;
+	case 'p':
+		return parse_path(t, arg);
+	case 'n':
+		if (shmkit_name_check(arg) < 0) {
+			err_msg("name", "'%s': %s", arg,
+				!*arg ? "empty" :
+				strlen(arg) > SHMKIT_NAME_MAX ? "longer than 63 characters" :
+				"use only letters, digits, '.', '_' and '-'");
+			return -1;
+		}
+		t->ref.kind = SHMKIT_REF_NAME;
+		t->ref.name = arg;
+		return 0;
+	}
+	return -1;
+}
+
+int target_shmid(struct target *t, const char *arg)
+{
+	if (t->ref.kind || t->shmid >= 0) {
+		err_msg("target", "give one of -k, -p, -n or a shmid, not several");
+		return -1;
+	}
+	snprintf(t->label, sizeof(t->label), "%s", arg);
+	return parse_shmid(arg, &t->shmid);
+}
+
+/* Returns the shmid, or -1 after saying why there is none. */
+int target_open(const struct target *t, const char *cmd)
+{
+	struct shmkit_seg_info info;
+	int r;
+
+	if (t->ref.kind == 0) {
+		r = shmkit_seg_stat(t->shmid, &info);
+		if (r == -EINVAL || r == -EIDRM) {
+			err_msg(cmd, "%s: no segment with this shmid", t->label);
+			return -1;
+		}
+		if (r < 0) {
+			err_msg(cmd, "%s: %s", t->label, shmkit_strerror(r));
+			return -1;
+		}
+		return t->shmid;
+	}
+	r = shmkit_seg_open(&t->ref);
+	if (r == -ENOENT) {
+		if (t->ref.kind == SHMKIT_REF_PATH && access(t->ref.path, F_OK) != 0)
+			err_msg(cmd, "%s: no such file (ftok needs an existing path)", t->ref.path);
+		else
+			err_msg(cmd, "%s: no such segment", t->label);
+		return -1;
+	}
+	if (r < 0) {
+		err_msg(cmd, "%s: %s", t->label, shmkit_strerror(r));
+		return -1;
+	}
+	return r;
+}
+
+void fmt_size(char *buf, size_t cap, uint64_t bytes)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%lluB", (unsigned long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, cap, v < 10 && v != (double)(uint64_t)v ? "%.1f%c" : "%.0f%c",
+		 v, units[u]);
+}
+
+void fmt_age(char *buf, size_t cap, int64_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, cap, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(buf, cap, "%lldm", (long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, cap, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(buf, cap, "%lldd", (long long)(s / 86400));
+}
+
+const char *state_name(int state)
+{
+	switch (state) {
+	case SHMKIT_STATE_INUSE: return "in-use";
+	case SHMKIT_STATE_IDLE: return "idle";
+	case SHMKIT_STATE_ORPHAN: return "orphan";
+	case SHMKIT_STATE_REMOVING: return "removing";
+	}
+	return "?";
+}
+
+void fmt_mode(char *buf, size_t cap, unsigned mode)
+{
+	snprintf(buf, cap, "%04o", mode & 0777);
+}
+
+int finish_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			err_msg("stdout", "%s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* Error texts, version and the library's free. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmkit.h"
+#include "util.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+SHMKIT_EXPORT
+const char *shmkit_version(void)
+{
+	return STR(SHMKIT_VERSION_MAJOR) "." STR(SHMKIT_VERSION_MINOR) "."
+		STR(SHMKIT_VERSION_PATCH);
+}
+
+SHMKIT_EXPORT
+void shmkit_free(void *ptr)
+{
+	free(ptr);
+}
+
+/*
+ * Text for an error code, either sign. Our own codes read as sentences
+ * that name what to look at; errno values come from strerror(), which in
+ * glibc returns static text for every known value.
+ */
+SHMKIT_EXPORT
+const char *shmkit_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case SHMKIT_EFOREIGN:
+		return "not a shmkit segment (no shmkit header)";
+	case SHMKIT_ECLASH:
+		return "name's key is held by a segment of another name";
+	case SHMKIT_ESHMMAX:
+		return "size exceeds the kernel limit kernel.shmmax";
+	case SHMKIT_ESHMMIN:
+		return "size is below the kernel minimum kernel.shmmin (1 byte)";
+	case SHMKIT_ESHMALL:
+		return "system-wide shared memory limit kernel.shmall reached";
+	case SHMKIT_ESHMMNI:
+		return "segment count limit kernel.shmmni reached";
+	case SHMKIT_EBADHDR:
+		return "shmkit header is damaged";
+	case SHMKIT_ESMALLER:
+		return "existing segment is smaller than the size asked for";
+	case 0:
+		return "success";
+	}
+	return strerror(err);
+}

@@ -1,0 +1,16 @@
+/*
+ * Parsers of kernel text, kept apart from their callers so that tests and
+ * fuzz targets can drive them directly. Not exported.
+ */
+#ifndef SHMKIT_PARSE_H
+#define SHMKIT_PARSE_H
+
+#include "shmkit.h"
+
+/* One row of /proc/sysvipc/shm into the kernel part of info. 0 or -EINVAL. */
+int __shmkit_parse_sysvipc_row(const char *line, struct shmkit_seg_info *info);
+
+/* The shmid a /proc/PID/maps line maps, or -1 if not a System V segment. */
+int __shmkit_parse_maps_line(const char *line);
+
+#endif

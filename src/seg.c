@@ -1,0 +1,253 @@
+/*
+ * Segments: create, open, attach, detach, remove. Raw segments (from a key
+ * or a path) are exactly what shmget makes: all bytes are the user's.
+ * Named segments carry a header (header.h) before the user's bytes, which
+ * records the name so that opening by name can verify it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "header.h"
+#include "proc.h"
+#include "shmkit.h"
+#include "sys.h"
+#include "util.h"
+
+/* How long an opener waits for a live creator to publish a fresh header. */
+#define HDR_WAIT_NS (500 * 1000 * 1000L)
+#define HDR_POLL_NS (1000 * 1000L)
+
+static int check_size(uint64_t segsz)
+{
+	struct shmkit_limits lim;
+	uint64_t pages;
+
+	if (segsz == 0)
+		return -SHMKIT_ESHMMIN;
+	if (shmkit_limits(&lim) < 0)
+		return 0; /* let the kernel judge */
+	if (segsz > lim.shmmax)
+		return -SHMKIT_ESHMMAX;
+	pages = segsz / lim.page_size + (segsz % lim.page_size != 0);
+	if (pages > lim.shmall)
+		return -SHMKIT_ESHMALL;
+	return 0;
+}
+
+/*
+ * shmget says ENOSPC for both of two limits; tell them apart by counting.
+ * What is counted can change under us; the answer is a best explanation.
+ */
+static int explain_enospc(void)
+{
+	struct shmkit_seg_info *list = NULL;
+	struct shmkit_limits lim;
+	int n = shmkit_seg_list(&list);
+
+	shmkit_free(list);
+	if (n >= 0 && shmkit_limits(&lim) == 0 && (uint64_t)n >= lim.shmmni)
+		return -SHMKIT_ESHMMNI;
+	return -SHMKIT_ESHMALL;
+}
+
+static int seg_size(int shmid, uint64_t *segsz, key_t *key, pid_t *cpid)
+{
+	struct shmid_ds ds;
+	int err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
+
+	if (err < 0)
+		return err;
+	*segsz = ds.shm_segsz;
+	if (key)
+		*key = ds.shm_perm.__key;
+	if (cpid)
+		*cpid = ds.shm_cpid;
+	return 0;
+}
+
+/*
+ * Reads the header of an attached segment. A creator publishes its header
+ * just after shmget, so when the caller expects a header (grace), a
+ * segment with no magic yet whose creator still runs gets a short grace
+ * period before it is called foreign.
+ */
+static int read_header(const void *base, int shmid, int grace,
+		       struct __shmkit_hdr_view *view)
+{
+	struct timespec nap = { 0, HDR_POLL_NS };
+	uint64_t segsz;
+	key_t key;
+	pid_t cpid;
+	long waited = 0;
+	int err;
+
+	for (;;) {
+		err = seg_size(shmid, &segsz, &key, &cpid);
+		if (err < 0)
+			return err;
+		err = __shmkit_hdr_read(base, segsz, key, view);
+		if (err != -SHMKIT_EFOREIGN || !grace || waited >= HDR_WAIT_NS)
+			return err;
+		if (!__shmkit_proc_alive_before(cpid, 0))
+			return err;
+		nanosleep(&nap, NULL);
+		waited += HDR_POLL_NS;
+	}
+}
+
+/* Opens shmid by name: the header must be there and carry this name. */
+static int verify_name(int shmid, const char *name)
+{
+	struct __shmkit_hdr_view view;
+	void *base = NULL;
+	int err = __shmkit_shmat(shmid, SHM_RDONLY, &base);
+
+	if (err < 0)
+		return err;
+	err = read_header(base, shmid, 1, &view);
+	__shmkit_shmdt(base);
+	if (err == -SHMKIT_EFOREIGN)
+		return -SHMKIT_ECLASH;
+	if (err < 0)
+		return err;
+	return strcmp(view.name, name) == 0 ? 0 : -SHMKIT_ECLASH;
+}
+
+static int init_named(int shmid, const char *name, uint64_t data_size, unsigned flags)
+{
+	void *base = NULL;
+	int err = __shmkit_shmat(shmid, 0, &base);
+
+	if (err < 0)
+		return err;
+	__shmkit_hdr_init(base, name, data_size,
+			  (flags & SHMKIT_PERSIST) ? SHMKIT_HDR_PERSIST : 0);
+	return __shmkit_shmdt(base);
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
+		      unsigned flags)
+{
+	int named = ref && ref->kind == SHMKIT_REF_NAME;
+	uint64_t segsz = size, have;
+	key_t key;
+	int err, shmid;
+
+	if (mode == SHMKIT_MODE_DEFAULT)
+		mode = 0600;
+	if (mode < 0 || mode > 0777 || (flags & ~(SHMKIT_EXCL | SHMKIT_PERSIST)))
+		return -EINVAL;
+	if ((flags & SHMKIT_PERSIST) && !named)
+		return -EINVAL; /* a raw segment has no header to record it in */
+	if ((err = shmkit_key_resolve(ref, &key)) < 0)
+		return err;
+	if (size == 0)
+		return -SHMKIT_ESHMMIN;
+	if (named) {
+		if (segsz > UINT64_MAX - SHMKIT_HDR_SIZE)
+			return -SHMKIT_ESHMMAX;
+		segsz += SHMKIT_HDR_SIZE;
+	}
+	if ((err = check_size(segsz)) < 0)
+		return err;
+
+	shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
+	if (shmid >= 0) {
+		if (named && (err = init_named(shmid, ref->name, size, flags)) < 0) {
+			__shmkit_shmctl(shmid, IPC_RMID, NULL);
+			return err;
+		}
+		return shmid;
+	}
+	if (shmid == -ENOSPC)
+		return explain_enospc();
+	if (shmid != -EEXIST || (flags & SHMKIT_EXCL))
+		return shmid;
+
+	/* the key exists: open it, then check it is the one asked for */
+	shmid = __shmkit_shmget(key, 0, 0);
+	if (shmid < 0)
+		return shmid;
+	if (named && (err = verify_name(shmid, ref->name)) < 0)
+		return err;
+	if ((err = seg_size(shmid, &have, NULL, NULL)) < 0)
+		return err;
+	if (have < segsz)
+		return -SHMKIT_ESMALLER;
+	return shmid;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_open(const struct shmkit_ref *ref)
+{
+	key_t key;
+	int err, shmid;
+
+	if ((err = shmkit_key_resolve(ref, &key)) < 0)
+		return err;
+	shmid = __shmkit_shmget(key, 0, 0);
+	if (shmid < 0)
+		return shmid;
+	if (ref->kind == SHMKIT_REF_NAME && (err = verify_name(shmid, ref->name)) < 0)
+		return err;
+	return shmid;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_attach(int shmid, unsigned flags, struct shmkit_map *map)
+{
+	struct __shmkit_hdr_view view;
+	uint64_t segsz;
+	void *base = NULL;
+	int err;
+
+	if (!map || shmid < 0 || (flags & ~SHMKIT_RDONLY))
+		return -EINVAL;
+	if ((err = __shmkit_shmat(shmid, (flags & SHMKIT_RDONLY) ? SHM_RDONLY : 0,
+				  &base)) < 0)
+		return err;
+	if ((err = seg_size(shmid, &segsz, NULL, NULL)) < 0) {
+		__shmkit_shmdt(base);
+		return err;
+	}
+	memset(map, 0, sizeof(*map));
+	map->shmid = shmid;
+	map->base = base;
+	/*
+	 * Without a valid header every byte is the user's, even if the first
+	 * ones happen to look like a header: a raw segment is never refused.
+	 */
+	if (read_header(base, shmid, 0, &view) == 0) {
+		map->named = 1;
+		map->data = (char *)base + SHMKIT_HDR_SIZE;
+		map->size = (size_t)view.data_size;
+		memcpy(map->name, view.name, sizeof(map->name));
+	} else {
+		map->data = base;
+		map->size = (size_t)segsz;
+	}
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_detach(struct shmkit_map *map)
+{
+	int err;
+
+	if (!map || !map->base)
+		return -EINVAL;
+	err = __shmkit_shmdt(map->base);
+	if (err == 0)
+		memset(map, 0, sizeof(*map));
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_remove(int shmid)
+{
+	if (shmid < 0)
+		return -EINVAL;
+	return __shmkit_shmctl(shmid, IPC_RMID, NULL);
+}

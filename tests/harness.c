@@ -1,0 +1,236 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/random.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MAX_TRACKED 4096
+
+static int ids[MAX_TRACKED];
+static key_t keys[MAX_TRACKED];
+static volatile int nids, nkeys;
+static pid_t owner;
+
+/* Async-signal-safe: only shmget/shmctl and plain loads. */
+static void cleanup(void)
+{
+	int i;
+
+	if (getpid() != owner)
+		return;
+	for (i = 0; i < nids; i++)
+		shmctl(ids[i], IPC_RMID, NULL);
+	for (i = 0; i < nkeys; i++) {
+		int id = shmget(keys[i], 0, 0);
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+	nids = nkeys = 0;
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+__attribute__((constructor)) static void setup(void)
+{
+	owner = getpid();
+	atexit(cleanup);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGALRM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (getpid() != owner)
+		_exit(1);
+	exit(1);
+}
+
+void t_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "skip: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(T_EXIT_SKIP);
+}
+
+int t_track(int shmid)
+{
+	if (shmid >= 0 && nids < MAX_TRACKED)
+		ids[nids++] = shmid;
+	return shmid;
+}
+
+key_t t_track_key(key_t key)
+{
+	if (nkeys < MAX_TRACKED)
+		keys[nkeys++] = key;
+	return key;
+}
+
+uint64_t t_rand(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		t_fail(__FILE__, __LINE__, "getrandom failed");
+	return v;
+}
+
+key_t t_key(void)
+{
+	key_t k;
+
+	do
+		k = (key_t)(uint32_t)t_rand();
+	while (k == 0 || k == (key_t)-1);
+	return t_track_key(k);
+}
+
+const char *t_name(char *buf, size_t cap, const char *tag)
+{
+	static int n;
+
+	snprintf(buf, cap, "t-%d-%d-%s", (int)getpid(), n++, tag);
+	t_track_key(shmkit_name_key(buf));
+	return buf;
+}
+
+/* Reads fd to EOF into a malloc'd string. */
+static char *slurp(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	if (!buf)
+		t_fail(__FILE__, __LINE__, "out of memory");
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *p = realloc(buf, cap *= 2);
+			if (!p)
+				t_fail(__FILE__, __LINE__, "out of memory");
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+int t_run(char *const argv[], char **out, char **err)
+{
+	int po[2], pe[2], status;
+	pid_t pid;
+	char *o, *e;
+
+	if (pipe(po) < 0 || pipe(pe) < 0)
+		t_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		t_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		dup2(devnull, 0);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(pe[0]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	/* stderr is small; read stdout first, then stderr */
+	o = slurp(po[0]);
+	e = slurp(pe[0]);
+	close(po[0]);
+	close(pe[0]);
+	status = t_wait(pid);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return status;
+}
+
+int t_cli(char **out, char **err, const char *arg0, ...)
+{
+	const char *bin = getenv("SHMKIT");
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	if (!bin)
+		bin = "build/shmkit";
+	argv[argc++] = (char *)bin;
+	va_start(ap, arg0);
+	for (a = arg0; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return t_run(argv, out, err);
+}
+
+pid_t t_fork(int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		t_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+int t_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			t_fail(__FILE__, __LINE__, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,67 @@
+/*
+ * The test harness: one small program per behaviour. Exit 0 = pass,
+ * 1 = fail, 77 = skipped (the machine lacks something; never a pass).
+ *
+ * Every segment a test makes is tracked and removed when the test exits,
+ * passes or fails, also on SIGTERM/SIGINT/SIGALRM from the runner's
+ * timeout. Forked children never clean up: only the process that started
+ * the test does.
+ */
+#ifndef SHMKIT_TEST_HARNESS_H
+#define SHMKIT_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmkit.h"
+
+#define T_EXIT_SKIP 77
+
+_Noreturn void t_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+_Noreturn void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define T_ASSERT(c) \
+	do { if (!(c)) t_fail(__FILE__, __LINE__, "assertion failed: %s", #c); } while (0)
+#define T_EQ(a, b) \
+	do { long long a_ = (long long)(a), b_ = (long long)(b); \
+	     if (a_ != b_) t_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", \
+				  #a, a_, #b, b_); } while (0)
+/* r must be >= 0; prints the error text if not. */
+#define T_OK(r) \
+	do { long long r_ = (long long)(r); \
+	     if (r_ < 0) t_fail(__FILE__, __LINE__, "%s failed: %s", #r, \
+				shmkit_strerror((int)r_)); } while (0)
+#define T_STR_CONTAINS(hay, needle) \
+	do { const char *h_ = (hay), *n_ = (needle); \
+	     if (!h_ || !strstr(h_, n_)) t_fail(__FILE__, __LINE__, \
+		"'%s' not found in: %s", n_, h_ ? h_ : "(null)"); } while (0)
+
+/* Removes shmid at exit. Returns shmid (so it can wrap a create call). */
+int t_track(int shmid);
+/* Removes whatever segment has this key at exit. */
+key_t t_track_key(key_t key);
+
+/* A key no other test run uses (random, tracked for cleanup). */
+key_t t_key(void);
+/* A name of the form t-PID-N-TAG in buf (tracked for cleanup). */
+const char *t_name(char *buf, size_t cap, const char *tag);
+
+/*
+ * Runs the shmkit command (path from $SHMKIT) with args (NULL-terminated),
+ * optional stdin text. Captures stdout and stderr (malloc'd, NUL-terminated)
+ * and returns the exit status, or 128+signal.
+ */
+int t_cli(char **out, char **err, const char *arg0, ...);
+/* The same for any program: argv[0] is looked up in PATH. */
+int t_run(char *const argv[], char **out, char **err);
+
+/* Child helpers: fork and run fn(arg) in the child, which _exits with its
+ * return value. t_wait returns the exit status (128+signal if killed). */
+pid_t t_fork(int (*fn)(void *), void *arg);
+int t_wait(pid_t pid);
+
+uint64_t t_rand(void);
+
+#endif
