@@ -207,12 +207,22 @@ static int list_from_shmctl(struct list *l)
 	struct shmid_ds ds;
 	struct shmkit_seg_info info;
 	int max, i, id, err;
+#ifdef SHM_STAT_ANY
+	int stat_cmd = SHM_STAT_ANY;
+#else
+	int stat_cmd = SHM_STAT;
+#endif
 
 	max = __shmkit_shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si);
 	if (max < 0)
 		return max;
 	for (i = 0; i <= max; i++) {
-		id = __shmkit_shmctl(i, SHM_STAT, &ds);
+		/* SHM_STAT_ANY (Linux 4.17) lists even what we may not read */
+		id = __shmkit_shmctl(i, stat_cmd, &ds);
+		if (id == -EINVAL && stat_cmd != SHM_STAT) {
+			stat_cmd = SHM_STAT;
+			id = __shmkit_shmctl(i, stat_cmd, &ds);
+		}
 		if (id < 0)
 			continue;
 		from_ds(&info, id, &ds);
@@ -222,20 +232,13 @@ static int list_from_shmctl(struct list *l)
 	return 0;
 }
 
-SHMKIT_EXPORT
-int shmkit_seg_list(struct shmkit_seg_info **out)
+int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out)
 {
 	struct list l = { 0 };
 	size_t i;
 	int err;
 
-	if (!out)
-		return -EINVAL;
-	err = list_from_proc(&l);
-	if (err == -ENOENT || err == -EACCES) {
-		l.count = 0;
-		err = list_from_shmctl(&l);
-	}
+	err = source == SHMKIT_LIST_PROC ? list_from_proc(&l) : list_from_shmctl(&l);
 	if (err < 0) {
 		free(l.items);
 		return err;
@@ -244,4 +247,17 @@ int shmkit_seg_list(struct shmkit_seg_info **out)
 		complete(&l.items[i]);
 	*out = l.items;
 	return (int)l.count;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_list(struct shmkit_seg_info **out)
+{
+	int n;
+
+	if (!out)
+		return -EINVAL;
+	n = __shmkit_seg_list_from(SHMKIT_LIST_PROC, out);
+	if (n == -ENOENT || n == -EACCES)
+		n = __shmkit_seg_list_from(SHMKIT_LIST_SHMCTL, out);
+	return n;
 }

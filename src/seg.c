@@ -80,16 +80,20 @@ static int read_header(const void *base, int shmid, int grace,
 	key_t key;
 	pid_t cpid;
 	long waited = 0;
-	int err;
+	int err, creator_alive;
 
 	for (;;) {
 		err = seg_size(shmid, &segsz, &key, &cpid);
 		if (err < 0)
 			return err;
+		/*
+		 * Liveness first, header second: a creator seen alive before a
+		 * read that found no magic may still publish, so look again; one
+		 * seen dead has published all it ever will.
+		 */
+		creator_alive = grace && __shmkit_proc_alive_before(cpid, 0);
 		err = __shmkit_hdr_read(base, segsz, key, view);
-		if (err != -SHMKIT_EFOREIGN || !grace || waited >= HDR_WAIT_NS)
-			return err;
-		if (!__shmkit_proc_alive_before(cpid, 0))
+		if (err != -SHMKIT_EFOREIGN || !creator_alive || waited >= HDR_WAIT_NS)
 			return err;
 		nanosleep(&nap, NULL);
 		waited += HDR_POLL_NS;

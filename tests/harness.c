@@ -9,6 +9,7 @@
 #include <sys/ipc.h>
 #include <sys/random.h>
 #include <sys/shm.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +19,8 @@
 
 static int ids[MAX_TRACKED];
 static key_t keys[MAX_TRACKED];
-static volatile int nids, nkeys;
+static pid_t children[MAX_TRACKED];
+static volatile int nids, nkeys, nchildren;
 static pid_t owner;
 
 /* Async-signal-safe: only shmget/shmctl and plain loads. */
@@ -28,6 +30,14 @@ static void cleanup(void)
 
 	if (getpid() != owner)
 		return;
+	/* children first: one still running could make a segment again */
+	for (i = 0; i < nchildren; i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+		}
+	}
+	nchildren = 0;
 	for (i = 0; i < nids; i++)
 		shmctl(ids[i], IPC_RMID, NULL);
 	for (i = 0; i < nkeys; i++) {
@@ -220,6 +230,8 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 		t_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
 	if (pid == 0)
 		_exit(fn(arg));
+	if (nchildren < MAX_TRACKED)
+		children[nchildren++] = pid;
 	return pid;
 }
 
@@ -227,9 +239,14 @@ int t_wait(pid_t pid)
 {
 	int status;
 
+	int i;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			t_fail(__FILE__, __LINE__, "waitpid: %s", strerror(errno));
+	for (i = 0; i < nchildren; i++)
+		if (children[i] == pid)
+			children[i] = 0;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

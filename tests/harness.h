@@ -58,7 +58,8 @@ int t_cli(char **out, char **err, const char *arg0, ...);
 int t_run(char *const argv[], char **out, char **err);
 
 /* Child helpers: fork and run fn(arg) in the child, which _exits with its
- * return value. t_wait returns the exit status (128+signal if killed). */
+ * return value. t_wait returns the exit status (128+signal if killed).
+ * Children not yet waited for are killed and reaped when the test exits. */
 pid_t t_fork(int (*fn)(void *), void *arg);
 int t_wait(pid_t pid);
 
