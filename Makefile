@@ -30,16 +30,18 @@ endif
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(filter-out tests/harness.c,$(wildcard tests/*.c))
+EX_SRC   := $(wildcard examples/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 TESTS    := $(TEST_SRC:%.c=$(B)/%)
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(foreach f,$(EX_SRC),examples/$(notdir $(f))))
 
 SONAME   := libshmkit.so.$(MAJOR)
 STATIC   := $(B)/libshmkit.a
 SHARED   := $(B)/libshmkit.so.$(VERSION)
 BIN      := $(B)/shmkit
 
-all: $(STATIC) $(SHARED) $(BIN)
+all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES)
 
 $(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -61,7 +63,15 @@ $(BIN): $(CLI_OBJ) $(STATIC)
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
 	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC)
 
+# Examples use only the public header and link like an outside program.
+$(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+
 tests: $(TESTS)
+
+demo: all
+	@demo/segments.sh $(B)
 
 check: all tests
 	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) tests/run.sh $(TESTS)
@@ -69,5 +79,5 @@ check: all tests
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean
+.PHONY: all tests check clean demo
 .SECONDARY:

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/ipc.h>	/* key_t, also under strict ISO C */
 
 #ifdef __cplusplus
 extern "C" {
