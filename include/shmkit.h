@@ -41,6 +41,10 @@ enum shmkit_error {
 	SHMKIT_ESHMMNI,		/* segment count kernel.shmmni reached */
 	SHMKIT_EBADHDR,		/* shmkit header present but damaged */
 	SHMKIT_ESMALLER,	/* existing segment smaller than the size asked */
+	SHMKIT_ENOTCHAN,	/* segment is not a channel (or another version) */
+	SHMKIT_ECORRUPT,	/* channel state in the segment is inconsistent */
+	SHMKIT_EEOF,		/* end of stream: the producer closed, all read */
+	SHMKIT_EPEERDEAD,	/* the other side died without closing */
 };
 
 /* Text for a negative (or positive) error code; never NULL. */
@@ -144,6 +148,7 @@ enum shmkit_info_flags {
 	SHMKIT_INFO_UNREAD = 1 << 4,	/* header could not be read (access) */
 	SHMKIT_INFO_CREATOR_ALIVE = 1 << 5,
 	SHMKIT_INFO_LASTPID_ALIVE = 1 << 6,
+	SHMKIT_INFO_CHANNEL = 1 << 7,	/* the segment holds a channel */
 };
 
 /* Everything known about one segment, as stat and list report it. */
@@ -204,6 +209,112 @@ struct shmkit_limits {
 };
 
 int shmkit_limits(struct shmkit_limits *lim);
+
+/* -------------------------------------------------------------- channels */
+
+/*
+ * A channel is a message ring inside one named segment: one producer and
+ * one consumer, each in its own process (or thread), messages of 0 to
+ * max_msg bytes delivered whole, in order, once. See chan.c for the
+ * protocol and its memory ordering.
+ */
+struct shmkit_chan;
+
+enum shmkit_chan_role {
+	SHMKIT_PRODUCER = 1,
+	SHMKIT_CONSUMER = 2,
+};
+
+enum shmkit_wait_policy {
+	SHMKIT_WAIT_BLOCK = 0,	/* spin briefly, then sleep on a futex (default) */
+	SHMKIT_WAIT_SPIN,	/* spin only: lowest latency, burns a core */
+	SHMKIT_WAIT_NONE,	/* never wait: every call acts as timeout 0 */
+};
+
+/*
+ * Creates channel name with a ring of capacity bytes, rounded up to a power
+ * of two of at least one page (the kernel allocates whole pages anyway), or
+ * opens the existing one unless SHMKIT_EXCL. flags: SHMKIT_EXCL,
+ * SHMKIT_PERSIST. Returns the shmid; -SHMKIT_ENOTCHAN if name exists and is
+ * not a channel.
+ */
+int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags);
+
+/*
+ * Opens channel name as its producer or its consumer. -EBUSY if that side
+ * is held by a live process; the place of a dead one is taken over.
+ */
+int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
+
+/*
+ * Closes this side: the consumer then gets end of stream after draining
+ * (for a closing producer), or the producer gets -EPIPE (for a closing
+ * consumer). A reserved or peeked message not yet committed or released
+ * is dropped from this side's view. Frees ch.
+ */
+int shmkit_chan_close(struct shmkit_chan *ch);
+
+/* Removes the channel's segment: it goes when the last side detaches. */
+int shmkit_chan_destroy(const char *name);
+
+/* The largest message this channel carries, in bytes. */
+size_t shmkit_chan_max_msg(const struct shmkit_chan *ch);
+
+/* Sets how this handle waits (shmkit_wait_policy). */
+int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy);
+
+/*
+ * Timeouts, for every call that can wait: 0 tries once (-EAGAIN if it
+ * cannot proceed), -1 waits for ever, > 0 waits that many milliseconds
+ * (-ETIMEDOUT). A wait also ends when the other side closes (-EPIPE for the
+ * producer, -SHMKIT_EEOF for the consumer once the ring is drained) or dies
+ * (-SHMKIT_EPEERDEAD, noticed within 100 ms).
+ */
+
+/* Copies len bytes in as one message. -EMSGSIZE if len > max_msg. */
+int shmkit_chan_send(struct shmkit_chan *ch, const void *buf, size_t len, int timeout_ms);
+
+/*
+ * Copies the next message out and sets *len to its size. If it is larger
+ * than cap, returns -EMSGSIZE with *len set, and leaves it in place.
+ */
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, size_t cap, size_t *len,
+		     int timeout_ms);
+
+/*
+ * Zero copy, producer: reserve gives *ptr to len bytes inside the ring to
+ * fill in place; commit publishes the first used bytes (used <= len) as one
+ * message. Nothing is visible to the consumer before commit; a producer
+ * that dies in between leaves nothing behind.
+ */
+int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms);
+int shmkit_chan_commit(struct shmkit_chan *ch, size_t used);
+
+/*
+ * Zero copy, consumer: peek gives the next message in place (*ptr, *len),
+ * release lets the producer reuse its space. The pointer stays valid, and
+ * the producer does not touch those bytes, until release or close on this
+ * handle; peeking again without releasing returns the same message.
+ */
+int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms);
+int shmkit_chan_release(struct shmkit_chan *ch);
+
+/* The channel's shape and counters, as stored in its header. */
+struct shmkit_chan_info {
+	uint64_t capacity;	/* ring bytes */
+	uint64_t max_msg;
+	uint64_t used;		/* bytes in the ring now (published, not released) */
+	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;
+	uint64_t prod_sleeps, prod_wakes;	/* producer slept; woke the consumer */
+	uint64_t cons_sleeps, cons_wakes;	/* consumer slept; woke the producer */
+	pid_t prod_pid, cons_pid;	/* 0 if the side is not open */
+	int prod_alive, cons_alive;
+	int prod_closed, cons_closed;
+};
+
+/* Reads a channel's info by shmid (read-only attach); -SHMKIT_ENOTCHAN if
+ * the segment is not one. */
+int shmkit_chan_info(int shmid, struct shmkit_chan_info *info);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,14 @@ const char *shmkit_strerror(int err)
 		return "segment count limit kernel.shmmni reached";
 	case SHMKIT_EBADHDR:
 		return "shmkit header is damaged";
+	case SHMKIT_ENOTCHAN:
+		return "not a channel (or a channel of another layout version)";
+	case SHMKIT_ECORRUPT:
+		return "channel state in the segment is inconsistent";
+	case SHMKIT_EEOF:
+		return "end of stream: the producer closed the channel";
+	case SHMKIT_EPEERDEAD:
+		return "the other side of the channel died";
 	case SHMKIT_ESMALLER:
 		return "existing segment is smaller than the size asked for";
 	case 0:

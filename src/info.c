@@ -73,6 +73,8 @@ static void complete(struct shmkit_seg_info *info)
 			info->flags |= SHMKIT_INFO_NAMED;
 			if (view.flags & SHMKIT_HDR_PERSIST)
 				info->flags |= SHMKIT_INFO_PERSIST;
+			if (view.flags & SHMKIT_HDR_CHANNEL)
+				info->flags |= SHMKIT_INFO_CHANNEL;
 			info->data_size = view.data_size;
 			memcpy(info->name, view.name, sizeof(info->name));
 		}

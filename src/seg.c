@@ -10,6 +10,7 @@
 
 #include "header.h"
 #include "proc.h"
+#include "seg.h"
 #include "shmkit.h"
 #include "sys.h"
 #include "util.h"
@@ -118,21 +119,27 @@ static int verify_name(int shmid, const char *name)
 	return strcmp(view.name, name) == 0 ? 0 : -SHMKIT_ECLASH;
 }
 
-static int init_named(int shmid, const char *name, uint64_t data_size, unsigned flags)
+/*
+ * Writes a fresh segment's header; init, if given, first fills the user's
+ * bytes, so that whoever sees the header's magic sees those too.
+ */
+static int init_named(int shmid, const char *name, uint64_t data_size,
+		      uint32_t hdr_flags, __shmkit_init_fn init, void *arg)
 {
 	void *base = NULL;
 	int err = __shmkit_shmat(shmid, 0, &base);
 
 	if (err < 0)
 		return err;
-	__shmkit_hdr_init(base, name, data_size,
-			  (flags & SHMKIT_PERSIST) ? SHMKIT_HDR_PERSIST : 0);
+	if (init)
+		init((char *)base + SHMKIT_HDR_SIZE, data_size, arg);
+	__shmkit_hdr_init(base, name, data_size, hdr_flags);
 	return __shmkit_shmdt(base);
 }
 
-SHMKIT_EXPORT
-int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
-		      unsigned flags)
+int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
+		     unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
+		     void *arg)
 {
 	int named = ref && ref->kind == SHMKIT_REF_NAME;
 	uint64_t segsz = size, have;
@@ -153,13 +160,16 @@ int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
 		if (segsz > UINT64_MAX - SHMKIT_HDR_SIZE)
 			return -SHMKIT_ESHMMAX;
 		segsz += SHMKIT_HDR_SIZE;
+		if (flags & SHMKIT_PERSIST)
+			hdr_flags |= SHMKIT_HDR_PERSIST;
 	}
 	if ((err = check_size(segsz)) < 0)
 		return err;
 
 	shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
 	if (shmid >= 0) {
-		if (named && (err = init_named(shmid, ref->name, size, flags)) < 0) {
+		if (named && (err = init_named(shmid, ref->name, size, hdr_flags,
+					       init, arg)) < 0) {
 			__shmkit_shmctl(shmid, IPC_RMID, NULL);
 			return err;
 		}
@@ -181,6 +191,18 @@ int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
 	if (have < segsz)
 		return -SHMKIT_ESMALLER;
 	return shmid;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
+		      unsigned flags)
+{
+	return __shmkit_seg_make(ref, size, mode, flags, 0, NULL, NULL);
+}
+
+int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view)
+{
+	return read_header(base, shmid, 0, view);
 }
 
 SHMKIT_EXPORT

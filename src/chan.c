@@ -1,0 +1,695 @@
+/*
+ * Channels: one producer, one consumer, variable-length messages in a ring
+ * inside one named segment (layout in chan.h).
+ *
+ * Positions. The producer's tail (hot[PROD].pos) and the consumer's head
+ * (hot[CONS].pos) are free-running 64-bit byte counts, each with a single
+ * writer. Bytes in [head, tail) are published and not yet released; a
+ * position's place in the ring is pos & mask (capacity is a power of two).
+ * Unsigned tail - head is the fill level even across wrap-around, and 64
+ * bits do not wrap in any real lifetime. Each side keeps its own position
+ * in private memory (that copy is the truth for it) and a cached copy of
+ * the other's, re-read only when the cache says it must wait.
+ *
+ * Records. An 8-byte header (struct __shmkit_rec) with the payload length,
+ * then the payload, padded to 8 bytes. A record never wraps: when it does
+ * not fit before the ring's end, the producer writes a PAD record over the
+ * rest of the ring and starts again at offset 0. So the largest message,
+ * max_msg = capacity / 2, always fits once the ring has drained.
+ *
+ * Memory ordering (labels are searchable):
+ *   P1 producer: writes a record, then store_release(tail).   pairs with C1
+ *   C1 consumer: load_acquire(tail), then reads records below it.
+ *   C2 consumer: has read a record, then store_release(head). pairs with P2
+ *   P2 producer: load_acquire(head), then overwrites bytes below head + cap.
+ * Without P1/C1 the consumer could see the new tail before the record's
+ * bytes; without C2/P2 the producer could overwrite bytes still being read.
+ *
+ * Sleeping, without lost wake-ups (a Dekker handshake):
+ *   S1 sleeper: sleeping = 1; full barrier; re-check; futex_wait(wake_seq).
+ *   S2 waker:   publish (P1 or C2); full barrier; if sleeping, clear it,
+ *               bump wake_seq and futex_wake.
+ * Each side stores, then loads the other's word, with a full barrier in
+ * between, so at least one of them sees the other's store: either the
+ * sleeper sees the new data and does not sleep, or the waker sees the flag.
+ * The sleeper read wake_seq before raising the flag, so a wake that lands
+ * between its re-check and its futex_wait makes futex_wait return at once.
+ * While nobody sleeps, the waker's cost is one barrier and one load of a
+ * line that does not change: no system call per message.
+ *
+ * Never trust the segment: positions, lengths and layout read from shared
+ * memory are checked before use, and a bad one is -SHMKIT_ECORRUPT.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "barrier.h"
+#include "chan.h"
+#include "futex.h"
+#include "proc.h"
+#include "seg.h"
+#include "shmkit.h"
+#include "util.h"
+
+#define SPIN_NS 20000			/* spin this long before sleeping */
+#define SLEEP_SLICE_NS 20000000		/* re-check the peer this often */
+#define PEER_CHECK_NS 20000000
+
+struct shmkit_chan {
+	struct shmkit_map map;
+	struct __shmkit_chan_hdr *hdr;
+	unsigned char *ring;
+	uint64_t cap, mask, max_msg;	/* private copies, checked at open */
+	int side, peer;			/* SHMKIT_SIDE_PROD or _CONS */
+	int policy;
+	uint64_t pos;		/* my position: private, the truth for me */
+	uint64_t peer_pos;	/* the other side's, as last read */
+	/* producer: the reservation; consumer: the peeked message */
+	int busy;
+	uint64_t skip;		/* consumer: pad bytes before the peeked record */
+	uint64_t len;		/* reserved or peeked payload length */
+	const void *peek_ptr;
+	/* the other side's owner as last seen alive, and when */
+	uint64_t peer_owner;
+	uint64_t peer_seen;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static inline uint64_t rec_size(uint64_t len)
+{
+	return sizeof(struct __shmkit_rec) +
+	       ((len + SHMKIT_REC_ALIGN - 1) & ~(uint64_t)(SHMKIT_REC_ALIGN - 1));
+}
+
+/* Statistics have one writer each: a relaxed load and store, no RMW. */
+static inline void count(_Atomic uint64_t *c, uint64_t n)
+{
+	shmkit_store_relaxed(c, shmkit_load_relaxed(c) + n);
+}
+
+/* ---------------------------------------------------------------- owners */
+
+/* Who holds a side: pid and the low 32 bits of its start time. */
+static uint64_t owner_word(void)
+{
+	uint64_t start = 0;
+
+	__shmkit_proc_start(getpid(), &start);
+	return (uint64_t)(uint32_t)getpid() | (start & 0xffffffffu) << 32;
+}
+
+static int owner_alive(uint64_t owner)
+{
+	uint64_t start;
+	pid_t pid = (pid_t)(uint32_t)owner;
+
+	return __shmkit_proc_start(pid, &start) == 0 &&
+	       (start & 0xffffffffu) == owner >> 32;
+}
+
+/* Takes a side for this process, unless a live process holds it. */
+static int claim(struct __shmkit_chan_cold *cold)
+{
+	uint64_t mine = owner_word(), cur;
+
+	for (;;) {
+		cur = shmkit_load_acquire(&cold->owner);
+		if (cur != 0 && owner_alive(cur))
+			return -EBUSY;
+		/* a dead owner's place can be taken; the CAS settles races */
+		if (atomic_compare_exchange_strong(&cold->owner, &cur, mine))
+			return 0;
+	}
+}
+
+/*
+ * Has the other side gone? 0 if it may still act (alive, or not yet come);
+ * else the error this side's waits end with.
+ */
+static int peer_gone(struct shmkit_chan *ch)
+{
+	struct __shmkit_chan_cold *cold = &ch->hdr->cold[ch->peer];
+	uint64_t owner = shmkit_load_acquire(&cold->owner), now;
+
+	if (owner == 0) {
+		/* close stores closed before clearing owner: see chan_close */
+		if (!shmkit_load_acquire(&cold->closed))
+			return 0;
+		return ch->side == SHMKIT_SIDE_PROD ? -EPIPE : -SHMKIT_EEOF;
+	}
+	/* asking /proc costs microseconds: trust a recent answer */
+	now = now_ns();
+	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_CHECK_NS)
+		return 0;
+	if (!owner_alive(owner))
+		return -SHMKIT_EPEERDEAD;
+	ch->peer_owner = owner;
+	ch->peer_seen = now;
+	return 0;
+}
+
+/* ------------------------------------------------------- ready and wait */
+
+/* Producer: are need bytes free? 1 yes, 0 no, or -SHMKIT_ECORRUPT. */
+static int space_ready(struct shmkit_chan *ch, uint64_t need)
+{
+	uint64_t head;
+
+	if (ch->cap - (ch->pos - ch->peer_pos) >= need)
+		return 1;
+	/* P2: pairs with C2; bytes below head are the consumer's no more */
+	head = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_CONS].pos);
+	if (ch->pos - head > ch->cap || (head & (SHMKIT_REC_ALIGN - 1)))
+		return -SHMKIT_ECORRUPT;
+	ch->peer_pos = head;
+	return ch->cap - (ch->pos - head) >= need;
+}
+
+/* Consumer: is anything published beyond cur? 1, 0 or -SHMKIT_ECORRUPT. */
+static int data_ready(struct shmkit_chan *ch, uint64_t cur)
+{
+	uint64_t tail;
+
+	if (ch->peer_pos != cur)
+		return 1;
+	/* C1: pairs with P1; records below tail are complete */
+	tail = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos);
+	if (tail - ch->pos > ch->cap || tail - ch->pos < cur - ch->pos ||
+	    (tail & (SHMKIT_REC_ALIGN - 1)))
+		return -SHMKIT_ECORRUPT;
+	ch->peer_pos = tail;
+	return tail != cur;
+}
+
+static int ready(struct shmkit_chan *ch, uint64_t arg)
+{
+	return ch->side == SHMKIT_SIDE_PROD ? space_ready(ch, arg) : data_ready(ch, arg);
+}
+
+/* S2: called after every publish; wakes the other side if it sleeps. */
+static void wake_peer(struct shmkit_chan *ch)
+{
+	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->peer];
+
+	/* S2: orders our publish before the load of sleeping; pairs with S1 */
+	shmkit_smp_mb();
+	if (!shmkit_load_relaxed(&sl->sleeping))
+		return;
+	/* one waker per sleep: whoever clears the flag makes the call */
+	if (!atomic_exchange(&sl->sleeping, 0))
+		return;
+	atomic_fetch_add(&sl->wake_seq, 1);
+	__shmkit_futex_wake(&sl->wake_seq, 1);
+	count(&ch->hdr->cold[ch->side].wakes, 1);
+}
+
+/* Sleeps on this side's futex word until woken or ns pass. */
+static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
+{
+	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->side];
+	uint32_t seq = shmkit_load_acquire(&sl->wake_seq);
+	int r;
+
+	shmkit_store_relaxed(&sl->sleeping, 1);
+	/* S1: orders the flag before the re-check; pairs with S2 */
+	shmkit_smp_mb();
+	r = ready(ch, arg);
+	if (r == 0) {
+		__shmkit_futex_wait(&sl->wake_seq, seq, ns);
+		count(&ch->hdr->cold[ch->side].sleeps, 1);
+		r = ready(ch, arg);
+	}
+	shmkit_store_relaxed(&sl->sleeping, 0);
+	return r;
+}
+
+/*
+ * Waits until ready(ch, arg) or the timeout, per the handle's policy.
+ * Returns 0 when ready, else -EAGAIN, -ETIMEDOUT, -ECORRUPT, or what
+ * peer_gone says once the other side has closed or died.
+ */
+static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
+{
+	uint64_t start, now, deadline, next_check;
+	int r = ready(ch, arg), gone;
+
+	if (r)
+		return r < 0 ? r : 0;
+	if (timeout_ms == 0 || ch->policy == SHMKIT_WAIT_NONE) {
+		gone = peer_gone(ch);
+		/* the other side's last data counts: look once more after it left */
+		r = gone ? ready(ch, arg) : 0;
+		return r > 0 ? 0 : r < 0 ? r : gone ? gone : -EAGAIN;
+	}
+	start = now = now_ns();
+	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	next_check = start;
+	for (unsigned i = 1;; i++) {
+		r = ready(ch, arg);
+		if (r)
+			return r < 0 ? r : 0;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		now = now_ns();
+		if (now >= next_check) {
+			gone = peer_gone(ch);
+			if (gone) {
+				r = ready(ch, arg);
+				return r > 0 ? 0 : r < 0 ? r : gone;
+			}
+			next_check = now + PEER_CHECK_NS;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
+			continue;
+		r = sleep_once(ch, arg, (int64_t)(deadline - now < SLEEP_SLICE_NS ?
+						  deadline - now : SLEEP_SLICE_NS));
+		if (r)
+			return r < 0 ? r : 0;
+		next_check = 0; /* woken without data: perhaps by a close */
+	}
+}
+
+/* --------------------------------------------------------------- create */
+
+static uint64_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 ? (uint64_t)p : 4096;
+}
+
+static void chan_init(void *data, uint64_t size, void *arg)
+{
+	struct __shmkit_chan_hdr *h = data;
+	uint64_t cap = *(uint64_t *)arg;
+
+	(void)size;
+	h->version = SHMKIT_CHAN_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->capacity = cap;
+	h->max_msg = cap / 2;
+	/* the kernel zeroed the rest: positions 0, no owners, nobody asleep */
+	atomic_store_explicit(&h->magic, SHMKIT_CHAN_MAGIC, memory_order_release);
+}
+
+/* Checks an attached channel and copies its layout into ch. */
+static int check_layout(struct shmkit_chan *ch)
+{
+	struct __shmkit_hdr_view view;
+	struct __shmkit_chan_hdr *h = ch->map.data;
+	uint64_t cap;
+	int err = __shmkit_seg_header(ch->map.shmid, ch->map.base, &view);
+
+	if (err < 0)
+		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
+	if (!(view.flags & SHMKIT_HDR_CHANNEL) ||
+	    ch->map.size < SHMKIT_CHAN_RING_OFFSET - 128 ||
+	    shmkit_load_acquire(&h->magic) != SHMKIT_CHAN_MAGIC ||
+	    h->version != SHMKIT_CHAN_VERSION || h->hdr_size != sizeof(*h))
+		return -SHMKIT_ENOTCHAN;
+	cap = h->capacity;
+	if (cap < page_size() || cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
+	    ch->map.size - (SHMKIT_CHAN_RING_OFFSET - 128) < cap ||
+	    h->max_msg != cap / 2)
+		return -SHMKIT_ECORRUPT;
+	ch->hdr = h;
+	ch->cap = cap;
+	ch->mask = cap - 1;
+	ch->max_msg = cap / 2;
+	ch->ring = (unsigned char *)ch->map.base + SHMKIT_CHAN_RING_OFFSET;
+	return 0;
+}
+
+static int attach_channel(const char *name, unsigned flags, struct shmkit_chan *ch)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	int shmid = shmkit_seg_open(&ref), err;
+
+	if (shmid < 0)
+		return shmid;
+	if ((err = shmkit_seg_attach(shmid, flags, &ch->map)) < 0)
+		return err;
+	if ((err = check_layout(ch)) < 0) {
+		shmkit_seg_detach(&ch->map);
+		return err;
+	}
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	struct shmkit_chan probe;
+	uint64_t cap = page_size();
+	int shmid, err;
+
+	if (capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
+		return -EINVAL;
+	while (cap < capacity)
+		cap <<= 1;
+	shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - 128 + cap, mode,
+				  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
+	if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
+		return shmid;
+	/* the name existed: it must be a channel (smaller is its own error) */
+	memset(&probe, 0, sizeof(probe));
+	if ((err = attach_channel(name, SHMKIT_RDONLY, &probe)) < 0)
+		return err;
+	shmkit_seg_detach(&probe.map);
+	return shmid;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_destroy(const char *name)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	int shmid = shmkit_seg_open(&ref);
+
+	return shmid < 0 ? shmid : shmkit_seg_remove(shmid);
+}
+
+/* ----------------------------------------------------------- open/close */
+
+SHMKIT_EXPORT
+int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
+{
+	struct shmkit_chan *ch;
+	uint64_t mine, theirs;
+	int err;
+
+	if (!out || (role != SHMKIT_PRODUCER && role != SHMKIT_CONSUMER))
+		return -EINVAL;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	if ((err = attach_channel(name, 0, ch)) < 0) {
+		free(ch);
+		return err;
+	}
+	ch->side = role == SHMKIT_PRODUCER ? SHMKIT_SIDE_PROD : SHMKIT_SIDE_CONS;
+	ch->peer = !ch->side;
+	if ((err = claim(&ch->hdr->cold[ch->side])) < 0)
+		goto fail;
+
+	/* where this side stopped: a restarted side continues from there */
+	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
+	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
+	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) ||
+	    (ch->side == SHMKIT_SIDE_PROD ? mine - theirs : theirs - mine) > ch->cap) {
+		err = -SHMKIT_ECORRUPT;
+		shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
+		goto fail;
+	}
+	ch->pos = mine;
+	ch->peer_pos = theirs;
+	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
+	*out = ch;
+	return 0;
+fail:
+	shmkit_seg_detach(&ch->map);
+	free(ch);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_close(struct shmkit_chan *ch)
+{
+	struct __shmkit_chan_sleep *sl;
+	int err;
+
+	if (!ch)
+		return -EINVAL;
+	/* closed before owner: who sees no owner also sees closed (peer_gone) */
+	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 1);
+	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
+	/* the other side may sleep waiting for us: always wake it */
+	sl = &ch->hdr->sleep[ch->peer];
+	shmkit_smp_mb();
+	atomic_store(&sl->sleeping, 0);
+	atomic_fetch_add(&sl->wake_seq, 1);
+	__shmkit_futex_wake(&sl->wake_seq, 1);
+	err = shmkit_seg_detach(&ch->map);
+	free(ch);
+	return err;
+}
+
+SHMKIT_EXPORT
+size_t shmkit_chan_max_msg(const struct shmkit_chan *ch)
+{
+	return ch ? (size_t)ch->max_msg : 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy)
+{
+	if (!ch || policy < SHMKIT_WAIT_BLOCK || policy > SHMKIT_WAIT_NONE)
+		return -EINVAL;
+	ch->policy = policy;
+	return 0;
+}
+
+/* ------------------------------------------------------------- producer */
+
+/* What remains of a timeout that started at start (for a second wait). */
+static int remaining_ms(int timeout_ms, uint64_t start)
+{
+	uint64_t spent = (now_ns() - start) / 1000000u;
+
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	return spent >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent;
+}
+
+/*
+ * A record that does not fit before the ring's end: publish a pad over the
+ * rest, on its own, so the consumer can skip it and free that space. (Pad
+ * and record together could need more than the whole ring.)
+ */
+static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
+{
+	uint64_t off = ch->pos & ch->mask, room = ch->cap - off;
+	struct __shmkit_rec *pad;
+	int err = wait_ready(ch, room, timeout_ms);
+
+	if (err < 0)
+		return err;
+	pad = (void *)(ch->ring + off);
+	pad->len = SHMKIT_REC_PAD;
+	pad->reserved = 0;
+	ch->pos += room;
+	/* P1: publishes the pad; pairs with C1 */
+	shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, ch->pos);
+	wake_peer(ch);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms)
+{
+	uint64_t rec, start = now_ns();
+	int err;
+
+	if (!ch || !ptr || ch->side != SHMKIT_SIDE_PROD)
+		return -EINVAL;
+	if (len > ch->max_msg)
+		return -EMSGSIZE;
+	/* like a pipe: writing to a closed reader fails at once */
+	if (shmkit_load_relaxed(&ch->hdr->cold[SHMKIT_SIDE_CONS].closed) &&
+	    peer_gone(ch) == -EPIPE)
+		return -EPIPE;
+	ch->busy = 0;
+	rec = rec_size(len);
+	if (rec > ch->cap - (ch->pos & ch->mask) &&
+	    (err = pad_to_end(ch, timeout_ms)) < 0)
+		return err;
+	if ((err = wait_ready(ch, rec, remaining_ms(timeout_ms, start))) < 0)
+		return err;
+	ch->busy = 1;
+	ch->len = len;
+	*ptr = ch->ring + (ch->pos & ch->mask) + sizeof(struct __shmkit_rec);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_commit(struct shmkit_chan *ch, size_t used)
+{
+	struct __shmkit_chan_hot *hot;
+	struct __shmkit_rec *rec;
+
+	if (!ch || ch->side != SHMKIT_SIDE_PROD || !ch->busy || used > ch->len)
+		return -EINVAL;
+	rec = (void *)(ch->ring + (ch->pos & ch->mask));
+	rec->len = (uint32_t)used;
+	rec->reserved = 0;
+	ch->pos += rec_size(used);
+	ch->busy = 0;
+	hot = &ch->hdr->hot[SHMKIT_SIDE_PROD];
+	/* P1: publishes the record; pairs with C1 */
+	shmkit_store_release(&hot->pos, ch->pos);
+	count(&hot->msgs, 1);
+	count(&hot->bytes, used);
+	wake_peer(ch);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_send(struct shmkit_chan *ch, const void *buf, size_t len, int timeout_ms)
+{
+	void *p;
+	int err = shmkit_chan_reserve(ch, len, &p, timeout_ms);
+
+	if (err < 0)
+		return err;
+	if (len)
+		memcpy(p, buf, len);
+	return shmkit_chan_commit(ch, len);
+}
+
+/* ------------------------------------------------------------- consumer */
+
+SHMKIT_EXPORT
+int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms)
+{
+	uint64_t cur, off, rec;
+	uint32_t n;
+	int err;
+
+	if (!ch || !ptr || !len || ch->side != SHMKIT_SIDE_CONS)
+		return -EINVAL;
+	if (ch->busy)
+		goto found;
+	for (cur = ch->pos;;) {
+		if ((err = wait_ready(ch, cur, timeout_ms)) < 0)
+			return err;
+		off = cur & ch->mask;
+		/* read the length once: the producer could rewrite it any time */
+		n = atomic_load_explicit((_Atomic uint32_t *)(void *)(ch->ring + off),
+					 memory_order_relaxed);
+		if (n == SHMKIT_REC_PAD) {
+			/* a pad runs to the ring's end and never starts it */
+			if (off == 0 || cur + (ch->cap - off) - ch->pos > ch->peer_pos - ch->pos)
+				return -SHMKIT_ECORRUPT;
+			cur += ch->cap - off;
+			continue;
+		}
+		rec = rec_size(n);
+		if (n > ch->max_msg || rec > ch->cap - off ||
+		    cur + rec - ch->pos > ch->peer_pos - ch->pos)
+			return -SHMKIT_ECORRUPT;
+		ch->busy = 1;
+		ch->skip = cur - ch->pos;
+		ch->len = n;
+		ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
+		break;
+	}
+found:
+	*ptr = ch->peek_ptr;
+	*len = (size_t)ch->len;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_release(struct shmkit_chan *ch)
+{
+	struct __shmkit_chan_hot *hot;
+
+	if (!ch || ch->side != SHMKIT_SIDE_CONS || !ch->busy)
+		return -EINVAL;
+	ch->pos += ch->skip + rec_size(ch->len);
+	ch->busy = 0;
+	hot = &ch->hdr->hot[SHMKIT_SIDE_CONS];
+	/* C2: hands the record's bytes back to the producer; pairs with P2 */
+	shmkit_store_release(&hot->pos, ch->pos);
+	count(&hot->msgs, 1);
+	count(&hot->bytes, ch->len);
+	wake_peer(ch);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, size_t cap, size_t *len,
+		     int timeout_ms)
+{
+	const void *p;
+	size_t n;
+	int err;
+
+	if (!len)
+		return -EINVAL;
+	if ((err = shmkit_chan_peek(ch, &p, &n, timeout_ms)) < 0)
+		return err;
+	*len = n;
+	if (n > cap)
+		return -EMSGSIZE; /* left in place: the caller can retry bigger */
+	if (n)
+		memcpy(buf, p, n);
+	return shmkit_chan_release(ch);
+}
+
+/* ----------------------------------------------------------------- info */
+
+SHMKIT_EXPORT
+int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
+{
+	struct shmkit_chan ch;
+	struct __shmkit_chan_hdr *h;
+	uint64_t owner, tail, head;
+	int err;
+
+	if (!info)
+		return -EINVAL;
+	memset(&ch, 0, sizeof(ch));
+	if ((err = shmkit_seg_attach(shmid, SHMKIT_RDONLY, &ch.map)) < 0)
+		return err;
+	if ((err = check_layout(&ch)) < 0) {
+		shmkit_seg_detach(&ch.map);
+		return err;
+	}
+	h = ch.hdr;
+	memset(info, 0, sizeof(*info));
+	info->capacity = ch.cap;
+	info->max_msg = ch.max_msg;
+	tail = shmkit_load_acquire(&h->hot[SHMKIT_SIDE_PROD].pos);
+	head = shmkit_load_acquire(&h->hot[SHMKIT_SIDE_CONS].pos);
+	info->used = tail - head <= ch.cap ? tail - head : 0;
+	info->sent_msgs = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_PROD].msgs);
+	info->sent_bytes = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_PROD].bytes);
+	info->recv_msgs = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_CONS].msgs);
+	info->recv_bytes = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_CONS].bytes);
+	info->prod_sleeps = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].sleeps);
+	info->prod_wakes = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].wakes);
+	info->cons_sleeps = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].sleeps);
+	info->cons_wakes = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].wakes);
+	owner = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].owner);
+	info->prod_pid = (pid_t)(uint32_t)owner;
+	info->prod_alive = owner && owner_alive(owner);
+	owner = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].owner);
+	info->cons_pid = (pid_t)(uint32_t)owner;
+	info->cons_alive = owner && owner_alive(owner);
+	info->prod_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed);
+	info->cons_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].closed);
+	shmkit_seg_detach(&ch.map);
+	return 0;
+}

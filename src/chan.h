@@ -1,0 +1,95 @@
+/*
+ * The channel layout: what lives in the segment, after the segment header
+ * (header.h). It is ABI between processes: fixed-width fields, offsets
+ * pinned by static assertions, nothing trusted when read back.
+ *
+ *   segment offset 0      segment header (128 bytes, header.h)
+ *   segment offset 128    struct __shmkit_chan_hdr (below)
+ *   segment offset 4096   the ring: capacity bytes, a power of two
+ *
+ * So a channel is 4096 + capacity bytes: whole pages, nothing wasted.
+ *
+ * Each side's fields sit in blocks of two cache lines (128 bytes), so that
+ * no two writers share a line and the adjacent-line prefetcher does not
+ * pair them either. Hot blocks are written on every message; cold ones
+ * only on open, close and sleep; the other side reads cold blocks on every
+ * message, which costs nothing while they are unchanged.
+ */
+#ifndef SHMKIT_CHAN_H
+#define SHMKIT_CHAN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMKIT_CHAN_MAGIC 0x4e414843u	/* "CHAN" little-endian */
+#define SHMKIT_CHAN_VERSION 1
+#define SHMKIT_CHAN_RING_OFFSET 4096	/* from the segment's start */
+#define SHMKIT_CHAN_MAX_CAPACITY (1ull << 30)
+
+/* A record in the ring: this header, then len bytes, then padding to 8. */
+struct __shmkit_rec {
+	uint32_t len;		/* payload bytes, or REC_PAD */
+	uint32_t reserved;
+};
+#define SHMKIT_REC_PAD 0xffffffffu	/* skip to the end of the ring */
+#define SHMKIT_REC_ALIGN 8
+
+/* Written on every message, by its side only. */
+struct __shmkit_chan_hot {
+	_Atomic uint64_t pos;	/* producer: tail (end of published data);
+				   consumer: head (end of released data) */
+	_Atomic uint64_t msgs;	/* statistics, single writer */
+	_Atomic uint64_t bytes;
+	uint8_t pad[128 - 24];
+};
+
+/* Written on open, close and sleep, by its side only. */
+struct __shmkit_chan_cold {
+	_Atomic uint64_t owner;	/* pid | (start time low 32 bits) << 32; 0 none */
+	_Atomic uint32_t closed;	/* 1 after a clean close */
+	uint32_t reserved;
+	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
+	_Atomic uint64_t wakes;		/* times this side woke the other */
+	uint8_t pad[128 - 32];
+};
+
+/*
+ * A side's sleep block. The sleeper raises `sleeping` and sleeps on
+ * `wake_seq`; the other side, having published, clears `sleeping` and bumps
+ * `wake_seq` before the futex wake. Written only around sleeps.
+ */
+struct __shmkit_chan_sleep {
+	_Atomic uint32_t sleeping;
+	_Atomic uint32_t wake_seq;
+	uint8_t pad[128 - 8];
+};
+
+enum __shmkit_side { SHMKIT_SIDE_PROD, SHMKIT_SIDE_CONS };
+
+struct __shmkit_chan_hdr {
+	/* layout: written by the creator before magic is published */
+	_Atomic uint32_t magic;
+	uint16_t version;
+	uint16_t hdr_size;
+	uint32_t flags;		/* none yet: room for pub-sub and many producers */
+	uint32_t reserved0;
+	uint64_t capacity;	/* ring bytes: a power of two, whole pages */
+	uint64_t max_msg;	/* largest payload */
+	uint8_t pad0[128 - 32];
+	struct __shmkit_chan_hot hot[2];	/* indexed by __shmkit_side */
+	struct __shmkit_chan_cold cold[2];
+	struct __shmkit_chan_sleep sleep[2];
+};
+
+_Static_assert(sizeof(struct __shmkit_chan_hot) == 128, "layout is ABI");
+_Static_assert(sizeof(struct __shmkit_chan_cold) == 128, "layout is ABI");
+_Static_assert(sizeof(struct __shmkit_chan_sleep) == 128, "layout is ABI");
+_Static_assert(offsetof(struct __shmkit_chan_hdr, hot) == 128, "layout is ABI");
+_Static_assert(offsetof(struct __shmkit_chan_hdr, cold) == 384, "layout is ABI");
+_Static_assert(offsetof(struct __shmkit_chan_hdr, sleep) == 640, "layout is ABI");
+_Static_assert(sizeof(struct __shmkit_chan_hdr) == 896, "layout is ABI");
+_Static_assert(128 + sizeof(struct __shmkit_chan_hdr) <= SHMKIT_CHAN_RING_OFFSET,
+	       "channel header fits before the ring");
+
+#endif
