@@ -55,8 +55,14 @@
 #include "util.h"
 
 #define SPIN_NS 20000			/* spin this long before sleeping */
-#define SLEEP_SLICE_NS 20000000		/* re-check the peer this often */
-#define PEER_CHECK_NS 20000000
+#define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
+
+/*
+ * A sleeper wakes at least this often to see whether the peer died (the
+ * dead do not wake anyone). Tests set it to -1, so that a lost wake-up
+ * shows as a hang instead of hiding behind the next slice.
+ */
+int64_t __shmkit_chan_sleep_slice_ns = 20000000;
 
 struct shmkit_chan {
 	struct shmkit_map map;
@@ -69,7 +75,6 @@ struct shmkit_chan {
 	uint64_t peer_pos;	/* the other side's, as last read */
 	/* producer: the reservation; consumer: the peeked message */
 	int busy;
-	uint64_t skip;		/* consumer: pad bytes before the peeked record */
 	uint64_t len;		/* reserved or peeked payload length */
 	const void *peek_ptr;
 	/* the other side's owner as last seen alive, and when */
@@ -230,12 +235,16 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	int r;
 
 	shmkit_store_relaxed(&sl->sleeping, 1);
+	/*
+	 * Counted as it is announced: each announcement allows the other side
+	 * at most one wake call, so wakes <= sleeps always holds.
+	 */
+	count(&ch->hdr->cold[ch->side].sleeps, 1);
 	/* S1: orders the flag before the re-check; pairs with S2 */
 	shmkit_smp_mb();
 	r = ready(ch, arg);
 	if (r == 0) {
 		__shmkit_futex_wait(&sl->wake_seq, seq, ns);
-		count(&ch->hdr->cold[ch->side].sleeps, 1);
 		r = ready(ch, arg);
 	}
 	shmkit_store_relaxed(&sl->sleeping, 0);
@@ -250,6 +259,7 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 {
 	uint64_t start, now, deadline, next_check;
+	int64_t slice;
 	int r = ready(ch, arg), gone;
 
 	if (r)
@@ -283,8 +293,10 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 			return -ETIMEDOUT;
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
 			continue;
-		r = sleep_once(ch, arg, (int64_t)(deadline - now < SLEEP_SLICE_NS ?
-						  deadline - now : SLEEP_SLICE_NS));
+		slice = __shmkit_chan_sleep_slice_ns;
+		if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
+			slice = (int64_t)(deadline - now);
+		r = sleep_once(ch, arg, slice);
 		if (r)
 			return r < 0 ? r : 0;
 		next_check = 0; /* woken without data: perhaps by a close */
@@ -589,17 +601,24 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 					 memory_order_relaxed);
 		if (n == SHMKIT_REC_PAD) {
 			/* a pad runs to the ring's end and never starts it */
-			if (off == 0 || cur + (ch->cap - off) - ch->pos > ch->peer_pos - ch->pos)
+			if (off == 0 || ch->cap - off > ch->peer_pos - cur)
 				return -SHMKIT_ECORRUPT;
+			/*
+			 * Release the pad at once: the producer may be waiting
+			 * for exactly these bytes before it can write the next
+			 * record, which is what we would wait for otherwise.
+			 */
 			cur += ch->cap - off;
+			ch->pos = cur;
+			/* C2: hands the pad's bytes back; pairs with P2 */
+			shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_CONS].pos, cur);
+			wake_peer(ch);
 			continue;
 		}
 		rec = rec_size(n);
-		if (n > ch->max_msg || rec > ch->cap - off ||
-		    cur + rec - ch->pos > ch->peer_pos - ch->pos)
+		if (n > ch->max_msg || rec > ch->cap - off || rec > ch->peer_pos - cur)
 			return -SHMKIT_ECORRUPT;
 		ch->busy = 1;
-		ch->skip = cur - ch->pos;
 		ch->len = n;
 		ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
 		break;
@@ -617,7 +636,7 @@ int shmkit_chan_release(struct shmkit_chan *ch)
 
 	if (!ch || ch->side != SHMKIT_SIDE_CONS || !ch->busy)
 		return -EINVAL;
-	ch->pos += ch->skip + rec_size(ch->len);
+	ch->pos += rec_size(ch->len);
 	ch->busy = 0;
 	hot = &ch->hdr->hot[SHMKIT_SIDE_CONS];
 	/* C2: hands the record's bytes back to the producer; pairs with P2 */

@@ -114,6 +114,15 @@ uint64_t t_rand(void)
 	return v;
 }
 
+uint64_t t_scale(uint64_t n)
+{
+	const char *s = getenv("SHMKIT_TEST_SCALE");
+	double f = s ? atof(s) : 1.0;
+	uint64_t v = (uint64_t)((double)n * f);
+
+	return v ? v : 1;
+}
+
 key_t t_key(void)
 {
 	key_t k;

@@ -65,4 +65,19 @@ int t_wait(pid_t pid);
 
 uint64_t t_rand(void);
 
+/*
+ * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. Only the runs
+ * under valgrind scale down; the summary says so.
+ */
+uint64_t t_scale(uint64_t n);
+
+/* splitmix64: a fast deterministic generator both sides of a test share. */
+static inline uint64_t t_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 #endif
