@@ -2,6 +2,7 @@
 #   make                 library (static and shared) and the shmkit command
 #   make check           build and run every test
 #   make check SANITIZE=1   the same under ASan + UBSan
+#   make check SANITIZE=thread   the same under ThreadSanitizer
 #   make check VALGRIND=1   the same under valgrind
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
@@ -16,10 +17,13 @@ SAN     :=
 ifeq ($(SANITIZE),1)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+ifeq ($(SANITIZE),thread)
+SAN     := -fsanitize=thread -fno-omit-frame-pointer
+endif
 
 # Each compiler and sanitizer setting builds into its own directory, so
 # switching between them never mixes objects.
-CONFIG  := $(notdir $(firstword $(CC)))$(if $(SAN),-san)
+CONFIG  := $(notdir $(firstword $(CC)))$(if $(SAN),-$(if $(filter thread,$(SANITIZE)),tsan,san))
 B       := $(if $(filter cc,$(CONFIG)),build,build/$(CONFIG))
 
 ifneq ($(V),1)
@@ -61,7 +65,7 @@ $(BIN): $(CLI_OBJ) $(STATIC)
 	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
-	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC) -lpthread
 
 # Examples use only the public header and link like an outside program.
 $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)

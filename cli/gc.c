@@ -52,7 +52,7 @@ int cmd_gc(int argc, char **argv)
 			usage();
 			return finish_stdout();
 		default:
-			usage_error("gc", "bad option");
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc)

@@ -80,7 +80,7 @@ int cmd_ls(int argc, char **argv)
 			usage();
 			return finish_stdout();
 		default:
-			usage_error("ls", "bad option");
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc)

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static char prog[32];
 	size_t i;
 
 	if (argc < 2) {
@@ -59,9 +60,17 @@ int main(int argc, char **argv)
 		printf("shmkit %s\n", shmkit_version());
 		return finish_stdout();
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		/*
+		 * getopt prints its own one-line error prefixed by argv[0]:
+		 * make that "shmkit: mk" so it is our one line, in our format.
+		 */
+		snprintf(prog, sizeof(prog), "shmkit: %s", commands[i].name);
+		argv[1] = prog;
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "shmkit: %s: unknown command (see 'shmkit --help')\n", argv[1]);
 	return EXIT_USAGE;
 }

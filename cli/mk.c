@@ -81,7 +81,7 @@ int cmd_mk(int argc, char **argv)
 			usage();
 			return finish_stdout();
 		default:
-			usage_error("mk", "bad option");
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc)
@@ -100,8 +100,10 @@ int cmd_mk(int argc, char **argv)
 		return finish_stdout();
 	}
 	if (r == -SHMKIT_ESHMMAX && shmkit_limits(&lim) == 0)
-		err_msg("mk", "size %llu: exceeds the kernel limit kernel.shmmax (%llu bytes)",
-			(unsigned long long)size, (unsigned long long)lim.shmmax);
+		err_msg("mk", "size %llu%s: exceeds the kernel limit kernel.shmmax (%llu bytes)",
+			(unsigned long long)size,
+			t.ref.kind == SHMKIT_REF_NAME ? " plus the shmkit header" : "",
+			(unsigned long long)lim.shmmax);
 	else if (r == -SHMKIT_ESHMALL && shmkit_limits(&lim) == 0)
 		err_msg("mk", "size %llu: exceeds what kernel.shmall (%llu pages) leaves free",
 			(unsigned long long)size, (unsigned long long)lim.shmall);

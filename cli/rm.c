@@ -84,8 +84,7 @@ int cmd_rm(int argc, char **argv)
 			usage();
 			return finish_stdout();
 		default:
-			free(targets);
-			usage_error("rm", "bad option");
+			goto usage; /* getopt said why, in one line */
 		}
 	}
 	for (; optind < argc; optind++) {

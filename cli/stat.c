@@ -1,4 +1,5 @@
 /* shmkit stat: everything about one segment. */
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <grp.h>
@@ -113,7 +114,7 @@ int cmd_stat(int argc, char **argv)
 			usage();
 			return finish_stdout();
 		default:
-			usage_error("stat", "bad option");
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc && target_shmid(&t, argv[optind++]) < 0)
@@ -123,12 +124,18 @@ int cmd_stat(int argc, char **argv)
 	if (!t.ref.kind && t.shmid < 0)
 		usage_error("stat", "which segment? give a shmid, -k, -p or -n");
 
-	shmid = target_open(&t, "stat");
+	/*
+	 * A shmid is looked at once only: each look attaches for a moment,
+	 * and a second look would see the first as the last user, hiding the
+	 * real one (target_open looks too).
+	 */
+	shmid = t.ref.kind ? target_open(&t, "stat") : t.shmid;
 	if (shmid < 0)
 		return EXIT_RUNTIME;
 	r = shmkit_seg_stat(shmid, &info);
 	if (r < 0) {
-		err_msg("stat", "%s: %s", t.label, shmkit_strerror(r));
+		err_msg("stat", "%s: %s", t.label, !t.ref.kind && (r == -EINVAL || r == -EIDRM) ?
+			"no segment with this shmid" : shmkit_strerror(r));
 		return EXIT_RUNTIME;
 	}
 	np = shmkit_seg_procs(shmid, &procs, &partial);

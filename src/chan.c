@@ -49,6 +49,7 @@
 #include "barrier.h"
 #include "chan.h"
 #include "futex.h"
+#include "look.h"
 #include "proc.h"
 #include "seg.h"
 #include "shmkit.h"
@@ -674,16 +675,27 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 {
 	struct shmkit_chan ch;
 	struct __shmkit_chan_hdr *h;
+	struct __shmkit_hdr_view view;
+	struct __shmkit_look lk;
 	uint64_t owner, tail, head;
 	int err;
 
 	if (!info)
 		return -EINVAL;
 	memset(&ch, 0, sizeof(ch));
-	if ((err = shmkit_seg_attach(shmid, SHMKIT_RDONLY, &ch.map)) < 0)
+	/* a look, not an attach: asking must not make us the last user */
+	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
 		return err;
+	ch.map.shmid = shmid;
+	ch.map.base = lk.base;
+	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0) {
+		__shmkit_look_end(shmid, &lk);
+		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
+	}
+	ch.map.data = (char *)lk.base + SHMKIT_HDR_SIZE;
+	ch.map.size = (size_t)view.data_size;
 	if ((err = check_layout(&ch)) < 0) {
-		shmkit_seg_detach(&ch.map);
+		__shmkit_look_end(shmid, &lk);
 		return err;
 	}
 	h = ch.hdr;
@@ -709,6 +721,6 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->cons_alive = owner && owner_alive(owner);
 	info->prod_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed);
 	info->cons_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].closed);
-	shmkit_seg_detach(&ch.map);
+	__shmkit_look_end(shmid, &lk);
 	return 0;
 }

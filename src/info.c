@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "header.h"
+#include "look.h"
 #include "parse.h"
 #include "proc.h"
 #include "shmkit.h"
@@ -53,23 +54,27 @@ static void from_ds(struct shmkit_seg_info *info, int shmid, const struct shmid_
 
 /*
  * Adds what needs more than the kernel's record: the shmkit header (by a
- * brief read-only attach), liveness of creator and last user, and the
- * state. A segment we may not read keeps its kernel record and says so.
+ * brief read-only look, look.h), the last real use, liveness of creator
+ * and last user, and the state. A segment we may not read keeps its
+ * kernel record and says so.
  */
 static void complete(struct shmkit_seg_info *info)
 {
 	struct __shmkit_hdr_view view = { 0 };
+	struct __shmkit_last_use use = { info->lpid, info->atime, info->dtime, info->ctime };
+	struct __shmkit_look lk;
 	uint64_t page = page_size();
 	int64_t last_use;
-	void *base = NULL;
 	int creator_alive, last_alive;
 
 	info->alloc = (info->size + page - 1) / page * page;
 	info->data_size = info->size;
-	if (__shmkit_shmat(info->shmid, SHM_RDONLY, &base) < 0) {
+	if (__shmkit_look_begin(info->shmid, &lk) < 0) {
 		info->flags |= SHMKIT_INFO_UNREAD;
+		__shmkit_look_resolve(info->shmid, &use);
 	} else {
-		if (__shmkit_hdr_read(base, info->size, info->key, &view) == 0) {
+		use = lk.use;
+		if (__shmkit_hdr_read(lk.base, info->size, info->key, &view) == 0) {
 			info->flags |= SHMKIT_INFO_NAMED;
 			if (view.flags & SHMKIT_HDR_PERSIST)
 				info->flags |= SHMKIT_INFO_PERSIST;
@@ -78,8 +83,12 @@ static void complete(struct shmkit_seg_info *info)
 			info->data_size = view.data_size;
 			memcpy(info->name, view.name, sizeof(info->name));
 		}
-		__shmkit_shmdt(base);
+		__shmkit_look_end(info->shmid, &lk);
 	}
+	/* the last real use, not a look (ours or an earlier inspector's) */
+	info->lpid = use.lpid;
+	info->atime = use.atime;
+	info->dtime = use.dtime;
 
 	/*
 	 * A bare pid can be recycled. The header records the creator's start
@@ -90,13 +99,8 @@ static void complete(struct shmkit_seg_info *info)
 		creator_alive = __shmkit_proc_is(view.creator_pid, view.creator_start);
 	else
 		creator_alive = __shmkit_proc_alive_before(info->cpid, info->ctime);
-	/*
-	 * The caller does not count as a last user: opening by name or reading
-	 * a header is an attach that makes it one, and it is the one asking.
-	 */
 	last_use = info->atime > info->dtime ? info->atime : info->dtime;
-	last_alive = info->lpid > 0 && info->lpid != getpid() &&
-		     __shmkit_proc_alive_before(info->lpid, last_use);
+	last_alive = info->lpid > 0 && __shmkit_proc_alive_before(info->lpid, last_use);
 	if (creator_alive)
 		info->flags |= SHMKIT_INFO_CREATOR_ALIVE;
 	if (last_alive)
@@ -234,6 +238,20 @@ static int list_from_shmctl(struct list *l)
 	return 0;
 }
 
+/* Notes of looks at segments that no longer exist are of no use. */
+static void prune_notes(const struct list *l)
+{
+	int *ids = malloc((l->count + 1) * sizeof(*ids));
+	size_t i;
+
+	if (!ids)
+		return;
+	for (i = 0; i < l->count; i++)
+		ids[i] = l->items[i].shmid;
+	__shmkit_look_prune_gone(ids, l->count);
+	free(ids);
+}
+
 int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out)
 {
 	struct list l = { 0 };
@@ -247,6 +265,7 @@ int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out)
 	}
 	for (i = 0; i < l.count; i++)
 		complete(&l.items[i]);
+	prune_notes(&l);
 	*out = l.items;
 	return (int)l.count;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "header.h"
+#include "look.h"
 #include "proc.h"
 #include "seg.h"
 #include "shmkit.h"
@@ -105,13 +106,13 @@ static int read_header(const void *base, int shmid, int grace,
 static int verify_name(int shmid, const char *name)
 {
 	struct __shmkit_hdr_view view;
-	void *base = NULL;
-	int err = __shmkit_shmat(shmid, SHM_RDONLY, &base);
+	struct __shmkit_look lk;
+	int err = __shmkit_look_begin(shmid, &lk);
 
 	if (err < 0)
 		return err;
-	err = read_header(base, shmid, 1, &view);
-	__shmkit_shmdt(base);
+	err = read_header(lk.base, shmid, 1, &view);
+	__shmkit_look_end(shmid, &lk);
 	if (err == -SHMKIT_EFOREIGN)
 		return -SHMKIT_ECLASH;
 	if (err < 0)
@@ -273,7 +274,12 @@ int shmkit_seg_detach(struct shmkit_map *map)
 SHMKIT_EXPORT
 int shmkit_seg_remove(int shmid)
 {
+	int err;
+
 	if (shmid < 0)
 		return -EINVAL;
-	return __shmkit_shmctl(shmid, IPC_RMID, NULL);
+	err = __shmkit_shmctl(shmid, IPC_RMID, NULL);
+	if (err == 0)
+		__shmkit_look_forget(shmid);
+	return err;
 }

@@ -1,0 +1,290 @@
+/*
+ * Crashes: one side of a live stream is killed with SIGKILL at a random
+ * moment, over and over, for each side.
+ *
+ *  - The survivor's wait ends with -SHMKIT_EPEERDEAD soon after (the
+ *    library checks every 20 ms; the test allows 1 s on a loaded machine
+ *    and prints the worst it saw).
+ *  - A new peer takes the dead one's place and the stream goes on: a new
+ *    consumer starts exactly after the last released message, a new
+ *    producer's first message follows whatever the dead one committed,
+ *    and a half-written (reserved, never committed) message is never seen.
+ *  - No message is ever torn, duplicated or out of order.
+ *  - Afterwards `shmkit gc` removes the orphaned channel.
+ *
+ * Messages carry (epoch, seq) and a checksum; a producer's epoch is its
+ * number in the trial, so the consumer can tell a restarted stream.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define AFTER_RESTART 2000	/* messages the new peer handles, then ends */
+
+struct shared {
+	_Atomic uint64_t killed_at;	/* ns, when the parent sent SIGKILL */
+	_Atomic uint64_t noticed_at;	/* ns, when the survivor saw it */
+	_Atomic uint64_t peeked;	/* consumer: last seq verified, + 1 */
+	_Atomic int opened;		/* sides that have opened the channel */
+	char name[64];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Message (epoch, seq): 16..200 bytes, header, body from a PRNG, checksum. */
+static size_t msg_len(uint32_t epoch, uint64_t seq)
+{
+	return 16 + t_mix(seq * 31 + epoch) % 185;
+}
+
+static uint32_t sum(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+static void make_msg(uint32_t epoch, uint64_t seq, unsigned char *b, size_t len)
+{
+	uint32_t s;
+	size_t k;
+
+	memcpy(b, &epoch, 4);
+	memcpy(b + 4, &seq, 8);
+	for (k = 12; k < len - 4; k++)
+		b[k] = (unsigned char)t_mix(seq + k);
+	s = sum(b, len - 4);
+	memcpy(b + len - 4, &s, 4);
+}
+
+static int check_msg(const unsigned char *b, size_t len, uint32_t *epoch, uint64_t *seq)
+{
+	uint32_t s;
+
+	if (len < 16)
+		return -1;
+	memcpy(epoch, b, 4);
+	memcpy(seq, b + 4, 8);
+	memcpy(&s, b + len - 4, 4);
+	if (len != msg_len(*epoch, *seq) || s != sum(b, len - 4))
+		return -1;
+	return 0;
+}
+
+/* Producer epoch e: messages 0, 1, ... until limit (0: no limit). */
+static int produce(struct shared *sh, uint32_t epoch, uint64_t limit)
+{
+	struct shmkit_chan *ch;
+	uint64_t seq;
+	int r;
+
+	alarm(60);
+	while ((r = shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &ch)) == -EBUSY)
+		usleep(1000); /* the dead one's place frees when it is seen dead */
+	if (r < 0)
+		t_fail(__FILE__, __LINE__, "producer open: %s", shmkit_strerror(r));
+	atomic_fetch_add(&sh->opened, 1);
+	for (seq = 0; !limit || seq < limit; seq++) {
+		size_t len = msg_len(epoch, seq);
+		void *w;
+
+		/* zero copy: most of the time is spent between reserve and commit */
+		for (;;) {
+			r = shmkit_chan_reserve(ch, len, &w, 5000);
+			if (r != -SHMKIT_EPEERDEAD)
+				break;
+			if (!atomic_load(&sh->noticed_at))
+				atomic_store(&sh->noticed_at, now_ns());
+			usleep(500); /* wait for a new consumer */
+		}
+		if (r == -EPIPE)
+			break; /* the consumer ended the trial */
+		if (r < 0)
+			t_fail(__FILE__, __LINE__, "reserve: %s", shmkit_strerror(r));
+		make_msg(epoch, seq, w, len);
+		T_OK(shmkit_chan_commit(ch, len));
+	}
+	T_OK(shmkit_chan_close(ch));
+	return 0;
+}
+
+/*
+ * Consumer: checks every message. first: the seq it must start at in
+ * epoch 1 (a new consumer starts after the last released message; the
+ * one peeked but maybe not released may come again). limit: messages to
+ * take before closing (0: until end of stream).
+ */
+static int consume(struct shared *sh, uint64_t limit, int restarted)
+{
+	struct shmkit_chan *ch;
+	uint32_t epoch = 0, e;
+	uint64_t next = 0, seq, taken = 0;
+	const void *p;
+	size_t len;
+	int r, first = 1;
+
+	alarm(60);
+	while ((r = shmkit_chan_open(sh->name, SHMKIT_CONSUMER, &ch)) == -EBUSY)
+		usleep(1000);
+	if (r < 0)
+		t_fail(__FILE__, __LINE__, "consumer open: %s", shmkit_strerror(r));
+	atomic_fetch_add(&sh->opened, 1);
+	for (;;) {
+		r = shmkit_chan_peek(ch, &p, &len, 5000);
+		if (r == -SHMKIT_EPEERDEAD) {
+			if (!atomic_load(&sh->noticed_at))
+				atomic_store(&sh->noticed_at, now_ns());
+			usleep(500); /* wait for a new producer */
+			continue;
+		}
+		if (r == -SHMKIT_EEOF)
+			break;
+		if (r < 0)
+			t_fail(__FILE__, __LINE__, "peek: %s", shmkit_strerror(r));
+		if (check_msg(p, len, &e, &seq) < 0)
+			t_fail(__FILE__, __LINE__, "torn message after %llu", (unsigned long long)next);
+		if (first && restarted) {
+			uint64_t seen = atomic_load(&sh->peeked);
+			/* either the last peeked one again (never released) or the next */
+			if (seq + 1 != seen && seq != seen)
+				t_fail(__FILE__, __LINE__, "restart at %llu, last peeked %llu",
+				       (unsigned long long)seq, (unsigned long long)seen - 1);
+			next = seq;
+			epoch = e;
+		}
+		first = 0;
+		if (e != epoch) {
+			/* a new producer: its stream starts at 0, epochs only grow */
+			if (e < epoch || seq != 0)
+				t_fail(__FILE__, __LINE__, "epoch %u seq %llu after epoch %u",
+				       e, (unsigned long long)seq, epoch);
+			epoch = e;
+			next = 0;
+		}
+		if (seq != next)
+			t_fail(__FILE__, __LINE__, "got seq %llu, expected %llu (epoch %u)",
+			       (unsigned long long)seq, (unsigned long long)next, e);
+		next++;
+		atomic_store(&sh->peeked, seq + 1);
+		T_OK(shmkit_chan_release(ch));
+		if (limit && ++taken >= limit)
+			break;
+	}
+	T_OK(shmkit_chan_close(ch));
+	return 0;
+}
+
+struct role {
+	struct shared *sh;
+	int what;	/* 0 consumer, 1 consumer after restart, 2.. producer epoch */
+	uint64_t limit;
+};
+
+static int run_role(void *arg)
+{
+	struct role *r = arg;
+
+	if (r->what >= 2)
+		return produce(r->sh, (uint32_t)r->what - 1, r->limit);
+	return consume(r->sh, r->limit, r->what == 1);
+}
+
+static int create_and_exit(void *arg)
+{
+	struct shared *sh = arg;
+	/* made by a process that is gone, so the leftover is an orphan */
+	return shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL) < 0;
+}
+
+static uint64_t worst_ns;
+
+static void trial(struct shared *sh, int kill_producer, unsigned i)
+{
+	struct role victim, survivor, successor;
+	pid_t v, s, n;
+	uint64_t lag;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-crash-%u", (int)getpid(), i);
+	t_track_key(shmkit_name_key(sh->name));
+	T_EQ(t_wait(t_fork(create_and_exit, sh)), 0);
+
+	victim = (struct role){ sh, kill_producer ? 2 : 0, 0 };
+	survivor = (struct role){ sh, kill_producer ? 0 : 2, 0 };
+	successor = (struct role){ sh, kill_producer ? 3 : 1, kill_producer ? AFTER_RESTART : 0 };
+	if (!kill_producer)
+		survivor.limit = 0, successor.limit = AFTER_RESTART;
+
+	s = t_fork(run_role, &survivor);
+	v = t_fork(run_role, &victim);
+	/* kills during open are another test's business: wait for both */
+	while (atomic_load(&sh->opened) < 2)
+		usleep(100);
+	usleep((useconds_t)(t_rand() % 20000));
+	atomic_store(&sh->killed_at, now_ns());
+	kill(v, SIGKILL);
+	T_EQ(t_wait(v), 128 + SIGKILL);
+	/* the survivor notices (it waits: a full ring, or an empty one) */
+	while (!atomic_load(&sh->noticed_at)) {
+		if (now_ns() - atomic_load(&sh->killed_at) > 10ull * 1000000000u)
+			t_fail(__FILE__, __LINE__, "trial %u: survivor never noticed the death", i);
+		usleep(1000);
+	}
+	lag = atomic_load(&sh->noticed_at) - atomic_load(&sh->killed_at);
+	if (lag > worst_ns)
+		worst_ns = lag;
+	if (lag > 1000000000u)
+		t_fail(__FILE__, __LINE__, "trial %u: death noticed after %llu ms", i,
+		       (unsigned long long)(lag / 1000000));
+	/* a new peer takes over and the stream completes, checked */
+	n = t_fork(run_role, &successor);
+	T_EQ(t_wait(n), 0);
+	T_EQ(t_wait(s), 0);
+}
+
+static int gc_removes(const char *name)
+{
+	char *out = NULL;
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	int rc = t_cli(&out, NULL, "gc", NULL);
+
+	T_EQ(rc, 0);
+	T_STR_CONTAINS(out, name);
+	free(out);
+	return shmkit_seg_open(&ref);
+}
+
+int main(void)
+{
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned trials = (unsigned)t_scale(100), i;
+
+	T_ASSERT(sh != MAP_FAILED);
+	for (i = 0; i < trials; i++) {
+		trial(sh, 0, 2 * i);
+		/* everyone is gone: the channel is an orphan, and gc takes it */
+		T_EQ(gc_removes(sh->name), -ENOENT);
+		trial(sh, 1, 2 * i + 1);
+		T_EQ(gc_removes(sh->name), -ENOENT);
+	}
+	printf("%u trials per side; the slowest death was noticed after %.1f ms\n",
+	       trials, (double)worst_ns / 1e6);
+	return 0;
+}
