@@ -77,8 +77,12 @@ tests: $(TESTS)
 demo: all
 	@demo/segments.sh $(B)
 
+# Under valgrind and ThreadSanitizer the long streams run scaled down
+# (tests read SHMKIT_TEST_SCALE); the runner prints the factor.
+SCALE := $(if $(filter 1,$(VALGRIND)),0.002,$(if $(filter thread,$(SANITIZE)),0.1,1))
+
 check: all tests
-	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) tests/run.sh $(TESTS)
+	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) SHMKIT_TEST_SCALE=$(SCALE) tests/run.sh $(TESTS)
 
 clean:
 	rm -rf build

@@ -41,7 +41,7 @@ static void *producer(void *arg)
 	unsigned char buf[1024];
 	uint64_t seq;
 	void *w;
-	int r;
+	int r = 0;
 
 	if ((s->result = shmkit_chan_open(s->name, SHMKIT_PRODUCER, &ch)) < 0)
 		return NULL;

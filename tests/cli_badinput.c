@@ -301,8 +301,15 @@ static int as_nobody(void *arg)
 		return 20;
 	if (getuid() != NOBODY || geteuid() != NOBODY)
 		return 21;
-	T_EQ(shmkit_seg_attach(shmid, 0, &map), -EACCES);
-	T_EQ(shmkit_seg_attach(shmid, SHMKIT_RDONLY, &map), -EACCES);
+	/*
+	 * valgrind's own shmat first asks IPC_STAT for the size, is refused,
+	 * and answers EINVAL; the kernel itself says EACCES.
+	 */
+	const char *vg = getenv("VALGRIND");
+	int refused = vg && !strcmp(vg, "1") ? -EINVAL : -EACCES;
+
+	T_EQ(shmkit_seg_attach(shmid, 0, &map), refused);
+	T_EQ(shmkit_seg_attach(shmid, SHMKIT_RDONLY, &map), refused);
 	T_EQ(shmkit_seg_stat(shmid, &info), -EACCES);
 
 	snprintf(id, sizeof(id), "%d", shmid);

@@ -15,7 +15,7 @@ wrap=
 if [ "$VALGRIND" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "run.sh: VALGRIND=1 but no valgrind" >&2; exit 2; }
 	timeout=${TEST_TIMEOUT:-900}
-	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --trace-children=yes --trace-children-skip=*/ipcs,*/ipcmk,*/ipcrm,*/sh,*/bash,*/env,*/timeout"
+	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --vgdb=no --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*"
 fi
 export SHMKIT=${SHMKIT:-build/shmkit}
 
@@ -51,5 +51,9 @@ for t in "$@"; do
 	esac
 done
 
+case ${SHMKIT_TEST_SCALE:-1} in
+1|1.0) ;;
+*) echo "(long streams ran scaled by SHMKIT_TEST_SCALE=$SHMKIT_TEST_SCALE)" ;;
+esac
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
