@@ -53,7 +53,10 @@ void fmt_mode(char *buf, size_t cap, unsigned mode);
 void json_str(FILE *f, const char *s);
 void json_info(FILE *f, const struct shmkit_seg_info *info,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
-	       const char *indent);
+	       const struct shmkit_chan_info *chan, const char *indent);
+
+/* A channel's counters as one JSON object (no newline). */
+void json_chan(FILE *f, const struct shmkit_chan_info *c);
 
 /* Flushes stdout and reports a write error (full disk, closed pipe). */
 int finish_stdout(void);

@@ -4,6 +4,11 @@
  */
 #include "cli.h"
 
+static const char *yesno(int b)
+{
+	return b ? "true" : "false";
+}
+
 void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -19,14 +24,27 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *yesno(int b)
+void json_chan(FILE *f, const struct shmkit_chan_info *c)
 {
-	return b ? "true" : "false";
+	fprintf(f, "{\"capacity\": %llu, \"max_msg\": %llu, \"used\": %llu, "
+		"\"sent_msgs\": %llu, \"sent_bytes\": %llu, \"recv_msgs\": %llu, "
+		"\"recv_bytes\": %llu, \"producer_sleeps\": %llu, \"producer_wakes\": %llu, "
+		"\"consumer_sleeps\": %llu, \"consumer_wakes\": %llu, "
+		"\"producer_pid\": %d, \"producer_alive\": %s, \"producer_closed\": %s, "
+		"\"consumer_pid\": %d, \"consumer_alive\": %s, \"consumer_closed\": %s}",
+		(unsigned long long)c->capacity, (unsigned long long)c->max_msg,
+		(unsigned long long)c->used, (unsigned long long)c->sent_msgs,
+		(unsigned long long)c->sent_bytes, (unsigned long long)c->recv_msgs,
+		(unsigned long long)c->recv_bytes, (unsigned long long)c->prod_sleeps,
+		(unsigned long long)c->prod_wakes, (unsigned long long)c->cons_sleeps,
+		(unsigned long long)c->cons_wakes, (int)c->prod_pid, yesno(c->prod_alive),
+		yesno(c->prod_closed), (int)c->cons_pid, yesno(c->cons_alive),
+		yesno(c->cons_closed));
 }
 
 void json_info(FILE *f, const struct shmkit_seg_info *i,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
-	       const char *in)
+	       const struct shmkit_chan_info *chan, const char *in)
 {
 	int k, first = 1;
 
@@ -67,6 +85,12 @@ void json_info(FILE *f, const struct shmkit_seg_info *i,
 		(long long)i->atime, (long long)i->dtime, (long long)i->ctime);
 	fprintf(f, "%s  \"removing\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_REMOVING));
 	fprintf(f, "%s  \"locked\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_LOCKED));
+	fprintf(f, "%s  \"channel\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_CHANNEL));
+	if (chan) {
+		fprintf(f, "%s  \"channel_info\": ", in);
+		json_chan(f, chan);
+		fprintf(f, ",\n");
+	}
 	fprintf(f, "%s  \"state\": \"%s\"\n", in, state_name(i->state));
 	fprintf(f, "%s}", in);
 }

@@ -18,6 +18,8 @@ static void usage(void)
 	       "  idle      nobody attached; its creator or last user still runs\n"
 	       "  orphan    nobody attached; creator and last user are gone\n"
 	       "  removing  marked for removal; freed at the last detach\n"
+	       "A shmkit segment made by 'shmkit mk -n' adds \"persistent\"; one that\n"
+	       "holds a channel adds \"channel\".\n"
 	       "\n"
 	       "  --json      exact numbers as a JSON array, one object per segment\n"
 	       "  -h, --help  this text\n"
@@ -101,7 +103,7 @@ int cmd_ls(int argc, char **argv)
 		printf("[");
 		for (k = 0; k < n; k++) {
 			printf("%s\n  ", k ? "," : "");
-			json_info(stdout, &list[k], procs, np, partial, "  ");
+			json_info(stdout, &list[k], procs, np, partial, NULL, "  ");
 		}
 		printf("%s]\n", n ? "\n" : "");
 	} else {
@@ -120,12 +122,13 @@ int cmd_ls(int argc, char **argv)
 			snprintf(creator, sizeof(creator), "%d/%s", (int)i->cpid,
 				 (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "live" : "gone");
 			fmt_age(age, sizeof(age), (int64_t)now - i->ctime);
-			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s\n",
+			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s%s\n",
 			       i->shmid, (unsigned)i->key,
 			       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "-",
 			       owner, mode, size, alloc, (unsigned long long)i->nattch,
 			       pids, creator, age, state_name(i->state),
-			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "");
+			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "",
+			       (i->flags & SHMKIT_INFO_CHANNEL) ? ",channel" : "");
 		}
 	}
 	shmkit_free(list);

@@ -49,7 +49,7 @@ static const char *when(int64_t t, char *buf, size_t cap)
 }
 
 static void print_human(const struct shmkit_seg_info *i, const struct shmkit_proc *p,
-			int np, int partial)
+			int np, int partial, const struct shmkit_chan_info *c)
 {
 	char a[64], b[64], size[16];
 	int k;
@@ -84,6 +84,32 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 	printf("change time:  %s\n", when(i->ctime, a, sizeof(a)));
 	printf("state:        %s%s\n", state_name(i->state),
 	       (i->flags & SHMKIT_INFO_LOCKED) ? ", locked in memory" : "");
+	if (c) {
+		char cap[16];
+		const char *side[2] = { "producer", "consumer" };
+		pid_t pid[2] = { c->prod_pid, c->cons_pid };
+		int alive[2] = { c->prod_alive, c->cons_alive };
+		int closed[2] = { c->prod_closed, c->cons_closed };
+
+		fmt_size(cap, sizeof(cap), c->capacity);
+		printf("channel:      ring %s, messages up to %llu bytes, %llu bytes waiting\n",
+		       cap, (unsigned long long)c->max_msg, (unsigned long long)c->used);
+		for (k = 0; k < 2; k++) {
+			if (pid[k])
+				printf("  %s:   pid %d (%s)\n", side[k], (int)pid[k],
+				       alive[k] ? "running" : "gone without closing");
+			else
+				printf("  %s:   %s\n", side[k], closed[k] ? "closed" : "not open yet");
+		}
+		printf("  sent:       %llu messages, %llu bytes\n",
+		       (unsigned long long)c->sent_msgs, (unsigned long long)c->sent_bytes);
+		printf("  received:   %llu messages, %llu bytes\n",
+		       (unsigned long long)c->recv_msgs, (unsigned long long)c->recv_bytes);
+		printf("  sleeps:     producer %llu, consumer %llu\n",
+		       (unsigned long long)c->prod_sleeps, (unsigned long long)c->cons_sleeps);
+		printf("  wake calls: by producer %llu, by consumer %llu\n",
+		       (unsigned long long)c->prod_wakes, (unsigned long long)c->cons_wakes);
+	}
 }
 
 int cmd_stat(int argc, char **argv)
@@ -98,6 +124,8 @@ int cmd_stat(int argc, char **argv)
 	};
 	struct target t = { .shmid = -1 };
 	struct shmkit_seg_info info;
+	struct shmkit_chan_info chan;
+	int have_chan = 0;
 	struct shmkit_proc *procs = NULL;
 	int json = 0, c, shmid, np, partial = 0, r;
 
@@ -143,11 +171,14 @@ int cmd_stat(int argc, char **argv)
 		np = 0;
 		partial = 1;
 	}
+	/* a channel's counters too; one that cannot be read is left out */
+	if ((info.flags & SHMKIT_INFO_CHANNEL) && shmkit_chan_info(shmid, &chan) == 0)
+		have_chan = 1;
 	if (json) {
-		json_info(stdout, &info, procs, np, partial, "");
+		json_info(stdout, &info, procs, np, partial, have_chan ? &chan : NULL, "");
 		printf("\n");
 	} else {
-		print_human(&info, procs, np, partial);
+		print_human(&info, procs, np, partial, have_chan ? &chan : NULL);
 	}
 	shmkit_free(procs);
 	return finish_stdout();

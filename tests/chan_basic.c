@@ -4,6 +4,8 @@
  * -EBUSY, and the counters.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -244,6 +246,39 @@ static void end_of_stream(void)
 	T_OK(shmkit_chan_destroy(name));
 }
 
+/* shmkit ls marks channels; shmkit stat shows their counters. */
+static void in_the_command(void)
+{
+	char name[64], *out = NULL, line[64];
+	struct shmkit_chan *p, *c;
+	size_t len;
+	int i;
+
+	open_pair(t_name(name, sizeof(name), "cli"), 4096, &p, &c);
+	for (i = 0; i < 7; i++)
+		T_OK(shmkit_chan_send(p, "12345", 5, 0));
+	T_OK(shmkit_chan_recv(c, line, sizeof(line), &len, 0));
+	T_EQ(t_cli(&out, NULL, "ls", NULL), 0);
+	T_STR_CONTAINS(out, name);
+	T_STR_CONTAINS(strstr(out, name), "in-use,channel");
+	free(out);
+	T_EQ(t_cli(&out, NULL, "stat", "-n", name, NULL), 0);
+	T_STR_CONTAINS(out, "channel:      ring 4K, messages up to 2048 bytes");
+	T_STR_CONTAINS(out, "sent:       7 messages, 35 bytes");
+	T_STR_CONTAINS(out, "received:   1 messages, 5 bytes");
+	snprintf(line, sizeof(line), "producer:   pid %d (running)", (int)getpid());
+	T_STR_CONTAINS(out, line);
+	free(out);
+	T_EQ(t_cli(&out, NULL, "stat", "--json", "-n", name, NULL), 0);
+	T_STR_CONTAINS(out, "\"channel\": true");
+	T_STR_CONTAINS(out, "\"sent_msgs\": 7");
+	T_STR_CONTAINS(out, "\"recv_bytes\": 5");
+	free(out);
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(name));
+}
+
 static void not_a_channel(void)
 {
 	char name[64];
@@ -269,5 +304,6 @@ int main(void)
 	wrap_around();
 	end_of_stream();
 	not_a_channel();
+	in_the_command();
 	return 0;
 }
