@@ -668,6 +668,13 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, size_t cap, size_t *len,
 	return shmkit_chan_release(ch);
 }
 
+/* For tests: the ring as this handle sees it (checked at open). */
+void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t *len)
+{
+	*start = ch->ring;
+	*len = (size_t)ch->cap;
+}
+
 /* ----------------------------------------------------------------- info */
 
 SHMKIT_EXPORT

@@ -92,6 +92,10 @@ _Static_assert(sizeof(struct __shmkit_chan_hdr) == 896, "layout is ABI");
 _Static_assert(128 + sizeof(struct __shmkit_chan_hdr) <= SHMKIT_CHAN_RING_OFFSET,
 	       "channel header fits before the ring");
 
+struct shmkit_chan;
+/* The ring a handle uses, for tests that check pointers stay inside it. */
+void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t *len);
+
 /* Longest single futex sleep, ns; -1 for none (tests only). */
 extern int64_t __shmkit_chan_sleep_slice_ns;
 
