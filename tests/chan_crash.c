@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,6 +271,60 @@ static int gc_removes(const char *name)
 	return shmkit_seg_open(&ref);
 }
 
+static int open_and_wait(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	int r = shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &ch);
+
+	if (r < 0)
+		return 1;
+	atomic_fetch_add(&sh->opened, 1);
+	pause();
+	return 0;
+}
+
+/*
+ * A second live producer in another process is refused with -EBUSY; once
+ * that one is killed, even while still a zombie nobody has reaped, it
+ * counts as dead: the consumer's wait ends, and its place can be taken.
+ */
+static void busy_and_zombie(struct shared *sh)
+{
+	struct shmkit_chan *c, *p;
+	char buf[16];
+	size_t len;
+	siginfo_t si;
+	pid_t holder;
+	uint64_t t0;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-zombie", (int)getpid());
+	t_track_key(shmkit_name_key(sh->name));
+	T_OK(shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	T_OK(shmkit_chan_open(sh->name, SHMKIT_CONSUMER, &c));
+	holder = t_fork(open_and_wait, sh);
+	while (atomic_load(&sh->opened) < 1)
+		usleep(100);
+	T_EQ(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p), -EBUSY);
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0), -EAGAIN);
+
+	kill(holder, SIGKILL);
+	memset(&si, 0, sizeof(si));
+	/* wait until it is a zombie, without reaping it */
+	T_EQ(waitid(P_PID, (id_t)holder, &si, WEXITED | WNOWAIT), 0);
+	t0 = now_ns();
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 10000), -SHMKIT_EPEERDEAD);
+	T_ASSERT(now_ns() - t0 < 1000000000u);
+	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));
+	T_EQ(t_wait(holder), 128 + SIGKILL);
+	T_OK(shmkit_chan_send(p, "z", 1, 0));
+	T_OK(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0));
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(sh->name));
+}
+
 int main(void)
 {
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
@@ -277,6 +332,7 @@ int main(void)
 	unsigned trials = (unsigned)t_scale(100), i;
 
 	T_ASSERT(sh != MAP_FAILED);
+	busy_and_zombie(sh);
 	for (i = 0; i < trials; i++) {
 		trial(sh, 0, 2 * i);
 		/* everyone is gone: the channel is an orphan, and gc takes it */
