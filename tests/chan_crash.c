@@ -325,6 +325,51 @@ static void busy_and_zombie(struct shared *sh)
 	T_OK(shmkit_chan_destroy(sh->name));
 }
 
+static int die_mid_message(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	void *w;
+
+	if (shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &ch) < 0 ||
+	    shmkit_chan_send(ch, "whole", 5, 0) < 0 ||
+	    shmkit_chan_reserve(ch, 100, &w, 0) < 0)
+		return 1;
+	memset(w, 'h', 50); /* half written, never committed */
+	raise(SIGKILL);
+	return 1;
+}
+
+/* A producer that dies between reserve and commit leaves nothing visible. */
+static void reserve_then_die(struct shared *sh)
+{
+	struct shmkit_chan *c, *p;
+	char buf[128];
+	size_t len;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-halfway", (int)getpid());
+	t_track_key(shmkit_name_key(sh->name));
+	T_OK(shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	T_OK(shmkit_chan_open(sh->name, SHMKIT_CONSUMER, &c));
+	T_EQ(t_wait(t_fork(die_mid_message, sh)), 128 + SIGKILL);
+	T_OK(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0));
+	T_EQ(len, 5);
+	T_ASSERT(memcmp(buf, "whole", 5) == 0);
+	/* the half-written message is not there: the producer is dead */
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0), -SHMKIT_EPEERDEAD);
+	/* a new producer continues the stream from where it stands */
+	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));
+	T_OK(shmkit_chan_send(p, "next", 4, 0));
+	T_OK(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0));
+	T_EQ(len, 4);
+	T_ASSERT(memcmp(buf, "next", 4) == 0);
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0), -EAGAIN);
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(sh->name));
+}
+
 int main(void)
 {
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
@@ -333,6 +378,7 @@ int main(void)
 
 	T_ASSERT(sh != MAP_FAILED);
 	busy_and_zombie(sh);
+	reserve_then_die(sh);
 	for (i = 0; i < trials; i++) {
 		trial(sh, 0, 2 * i);
 		/* everyone is gone: the channel is an orphan, and gc takes it */
