@@ -13,11 +13,30 @@
 #include "sys.h"
 #include "util.h"
 
-#define LOOK_DIR "/dev/shm/shmkit-looks"
+#define LOOK_TOP "/dev/shm/shmkit-looks"
+
+/*
+ * Each IPC namespace has its own shmids, so its own notes directory:
+ * LOOK_TOP/ipc-INODE, INODE being the namespace's (from /proc/self/ns/ipc).
+ */
+static const char *look_dir(void)
+{
+	static char dir[64];
+	struct stat st;
+
+	if (!dir[0]) {
+		if (stat("/proc/self/ns/ipc", &st) == 0)
+			snprintf(dir, sizeof(dir), LOOK_TOP "/ipc-%llu",
+				 (unsigned long long)st.st_ino);
+		else
+			snprintf(dir, sizeof(dir), LOOK_TOP "/ipc-unknown");
+	}
+	return dir;
+}
 
 static void note_path(char *buf, size_t cap, int shmid, pid_t pid)
 {
-	snprintf(buf, cap, LOOK_DIR "/%d-%d", shmid, (int)pid);
+	snprintf(buf, cap, "%s/%d-%d", look_dir(), shmid, (int)pid);
 }
 
 pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
@@ -56,7 +75,7 @@ static void prune(int shmid, pid_t keep)
 {
 	char prefix[32];
 	struct dirent *d;
-	DIR *dir = opendir(LOOK_DIR);
+	DIR *dir = opendir(look_dir());
 	uint64_t start;
 	size_t n;
 	long pid;
@@ -82,8 +101,11 @@ static void write_note(int shmid, const struct __shmkit_look *lk, const struct s
 	char path[128], tmp[160], buf[200];
 	int fd, n;
 
-	if (mkdir(LOOK_DIR, 01777) == 0)
-		chmod(LOOK_DIR, 01777); /* not narrowed by the umask */
+	/* shared by every user, like /tmp; neither mode narrowed by the umask */
+	if (mkdir(LOOK_TOP, 01777) == 0)
+		chmod(LOOK_TOP, 01777);
+	if (mkdir(look_dir(), 01777) == 0)
+		chmod(look_dir(), 01777);
 	note_path(path, sizeof(path), shmid, getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	n = snprintf(buf, sizeof(buf), "shmkit-look 2 %lld %d %lld %lld %lld %lld\n",
@@ -143,7 +165,7 @@ void __shmkit_look_end(int shmid, struct __shmkit_look *lk)
 void __shmkit_look_prune_gone(const int *live, size_t n)
 {
 	struct dirent *d;
-	DIR *dir = opendir(LOOK_DIR);
+	DIR *dir = opendir(look_dir());
 	size_t i;
 	long id;
 
@@ -165,7 +187,7 @@ void __shmkit_look_forget(int shmid)
 {
 	char prefix[32];
 	struct dirent *d;
-	DIR *dir = opendir(LOOK_DIR);
+	DIR *dir = opendir(look_dir());
 	size_t n;
 
 	if (!dir)

@@ -5,7 +5,8 @@
  * looker exits, the real last user would be forgotten and a segment still
  * used on and off would look orphaned.
  *
- * So a looker first leaves a note, /dev/shm/shmkit-looks/SHMID-PID, with
+ * So a looker first leaves a note, /dev/shm/shmkit-looks/ipc-NS/SHMID-PID
+ * (NS: the IPC namespace, since shmids are per namespace), with
  * what the kernel said before the look: last pid, attach and detach times,
  * and the change time that identifies this incarnation of the shmid. When
  * a later judgement finds the last pid dead (or itself), it reads that

@@ -34,26 +34,6 @@ struct row {
 	char f[LS_FIELDS][96];
 };
 
-static char tmpfile_path[64];
-
-static void remove_tmpfile(void)
-{
-	if (tmpfile_path[0])
-		unlink(tmpfile_path);
-}
-
-static const char *make_tmpfile(void)
-{
-	int fd;
-
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "/tmp/shmkit-cli-inspect-XXXXXX");
-	fd = mkstemp(tmpfile_path);
-	if (fd < 0)
-		t_fail(__FILE__, __LINE__, "mkstemp: %s", strerror(errno));
-	close(fd);
-	atexit(remove_tmpfile);
-	return tmpfile_path;
-}
 
 static void key_text(char *buf, size_t cap, key_t key)
 {
@@ -178,54 +158,6 @@ static int jq(const char *json, int shmid, const char *filter, char **out)
 		       filter, shmid, o_, json); free(o_); } while (0)
 
 /* A child that keeps a segment attached until released. */
-struct holder {
-	int shmid;
-	int ready[2], go[2];
-	pid_t pid;
-};
-
-static int hold(void *arg)
-{
-	struct holder *h = arg;
-	struct shmkit_map map;
-	char c;
-
-	close(h->ready[0]);
-	close(h->go[1]);
-	if (shmkit_seg_attach(h->shmid, 0, &map) < 0)
-		return 10;
-	if (write(h->ready[1], "r", 1) != 1)
-		return 11;
-	/* a byte from hold_stop, or EOF if the test died */
-	while (read(h->go[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return shmkit_seg_detach(&map) < 0 ? 12 : 0;
-}
-
-static void hold_start(struct holder *h, int shmid)
-{
-	char c;
-
-	h->shmid = shmid;
-	if (pipe2(h->ready, O_CLOEXEC) < 0 || pipe2(h->go, O_CLOEXEC) < 0)
-		t_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
-	h->pid = t_fork(hold, h);
-	close(h->ready[1]);
-	close(h->go[0]);
-	if (read(h->ready[0], &c, 1) != 1)
-		t_fail(__FILE__, __LINE__, "holder could not attach %d (exit %d)", shmid,
-		       t_wait(h->pid));
-	close(h->ready[0]);
-}
-
-/* Releases the holder; it detaches and exits. */
-static void hold_stop(struct holder *h)
-{
-	/* a byte, not EOF: holders forked later hold a copy of this pipe too */
-	T_EQ(write(h->go[1], "g", 1), 1);
-	close(h->go[1]);
-	T_EQ(t_wait(h->pid), 0);
-}
 
 /* Runs in a child: creates a raw segment and exits, leaving it behind. */
 static int create_raw(void *arg)
@@ -325,7 +257,7 @@ static void stat_forms(void)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME };
 	char name[64], ks[16], id[16], pathproj[128], v1[128], v2[128];
-	const char *path = make_tmpfile();
+	const char *path = t_tmpfile("cli-inspect");
 	char *a, *b, *c;
 	int shmid, pid_shmid;
 
@@ -435,7 +367,7 @@ static void stat_json(void)
 static void attached_process(void)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME };
-	struct holder h;
+	struct t_holder h;
 	struct row row;
 	char name[64], id[16], want[32], v[128], filter[128], *out;
 	int shmid;
@@ -445,7 +377,7 @@ static void attached_process(void)
 	T_OK(shmid);
 	snprintf(id, sizeof(id), "%d", shmid);
 
-	hold_start(&h, shmid);
+	t_hold_start(&h, shmid);
 	out = STAT(id);
 	stat_field(out, "attached", v, sizeof(v));
 	T_ASSERT(strcmp(v, "1") == 0);
@@ -469,7 +401,7 @@ static void attached_process(void)
 	T_ASSERT(strcmp(row.f[F_STATE], "in-use") == 0);
 
 	/* the child detaches and exits: nobody attached, creator (we) alive */
-	hold_stop(&h);
+	t_hold_stop(&h);
 	out = STAT(id);
 	stat_field(out, "attached", v, sizeof(v));
 	T_ASSERT(strcmp(v, "0") == 0);

@@ -18,27 +18,6 @@
 
 #include "harness.h"
 
-static char tmpfile_path[64];
-
-static void remove_tmpfile(void)
-{
-	if (tmpfile_path[0])
-		unlink(tmpfile_path);
-}
-
-/* A file of our own for ftok, unlinked at exit (pass or fail). */
-static const char *make_tmpfile(void)
-{
-	int fd;
-
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "/tmp/shmkit-cli-mk-XXXXXX");
-	fd = mkstemp(tmpfile_path);
-	if (fd < 0)
-		t_fail(__FILE__, __LINE__, "mkstemp: %s", strerror(errno));
-	close(fd);
-	atexit(remove_tmpfile);
-	return tmpfile_path;
-}
 
 /* stdout of a successful mk: digits and one newline, nothing else. */
 #define SHMID_OF(out) shmid_of(__FILE__, __LINE__, out)
@@ -108,7 +87,7 @@ static void with_key(void)
 
 static void with_path(void)
 {
-	const char *path = make_tmpfile();
+	const char *path = t_tmpfile("cli-mk");
 	char arg[128], *out, *err;
 	int shmid;
 

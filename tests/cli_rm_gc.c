@@ -29,26 +29,6 @@
 
 #include "harness.h"
 
-static char tmpfile_path[64];
-
-static void remove_tmpfile(void)
-{
-	if (tmpfile_path[0])
-		unlink(tmpfile_path);
-}
-
-static const char *make_tmpfile(void)
-{
-	int fd;
-
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "/tmp/shmkit-cli-rm-XXXXXX");
-	fd = mkstemp(tmpfile_path);
-	if (fd < 0)
-		t_fail(__FILE__, __LINE__, "mkstemp: %s", strerror(errno));
-	close(fd);
-	atexit(remove_tmpfile);
-	return tmpfile_path;
-}
 
 /* Does the kernel still have shmid? IPC_STAT does not attach. */
 static int exists(int shmid)
@@ -103,53 +83,6 @@ static int create_key(key_t key)
 }
 
 /* A child that keeps a segment attached until released. */
-struct holder {
-	int shmid;
-	int ready[2], go[2];
-	pid_t pid;
-};
-
-static int hold(void *arg)
-{
-	struct holder *h = arg;
-	struct shmkit_map map;
-	char c;
-
-	close(h->ready[0]);
-	close(h->go[1]);
-	if (shmkit_seg_attach(h->shmid, 0, &map) < 0)
-		return 10;
-	if (write(h->ready[1], "r", 1) != 1)
-		return 11;
-	/* a byte from hold_stop, or EOF if the test died */
-	while (read(h->go[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return shmkit_seg_detach(&map) < 0 ? 12 : 0;
-}
-
-static void hold_start(struct holder *h, int shmid)
-{
-	char c;
-
-	h->shmid = shmid;
-	if (pipe2(h->ready, O_CLOEXEC) < 0 || pipe2(h->go, O_CLOEXEC) < 0)
-		t_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
-	h->pid = t_fork(hold, h);
-	close(h->ready[1]);
-	close(h->go[0]);
-	if (read(h->ready[0], &c, 1) != 1)
-		t_fail(__FILE__, __LINE__, "holder could not attach %d (exit %d)", shmid,
-		       t_wait(h->pid));
-	close(h->ready[0]);
-}
-
-static void hold_stop(struct holder *h)
-{
-	/* a byte, not EOF: holders forked later hold a copy of this pipe too */
-	T_EQ(write(h->go[1], "g", 1), 1);
-	close(h->go[1]);
-	T_EQ(t_wait(h->pid), 0);
-}
 
 /* In a child that then exits: the segment is left behind, an orphan. */
 struct orphan_arg {
@@ -245,7 +178,7 @@ static void rm_by_ref(void)
 	free(out);
 	free(err);
 
-	path.path = make_tmpfile();
+	path.path = t_tmpfile("cli-rm");
 	by_path = create(&path, 100, 0);
 	snprintf(pp, sizeof(pp), "%s:3", path.path);
 	path.proj = 1;
@@ -266,13 +199,13 @@ static void rm_attached(void)
 {
 	struct shmid_ds ds;
 	struct shmkit_seg_info info;
-	struct holder h;
+	struct t_holder h;
 	char id[16], *out, *err;
 	key_t key = t_key();
 	int shmid = create_key(key);
 
 	snprintf(id, sizeof(id), "%d", shmid);
-	hold_start(&h, shmid);
+	t_hold_start(&h, shmid);
 
 	/* refused: the child depends on it */
 	T_EQ(t_cli(&out, &err, "rm", id, NULL), 1);
@@ -300,7 +233,7 @@ static void rm_attached(void)
 	T_EQ(shmget(key, 0, 0), -1);
 	state_is(shmid, "removing");
 
-	hold_stop(&h);
+	t_hold_stop(&h);
 	T_ASSERT(!exists(shmid));
 }
 
@@ -434,10 +367,10 @@ static void gc_spares_attached(void)
 {
 	char name[64], *out, *err;
 	int raw = orphan_raw(), named = orphan_named(name, sizeof(name), "att");
-	struct holder hr, hn;
+	struct t_holder hr, hn;
 
-	hold_start(&hr, raw);
-	hold_start(&hn, named);
+	t_hold_start(&hr, raw);
+	t_hold_start(&hn, named);
 	state_is(raw, "in-use");
 	T_EQ(t_cli(&out, &err, "gc", "--foreign", NULL), 0);
 	T_ASSERT(!listed(out, "removed", raw));
@@ -448,8 +381,8 @@ static void gc_spares_attached(void)
 	T_ASSERT(exists(named));
 
 	/* once the children are gone they are orphans, and gc takes them */
-	hold_stop(&hr);
-	hold_stop(&hn);
+	t_hold_stop(&hr);
+	t_hold_stop(&hn);
 	state_is(raw, "orphan");
 	T_EQ(t_cli(&out, &err, "gc", "--foreign", NULL), 0);
 	T_ASSERT(listed(out, "removed", raw));

@@ -123,6 +123,82 @@ uint64_t t_scale(uint64_t n)
 	return v ? v : 1;
 }
 
+#define MAX_TMPFILES 8
+static char tmpfiles[MAX_TMPFILES][64];
+static int ntmpfiles;
+
+static void remove_tmpfiles(void)
+{
+	int i;
+
+	if (getpid() != owner)
+		return;
+	for (i = 0; i < ntmpfiles; i++)
+		unlink(tmpfiles[i]);
+}
+
+const char *t_tmpfile(const char *tag)
+{
+	char *path;
+	int fd;
+
+	if (ntmpfiles == MAX_TMPFILES)
+		t_fail(__FILE__, __LINE__, "too many temporary files");
+	path = tmpfiles[ntmpfiles];
+	snprintf(path, sizeof(tmpfiles[0]), "/tmp/shmkit-%s-XXXXXX", tag);
+	fd = mkstemp(path);
+	if (fd < 0)
+		t_fail(__FILE__, __LINE__, "mkstemp: %s", strerror(errno));
+	close(fd);
+	if (ntmpfiles++ == 0)
+		atexit(remove_tmpfiles);
+	return path;
+}
+
+static int hold(void *arg)
+{
+	struct t_holder *h = arg;
+	struct shmkit_map map;
+	char c;
+
+	close(h->ready[0]);
+	close(h->go[1]);
+	if (shmkit_seg_attach(h->shmid, 0, &map) < 0)
+		return 10;
+	if (write(h->ready[1], "r", 1) != 1)
+		return 11;
+	/* a byte from t_hold_stop, or EOF if the test died */
+	while (read(h->go[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return shmkit_seg_detach(&map) < 0 ? 12 : 0;
+}
+
+void t_hold_start(struct t_holder *h, int shmid)
+{
+	char c;
+
+	h->shmid = shmid;
+	if (pipe2(h->ready, O_CLOEXEC) < 0 || pipe2(h->go, O_CLOEXEC) < 0)
+		t_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+	h->pid = t_fork(hold, h);
+	close(h->ready[1]);
+	close(h->go[0]);
+	if (read(h->ready[0], &c, 1) != 1)
+		t_fail(__FILE__, __LINE__, "holder could not attach %d (exit %d)", shmid,
+		       t_wait(h->pid));
+	close(h->ready[0]);
+}
+
+void t_hold_stop(struct t_holder *h)
+{
+	/* a byte, not EOF: holders forked later hold a copy of this pipe too */
+	if (write(h->go[1], "g", 1) != 1)
+		t_fail(__FILE__, __LINE__, "holder pipe: %s", strerror(errno));
+	close(h->go[1]);
+	if (t_wait(h->pid) != 0)
+		t_fail(__FILE__, __LINE__, "holder of %d failed", h->shmid);
+}
+
 key_t t_key(void)
 {
 	key_t k;

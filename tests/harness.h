@@ -65,6 +65,22 @@ int t_wait(pid_t pid);
 
 uint64_t t_rand(void);
 
+/* A file of our own under /tmp (for ftok), removed when the test exits. */
+const char *t_tmpfile(const char *tag);
+
+/*
+ * A child that keeps a segment attached until t_hold_stop: for states,
+ * attached pids and refusals. It detaches and exits when told, or when
+ * the test dies (EOF on its pipe).
+ */
+struct t_holder {
+	int shmid;
+	int ready[2], go[2];
+	pid_t pid;
+};
+void t_hold_start(struct t_holder *h, int shmid);
+void t_hold_stop(struct t_holder *h);
+
 /*
  * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. Only the runs
  * under valgrind scale down; the summary says so.

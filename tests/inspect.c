@@ -124,46 +124,6 @@ static void parsers(void)
 	T_EQ(__shmkit_parse_maps_line(""), -1);
 }
 
-struct holder {
-	int shmid;
-	int ready[2];	/* child -> parent: attached */
-	int go[2];	/* parent -> child: detach and exit */
-};
-
-static int hold(void *arg)
-{
-	struct holder *h = arg;
-	struct shmkit_map m;
-	char c = 'x';
-
-	if (shmkit_seg_attach(h->shmid, SHMKIT_RDONLY, &m) < 0)
-		return 1;
-	if (write(h->ready[1], &c, 1) != 1 || read(h->go[0], &c, 1) != 1)
-		return 1;
-	return shmkit_seg_detach(&m) < 0;
-}
-
-static pid_t start_holder(struct holder *h)
-{
-	char c;
-	pid_t pid;
-
-	T_ASSERT(pipe(h->ready) == 0 && pipe(h->go) == 0);
-	pid = t_fork(hold, h);
-	T_EQ(read(h->ready[0], &c, 1), 1);
-	return pid;
-}
-
-static void stop_holder(struct holder *h, pid_t pid)
-{
-	T_EQ(write(h->go[1], "x", 1), 1);
-	T_EQ(t_wait(pid), 0);
-	close(h->ready[0]);
-	close(h->ready[1]);
-	close(h->go[0]);
-	close(h->go[1]);
-}
-
 /* This process's name as the kernel has it (not "inspect" under valgrind). */
 static const char *my_comm(void)
 {
@@ -180,25 +140,27 @@ static const char *my_comm(void)
 static void attached_procs(void)
 {
 	struct shmkit_ref ref = key_ref(t_key());
-	struct holder h;
+	struct t_holder h;
 	struct shmkit_proc *procs = NULL;
 	struct shmkit_seg_info info;
 	struct shmkit_map mine;
 	int n, partial = -1, i, seen_child = 0, seen_me = 0;
 	pid_t child;
 
-	h.shmid = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0));
-	T_OK(h.shmid);
-	child = start_holder(&h);
-	T_OK(shmkit_seg_attach(h.shmid, 0, &mine));
-	/* a second mapping of the same segment in one process is listed once */
-	T_OK(shmat(h.shmid, NULL, SHM_RDONLY) == (void *)-1 ? -errno : 0);
+	int shmid = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0));
 
-	n = shmkit_seg_procs(h.shmid, &procs, &partial);
+	T_OK(shmid);
+	t_hold_start(&h, shmid);
+	child = h.pid;
+	T_OK(shmkit_seg_attach(shmid, 0, &mine));
+	/* a second mapping of the same segment in one process is listed once */
+	T_OK(shmat(shmid, NULL, SHM_RDONLY) == (void *)-1 ? -errno : 0);
+
+	n = shmkit_seg_procs(shmid, &procs, &partial);
 	T_OK(n);
 	T_ASSERT(partial == 0 || partial == 1); /* some maps may be closed even to root */
 	for (i = 0; i < n; i++) {
-		T_EQ(procs[i].shmid, h.shmid);
+		T_EQ(procs[i].shmid, shmid);
 		if (procs[i].pid == child)
 			seen_child++;
 		if (procs[i].pid == getpid()) {
@@ -215,18 +177,18 @@ static void attached_procs(void)
 	n = shmkit_seg_procs(-1, &procs, &partial);
 	T_OK(n);
 	for (i = 0, seen_child = 0; i < n; i++)
-		if (procs[i].shmid == h.shmid && procs[i].pid == child)
+		if (procs[i].shmid == shmid && procs[i].pid == child)
 			seen_child++;
 	T_EQ(seen_child, 1);
 	shmkit_free(procs);
 
-	T_OK(shmkit_seg_stat(h.shmid, &info));
+	T_OK(shmkit_seg_stat(shmid, &info));
 	T_EQ(info.nattch, 3);
 	T_EQ(info.state, SHMKIT_STATE_INUSE);
-	stop_holder(&h, child);
+	t_hold_stop(&h);
 	T_OK(shmkit_seg_detach(&mine));
-	T_OK(shmkit_seg_remove(h.shmid));
-	n = shmkit_seg_procs(h.shmid, &procs, &partial);
+	T_OK(shmkit_seg_remove(shmid));
+	n = shmkit_seg_procs(shmid, &procs, &partial);
 	T_EQ(n, 1); /* the extra shmat mapping of this process is left */
 	shmkit_free(procs);
 }
@@ -266,8 +228,8 @@ static void orphans(void)
 	struct shmkit_ref raw = key_ref(t_key());
 	struct shmkit_ref named = { .kind = SHMKIT_REF_NAME, .name = t_name(name, sizeof(name), "orph") };
 	struct shmkit_ref zraw = key_ref(t_key());
-	struct holder h;
-	pid_t pid, child;
+	struct t_holder h;
+	pid_t pid;
 	siginfo_t si;
 	int id;
 
@@ -278,10 +240,9 @@ static void orphans(void)
 	T_EQ(state_of(&named), SHMKIT_STATE_ORPHAN);
 
 	/* attached by a live process: in use, never an orphan */
-	h.shmid = shmkit_seg_open(&named);
-	child = start_holder(&h);
+	t_hold_start(&h, shmkit_seg_open(&named));
 	T_EQ(state_of(&named), SHMKIT_STATE_INUSE);
-	stop_holder(&h, child);
+	t_hold_stop(&h);
 
 	/* creator alive but idle; then a zombie: gone */
 	pid = t_fork(make_and_linger, &zraw);

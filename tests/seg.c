@@ -185,18 +185,12 @@ static void readonly_faults(void)
 
 static void paths(void)
 {
-	char path[] = "/tmp/shmkit-test-XXXXXX";
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_PATH, .proj = 42 };
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_PATH, .proj = 42, .path = t_tmpfile("seg") };
 	struct shmkit_seg_info info;
-	int fd = mkstemp(path), id;
-	key_t expect;
+	key_t expect = t_track_key(ftok(ref.path, 42));
+	int id;
 
-	T_ASSERT(fd >= 0);
-	close(fd);
-	ref.path = path;
-	expect = t_track_key(ftok(path, 42));
 	id = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
-	unlink(path);
 	T_OK(id);
 	T_OK(shmkit_seg_stat(id, &info));
 	T_EQ(info.key, expect);
