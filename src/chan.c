@@ -211,6 +211,14 @@ static int ready(struct shmkit_chan *ch, uint64_t arg)
 	return ch->side == SHMKIT_SIDE_PROD ? space_ready(ch, arg) : data_ready(ch, arg);
 }
 
+/* Has the other side closed? Two loads, no /proc: fit for the sleep path. */
+static int peer_closed(const struct shmkit_chan *ch)
+{
+	const struct __shmkit_chan_cold *cold = &ch->hdr->cold[ch->peer];
+
+	return shmkit_load_acquire(&cold->owner) == 0 && shmkit_load_acquire(&cold->closed);
+}
+
 /* S2: called after every publish; wakes the other side if it sleeps. */
 static void wake_peer(struct shmkit_chan *ch)
 {
@@ -244,7 +252,13 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	/* S1: orders the flag before the re-check; pairs with S2 */
 	shmkit_smp_mb();
 	r = ready(ch, arg);
-	if (r == 0) {
+	/*
+	 * A close is a wake-up condition too: chan_close stores closed, then
+	 * bumps wake_seq. If our read of wake_seq saw that bump, this load
+	 * sees closed (acquire on both sides), and we must not sleep on a
+	 * sequence nobody will bump again.
+	 */
+	if (r == 0 && !peer_closed(ch)) {
 		__shmkit_futex_wait(&sl->wake_seq, seq, ns);
 		r = ready(ch, arg);
 	}

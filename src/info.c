@@ -223,6 +223,8 @@ static int list_from_shmctl(struct list *l)
 	if (max < 0)
 		return max;
 	for (i = 0; i <= max; i++) {
+		/* valgrind does not know SHM_STAT_ANY fills ds: give it defined bytes */
+		memset(&ds, 0, sizeof(ds));
 		/* SHM_STAT_ANY (Linux 4.17) lists even what we may not read */
 		id = __shmkit_shmctl(i, stat_cmd, &ds);
 		if (id == -EINVAL && stat_cmd != SHM_STAT) {
