@@ -4,6 +4,7 @@
 #   make check SANITIZE=1   the same under ASan + UBSan
 #   make check SANITIZE=thread   the same under ThreadSanitizer
 #   make check VALGRIND=1   the same under valgrind
+#   make stress          the channel crash, stream and scribble tests, 10x longer
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
@@ -84,8 +85,15 @@ SCALE := $(if $(filter 1,$(VALGRIND)),0.002,$(if $(filter thread,$(SANITIZE)),0.
 check: all tests
 	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) SHMKIT_TEST_SCALE=$(SCALE) tests/run.sh $(TESTS)
 
+# Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
+# side), the streams and the scribbler.
+STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads
+
+stress: all tests
+	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
+
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo
+.PHONY: all tests check clean demo stress
 .SECONDARY:

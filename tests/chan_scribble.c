@@ -180,7 +180,7 @@ static int work(void *arg)
 	unsigned i, ok = 0, corrupt = 0, other = 0;
 	int r;
 
-	alarm(120);
+	alarm(t_scale(120) > 120 ? (unsigned)t_scale(120) : 120);
 	for (i = 0; i < w->rounds; i++) {
 		uint64_t t0 = now_ms(), took;
 		size_t len = (size_t)(t_rand() % (CAP / 2 + 64));
