@@ -16,6 +16,8 @@ int cmd_ls(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
 
 /* "shmkit: <what>: <why>" on stderr. */
 void err_msg(const char *what, const char *fmt, ...)

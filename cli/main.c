@@ -14,6 +14,8 @@ static const struct {
 	{ "stat", cmd_stat, "everything about one segment" },
 	{ "rm", cmd_rm, "remove segments" },
 	{ "gc", cmd_gc, "remove orphaned segments" },
+	{ "send", cmd_send, "standard input into a channel" },
+	{ "recv", cmd_recv, "a channel onto standard output" },
 };
 
 static void usage(FILE *f)

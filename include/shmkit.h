@@ -234,9 +234,9 @@ enum shmkit_wait_policy {
 /*
  * Creates channel name with a ring of capacity bytes, rounded up to a power
  * of two of at least one page (the kernel allocates whole pages anyway), or
- * opens the existing one unless SHMKIT_EXCL. flags: SHMKIT_EXCL,
- * SHMKIT_PERSIST. Returns the shmid; -SHMKIT_ENOTCHAN if name exists and is
- * not a channel.
+ * opens the existing one, whatever its capacity, unless SHMKIT_EXCL. flags:
+ * SHMKIT_EXCL, SHMKIT_PERSIST. Returns the shmid; -SHMKIT_ENOTCHAN if name
+ * exists and is not a channel.
  */
 int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags);
 

@@ -400,10 +400,15 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 				  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
 	if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
 		return shmid;
-	/* the name existed: it must be a channel (smaller is its own error) */
+	/*
+	 * Made now, or it existed: then it must be a channel. Its capacity is
+	 * the one it was made with, smaller or larger than asked: the capacity
+	 * is a creation parameter, and both sides must share one ring.
+	 */
 	memset(&probe, 0, sizeof(probe));
 	if ((err = attach_channel(name, SHMKIT_RDONLY, &probe)) < 0)
 		return err;
+	shmid = probe.map.shmid;
 	shmkit_seg_detach(&probe.map);
 	return shmid;
 }

@@ -44,6 +44,11 @@ static void basics(void)
 	T_EQ(info.cons_pid, getpid());
 	T_ASSERT(info.prod_alive && info.cons_alive);
 
+	/* create-or-open takes the existing channel, whatever capacity is asked */
+	T_EQ(shmkit_chan_create(name, 1 << 20, SHMKIT_MODE_DEFAULT, 0), id);
+	T_EQ(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0), id);
+	T_EQ(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL), -EEXIST);
+
 	/* one side each: a second live producer or consumer is refused */
 	T_EQ(shmkit_chan_open(name, SHMKIT_PRODUCER, &again), -EBUSY);
 	T_EQ(shmkit_chan_open(name, SHMKIT_CONSUMER, &again), -EBUSY);

@@ -1,0 +1,101 @@
+/*
+ * shmkit recv: a channel onto standard output. Each message goes from the
+ * ring straight to write(2) (peek, write, release): one copy on this side.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit recv [OPTIONS] NAME\n"
+	       "\n"
+	       "Writes what arrives in channel NAME to standard output, until the sender\n"
+	       "closes it ('shmkit send NAME' at the end of its input); then exits 0.\n"
+	       "Whichever of send and recv starts first creates the channel and waits\n"
+	       "for the other. The last one out removes it.\n"
+	       "\n"
+	       "  -t, --timeout SECONDS   give up (exit 1) after waiting this long for\n"
+	       "                          data (no sender yet, or a silent one)\n"
+	       "  -c, --capacity SIZE     ring size when creating (default 4M)\n"
+	       "  -m, --mode MODE         permissions when creating (default 0600)\n"
+	       "      --lines             accepted for symmetry: messages are written\n"
+	       "                          whole, as they come\n"
+	       "      --keep              do not remove the channel at the end\n"
+	       "      --stats             print bytes, messages, MB/s and sleeps at the end\n"
+	       "      --progress          print a live progress line on stderr\n"
+	       "  -h, --help              this text\n"
+	       "\n"
+	       "Exit status: 0 the sender finished, 1 error (sender died, timeout),\n"
+	       "2 bad usage, 128+N after signal N. Writing into a closed pipe ends recv\n"
+	       "quietly, like other tools, and the sender sees the receiver gone.\n");
+}
+
+/* Writes all of buf; 0, or -1 with errno. */
+static int write_all(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(1, buf, len);
+		if (n < 0 && errno == EINTR && !stream_signal)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int receive(struct stream *s, int *broken_pipe)
+{
+	const void *p;
+	size_t len;
+	uint64_t since;
+	int r, st;
+
+	for (;;) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		since = stream_now_ns();
+		while ((r = shmkit_chan_peek(s->ch, &p, &len, STREAM_SLICE_MS)) < 0) {
+			if (r == -SHMKIT_EEOF)
+				return 0;
+			if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
+				return st;
+		}
+		if (write_all(p, len) < 0) {
+			if (stream_signal)
+				return 128 + stream_signal;
+			if (errno == EPIPE) {
+				*broken_pipe = 1;
+				return 0;
+			}
+			err_msg("recv", "standard output: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		shmkit_chan_release(s->ch);
+		stream_count(s, len);
+	}
+}
+
+int cmd_recv(int argc, char **argv)
+{
+	struct stream s = { .cmd = "recv", .role = SHMKIT_CONSUMER };
+	int broken_pipe = 0, st;
+
+	if (stream_parse(&s, argc, argv, usage))
+		return finish_stdout();
+	stream_open(&s);
+	st = receive(&s, &broken_pipe);
+	if (broken_pipe) {
+		/* close first, so the sender sees us gone; then end as cat would */
+		shmkit_chan_close(s.ch);
+		s.ch = NULL;
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	return stream_end(&s, st);
+}

@@ -1,0 +1,159 @@
+/*
+ * shmkit send: standard input into a channel. The bytes go from read(2)
+ * straight into a reserved span of the ring (reserve, read, commit): one
+ * copy on this side, none in between.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit send [OPTIONS] NAME\n"
+	       "\n"
+	       "Reads standard input and moves it into channel NAME, for 'shmkit recv\n"
+	       "NAME' (or any consumer) to read: a pipe between two programs that goes\n"
+	       "through shared memory. Whichever of send and recv starts first creates\n"
+	       "the channel and waits for the other. At the end of input the channel is\n"
+	       "closed, and recv drains it and ends too. The last one out removes it.\n"
+	       "\n"
+	       "  -t, --timeout SECONDS   give up (exit 1) after waiting this long for\n"
+	       "                          room in the ring (no receiver, or a stuck one)\n"
+	       "  -c, --capacity SIZE     ring size when creating (default 4M)\n"
+	       "  -m, --mode MODE         permissions when creating (default 0600)\n"
+	       "      --lines             one message per line, never split (a line must\n"
+	       "                          fit in half the ring)\n"
+	       "      --keep              do not remove the channel at the end\n"
+	       "      --stats             print bytes, messages, MB/s and sleeps at the end\n"
+	       "      --progress          print a live progress line on stderr\n"
+	       "  -h, --help              this text\n"
+	       "\n"
+	       "Exit status: 0 all sent, 1 error (receiver gone, timeout), 2 bad usage,\n"
+	       "128+N after signal N (the channel is closed and cleaned up first).\n");
+}
+
+/* Waits for room for len bytes; 0 with *ptr, or the status to exit with. */
+static int reserve(struct stream *s, size_t len, void **ptr)
+{
+	uint64_t since = stream_now_ns();
+	int r, st;
+
+	while ((r = shmkit_chan_reserve(s->ch, len, ptr, STREAM_SLICE_MS)) < 0)
+		if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
+			return st;
+	return 0;
+}
+
+/* The plain byte stream: each read(2) becomes one message. */
+static int send_bytes(struct stream *s)
+{
+	size_t chunk = shmkit_chan_max_msg(s->ch);
+	void *p;
+	ssize_t n;
+	int st;
+
+	for (;;) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		if ((st = reserve(s, chunk, &p)) != 0)
+			return st;
+		do
+			n = read(0, p, chunk);
+		while (n < 0 && errno == EINTR && !stream_signal);
+		if (stream_signal)
+			return 128 + stream_signal;
+		if (n < 0) {
+			err_msg("send", "standard input: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		if (n == 0)
+			return 0; /* the reservation is dropped by close */
+		shmkit_chan_commit(s->ch, (size_t)n);
+		stream_count(s, (uint64_t)n);
+	}
+}
+
+/*
+ * --lines: whole lines as messages. Input is read into a buffer first, as
+ * a line's end is only known once read; each line is then copied in once.
+ */
+static int send_lines(struct stream *s)
+{
+	size_t max = shmkit_chan_max_msg(s->ch), cap = 2 * max, have = 0, start, k;
+	char *buf = malloc(cap);
+	void *p;
+	ssize_t n;
+	int st = 0, eof = 0;
+
+	if (!buf) {
+		err_msg("send", "out of memory");
+		return EXIT_RUNTIME;
+	}
+	while (!eof || have) {
+		if (stream_signal) {
+			st = 128 + stream_signal;
+			break;
+		}
+		if (!eof && have < cap) {
+			n = read(0, buf + have, cap - have);
+			if (n < 0 && errno == EINTR && !stream_signal)
+				continue;
+			if (stream_signal) {
+				st = 128 + stream_signal;
+				break;
+			}
+			if (n < 0) {
+				err_msg("send", "standard input: %s", strerror(errno));
+				st = EXIT_RUNTIME;
+				break;
+			}
+			eof = n == 0;
+			have += (size_t)n;
+		}
+		/* send every complete line; at the end, the last one as it is */
+		for (start = 0;;) {
+			char *nl = memchr(buf + start, '\n', have - start);
+			size_t len = nl ? (size_t)(nl - (buf + start)) + 1 : eof ? have - start : 0;
+
+			if (len == 0)
+				break;
+			if (len > max) {
+				err_msg("send", "%s: a line of %zu bytes or more does not fit a "
+					"message (at most %zu; raise --capacity)", s->name, len, max);
+				st = EXIT_RUNTIME;
+				goto out;
+			}
+			if ((st = reserve(s, len, &p)) != 0)
+				goto out;
+			memcpy(p, buf + start, len);
+			shmkit_chan_commit(s->ch, len);
+			stream_count(s, len);
+			start += len;
+		}
+		k = have - start;
+		if (k == cap) {
+			err_msg("send", "%s: a line of %zu bytes or more does not fit a message "
+				"(at most %zu; raise --capacity)", s->name, k, max);
+			st = EXIT_RUNTIME;
+			break;
+		}
+		memmove(buf, buf + start, k);
+		have = k;
+	}
+out:
+	free(buf);
+	return st;
+}
+
+int cmd_send(int argc, char **argv)
+{
+	struct stream s = { .cmd = "send", .role = SHMKIT_PRODUCER };
+
+	if (stream_parse(&s, argc, argv, usage))
+		return finish_stdout();
+	stream_open(&s);
+	return stream_end(&s, s.lines ? send_lines(&s) : send_bytes(&s));
+}

@@ -1,0 +1,224 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+volatile sig_atomic_t stream_signal;
+
+static void on_signal(int sig)
+{
+	stream_signal = sig;
+}
+
+uint64_t stream_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* SECONDS: a number, with a fraction if wanted (0.5). */
+static int parse_seconds(const char *text, int64_t *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text || *end || errno || !(v >= 0) || v > 86400.0 * 365) {
+		err_msg("timeout", "'%s': not a number of seconds (like 5 or 0.5)", text);
+		return -1;
+	}
+	*ms = (int64_t)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "capacity", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "lines", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct sigaction sa;
+	int c;
+
+	s->timeout_ms = -1;
+	s->capacity = STREAM_DEFAULT_CAPACITY;
+	s->mode = SHMKIT_MODE_DEFAULT;
+	while ((c = getopt_long(argc, argv, "t:c:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_seconds(optarg, &s->timeout_ms) < 0)
+				exit(EXIT_USAGE);
+			break;
+		case 'c':
+			if (parse_size(optarg, &s->capacity) < 0)
+				exit(EXIT_USAGE);
+			break;
+		case 'm':
+			if (parse_mode(optarg, &s->mode) < 0)
+				exit(EXIT_USAGE);
+			break;
+		case 'k': s->keep = 1; break;
+		case 's': s->stats = 1; break;
+		case 'p': s->progress = 1; break;
+		case 'l': s->lines = 1; break;
+		case 'h':
+			usage();
+			return 1;
+		default:
+			exit(EXIT_USAGE); /* getopt said why */
+		}
+	}
+	if (optind >= argc)
+		usage_error(s->cmd, "which channel? give its NAME");
+	s->name = argv[optind++];
+	if (optind < argc)
+		usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
+	if (shmkit_name_check(s->name) < 0) {
+		err_msg(s->cmd, "'%s': not a channel name (1-63 of letters, digits, '.', '_', '-')",
+			s->name);
+		exit(EXIT_USAGE);
+	}
+	if (s->capacity > (1u << 30)) {
+		err_msg(s->cmd, "capacity: at most 1G");
+		exit(EXIT_USAGE);
+	}
+	/* no SA_RESTART: a blocked read or write returns, and we clean up */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle */
+	return 0;
+}
+
+int stream_open(struct stream *s)
+{
+	int r = shmkit_chan_create(s->name, (size_t)s->capacity, s->mode, 0);
+
+	if (r < 0) {
+		err_msg(s->cmd, "%s: %s", s->name,
+			r == -SHMKIT_ENOTCHAN ? "exists and is not a channel" : shmkit_strerror(r));
+		exit(EXIT_RUNTIME);
+	}
+	s->shmid = r;
+	r = shmkit_chan_open(s->name, s->role, &s->ch);
+	if (r == -EBUSY) {
+		err_msg(s->cmd, "%s: another %s is already using this channel", s->name,
+			s->role == SHMKIT_PRODUCER ? "sender" : "receiver");
+		exit(EXIT_RUNTIME);
+	}
+	if (r < 0) {
+		err_msg(s->cmd, "%s: %s", s->name, shmkit_strerror(r));
+		exit(EXIT_RUNTIME);
+	}
+	s->start_ns = s->last_report_ns = stream_now_ns();
+	return 0;
+}
+
+int stream_retry(struct stream *s, int r, uint64_t waited_since)
+{
+	const char *peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
+
+	if (stream_signal)
+		return 128 + stream_signal;
+	if (r == -ETIMEDOUT || r == -EAGAIN) {
+		if (s->timeout_ms >= 0 &&
+		    stream_now_ns() - waited_since >= (uint64_t)s->timeout_ms * 1000000u) {
+			err_msg(s->cmd, "%s: no %s within %.1f s", s->name,
+				s->role == SHMKIT_PRODUCER ? "room (is a receiver reading?)" :
+				"data (is a sender writing?)", (double)s->timeout_ms / 1000);
+			return EXIT_RUNTIME;
+		}
+		return STREAM_AGAIN;
+	}
+	if (r == -SHMKIT_EPEERDEAD)
+		err_msg(s->cmd, "%s: the %s died", s->name, peer);
+	else if (r == -EPIPE)
+		err_msg(s->cmd, "%s: the receiver closed the channel", s->name);
+	else
+		err_msg(s->cmd, "%s: %s", s->name, shmkit_strerror(r));
+	return EXIT_RUNTIME;
+}
+
+static void report(struct stream *s, const char *end)
+{
+	double secs = (double)(stream_now_ns() - s->start_ns) / 1e9;
+	char size[16];
+
+	fmt_size(size, sizeof(size), s->bytes);
+	fprintf(stderr, "shmkit: %s: %s: %llu bytes (%s) in %llu messages, %.2f s, %.1f MB/s%s",
+		s->cmd, s->name, (unsigned long long)s->bytes, size,
+		(unsigned long long)s->msgs, secs, secs > 0 ? (double)s->bytes / secs / 1e6 : 0.0,
+		end);
+}
+
+void stream_count(struct stream *s, uint64_t bytes)
+{
+	uint64_t now;
+
+	s->bytes += bytes;
+	s->msgs++;
+	if (!s->progress || (s->msgs & 255))
+		return;
+	now = stream_now_ns();
+	if (now - s->last_report_ns < 500000000u)
+		return;
+	s->last_report_ns = now;
+	report(s, "   \r");
+}
+
+int stream_end(struct stream *s, int status)
+{
+	struct shmkit_chan_info info;
+	int r, peer_here, remove = 0;
+
+	if (s->progress)
+		fputc('\n', stderr);
+	r = shmkit_chan_close(s->ch);
+	s->ch = NULL;
+	if (r < 0 && status == 0) {
+		err_msg(s->cmd, "%s: close: %s", s->name, shmkit_strerror(r));
+		status = EXIT_RUNTIME;
+	}
+	if (shmkit_chan_info(s->shmid, &info) == 0) {
+		if (s->stats) {
+			report(s, "");
+			fprintf(stderr, ", slept %llu times\n", (unsigned long long)
+				(s->role == SHMKIT_PRODUCER ? info.prod_sleeps : info.cons_sleeps));
+		}
+		/*
+		 * The last one out removes the channel. A receiver is last once
+		 * no live sender holds it; a sender that succeeded only once a
+		 * receiver came and went, since until then the data (and the
+		 * end of it) wait for one.
+		 */
+		if (s->role == SHMKIT_CONSUMER) {
+			peer_here = info.prod_pid && info.prod_alive;
+			remove = !peer_here;
+		} else {
+			/* a failed send leaves nothing for a receiver to come for */
+			peer_here = info.cons_pid && info.cons_alive;
+			remove = !peer_here && (status != 0 || info.cons_closed || info.cons_pid);
+		}
+		if (remove && !s->keep)
+			shmkit_seg_remove(s->shmid);
+	}
+	if (finish_stdout() && status == 0)
+		status = EXIT_RUNTIME;
+	return status;
+}

@@ -1,0 +1,56 @@
+/* What shmkit send and shmkit recv share: options, opening, ending. */
+#ifndef SHMKIT_CLI_STREAM_H
+#define SHMKIT_CLI_STREAM_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+#define STREAM_DEFAULT_CAPACITY (4u << 20)	/* 4 MiB ring: 2 MiB messages */
+#define STREAM_SLICE_MS 100	/* library waits are cut in slices to see signals */
+
+struct stream {
+	const char *cmd;	/* "send" or "recv" */
+	const char *name;
+	int role;		/* SHMKIT_PRODUCER or SHMKIT_CONSUMER */
+	int64_t timeout_ms;	/* -1: wait for ever */
+	uint64_t capacity;
+	int mode;
+	int keep, stats, progress, lines;
+	struct shmkit_chan *ch;
+	int shmid;
+	/* figures for --stats and --progress */
+	uint64_t bytes, msgs, start_ns, last_report_ns;
+};
+
+/* Set by SIGINT, SIGTERM and SIGHUP: the loops stop and clean up. */
+extern volatile sig_atomic_t stream_signal;
+
+/* Parses the options; on --help prints usage and returns 1, else 0. Bad
+ * usage exits 2. */
+int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void));
+
+/* Creates or opens the channel, takes this side. Returns 0 or exits 1. */
+int stream_open(struct stream *s);
+
+#define STREAM_AGAIN (-1)
+
+/*
+ * Handles a library result of a wait that did not succeed: returns
+ * STREAM_AGAIN to try again (a slice ran out, no signal, deadline not
+ * passed), or the exit status to end with, after printing why.
+ * waited_since: when this wait began, for the deadline.
+ */
+int stream_retry(struct stream *s, int r, uint64_t waited_since);
+
+/* Counts a message, and draws the --progress line now and then. */
+void stream_count(struct stream *s, uint64_t bytes);
+
+/* Closes this side, prints --stats, removes the channel when both sides
+ * are done (unless --keep). Returns status, or 1 if closing failed. */
+int stream_end(struct stream *s, int status);
+
+uint64_t stream_now_ns(void);
+
+#endif

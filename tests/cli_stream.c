@@ -1,0 +1,278 @@
+/*
+ * shmkit send and shmkit recv, as people use them: in shell pipelines.
+ * Byte-exact transfer whichever side starts first (random binary data,
+ * and 0 bytes), --lines framing, --timeout, --keep, --stats, a killed or
+ * interrupted peer, a reader that closes its pipe, a second sender, bad
+ * usage; and in every case no segment is left behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char in_path[64], out_path[64];
+
+/* Runs a shell snippet with $S = the command, $IN and $OUT = our files. */
+static int sh(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int sh(char **out, char **err, const char *fmt, ...)
+{
+	char script[2048];
+	char *argv[] = { "sh", "-c", script, NULL };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(script, sizeof(script), fmt, ap);
+	va_end(ap);
+	return t_run(argv, out, err);
+}
+
+static void make_input(size_t size)
+{
+	FILE *f = fopen(in_path, "w");
+	size_t i;
+
+	T_ASSERT(f);
+	for (i = 0; i < size; i += 8) {
+		uint64_t x = t_mix(i);
+		fwrite(&x, 1, size - i < 8 ? size - i : 8, f);
+	}
+	T_EQ(fclose(f), 0);
+}
+
+static int same_files(void)
+{
+	return sh(NULL, NULL, "cmp -s \"$IN\" \"$OUT\"") == 0;
+}
+
+static long out_size(void)
+{
+	struct stat st;
+	return stat(out_path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Is $OUT a prefix of $IN? */
+static int out_is_prefix(void)
+{
+	return sh(NULL, NULL, "n=$(stat -c %%s \"$OUT\"); head -c $n \"$IN\" | cmp -s - \"$OUT\"") == 0;
+}
+
+static int exists(const char *name)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	return shmkit_seg_open(&ref) >= 0;
+}
+
+static void exact(void)
+{
+	char name[64];
+	char *err = NULL;
+
+	/* receiver first; 20 MB of binary data through a 64 KiB ring */
+	make_input(20 * 1000 * 1000 + 3);
+	t_name(name, sizeof(name), "exact");
+	T_EQ(sh(NULL, &err, "\"$S\" recv -c 64K %s > \"$OUT\" & sleep 0.2; "
+		"\"$S\" send %s < \"$IN\" && wait $!", name, name), 0);
+	T_ASSERT(same_files());
+	T_ASSERT(!exists(name));
+	free(err);
+
+	/* sender first: it creates, fills the ring, waits for the receiver */
+	t_name(name, sizeof(name), "exact2");
+	T_EQ(sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & sleep 0.3; "
+		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
+	T_ASSERT(same_files());
+	T_ASSERT(!exists(name));
+
+	/* 0 bytes, sender done before the receiver even starts */
+	make_input(0);
+	t_name(name, sizeof(name), "empty");
+	T_EQ(sh(NULL, NULL, "\"$S\" send %s < \"$IN\" && \"$S\" recv %s > \"$OUT\"", name, name), 0);
+	T_EQ(out_size(), 0);
+	T_ASSERT(!exists(name));
+}
+
+/* --lines: each message is one whole line, however the input arrives. */
+static void lines(void)
+{
+	char name[64];
+	struct shmkit_chan *c;
+	char buf[256];
+	size_t len;
+	int n = 0, id;
+
+	t_name(name, sizeof(name), "lines");
+	id = t_track(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(id);
+	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &c));
+	/* written in pieces that split lines, to be sure framing is by line */
+	T_EQ(sh(NULL, NULL, "{ printf 'one\\ntw'; sleep 0.1; printf 'o\\n\\nthr'; sleep 0.1; "
+		"printf 'ee'; } | \"$S\" send --lines %s", name), 0);
+	while (shmkit_chan_recv(c, buf, sizeof(buf) - 1, &len, 1000) == 0) {
+		buf[len] = '\0';
+		switch (n++) {
+		case 0: T_ASSERT(!strcmp(buf, "one\n")); break;
+		case 1: T_ASSERT(!strcmp(buf, "two\n")); break;
+		case 2: T_ASSERT(!strcmp(buf, "\n")); break;
+		case 3: T_ASSERT(!strcmp(buf, "three")); break;
+		}
+	}
+	T_EQ(n, 4);
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(name));
+
+	/* a line longer than a message can be is an error, not a split */
+	t_name(name, sizeof(name), "longline");
+	T_EQ(sh(NULL, NULL, "head -c 5000 /dev/zero | tr '\\0' x | \"$S\" send --lines -c 4K "
+		"--timeout 2 %s 2>/dev/null", name), 1);
+	T_ASSERT(!exists(name));
+}
+
+static void timeouts(void)
+{
+	char name[64], *err = NULL;
+
+	t_name(name, sizeof(name), "tmo");
+	T_EQ(sh(NULL, &err, "\"$S\" recv --timeout 0.3 %s", name), 1);
+	T_STR_CONTAINS(err, "no data");
+	T_ASSERT(strchr(err, '\n') == err + strlen(err) - 1);
+	free(err);
+	T_ASSERT(!exists(name));
+	T_EQ(sh(NULL, &err, "head -c 1000000 /dev/zero | \"$S\" send -c 4K --timeout 0.3 %s", name), 1);
+	T_STR_CONTAINS(err, "no room");
+	free(err);
+	T_ASSERT(!exists(name));
+}
+
+static void keep_and_stats(void)
+{
+	char name[64], *err = NULL;
+
+	make_input(100000);
+	t_name(name, sizeof(name), "keep");
+	T_EQ(sh(NULL, &err, "\"$S\" send --keep --stats %s < \"$IN\" && "
+		"\"$S\" recv --keep %s > \"$OUT\"", name, name), 0);
+	T_ASSERT(same_files());
+	T_STR_CONTAINS(err, "100000 bytes");
+	T_STR_CONTAINS(err, "MB/s");
+	free(err);
+	T_ASSERT(exists(name));
+	T_EQ(sh(NULL, NULL, "\"$S\" rm -n %s", name), 0);
+}
+
+/*
+ * A killed receiver: the sender says so and exits 1. A killed sender: the
+ * receiver exits 1, and what it wrote is an exact prefix of the input.
+ */
+static void killed(void)
+{
+	char name[64], *err = NULL;
+
+	make_input(50 * 1000 * 1000);
+	t_name(name, sizeof(name), "kill1");
+	T_EQ(sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
+		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.3; kill -9 $r; wait $s", name, name), 1);
+	T_STR_CONTAINS(err, "the receiver died");
+	free(err);
+	T_ASSERT(!exists(name));
+
+	t_name(name, sizeof(name), "kill2");
+	T_EQ(sh(NULL, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send -c 64K %s & s=$!; "
+		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -9 $s; wait $r", name, name), 1);
+	T_STR_CONTAINS(err, "the sender died");
+	free(err);
+	T_ASSERT(out_size() > 0);
+	T_ASSERT(out_is_prefix());
+	T_ASSERT(!exists(name));
+}
+
+/* Ctrl-C on either side ends both, cleanly. */
+static void interrupted(void)
+{
+	char name[64], *out = NULL, *err = NULL;
+
+	make_input(1000000);
+	t_name(name, sizeof(name), "int1");
+	/* the sender interrupted: the receiver drains and ends well */
+	T_EQ(sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
+		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -INT $s; "
+		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name), 0);
+	T_STR_CONTAINS(out, "send=130");
+	T_STR_CONTAINS(out, "recv=0");
+	T_ASSERT(same_files()); /* all it had read was sent */
+	free(out);
+	free(err);
+	T_ASSERT(!exists(name));
+
+	/* the receiver interrupted: the sender sees it gone */
+	t_name(name, sizeof(name), "int2");
+	T_EQ(sh(&out, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
+		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.5; kill -INT $r; "
+		"wait $r; echo recv=$?; wait $s; echo send=$?", name, name), 0);
+	T_STR_CONTAINS(out, "recv=130");
+	T_STR_CONTAINS(out, "send=1");
+	T_STR_CONTAINS(err, "the receiver closed the channel");
+	free(out);
+	free(err);
+	T_ASSERT(!exists(name));
+}
+
+/* recv into a pipe that closes: quiet, like cat; the sender sees it. */
+static void closed_pipe(void)
+{
+	char name[64], *out = NULL, *err = NULL;
+
+	t_name(name, sizeof(name), "head");
+	T_EQ(sh(&out, &err, "yes hello 2>/dev/null | \"$S\" send %s 2>/dev/null & s=$!; "
+		"\"$S\" recv %s | head -1; echo recv=$?; wait $s; echo send=$?", name, name), 0);
+	T_STR_CONTAINS(out, "hello\n");
+	T_STR_CONTAINS(out, "send=1");
+	T_EQ(err[0], '\0'); /* recv said nothing */
+	free(out);
+	free(err);
+	T_ASSERT(!exists(name));
+}
+
+static void busy_and_usage(void)
+{
+	char name[64], *err = NULL;
+
+	t_name(name, sizeof(name), "busy");
+	T_EQ(sh(NULL, &err, "sleep 2 2>/dev/null | \"$S\" send %s & s=$!; sleep 0.3; "
+		"echo x | \"$S\" send %s; rc=$?; kill $s; wait $s; exit $rc", name, name), 1);
+	T_STR_CONTAINS(err, "another sender");
+	free(err);
+	T_EQ(sh(NULL, NULL, "\"$S\" recv -n 2>/dev/null"), 2);
+	T_EQ(sh(NULL, NULL, "\"$S\" send 2>/dev/null"), 2);
+	T_EQ(sh(NULL, NULL, "\"$S\" send a/b 2>/dev/null"), 2);
+	T_EQ(sh(NULL, NULL, "\"$S\" recv --timeout soon x 2>/dev/null"), 2);
+	T_EQ(sh(NULL, NULL, "\"$S\" recv --capacity 0 x 2>/dev/null"), 2);
+	T_EQ(sh(NULL, NULL, "\"$S\" send --help | grep -q Usage"), 0);
+	T_EQ(sh(NULL, NULL, "\"$S\" recv --help | grep -q Usage"), 0);
+	T_ASSERT(!exists(name));
+}
+
+int main(void)
+{
+	strcpy(in_path, t_tmpfile("stream-in"));
+	strcpy(out_path, t_tmpfile("stream-out"));
+	setenv("IN", in_path, 1);
+	setenv("OUT", out_path, 1);
+	setenv("S", getenv("SHMKIT") ? getenv("SHMKIT") : "build/shmkit", 1);
+	exact();
+	lines();
+	timeouts();
+	keep_and_stats();
+	killed();
+	interrupted();
+	closed_pipe();
+	busy_and_usage();
+	return 0;
+}
