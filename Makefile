@@ -46,7 +46,7 @@ STATIC   := $(B)/libshmkit.a
 SHARED   := $(B)/libshmkit.so.$(VERSION)
 BIN      := $(B)/shmkit
 
-all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES)
+all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream
 
 $(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -75,7 +75,15 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 
 tests: $(TESTS)
 
+$(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+
+# The streaming demo (1 GiB through a channel and a pipe), then a tour of
+# the segment tools.
 demo: all
+	@$(B)/demo/stream $(BIN) 1
+	@echo
 	@demo/segments.sh $(B)
 
 # Under valgrind and ThreadSanitizer the long streams run scaled down
