@@ -7,12 +7,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -99,6 +101,95 @@ static void exact(void)
 	T_ASSERT(!exists(name));
 }
 
+/* Sizes around the message maximum and the ring: a 64 KiB ring carries
+ * messages of up to 32 KiB, so reads are cut there. */
+static void sizes(void)
+{
+	static const size_t list[] = { 1, 32767, 32768, 32769, 65535, 65536, 65537, 131073 };
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+		make_input(list[i]);
+		t_name(name, sizeof(name), "size");
+		T_EQ(sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & \"$S\" recv %s > \"$OUT\" "
+			"&& wait $!", name, name), 0);
+		T_EQ(out_size(), (long)list[i]);
+		T_ASSERT(same_files());
+		T_ASSERT(!exists(name));
+	}
+}
+
+/* Starts argv with the given stdin and stdout; returns the pid. */
+static pid_t spawn(char *const argv[], int in, int out)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(in, 0);
+		dup2(out, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * 1 GiB of pseudo-random bytes: a writer feeds send, recv feeds us, and we
+ * compare every byte with the same sequence, regenerated.
+ */
+static void gigabyte(void)
+{
+	const uint64_t total = t_scale(1ull << 30) & ~7ull;
+	char name[64], *send_argv[] = { getenv("S"), "send", name, NULL };
+	char *recv_argv[] = { getenv("S"), "recv", name, NULL };
+	static uint64_t buf[8192], want[8192];
+	int a[2], b[2];
+	pid_t gen, snd, rcv;
+	uint64_t got = 0, i;
+
+	t_name(name, sizeof(name), "gib");
+	/* close-on-exec, so no child holds a pipe end it should not */
+	T_ASSERT(pipe2(a, O_CLOEXEC) == 0 && pipe2(b, O_CLOEXEC) == 0);
+	gen = fork();
+	if (gen == 0) {
+		close(a[0]);
+		close(b[0]);
+		close(b[1]);
+		for (i = 0; i < total / 8; i++) {
+			buf[i % 8192] = t_mix(i);
+			if (i % 8192 == 8191 || i == total / 8 - 1) {
+				size_t n = (i % 8192 + 1) * 8;
+				if (write(a[1], buf, n) != (ssize_t)n)
+					_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	snd = spawn(send_argv, a[0], 1);
+	rcv = spawn(recv_argv, 0, b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[1]);
+	for (;;) {
+		ssize_t n = read(b[0], (char *)buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		T_ASSERT(n % 8 == 0 || got + (uint64_t)n == total); /* recv writes whole messages */
+		for (i = 0; i < (uint64_t)n / 8; i++)
+			want[i] = t_mix(got / 8 + i);
+		if (memcmp(buf, want, (size_t)n) != 0)
+			t_fail(__FILE__, __LINE__, "bytes differ near offset %llu", (unsigned long long)got);
+		got += (uint64_t)n;
+	}
+	close(b[0]);
+	T_EQ(waitpid(gen, NULL, 0), gen);
+	T_EQ(t_wait(snd), 0);
+	T_EQ(t_wait(rcv), 0);
+	T_EQ(got, total);
+	T_ASSERT(!exists(name));
+}
+
 /* --lines: each message is one whole line, however the input arrives. */
 static void lines(void)
 {
@@ -127,6 +218,15 @@ static void lines(void)
 	T_EQ(n, 4);
 	T_OK(shmkit_chan_close(c));
 	T_OK(shmkit_chan_destroy(name));
+
+	/* long and empty lines come through byte for byte */
+	T_EQ(sh(NULL, NULL, "{ printf '\\n\\n'; head -c 2047 /dev/zero | tr '\\0' a; echo; "
+		"echo short; printf '\\n'; head -c 30000 /dev/zero | tr '\\0' b; } > \"$IN\""), 0);
+	t_name(name, sizeof(name), "lines2");
+	T_EQ(sh(NULL, NULL, "\"$S\" send --lines -c 64K %s < \"$IN\" & "
+		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
+	T_ASSERT(same_files());
+	T_ASSERT(!exists(name));
 
 	/* a line longer than a message can be is an error, not a split */
 	t_name(name, sizeof(name), "longline");
@@ -267,6 +367,8 @@ int main(void)
 	setenv("OUT", out_path, 1);
 	setenv("S", getenv("SHMKIT") ? getenv("SHMKIT") : "build/shmkit", 1);
 	exact();
+	sizes();
+	gigabyte();
 	lines();
 	timeouts();
 	keep_and_stats();
