@@ -173,7 +173,9 @@ void stream_count(struct stream *s, uint64_t bytes)
 
 	s->bytes += bytes;
 	s->msgs++;
-	if (!s->progress || (s->msgs & 255))
+	/* the clock every 16 messages: a few ns each, and still several
+	 * looks a second when messages are megabytes */
+	if (!s->progress || (s->msgs & 15))
 		return;
 	now = stream_now_ns();
 	if (now - s->last_report_ns < 500000000u)
@@ -188,7 +190,7 @@ int stream_end(struct stream *s, int status)
 	int r, peer_here, remove = 0;
 
 	if (s->progress)
-		fputc('\n', stderr);
+		report(s, "\n"); /* the last figures, on a line of their own */
 	r = shmkit_chan_close(s->ch);
 	s->ch = NULL;
 	if (r < 0 && status == 0) {

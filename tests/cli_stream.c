@@ -255,6 +255,16 @@ static void keep_and_stats(void)
 {
 	char name[64], *err = NULL;
 
+	/* --progress: a live line (ending in a carriage return) while it runs */
+	t_name(name, sizeof(name), "progress");
+	T_EQ(sh(NULL, &err, "{ head -c 4000000 /dev/zero; sleep 1; head -c 4000000 /dev/zero; } | "
+		"\"$S\" send --progress -c 4K %s & \"$S\" recv -c 4K %s > /dev/null && wait $!",
+		name, name), 0);
+	T_STR_CONTAINS(err, "bytes");
+	T_STR_CONTAINS(err, "MB/s   \r");
+	free(err);
+	err = NULL;
+
 	make_input(100000);
 	t_name(name, sizeof(name), "keep");
 	T_EQ(sh(NULL, &err, "\"$S\" send --keep --stats %s < \"$IN\" && "
@@ -345,8 +355,11 @@ static void busy_and_usage(void)
 	char name[64], *err = NULL;
 
 	t_name(name, sizeof(name), "busy");
-	T_EQ(sh(NULL, &err, "sleep 2 2>/dev/null | \"$S\" send %s & s=$!; sleep 0.3; "
-		"echo x | \"$S\" send %s; rc=$?; kill $s; wait $s; exit $rc", name, name), 1);
+	/* wait until the first sender holds the channel: no fixed sleep */
+	T_EQ(sh(NULL, &err, "sleep 5 2>/dev/null | \"$S\" send %s & s=$!; "
+		"i=0; until \"$S\" stat -n %s 2>/dev/null | grep -q 'producer:   pid'; do "
+		"i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; "
+		"echo x | \"$S\" send %s; rc=$?; kill $s; wait $s; exit $rc", name, name, name), 1);
 	T_STR_CONTAINS(err, "another sender");
 	free(err);
 	T_EQ(sh(NULL, NULL, "\"$S\" recv -n 2>/dev/null"), 2);

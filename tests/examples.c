@@ -55,8 +55,11 @@ static void chat(void)
 
 	/* the client killed: the server notices and removes both channels */
 	T_EQ(sh(&out, "%s/examples/chat server %s > /dev/null 2>&1 & s=$!; "
-		"sleep 100 | %s/examples/chat client %s > /dev/null & c=$!; sleep 0.5; "
-		"kill -9 $c; wait $s; echo server=$?; pkill -P $$ sleep", dir, name, dir, name), 0);
+		"sleep 100 | %s/examples/chat client %s > /dev/null & c=$!; "
+		"i=0; until %s/shmkit stat -n %s 2>/dev/null | grep -q 'producer:   pid'; do "
+		"i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; "
+		"kill -9 $c; wait $s; echo server=$?; pkill -P $$ sleep", dir, name, dir, name,
+		dir, up), 0);
 	T_STR_CONTAINS(out, "server=1");
 	free(out);
 	ref.name = up;
