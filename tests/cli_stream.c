@@ -21,20 +21,7 @@
 
 static char in_path[64], out_path[64];
 
-/* Runs a shell snippet with $S = the command, $IN and $OUT = our files. */
-static int sh(char **out, char **err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sh(char **out, char **err, const char *fmt, ...)
-{
-	char script[2048];
-	char *argv[] = { "sh", "-c", script, NULL };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(script, sizeof(script), fmt, ap);
-	va_end(ap);
-	return t_run(argv, out, err);
-}
+/* Shell snippets (t_sh) see $S = the command, $IN and $OUT = our files. */
 
 static void make_input(size_t size)
 {
@@ -51,7 +38,7 @@ static void make_input(size_t size)
 
 static int same_files(void)
 {
-	return sh(NULL, NULL, "cmp -s \"$IN\" \"$OUT\"") == 0;
+	return t_sh(NULL, NULL, "cmp -s \"$IN\" \"$OUT\"") == 0;
 }
 
 static long out_size(void)
@@ -63,7 +50,7 @@ static long out_size(void)
 /* Is $OUT a prefix of $IN? */
 static int out_is_prefix(void)
 {
-	return sh(NULL, NULL, "n=$(stat -c %%s \"$OUT\"); head -c $n \"$IN\" | cmp -s - \"$OUT\"") == 0;
+	return t_sh(NULL, NULL, "n=$(stat -c %%s \"$OUT\"); head -c $n \"$IN\" | cmp -s - \"$OUT\"") == 0;
 }
 
 static int exists(const char *name)
@@ -80,7 +67,7 @@ static void exact(void)
 	/* receiver first; 20 MB of binary data through a 64 KiB ring */
 	make_input(20 * 1000 * 1000 + 3);
 	t_name(name, sizeof(name), "exact");
-	T_EQ(sh(NULL, &err, "\"$S\" recv -c 64K %s > \"$OUT\" & sleep 0.2; "
+	T_EQ(t_sh(NULL, &err, "\"$S\" recv -c 64K %s > \"$OUT\" & sleep 0.2; "
 		"\"$S\" send %s < \"$IN\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
 	T_ASSERT(!exists(name));
@@ -88,7 +75,7 @@ static void exact(void)
 
 	/* sender first: it creates, fills the ring, waits for the receiver */
 	t_name(name, sizeof(name), "exact2");
-	T_EQ(sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & sleep 0.3; "
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & sleep 0.3; "
 		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
 	T_ASSERT(!exists(name));
@@ -96,7 +83,7 @@ static void exact(void)
 	/* 0 bytes, sender done before the receiver even starts */
 	make_input(0);
 	t_name(name, sizeof(name), "empty");
-	T_EQ(sh(NULL, NULL, "\"$S\" send %s < \"$IN\" && \"$S\" recv %s > \"$OUT\"", name, name), 0);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send %s < \"$IN\" && \"$S\" recv %s > \"$OUT\"", name, name), 0);
 	T_EQ(out_size(), 0);
 	T_ASSERT(!exists(name));
 }
@@ -112,7 +99,7 @@ static void sizes(void)
 	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		make_input(list[i]);
 		t_name(name, sizeof(name), "size");
-		T_EQ(sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & \"$S\" recv %s > \"$OUT\" "
+		T_EQ(t_sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & \"$S\" recv %s > \"$OUT\" "
 			"&& wait $!", name, name), 0);
 		T_EQ(out_size(), (long)list[i]);
 		T_ASSERT(same_files());
@@ -204,7 +191,7 @@ static void lines(void)
 	T_OK(id);
 	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &c));
 	/* written in pieces that split lines, to be sure framing is by line */
-	T_EQ(sh(NULL, NULL, "{ printf 'one\\ntw'; sleep 0.1; printf 'o\\n\\nthr'; sleep 0.1; "
+	T_EQ(t_sh(NULL, NULL, "{ printf 'one\\ntw'; sleep 0.1; printf 'o\\n\\nthr'; sleep 0.1; "
 		"printf 'ee'; } | \"$S\" send --lines %s", name), 0);
 	while (shmkit_chan_recv(c, buf, sizeof(buf) - 1, &len, 1000) == 0) {
 		buf[len] = '\0';
@@ -220,17 +207,17 @@ static void lines(void)
 	T_OK(shmkit_chan_destroy(name));
 
 	/* long and empty lines come through byte for byte */
-	T_EQ(sh(NULL, NULL, "{ printf '\\n\\n'; head -c 2047 /dev/zero | tr '\\0' a; echo; "
+	T_EQ(t_sh(NULL, NULL, "{ printf '\\n\\n'; head -c 2047 /dev/zero | tr '\\0' a; echo; "
 		"echo short; printf '\\n'; head -c 30000 /dev/zero | tr '\\0' b; } > \"$IN\""), 0);
 	t_name(name, sizeof(name), "lines2");
-	T_EQ(sh(NULL, NULL, "\"$S\" send --lines -c 64K %s < \"$IN\" & "
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send --lines -c 64K %s < \"$IN\" & "
 		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
 	T_ASSERT(!exists(name));
 
 	/* a line longer than a message can be is an error, not a split */
 	t_name(name, sizeof(name), "longline");
-	T_EQ(sh(NULL, NULL, "head -c 5000 /dev/zero | tr '\\0' x | \"$S\" send --lines -c 4K "
+	T_EQ(t_sh(NULL, NULL, "head -c 5000 /dev/zero | tr '\\0' x | \"$S\" send --lines -c 4K "
 		"--timeout 2 %s 2>/dev/null", name), 1);
 	T_ASSERT(!exists(name));
 }
@@ -240,12 +227,12 @@ static void timeouts(void)
 	char name[64], *err = NULL;
 
 	t_name(name, sizeof(name), "tmo");
-	T_EQ(sh(NULL, &err, "\"$S\" recv --timeout 0.3 %s", name), 1);
+	T_EQ(t_sh(NULL, &err, "\"$S\" recv --timeout 0.3 %s", name), 1);
 	T_STR_CONTAINS(err, "no data");
 	T_ASSERT(strchr(err, '\n') == err + strlen(err) - 1);
 	free(err);
 	T_ASSERT(!exists(name));
-	T_EQ(sh(NULL, &err, "head -c 1000000 /dev/zero | \"$S\" send -c 4K --timeout 0.3 %s", name), 1);
+	T_EQ(t_sh(NULL, &err, "head -c 1000000 /dev/zero | \"$S\" send -c 4K --timeout 0.3 %s", name), 1);
 	T_STR_CONTAINS(err, "no room");
 	free(err);
 	T_ASSERT(!exists(name));
@@ -257,7 +244,7 @@ static void keep_and_stats(void)
 
 	/* --progress: a live line (ending in a carriage return) while it runs */
 	t_name(name, sizeof(name), "progress");
-	T_EQ(sh(NULL, &err, "{ head -c 4000000 /dev/zero; sleep 1; head -c 4000000 /dev/zero; } | "
+	T_EQ(t_sh(NULL, &err, "{ head -c 4000000 /dev/zero; sleep 1; head -c 4000000 /dev/zero; } | "
 		"\"$S\" send --progress -c 4K %s & \"$S\" recv -c 4K %s > /dev/null && wait $!",
 		name, name), 0);
 	T_STR_CONTAINS(err, "bytes");
@@ -267,14 +254,14 @@ static void keep_and_stats(void)
 
 	make_input(100000);
 	t_name(name, sizeof(name), "keep");
-	T_EQ(sh(NULL, &err, "\"$S\" send --keep --stats %s < \"$IN\" && "
+	T_EQ(t_sh(NULL, &err, "\"$S\" send --keep --stats %s < \"$IN\" && "
 		"\"$S\" recv --keep %s > \"$OUT\"", name, name), 0);
 	T_ASSERT(same_files());
 	T_STR_CONTAINS(err, "100000 bytes");
 	T_STR_CONTAINS(err, "MB/s");
 	free(err);
 	T_ASSERT(exists(name));
-	T_EQ(sh(NULL, NULL, "\"$S\" rm -n %s", name), 0);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" rm -n %s", name), 0);
 }
 
 /*
@@ -287,14 +274,14 @@ static void killed(void)
 
 	make_input(50 * 1000 * 1000);
 	t_name(name, sizeof(name), "kill1");
-	T_EQ(sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
+	T_EQ(t_sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
 		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.3; kill -9 $r; wait $s", name, name), 1);
 	T_STR_CONTAINS(err, "the receiver died");
 	free(err);
 	T_ASSERT(!exists(name));
 
 	t_name(name, sizeof(name), "kill2");
-	T_EQ(sh(NULL, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send -c 64K %s & s=$!; "
+	T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send -c 64K %s & s=$!; "
 		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -9 $s; wait $r", name, name), 1);
 	T_STR_CONTAINS(err, "the sender died");
 	free(err);
@@ -311,7 +298,7 @@ static void interrupted(void)
 	make_input(1000000);
 	t_name(name, sizeof(name), "int1");
 	/* the sender interrupted: the receiver drains and ends well */
-	T_EQ(sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
+	T_EQ(t_sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
 		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -INT $s; "
 		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name), 0);
 	T_STR_CONTAINS(out, "send=130");
@@ -323,7 +310,7 @@ static void interrupted(void)
 
 	/* the receiver interrupted: the sender sees it gone */
 	t_name(name, sizeof(name), "int2");
-	T_EQ(sh(&out, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
+	T_EQ(t_sh(&out, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
 		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.5; kill -INT $r; "
 		"wait $r; echo recv=$?; wait $s; echo send=$?", name, name), 0);
 	T_STR_CONTAINS(out, "recv=130");
@@ -340,7 +327,7 @@ static void closed_pipe(void)
 	char name[64], *out = NULL, *err = NULL;
 
 	t_name(name, sizeof(name), "head");
-	T_EQ(sh(&out, &err, "yes hello 2>/dev/null | \"$S\" send %s 2>/dev/null & s=$!; "
+	T_EQ(t_sh(&out, &err, "yes hello 2>/dev/null | \"$S\" send %s 2>/dev/null & s=$!; "
 		"\"$S\" recv %s | head -1; echo recv=$?; wait $s; echo send=$?", name, name), 0);
 	T_STR_CONTAINS(out, "hello\n");
 	T_STR_CONTAINS(out, "send=1");
@@ -356,19 +343,19 @@ static void busy_and_usage(void)
 
 	t_name(name, sizeof(name), "busy");
 	/* wait until the first sender holds the channel: no fixed sleep */
-	T_EQ(sh(NULL, &err, "sleep 5 2>/dev/null | \"$S\" send %s & s=$!; "
+	T_EQ(t_sh(NULL, &err, "sleep 5 2>/dev/null | \"$S\" send %s & s=$!; "
 		"i=0; until \"$S\" stat -n %s 2>/dev/null | grep -q 'producer:   pid'; do "
 		"i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; "
 		"echo x | \"$S\" send %s; rc=$?; kill $s; wait $s; exit $rc", name, name, name), 1);
 	T_STR_CONTAINS(err, "another sender");
 	free(err);
-	T_EQ(sh(NULL, NULL, "\"$S\" recv -n 2>/dev/null"), 2);
-	T_EQ(sh(NULL, NULL, "\"$S\" send 2>/dev/null"), 2);
-	T_EQ(sh(NULL, NULL, "\"$S\" send a/b 2>/dev/null"), 2);
-	T_EQ(sh(NULL, NULL, "\"$S\" recv --timeout soon x 2>/dev/null"), 2);
-	T_EQ(sh(NULL, NULL, "\"$S\" recv --capacity 0 x 2>/dev/null"), 2);
-	T_EQ(sh(NULL, NULL, "\"$S\" send --help | grep -q Usage"), 0);
-	T_EQ(sh(NULL, NULL, "\"$S\" recv --help | grep -q Usage"), 0);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" recv -n 2>/dev/null"), 2);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send 2>/dev/null"), 2);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send a/b 2>/dev/null"), 2);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --timeout soon x 2>/dev/null"), 2);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --capacity 0 x 2>/dev/null"), 2);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" send --help | grep -q Usage"), 0);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --help | grep -q Usage"), 0);
 	T_ASSERT(!exists(name));
 }
 

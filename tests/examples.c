@@ -15,19 +15,6 @@
 
 static char dir[4096];	/* where the examples were built */
 
-static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...)
-{
-	char script[2048];
-	char *argv[] = { "sh", "-c", script, NULL };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(script, sizeof(script), fmt, ap);
-	va_end(ap);
-	return t_run(argv, out, NULL);
-}
-
 static void chat(void)
 {
 	char name[64], up[80], down[80], *out = NULL;
@@ -38,7 +25,7 @@ static void chat(void)
 	snprintf(down, sizeof(down), "%s.dn", name);
 	t_track_key(shmkit_name_key(up));
 	t_track_key(shmkit_name_key(down));
-	T_EQ(sh(&out, "%s/examples/chat server %s > /dev/null & s=$!; "
+	T_EQ(t_sh(&out, NULL, "%s/examples/chat server %s > /dev/null & s=$!; "
 		"printf 'hello\\nhow are you\\nquit\\n' | %s/examples/chat client %s; "
 		"wait $s; echo server=$?", dir, name, dir, name), 0);
 	static const char want[] = "> server: message 1, 5 characters: hello\n"
@@ -54,7 +41,7 @@ static void chat(void)
 	T_EQ(shmkit_seg_open(&ref), -ENOENT);
 
 	/* the client killed: the server notices and removes both channels */
-	T_EQ(sh(&out, "%s/examples/chat server %s > /dev/null 2>&1 & s=$!; "
+	T_EQ(t_sh(&out, NULL, "%s/examples/chat server %s > /dev/null 2>&1 & s=$!; "
 		"sleep 100 | %s/examples/chat client %s > /dev/null & c=$!; "
 		"i=0; until %s/shmkit stat -n %s 2>/dev/null | grep -q 'producer:   pid'; do "
 		"i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; "
@@ -70,11 +57,11 @@ static void others(void)
 {
 	char *out = NULL;
 
-	T_EQ(sh(&out, "%s/examples/zero-copy 20000", dir), 0);
+	T_EQ(t_sh(&out, NULL, "%s/examples/zero-copy 20000", dir), 0);
 	T_STR_CONTAINS(out, "reading 0 from probe-0: 20.0 C");
 	T_STR_CONTAINS(out, "20000 readings");
 	free(out);
-	T_EQ(sh(&out, "%s/examples/legacy /tmp", dir), 0);
+	T_EQ(t_sh(&out, NULL, "%s/examples/legacy /tmp", dir), 0);
 	T_STR_CONTAINS(out, "written the notes' way");
 	T_STR_CONTAINS(out, "written the shmkit way");
 	free(out);

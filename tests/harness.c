@@ -286,6 +286,18 @@ int t_run(char *const argv[], char **out, char **err)
 	return status;
 }
 
+int t_sh(char **out, char **err, const char *fmt, ...)
+{
+	char script[4096];
+	char *argv[] = { "sh", "-c", script, NULL };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(script, sizeof(script), fmt, ap);
+	va_end(ap);
+	return t_run(argv, out, err);
+}
+
 int t_cli(char **out, char **err, const char *arg0, ...)
 {
 	const char *bin = getenv("SHMKIT");

@@ -56,6 +56,9 @@ const char *t_name(char *buf, size_t cap, const char *tag);
 int t_cli(char **out, char **err, const char *arg0, ...);
 /* The same for any program: argv[0] is looked up in PATH. */
 int t_run(char *const argv[], char **out, char **err);
+/* The same for a shell snippet (sh -c), formatted like printf. */
+int t_sh(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Child helpers: fork and run fn(arg) in the child, which _exits with its
  * return value. t_wait returns the exit status (128+signal if killed).
