@@ -84,19 +84,26 @@ static int client(void)
 	char line[1024], answer[1100];
 	int r, tries;
 
-	/* the server may still be starting: give it a few seconds */
+	/*
+	 * The server may still be starting: give it a few seconds. It makes
+	 * "down" last, so once that opens, "up" is there too; opening "up"
+	 * first and backing out would close it, which the server takes for
+	 * the client leaving.
+	 */
 	for (tries = 0; tries < 50; tries++) {
-		if ((r = shmkit_chan_open(up, SHMKIT_PRODUCER, &tx)) == 0 &&
-		    (r = shmkit_chan_open(down, SHMKIT_CONSUMER, &rx)) == 0)
+		if ((r = shmkit_chan_open(down, SHMKIT_CONSUMER, &rx)) != -ENOENT)
 			break;
-		if (tx)
-			shmkit_chan_close(tx), tx = NULL;
-		if (r != -ENOENT)
-			return fprintf(stderr, "chat: %s\n", shmkit_strerror(r)), 1;
 		usleep(100000);
 	}
-	if (r < 0)
+	if (r == -ENOENT)
 		return fprintf(stderr, "chat: no server on %s\n", up), 1;
+	if (r < 0 || (r = shmkit_chan_open(up, SHMKIT_PRODUCER, &tx)) < 0) {
+		/* another client's chat, say: leave the server's channels be */
+		fprintf(stderr, "chat: %s\n", shmkit_strerror(r));
+		if (rx)
+			shmkit_chan_close(rx);
+		return 1;
+	}
 	while (printf("> "), fflush(stdout), fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = '\0';
 		if ((r = shmkit_chan_send(tx, line, strlen(line), 1000)) < 0 ||
