@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -27,12 +28,18 @@ static void usage(void)
 
 static int remove_one(const struct target *t, int force)
 {
-	struct shmkit_seg_info info;
-	int shmid = target_open(t, "rm"), r;
+	struct shmkit_seg_info info = { 0 };	/* stays zero if stat fails */
+	/* a shmid is looked at once, by the stat below (target_open would too) */
+	int shmid = t->ref.kind ? target_open(t, "rm") : t->shmid, r;
 
 	if (shmid < 0)
 		return -1;
 	r = shmkit_seg_stat(shmid, &info);
+	if (r < 0 && !t->ref.kind) {
+		err_msg("rm", "%s: %s", t->label, r == -EINVAL || r == -EIDRM ?
+			"no segment with this shmid" : shmkit_strerror(r));
+		return -1;
+	}
 	if (r == 0 && info.nattch > 0 && !force) {
 		err_msg("rm", "%s: still attached by %llu process%s (--force marks it for removal anyway)",
 			t->label, (unsigned long long)info.nattch, info.nattch == 1 ? "" : "es");

@@ -227,6 +227,7 @@ int shmkit_seg_attach(int shmid, unsigned flags, struct shmkit_map *map)
 {
 	struct __shmkit_hdr_view view;
 	uint64_t segsz;
+	key_t key;
 	void *base = NULL;
 	int err;
 
@@ -235,7 +236,7 @@ int shmkit_seg_attach(int shmid, unsigned flags, struct shmkit_map *map)
 	if ((err = __shmkit_shmat(shmid, (flags & SHMKIT_RDONLY) ? SHM_RDONLY : 0,
 				  &base)) < 0)
 		return err;
-	if ((err = seg_size(shmid, &segsz, NULL, NULL)) < 0) {
+	if ((err = seg_size(shmid, &segsz, &key, NULL)) < 0) {
 		__shmkit_shmdt(base);
 		return err;
 	}
@@ -246,7 +247,7 @@ int shmkit_seg_attach(int shmid, unsigned flags, struct shmkit_map *map)
 	 * Without a valid header every byte is the user's, even if the first
 	 * ones happen to look like a header: a raw segment is never refused.
 	 */
-	if (read_header(base, shmid, 0, &view) == 0) {
+	if (__shmkit_hdr_read(base, segsz, key, &view) == 0) {
 		map->named = 1;
 		map->data = (char *)base + SHMKIT_HDR_SIZE;
 		map->size = (size_t)view.data_size;
