@@ -11,19 +11,34 @@
  * in private memory (that copy is the truth for it) and a cached copy of
  * the other's, re-read only when the cache says it must wait.
  *
- * Records. An 8-byte header (struct __shmkit_rec) with the payload length,
- * then the payload, padded to 8 bytes. A record never wraps: when it does
- * not fit before the ring's end, the producer writes a PAD record over the
- * rest of the ring and starts again at offset 0. So the largest message,
+ * Records. An 8-byte header (struct __shmkit_rec: length and a mark), then
+ * the payload, padded to 8 bytes. A record never wraps: when it does not
+ * fit before the ring's end, the producer writes a PAD record over the rest
+ * of the ring and starts again at offset 0. So the largest message,
  * max_msg = capacity / 2, always fits once the ring has drained.
  *
+ * The consumer polls the record, not the tail. Committing a record writes
+ * an empty header word (no mark) just past its end first, then the
+ * record's own header with the mark. So the word at any record's end holds
+ * either that empty word or a newer record's header: never stale bytes of
+ * an earlier lap, which could look like a header. A waiting consumer
+ * therefore watches one word, in the line the record itself fills, and a
+ * message costs one cache-line transfer instead of two (tail, then the
+ * record). The producer needs the 8 bytes past the record to be free as
+ * well. The tail is still stored on every commit, in the producer's own
+ * line: it serves opening, the sleep re-check's sanity test and statistics.
+ *
  * Memory ordering (labels are searchable):
- *   P1 producer: writes a record, then store_release(tail).   pairs with C1
- *   C1 consumer: load_acquire(tail), then reads records below it.
+ *   P1 producer: writes a record and the empty word after it, then
+ *      store_release(its header), then store_release(tail).  pairs with C1
+ *   C1 consumer: load_acquire(header at head) and, while that has no
+ *      mark, load_acquire(tail); reads the record once the mark shows.
  *   C2 consumer: has read a record, then store_release(head). pairs with P2
  *   P2 producer: load_acquire(head), then overwrites bytes below head + cap.
- * Without P1/C1 the consumer could see the new tail before the record's
- * bytes; without C2/P2 the producer could overwrite bytes still being read.
+ * Without P1/C1 the consumer could see the mark before the record's bytes;
+ * without C2/P2 the producer could overwrite bytes still being read. A
+ * tail past head while the header at head has no mark is impossible
+ * (header before tail, release on both), hence corruption.
  *
  * Sleeping, without lost wake-ups (a Dekker handshake):
  *   S1 sleeper: sleeping = 1; full barrier; re-check; futex_wait(wake_seq).
@@ -73,7 +88,8 @@ struct shmkit_chan {
 	int side, peer;			/* SHMKIT_SIDE_PROD or _CONS */
 	int policy;
 	uint64_t pos;		/* my position: private, the truth for me */
-	uint64_t peer_pos;	/* the other side's, as last read */
+	uint64_t peer_pos;	/* producer: the head, as last read */
+	uint64_t next_rec;	/* consumer: the header word data_ready saw */
 	/* producer: the reservation; consumer: the peeked message */
 	int busy;
 	uint64_t len;		/* reserved or peeked payload length */
@@ -104,6 +120,38 @@ static inline uint64_t rec_size(uint64_t len)
 {
 	return sizeof(struct __shmkit_rec) +
 	       ((len + SHMKIT_REC_ALIGN - 1) & ~(uint64_t)(SHMKIT_REC_ALIGN - 1));
+}
+
+/* The empty word after a record, which the producer must own too. */
+#define REC_END_WORD sizeof(struct __shmkit_rec)
+
+static inline _Atomic uint64_t *rec_word(const struct shmkit_chan *ch, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)(ch->ring + (pos & ch->mask));
+}
+
+static inline uint64_t rec_marked(uint32_t len)
+{
+	return (uint64_t)SHMKIT_REC_MARK << 32 | len;
+}
+
+static inline int rec_has_mark(uint64_t word)
+{
+	return (uint32_t)(word >> 32) == SHMKIT_REC_MARK;
+}
+
+/*
+ * Publishes a record of len bytes (or a pad) at the producer's position:
+ * the empty word at its end first, then its header. P1.
+ */
+static void rec_publish(struct shmkit_chan *ch, uint32_t len, uint64_t size)
+{
+	shmkit_store_relaxed(rec_word(ch, ch->pos + size), 0);
+	/* P1: the payload and the empty word before the mark; pairs with C1 */
+	shmkit_store_release(rec_word(ch, ch->pos), rec_marked(len));
+	ch->pos += size;
+	/* P1 as well: who sees this tail sees the header (data_ready) */
+	shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, ch->pos);
 }
 
 /* Statistics have one writer each: a relaxed load and store, no RMW. */
@@ -190,20 +238,37 @@ static int space_ready(struct shmkit_chan *ch, uint64_t need)
 	return ch->cap - (ch->pos - head) >= need;
 }
 
-/* Consumer: is anything published beyond cur? 1, 0 or -SHMKIT_ECORRUPT. */
+/*
+ * Consumer: is a record published at cur? 1 (its header word is then in
+ * next_rec), 0, or -SHMKIT_ECORRUPT.
+ */
 static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 {
-	uint64_t tail;
+	uint64_t tail, word;
 
-	if (ch->peer_pos != cur)
-		return 1;
-	/* C1: pairs with P1; records below tail are complete */
+	/* C1: pairs with P1; a marked header means a complete record */
+	word = shmkit_load_acquire(rec_word(ch, cur));
+	if (rec_has_mark(word))
+		goto found;
+	/*
+	 * Nothing yet: the tail tells whether that can be true. It may lag
+	 * behind us: the producer stores it just after the header we may
+	 * already have read (or died in between), by one record and a pad.
+	 */
 	tail = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos);
-	if (tail - ch->pos > ch->cap || tail - ch->pos < cur - ch->pos ||
-	    (tail & (SHMKIT_REC_ALIGN - 1)))
+	if (tail & (SHMKIT_REC_ALIGN - 1))
 		return -SHMKIT_ECORRUPT;
-	ch->peer_pos = tail;
-	return tail != cur;
+	if ((int64_t)(tail - cur) <= 0)
+		return cur - tail <= ch->cap ? 0 : -SHMKIT_ECORRUPT;
+	if (tail - cur > ch->cap)
+		return -SHMKIT_ECORRUPT;
+	/* the header was stored before this tail: it must show now (C1) */
+	word = shmkit_load_acquire(rec_word(ch, cur));
+	if (!rec_has_mark(word))
+		return -SHMKIT_ECORRUPT;
+found:
+	ch->next_rec = word;
+	return 1;
 }
 
 static int ready(struct shmkit_chan *ch, uint64_t arg)
@@ -424,6 +489,44 @@ int shmkit_chan_destroy(const char *name)
 
 /* ----------------------------------------------------------- open/close */
 
+/*
+ * A producer that died between a record's header and its tail store left
+ * a record the consumer may already have read: a record is committed once
+ * its mark shows. So a new producer starts after the last marked record,
+ * following the chain from the tail. Every step is checked; the walk stops
+ * at the first word without a mark, or at anything out of place.
+ */
+static uint64_t committed_end(struct shmkit_chan *ch, uint64_t tail, uint64_t head)
+{
+	uint64_t pos = tail, word, off, size;
+	uint32_t len;
+
+	for (;;) {
+		word = shmkit_load_acquire(rec_word(ch, pos));
+		if (!rec_has_mark(word))
+			break;
+		len = (uint32_t)word;
+		off = pos & ch->mask;
+		if (len == SHMKIT_REC_PAD)
+			size = off ? ch->cap - off : 0;
+		else
+			size = len <= ch->max_msg ? rec_size(len) : 0;
+		if (!size || size > ch->cap - off)
+			break;
+		/*
+		 * At most a ring's worth, and never more than a ring ahead of
+		 * the consumer, whose head may be past the stale tail by
+		 * exactly these records (hence the signed difference).
+		 */
+		if (pos + size - tail > ch->cap || (int64_t)(pos + size - head) > (int64_t)ch->cap)
+			break;
+		pos += size;
+	}
+	if (pos != tail)
+		shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, pos);
+	return pos;
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 {
@@ -448,6 +551,8 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	/* where this side stopped: a restarted side continues from there */
 	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
 	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
+	if (ch->side == SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
+		mine = committed_end(ch, mine, theirs);
 	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) ||
 	    (ch->side == SHMKIT_SIDE_PROD ? mine - theirs : theirs - mine) > ch->cap) {
 		err = -SHMKIT_ECORRUPT;
@@ -522,17 +627,11 @@ static int remaining_ms(int timeout_ms, uint64_t start)
 static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
 {
 	uint64_t off = ch->pos & ch->mask, room = ch->cap - off;
-	struct __shmkit_rec *pad;
-	int err = wait_ready(ch, room, timeout_ms);
+	int err = wait_ready(ch, room + REC_END_WORD, timeout_ms);
 
 	if (err < 0)
 		return err;
-	pad = (void *)(ch->ring + off);
-	pad->len = SHMKIT_REC_PAD;
-	pad->reserved = 0;
-	ch->pos += room;
-	/* P1: publishes the pad; pairs with C1 */
-	shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, ch->pos);
+	rec_publish(ch, SHMKIT_REC_PAD, room);
 	wake_peer(ch);
 	return 0;
 }
@@ -540,7 +639,7 @@ static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
 SHMKIT_EXPORT
 int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms)
 {
-	uint64_t rec, start = now_ns();
+	uint64_t rec, start;
 	int err;
 
 	if (!ch || !ptr || ch->side != SHMKIT_SIDE_PROD)
@@ -553,11 +652,17 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 		return -EPIPE;
 	ch->busy = 0;
 	rec = rec_size(len);
+	/* the fast path: room for the record, the ring's end not in the way */
+	if (rec <= ch->cap - (ch->pos & ch->mask) &&
+	    ch->cap - (ch->pos - ch->peer_pos) >= rec + REC_END_WORD)
+		goto reserved;
+	start = now_ns();
 	if (rec > ch->cap - (ch->pos & ch->mask) &&
 	    (err = pad_to_end(ch, timeout_ms)) < 0)
 		return err;
-	if ((err = wait_ready(ch, rec, remaining_ms(timeout_ms, start))) < 0)
+	if ((err = wait_ready(ch, rec + REC_END_WORD, remaining_ms(timeout_ms, start))) < 0)
 		return err;
+reserved:
 	ch->busy = 1;
 	ch->len = len;
 	*ptr = ch->ring + (ch->pos & ch->mask) + sizeof(struct __shmkit_rec);
@@ -568,18 +673,12 @@ SHMKIT_EXPORT
 int shmkit_chan_commit(struct shmkit_chan *ch, size_t used)
 {
 	struct __shmkit_chan_hot *hot;
-	struct __shmkit_rec *rec;
 
 	if (!ch || ch->side != SHMKIT_SIDE_PROD || !ch->busy || used > ch->len)
 		return -EINVAL;
-	rec = (void *)(ch->ring + (ch->pos & ch->mask));
-	rec->len = (uint32_t)used;
-	rec->reserved = 0;
-	ch->pos += rec_size(used);
 	ch->busy = 0;
+	rec_publish(ch, (uint32_t)used, rec_size(used));
 	hot = &ch->hdr->hot[SHMKIT_SIDE_PROD];
-	/* P1: publishes the record; pairs with C1 */
-	shmkit_store_release(&hot->pos, ch->pos);
 	count(&hot->msgs, 1);
 	count(&hot->bytes, used);
 	wake_peer(ch);
@@ -616,12 +715,11 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 		if ((err = wait_ready(ch, cur, timeout_ms)) < 0)
 			return err;
 		off = cur & ch->mask;
-		/* read the length once: the producer could rewrite it any time */
-		n = atomic_load_explicit((_Atomic uint32_t *)(void *)(ch->ring + off),
-					 memory_order_relaxed);
+		/* the header as data_ready read it: read once, checked here */
+		n = (uint32_t)ch->next_rec;
 		if (n == SHMKIT_REC_PAD) {
 			/* a pad runs to the ring's end and never starts it */
-			if (off == 0 || ch->cap - off > ch->peer_pos - cur)
+			if (off == 0)
 				return -SHMKIT_ECORRUPT;
 			/*
 			 * Release the pad at once: the producer may be waiting
@@ -636,7 +734,7 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 			continue;
 		}
 		rec = rec_size(n);
-		if (n > ch->max_msg || rec > ch->cap - off || rec > ch->peer_pos - cur)
+		if (n > ch->max_msg || rec > ch->cap - off)
 			return -SHMKIT_ECORRUPT;
 		ch->busy = 1;
 		ch->len = n;

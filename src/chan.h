@@ -23,16 +23,22 @@
 #include <stdint.h>
 
 #define SHMKIT_CHAN_MAGIC 0x4e414843u	/* "CHAN" little-endian */
-#define SHMKIT_CHAN_VERSION 1
+#define SHMKIT_CHAN_VERSION 2
 #define SHMKIT_CHAN_RING_OFFSET 4096	/* from the segment's start */
 #define SHMKIT_CHAN_MAX_CAPACITY (1ull << 30)
 
-/* A record in the ring: this header, then len bytes, then padding to 8. */
+/*
+ * A record in the ring: this header, then len bytes, then padding to 8.
+ * The header is stored as one 64-bit word, len in the low half and mark in
+ * the high half (so len comes first in memory on little-endian machines):
+ * a word without the mark means "nothing here yet".
+ */
 struct __shmkit_rec {
 	uint32_t len;		/* payload bytes, or REC_PAD */
-	uint32_t reserved;
+	uint32_t mark;		/* SHMKIT_REC_MARK once the record is complete */
 };
 #define SHMKIT_REC_PAD 0xffffffffu	/* skip to the end of the ring */
+#define SHMKIT_REC_MARK 0x31434552u	/* "REC1" */
 #define SHMKIT_REC_ALIGN 8
 
 /* Written on every message, by its side only. */
