@@ -18,6 +18,7 @@ int cmd_rm(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* "shmkit: <what>: <why>" on stderr. */
 void err_msg(const char *what, const char *fmt, ...)

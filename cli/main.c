@@ -16,6 +16,7 @@ static const struct {
 	{ "gc", cmd_gc, "remove orphaned segments" },
 	{ "send", cmd_send, "standard input into a channel" },
 	{ "recv", cmd_recv, "a channel onto standard output" },
+	{ "bench", cmd_bench, "measure channels against pipes and sockets" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,346 @@
+#define _GNU_SOURCE	/* pipe2, F_SETPIPE_SZ */
+/*
+ * The transports shmkit bench compares. Each does the work a real user of
+ * it would do: the sender writes every payload byte (into its own buffer,
+ * or into the ring with the zero-copy API), the receiver reads every byte
+ * (out of its buffer, or in place) and checks the sequence number.
+ *
+ * Pipes and sockets carry fixed-size messages with no framing, since
+ * both ends know the size; a channel frames each message itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "shmkit.h"
+
+char bench_why[200];
+
+void bench_fill(void *buf, size_t len, uint64_t seq)
+{
+	unsigned char *p = buf;
+	size_t i, words = len / 8;
+
+	/* memcpy of a word: any alignment, and compiles to plain stores */
+	for (i = 0; i < words; i++)
+		memcpy(p + i * 8, &seq, 8);
+	for (i = words * 8; i < len; i++)
+		p[i] = (unsigned char)seq;
+}
+
+int bench_check(const void *buf, size_t len, uint64_t seq)
+{
+	const unsigned char *p = buf;
+	uint64_t diff = 0, w;
+	size_t i, words = len / 8;
+
+	/* OR of differences: no branch per word, so it runs at memory speed */
+	for (i = 0; i < words; i++) {
+		memcpy(&w, p + i * 8, 8);
+		diff |= w ^ seq;
+	}
+	for (i = words * 8; i < len; i++)
+		diff |= p[i] ^ (unsigned char)seq;
+	if (!diff)
+		return 0;
+	if (words)
+		memcpy(&w, p, 8);
+	else
+		w = p[0];
+	snprintf(bench_why, sizeof(bench_why),
+		 "message %llu of %zu bytes: %s (first word %llu)",
+		 (unsigned long long)seq, len,
+		 w == seq || (!words && w == (uint8_t)seq) ? "payload torn" :
+		 "out of sequence", (unsigned long long)w);
+	return -EBADMSG;
+}
+
+/* ------------------------------------------------------------ fd based */
+
+struct bench_link {
+	int fd[2];		/* pipe: read, write; socket: the pair */
+	int mine;		/* this child's fd */
+	size_t max;
+	unsigned char *buf;
+	/* channels */
+	char name[64];
+	int shmid;
+	int policy;
+	int zero_copy;
+	struct shmkit_chan *ch;
+};
+
+static int fd_make(struct bench_link **out, size_t max, int socket, int pipe_size)
+{
+	struct bench_link *l = calloc(1, sizeof(*l));
+	int err;
+
+	if (!l)
+		return -ENOMEM;
+	l->max = max;
+	if (socket)
+		err = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l->fd);
+	else
+		err = pipe2(l->fd, O_CLOEXEC);
+	if (err < 0) {
+		err = -errno;
+		free(l);
+		return err;
+	}
+	if (pipe_size && fcntl(l->fd[1], F_SETPIPE_SZ, pipe_size) < 0) {
+		err = -errno;
+		close(l->fd[0]);
+		close(l->fd[1]);
+		free(l);
+		return err;
+	}
+	*out = l;
+	return 0;
+}
+
+static int pipe_make(struct bench_link **l, size_t max, int policy)
+{
+	(void)policy;
+	return fd_make(l, max, 0, 0);
+}
+
+static int pipe1m_make(struct bench_link **l, size_t max, int policy)
+{
+	(void)policy;
+	return fd_make(l, max, 0, 1 << 20);
+}
+
+static int unix_make(struct bench_link **l, size_t max, int policy)
+{
+	(void)policy;
+	return fd_make(l, max, 1, 0);
+}
+
+static int fd_open(struct bench_link *l, int sender)
+{
+	/* keep only our end, so the other's exit is seen as EOF or EPIPE */
+	l->mine = l->fd[sender ? 1 : 0];
+	close(l->fd[sender ? 0 : 1]);
+	l->buf = malloc(l->max ? l->max : 1);
+	return l->buf ? 0 : -ENOMEM;
+}
+
+static void fd_opened(struct bench_link *l)
+{
+	(void)l;
+}
+
+static int fd_send(struct bench_link *l, uint64_t seq, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	bench_fill(l->buf, len, seq);
+	while (done < len) {
+		n = write(l->mine, l->buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int fd_recv(struct bench_link *l, uint64_t seq, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(l->mine, l->buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		done += (size_t)n;
+	}
+	return bench_check(l->buf, len, seq);
+}
+
+static int fd_wakes(struct bench_link *l, uint64_t *wakes, uint64_t *msgs)
+{
+	(void)l, (void)wakes, (void)msgs;
+	return -1;
+}
+
+static void fd_close(struct bench_link *l, int sender)
+{
+	(void)sender;
+	close(l->mine);
+	free(l->buf);
+}
+
+static void fd_destroy(struct bench_link *l)
+{
+	close(l->fd[0]);
+	close(l->fd[1]);
+	free(l);
+}
+
+/* ------------------------------------------------------------ channels */
+
+#define CHAN_TIMEOUT_MS 10000	/* a stuck run fails instead of hanging */
+
+static int chan_make_common(struct bench_link **out, size_t max, int policy, int zc)
+{
+	static unsigned serial;
+	struct bench_link *l = calloc(1, sizeof(*l));
+	size_t cap = max * 2 > (4u << 20) ? max * 2 : (4u << 20);
+	int shmid;
+
+	if (!l)
+		return -ENOMEM;
+	snprintf(l->name, sizeof(l->name), "shmkit-bench.%d.%u", (int)getpid(), serial++);
+	shmid = shmkit_chan_create(l->name, cap, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL);
+	if (shmid < 0) {
+		free(l);
+		return shmid;
+	}
+	l->shmid = shmid;
+	l->max = max;
+	l->policy = policy;
+	l->zero_copy = zc;
+	*out = l;
+	return 0;
+}
+
+static int chan_make(struct bench_link **l, size_t max, int policy)
+{
+	return chan_make_common(l, max, policy, 0);
+}
+
+static int chanzc_make(struct bench_link **l, size_t max, int policy)
+{
+	return chan_make_common(l, max, policy, 1);
+}
+
+static int chan_open(struct bench_link *l, int sender)
+{
+	int err = shmkit_chan_open(l->name, sender ? SHMKIT_PRODUCER : SHMKIT_CONSUMER, &l->ch);
+
+	if (err < 0)
+		return err;
+	shmkit_chan_set_wait(l->ch, l->policy);
+	if (!l->zero_copy && !(l->buf = malloc(l->max ? l->max : 1))) {
+		shmkit_chan_close(l->ch);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void chan_opened(struct bench_link *l)
+{
+	/* both sides are attached: the kernel frees it when they detach,
+	 * however the run ends */
+	shmkit_seg_remove(l->shmid);
+}
+
+static int chan_send(struct bench_link *l, uint64_t seq, size_t len)
+{
+	void *p;
+	int err;
+
+	if (!l->zero_copy) {
+		bench_fill(l->buf, len, seq);
+		return shmkit_chan_send(l->ch, l->buf, len, CHAN_TIMEOUT_MS);
+	}
+	if ((err = shmkit_chan_reserve(l->ch, len, &p, CHAN_TIMEOUT_MS)) < 0)
+		return err;
+	bench_fill(p, len, seq);
+	return shmkit_chan_commit(l->ch, len);
+}
+
+static int chan_recv(struct bench_link *l, uint64_t seq, size_t len)
+{
+	const void *p;
+	size_t n;
+	int err;
+
+	if (!l->zero_copy) {
+		if ((err = shmkit_chan_recv(l->ch, l->buf, l->max, &n, CHAN_TIMEOUT_MS)) < 0)
+			return err;
+		p = l->buf;
+	} else if ((err = shmkit_chan_peek(l->ch, &p, &n, CHAN_TIMEOUT_MS)) < 0) {
+		return err;
+	}
+	if (n != len) {
+		snprintf(bench_why, sizeof(bench_why), "message %llu: %zu bytes, expected %zu",
+			 (unsigned long long)seq, n, len);
+		return -EBADMSG;
+	}
+	if ((err = bench_check(p, len, seq)) < 0)
+		return err;
+	return l->zero_copy ? shmkit_chan_release(l->ch) : 0;
+}
+
+static int chan_wakes(struct bench_link *l, uint64_t *wakes, uint64_t *msgs)
+{
+	struct shmkit_chan_info info;
+
+	if (shmkit_chan_info(l->shmid, &info) < 0)
+		return -1;
+	*wakes = info.prod_wakes + info.cons_wakes;
+	*msgs = info.recv_msgs;
+	return 0;
+}
+
+static void chan_close(struct bench_link *l, int sender)
+{
+	(void)sender;
+	shmkit_chan_close(l->ch);
+	free(l->buf);
+}
+
+static void chan_destroy(struct bench_link *l)
+{
+	/* again, for runs that failed before both sides opened */
+	shmkit_seg_remove(l->shmid);
+	free(l);
+}
+
+/* ------------------------------------------------------------ the table */
+
+static const struct bench_xport xport_chan = {
+	"shmkit", "shmkit (copy)", 1,
+	chan_make, chan_open, chan_opened, chan_send, chan_recv, chan_wakes,
+	chan_close, chan_destroy,
+};
+
+static const struct bench_xport xport_chanzc = {
+	"shmkit-zc", "shmkit (zero-copy)", 1,
+	chanzc_make, chan_open, chan_opened, chan_send, chan_recv, chan_wakes,
+	chan_close, chan_destroy,
+};
+
+static const struct bench_xport xport_pipe = {
+	"pipe", "pipe", 0,
+	pipe_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+};
+
+static const struct bench_xport xport_pipe1m = {
+	"pipe-1m", "pipe (1 MiB)", 0,
+	pipe1m_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+};
+
+static const struct bench_xport xport_unix = {
+	"unix", "UNIX socket", 0,
+	unix_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+};
+
+/* The order of tables and plots; the pipe is every ratio's baseline. */
+const struct bench_xport *const bench_xports[] = {
+	&xport_chan, &xport_chanzc, &xport_pipe, &xport_pipe1m, &xport_unix, NULL,
+};
