@@ -5,6 +5,7 @@
 #   make check SANITIZE=thread   the same under ThreadSanitizer
 #   make check VALGRIND=1   the same under valgrind
 #   make stress          the channel crash, stream and scribble tests, 10x longer
+#   make bench           the full benchmark; results kept in bench/results/
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
@@ -100,8 +101,18 @@ STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
 
+# The full benchmark (under a minute): the table on screen, and the table,
+# JSON and plot under bench/results/ (ignored by git), newest as latest.*.
+# BENCH_ARGS adds options, e.g. BENCH_ARGS=--quick.
+bench: all
+	@mkdir -p bench/results
+	@stamp=bench/results/bench-$$(date +%Y%m%d-%H%M%S); \
+	$(BIN) bench --save $$stamp $(BENCH_ARGS) && \
+	for e in txt json svg; do cp $$stamp.$$e bench/results/latest.$$e; done && \
+	echo "saved $$stamp.txt, .json and .svg (also bench/results/latest.*)"
+
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo stress
+.PHONY: all tests check clean demo stress bench
 .SECONDARY:

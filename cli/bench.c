@@ -41,6 +41,7 @@ struct bench {
 	unsigned measure;
 	int json;
 	const char *plot;
+	const char *save;	/* PREFIX: .txt, .json and .svg as well */
 	const struct bench_xport *x[MAX_XPORTS];
 	int nx;
 	size_t sizes[MAX_SIZES], lat_sizes[MAX_SIZES];
@@ -87,6 +88,8 @@ static void usage(void)
 	       "      --quick            3 short repetitions: about 10 seconds in all\n"
 	       "      --json             results as one JSON object instead of the table\n"
 	       "      --plot FILE.svg    also draw throughput and round trip against size\n"
+	       "      --save PREFIX      also write PREFIX.txt (the table), PREFIX.json\n"
+	       "                         and PREFIX.svg (the plot)\n"
 	       "  -h, --help             this text\n"
 	       "\n"
 	       "Round trips are measured with the channel spinning (spin), spinning then\n"
@@ -278,8 +281,85 @@ static void progress(const struct bench *b, const char *fmt, const char *what, s
 	fprintf(stderr, fmt, what, sz);
 }
 
+/* One streaming size, every transport, the repetitions interleaved. */
+static void stream_size(struct bench *b, int s, const struct bench_opts *one)
+{
+	double rate[MAX_XPORTS][BENCH_MAX_REPS], gbs[MAX_XPORTS][BENCH_MAX_REPS];
+	double wakes[MAX_XPORTS] = { 0 };
+	int bad[MAX_XPORTS] = { 0 };
+
+	for (int rep = 0; rep < b->o.reps; rep++) {
+		for (int i = 0; i < b->nx; i++) {
+			struct bench_stream_result r;
+
+			if (bad[i])
+				continue;
+			progress(b, "streaming: %s, %s", b->x[i]->label, b->sizes[s]);
+			if (bench_stream(b->x[i], b->sizes[s], one, &r) < 0) {
+				bad[i] = 1;
+				b->failures++;
+				continue;
+			}
+			rate[i][rep] = r.msgs_per_s.median;
+			gbs[i][rep] = r.gb_per_s.median;
+			b->st[i][s].msgs += r.msgs;
+			b->st[i][s].have_wakes = r.have_wakes;
+			wakes[i] += r.wakes_per_1000;
+		}
+	}
+	for (int i = 0; i < b->nx; i++) {
+		if (bad[i])
+			continue;
+		b->st_ok[i][s] = 1;
+		bench_stat_of(rate[i], b->o.reps, &b->st[i][s].msgs_per_s);
+		bench_stat_of(gbs[i], b->o.reps, &b->st[i][s].gb_per_s);
+		b->st[i][s].wakes_per_1000 = wakes[i] / b->o.reps;
+	}
+}
+
+/* One round-trip size: every transport and variant, interleaved. */
+static void latency_size(struct bench *b, int s, const struct bench_opts *one)
+{
+	double med[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
+	double p99[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
+	int bad[MAX_XPORTS][NVARIANTS] = { { 0 } };
+
+	for (int rep = 0; rep < b->o.reps; rep++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (size_t v = 0; v < NVARIANTS; v++) {
+				const struct variant *var = &variants[v];
+				struct bench_lat_result r;
+
+				if (bad[i][v] || (var->policy_only && !b->x[i]->has_policy))
+					continue;
+				progress(b, "round trips: %s, %s", b->x[i]->label, b->lat_sizes[s]);
+				if (bench_pingpong(b->x[i], b->lat_sizes[s], var->policy,
+						   var->gap_us, one, &r) < 0) {
+					bad[i][v] = 1;
+					b->failures++;
+					continue;
+				}
+				med[i][v][rep] = r.median_ns.median;
+				p99[i][v][rep] = r.p99_ns.median;
+				b->lat[i][v][s].samples += r.samples;
+			}
+		}
+	}
+	for (int i = 0; i < b->nx; i++) {
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			if (bad[i][v] || (variants[v].policy_only && !b->x[i]->has_policy))
+				continue;
+			b->lat_ok[i][v][s] = 1;
+			bench_stat_of(med[i][v], b->o.reps, &b->lat[i][v][s].median_ns);
+			bench_stat_of(p99[i][v], b->o.reps, &b->lat[i][v][s].p99_ns);
+		}
+	}
+}
+
 static void run_all(struct bench *b)
 {
+	struct bench_opts one = b->o;
+
 	if (b->measure & M_LIMITS) {
 		progress(b, "%s%s", "cache line round trip", 0);
 		b->line_ok = bench_cacheline(&b->o, &b->line) == 0;
@@ -289,35 +369,20 @@ static void run_all(struct bench *b)
 			b->mcpy_ok[s] = bench_memcpy(b->sizes[s], &b->o, &b->mcpy[s]) == 0;
 		}
 	}
-	if (b->measure & M_STREAM) {
-		for (int s = 0; s < b->nsizes; s++) {
-			for (int i = 0; i < b->nx; i++) {
-				progress(b, "streaming: %s, %s", b->x[i]->label, b->sizes[s]);
-				b->st_ok[i][s] = bench_stream(b->x[i], b->sizes[s], &b->o,
-							      &b->st[i][s]) == 0;
-				b->failures += !b->st_ok[i][s];
-			}
-		}
-	}
-	if (b->measure & M_LATENCY) {
-		for (int s = 0; s < b->nlat; s++) {
-			for (int i = 0; i < b->nx; i++) {
-				for (size_t v = 0; v < NVARIANTS; v++) {
-					const struct variant *var = &variants[v];
-
-					if (var->policy_only && !b->x[i]->has_policy)
-						continue;
-					progress(b, "round trips: %s, %s", b->x[i]->label,
-						 b->lat_sizes[s]);
-					b->lat_ok[i][v][s] =
-						bench_pingpong(b->x[i], b->lat_sizes[s], var->policy,
-							       var->gap_us, &b->o,
-							       &b->lat[i][v][s]) == 0;
-					b->failures += !b->lat_ok[i][v][s];
-				}
-			}
-		}
-	}
+	/*
+	 * Repetitions go round the transports: each repetition is a fresh
+	 * pair of processes and a fresh link, one transport after another.
+	 * On a shared machine conditions drift for seconds at a time (and a
+	 * fresh segment's pages may sit in slower memory); taking turns puts
+	 * every transport through the same spells, so the ratios hold.
+	 */
+	one.reps = 1;
+	if (b->measure & M_STREAM)
+		for (int s = 0; s < b->nsizes; s++)
+			stream_size(b, s, &one);
+	if (b->measure & M_LATENCY)
+		for (int s = 0; s < b->nlat; s++)
+			latency_size(b, s, &one);
 	if (!b->json && isatty(STDERR_FILENO))
 		fprintf(stderr, "\r\033[K");
 }
@@ -431,25 +496,25 @@ static int met(const struct goal_row *t)
 
 /* ----------------------------------------------------------------- table */
 
-static void print_table(const struct bench *b)
+static void print_table(FILE *f, const struct bench *b)
 {
 	struct goal_row t[32];
 	char a[32], c[32], d[32], e[32];
 	int pipe = find_xport(b, "pipe"), nt;
 
-	printf("shmkit bench %s: %s\n", shmkit_version(), b->machine);
-	printf("%d repetitions after warm-up; figures are medians [min-max]; "
+	fprintf(f, "shmkit bench %s: %s\n", shmkit_version(), b->machine);
+	fprintf(f, "%d repetitions after warm-up; figures are medians [min-max]; "
 	       "ratios are to the pipe in this run\n",
 	       b->o.reps);
 	if (b->o.cpu[0] >= 0)
-		printf("producer (pinger) on cpu %d, consumer (ponger) on cpu %d\n",
+		fprintf(f, "producer (pinger) on cpu %d, consumer (ponger) on cpu %d\n",
 		       b->o.cpu[0], b->o.cpu[1]);
 	else
-		printf("not pinned: the two processes may share a cpu\n");
+		fprintf(f, "not pinned: the two processes may share a cpu\n");
 
 	if (b->measure & M_STREAM) {
-		printf("\nStreaming, one way\n");
-		printf("  %-8s %-20s %10s %8s  %-15s %8s %9s %9s\n", "size", "transport",
+		fprintf(f, "\nStreaming, one way\n");
+		fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %9s %9s\n", "size", "transport",
 		       "msg/s", "GB/s", "[min-max]", "vs pipe", "of memcpy", "wakes/1k");
 		for (int s = 0; s < b->nsizes; s++) {
 			fmt_bytes(a, sizeof(a), (double)b->sizes[s]);
@@ -457,31 +522,31 @@ static void print_table(const struct bench *b)
 				const struct bench_stream_result *r = &b->st[i][s];
 
 				if (!b->st_ok[i][s]) {
-					printf("  %-8s %-20s %10s\n", a, b->x[i]->label, "failed");
+					fprintf(f, "  %-8s %-20s %10s\n", a, b->x[i]->label, "failed");
 					continue;
 				}
 				fmt_si(c, sizeof(c), r->msgs_per_s.median);
 				snprintf(d, sizeof(d), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
-				printf("  %-8s %-20s %10s %8.2f  %-15s", a, b->x[i]->label, c,
+				fprintf(f, "  %-8s %-20s %10s %8.2f  %-15s", a, b->x[i]->label, c,
 				       r->gb_per_s.median, d);
 				if (pipe >= 0 && b->st_ok[pipe][s])
-					printf(" %7.2fx", r->gb_per_s.median /
+					fprintf(f, " %7.2fx", r->gb_per_s.median /
 							      b->st[pipe][s].gb_per_s.median);
 				else
-					printf(" %8s", "-");
+					fprintf(f, " %8s", "-");
 				if (b->mcpy_ok[s])
-					printf(" %9.2f", r->gb_per_s.median / b->mcpy[s].median);
+					fprintf(f, " %9.2f", r->gb_per_s.median / b->mcpy[s].median);
 				else
-					printf(" %9s", "-");
+					fprintf(f, " %9s", "-");
 				if (r->have_wakes)
-					printf(" %9.3f", r->wakes_per_1000);
-				printf("\n");
+					fprintf(f, " %9.3f", r->wakes_per_1000);
+				fprintf(f, "\n");
 			}
 		}
 	}
 	if (b->measure & M_LATENCY) {
-		printf("\nRound trip (ping-pong)\n");
-		printf("  %-8s %-30s %10s %10s  %-21s %8s %8s\n", "size", "transport", "median",
+		fprintf(f, "\nRound trip (ping-pong)\n");
+		fprintf(f, "  %-8s %-30s %10s %10s  %-21s %8s %8s\n", "size", "transport", "median",
 		       "p99", "[min-max] of medians", "vs pipe", "vs line");
 		for (int s = 0; s < b->nlat; s++) {
 			fmt_bytes(a, sizeof(a), (double)b->lat_sizes[s]);
@@ -496,7 +561,7 @@ static void print_table(const struct bench *b)
 						 b->x[i]->has_policy || v == 2 ? ", " : "",
 						 b->x[i]->has_policy || v == 2 ? variants[v].name : "");
 					if (!b->lat_ok[i][v][s]) {
-						printf("  %-8s %-30s %10s\n", a, label, "failed");
+						fprintf(f, "  %-8s %-30s %10s\n", a, label, "failed");
 						continue;
 					}
 					fmt_ns(c, sizeof(c), r->median_ns.median);
@@ -507,18 +572,18 @@ static void print_table(const struct bench *b)
 
 						fmt_ns(f2, sizeof(f2), r->median_ns.max);
 						snprintf(range, sizeof(range), "[%s-%s]", e, f2);
-						printf("  %-8s %-30s %10s %10s  %-21s", a, label, c, d, range);
+						fprintf(f, "  %-8s %-30s %10s %10s  %-21s", a, label, c, d, range);
 					}
 					/* compare like with like: asleep to asleep */
 					if (pipe >= 0 && b->lat_ok[pipe][v ? v : 1][s])
-						printf(" %7.2fx", r->median_ns.median /
+						fprintf(f, " %7.2fx", r->median_ns.median /
 							b->lat[pipe][v ? v : 1][s].median_ns.median);
 					else
-						printf(" %8s", "-");
+						fprintf(f, " %8s", "-");
 					if (b->line_ok)
-						printf(" %7.2fx", r->median_ns.median /
+						fprintf(f, " %7.2fx", r->median_ns.median /
 								     b->line.median_ns.median);
-					printf("\n");
+					fprintf(f, "\n");
 				}
 			}
 		}
@@ -526,36 +591,36 @@ static void print_table(const struct bench *b)
 	if (b->measure & M_LIMITS) {
 		char ring[16];
 
-		printf("\nThe hardware\n");
+		fprintf(f, "\nThe hardware\n");
 		if (b->line_ok) {
 			fmt_ns(c, sizeof(c), b->line.median_ns.median);
 			fmt_ns(d, sizeof(d), b->line.p99_ns.median);
-			printf("  one cache line, cpu %d to cpu %d and back: %s median, %s p99\n",
+			fprintf(f, "  one cache line, cpu %d to cpu %d and back: %s median, %s p99\n",
 			       b->o.cpu[0], b->o.cpu[1], c, d);
 		}
 		fmt_bytes(ring, sizeof(ring), (double)b->o.ring);
-		printf("  memcpy on one core into a %s region:", ring);
+		fprintf(f, "  memcpy on one core into a %s region:", ring);
 		for (int s = 0; s < b->nsizes; s++) {
 			if (!b->mcpy_ok[s])
 				continue;
 			fmt_bytes(a, sizeof(a), (double)b->sizes[s]);
-			printf("%s %s %.2f GB/s", s ? "," : "", a, b->mcpy[s].median);
+			fprintf(f, "%s %s %.2f GB/s", s ? "," : "", a, b->mcpy[s].median);
 		}
-		printf("\n");
+		fprintf(f, "\n");
 	}
 	nt = targets(b, t);
 	if (nt) {
 		int nmet = 0;
 
-		printf("\nTargets (ratios within this run)\n");
+		fprintf(f, "\nTargets (ratios within this run)\n");
 		for (int k = 0; k < nt; k++) {
 			nmet += met(&t[k]);
-			printf("  %-44s %8.2f%s  goal %s %.1f%s  %s\n", t[k].what, t[k].value,
+			fprintf(f, "  %-44s %8.2f%s  goal %s %.1f%s  %s\n", t[k].what, t[k].value,
 			       strstr(t[k].what, "wake-ups") ? " " : "x", t[k].at_most ? "<=" : ">=",
 			       t[k].goal, strstr(t[k].what, "wake-ups") ? " " : "x",
 			       met(&t[k]) ? "met" : "MISSED");
 		}
-		printf("  %d of %d met\n", nmet, nt);
+		fprintf(f, "  %d of %d met\n", nmet, nt);
 	}
 }
 
@@ -567,36 +632,36 @@ static void json_stat(FILE *f, const char *name, const struct bench_stat *s)
 		s->median, s->min, s->max);
 }
 
-static void print_json(const struct bench *b)
+static void print_json(FILE *f, const struct bench *b)
 {
 	struct goal_row t[32];
 	int nt = targets(b, t), first = 1;
 
-	printf("{\n  \"version\": ");
-	json_str(stdout, shmkit_version());
-	printf(",\n  \"machine\": ");
-	json_str(stdout, b->machine);
-	printf(",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
+	fprintf(f, "{\n  \"version\": ");
+	json_str(f, shmkit_version());
+	fprintf(f, ",\n  \"machine\": ");
+	json_str(f, b->machine);
+	fprintf(f, ",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
 	       "\"cpus\": [%d, %d],\n", b->o.reps, b->o.duration, b->o.ring,
 	       b->o.cpu[0], b->o.cpu[1]);
-	printf("  \"limits\": {");
+	fprintf(f, "  \"limits\": {");
 	if (b->line_ok) {
-		printf("\"cacheline_rtt_ns\": {");
-		json_stat(stdout, "median", &b->line.median_ns);
-		printf(", ");
-		json_stat(stdout, "p99", &b->line.p99_ns);
-		printf("}, ");
+		fprintf(f, "\"cacheline_rtt_ns\": {");
+		json_stat(f, "median", &b->line.median_ns);
+		fprintf(f, ", ");
+		json_stat(f, "p99", &b->line.p99_ns);
+		fprintf(f, "}, ");
 	}
-	printf("\"memcpy\": [");
+	fprintf(f, "\"memcpy\": [");
 	for (int s = 0; s < b->nsizes; s++) {
 		if (!b->mcpy_ok[s])
 			continue;
-		printf("%s\n    {\"size\": %zu, ", first ? "" : ",", b->sizes[s]);
-		json_stat(stdout, "gb_per_s", &b->mcpy[s]);
-		printf("}");
+		fprintf(f, "%s\n    {\"size\": %zu, ", first ? "" : ",", b->sizes[s]);
+		json_stat(f, "gb_per_s", &b->mcpy[s]);
+		fprintf(f, "}");
 		first = 0;
 	}
-	printf("]},\n  \"stream\": [");
+	fprintf(f, "]},\n  \"stream\": [");
 	first = 1;
 	for (int s = 0; s < b->nsizes; s++) {
 		for (int i = 0; i < b->nx; i++) {
@@ -604,19 +669,19 @@ static void print_json(const struct bench *b)
 
 			if (!b->st_ok[i][s])
 				continue;
-			printf("%s\n    {\"transport\": \"%s\", \"size\": %zu, \"msgs\": %llu, ",
+			fprintf(f, "%s\n    {\"transport\": \"%s\", \"size\": %zu, \"msgs\": %llu, ",
 			       first ? "" : ",", b->x[i]->name, b->sizes[s],
 			       (unsigned long long)r->msgs);
-			json_stat(stdout, "msgs_per_s", &r->msgs_per_s);
-			printf(", ");
-			json_stat(stdout, "gb_per_s", &r->gb_per_s);
+			json_stat(f, "msgs_per_s", &r->msgs_per_s);
+			fprintf(f, ", ");
+			json_stat(f, "gb_per_s", &r->gb_per_s);
 			if (r->have_wakes)
-				printf(", \"wakes_per_1000\": %.6g", r->wakes_per_1000);
-			printf("}");
+				fprintf(f, ", \"wakes_per_1000\": %.6g", r->wakes_per_1000);
+			fprintf(f, "}");
 			first = 0;
 		}
 	}
-	printf("\n  ],\n  \"latency\": [");
+	fprintf(f, "\n  ],\n  \"latency\": [");
 	first = 1;
 	for (int s = 0; s < b->nlat; s++) {
 		for (int i = 0; i < b->nx; i++) {
@@ -625,29 +690,29 @@ static void print_json(const struct bench *b)
 
 				if (!b->lat_ok[i][v][s])
 					continue;
-				printf("%s\n    {\"transport\": \"%s\", \"variant\": \"%s\", "
+				fprintf(f, "%s\n    {\"transport\": \"%s\", \"variant\": \"%s\", "
 				       "\"size\": %zu, \"samples\": %llu, ",
 				       first ? "" : ",", b->x[i]->name, variants[v].name,
 				       b->lat_sizes[s], (unsigned long long)r->samples);
-				json_stat(stdout, "median_ns", &r->median_ns);
-				printf(", ");
-				json_stat(stdout, "p99_ns", &r->p99_ns);
-				printf("}");
+				json_stat(f, "median_ns", &r->median_ns);
+				fprintf(f, ", ");
+				json_stat(f, "p99_ns", &r->p99_ns);
+				fprintf(f, "}");
 				first = 0;
 			}
 		}
 	}
-	printf("\n  ],\n  \"targets\": [");
+	fprintf(f, "\n  ],\n  \"targets\": [");
 	for (int k = 0; k < nt; k++)
-		printf("%s\n    {\"what\": \"%s\", \"value\": %.6g, \"goal\": %.6g, "
+		fprintf(f, "%s\n    {\"what\": \"%s\", \"value\": %.6g, \"goal\": %.6g, "
 		       "\"at_most\": %s, \"met\": %s}", k ? "," : "", t[k].what, t[k].value,
 		       t[k].goal, t[k].at_most ? "true" : "false", met(&t[k]) ? "true" : "false");
-	printf("\n  ],\n  \"failures\": %d\n}\n", b->failures);
+	fprintf(f, "\n  ],\n  \"failures\": %d\n}\n", b->failures);
 }
 
 /* ------------------------------------------------------------------ plot */
 
-static int write_plot(const struct bench *b)
+static int write_plot(const struct bench *b, const char *path)
 {
 	struct plot_series ss[MAX_XPORTS], ls[MAX_XPORTS * NVARIANTS];
 	double sx[MAX_XPORTS][MAX_SIZES], sy[MAX_XPORTS][MAX_SIZES];
@@ -694,8 +759,8 @@ static int write_plot(const struct bench *b)
 	if (b->measure & M_LATENCY)
 		p[np++] = (struct plot_panel){ "Round trip (median)", "message size", "ns",
 					       1, ls, (size_t)nl };
-	if (!(f = fopen(b->plot, "w"))) {
-		err_msg("bench", "%s: %s", b->plot, strerror(errno));
+	if (!(f = fopen(path, "w"))) {
+		err_msg("bench", "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	{
@@ -708,17 +773,49 @@ static int write_plot(const struct bench *b)
 	if (fclose(f) != 0 && !err)
 		err = -errno;
 	if (err) {
-		err_msg("bench", "%s: %s", b->plot, strerror(-err));
+		err_msg("bench", "%s: %s", path, strerror(-err));
 		return -1;
 	}
 	return 0;
+}
+
+/* One of --save's files, written by print (table or JSON). */
+static int save_one(const struct bench *b, const char *ext,
+		    void (*print)(FILE *, const struct bench *))
+{
+	char path[4096];
+	FILE *f;
+	int bad;
+
+	snprintf(path, sizeof(path), "%s.%s", b->save, ext);
+	if (!(f = fopen(path, "w"))) {
+		err_msg("bench", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	print(f, b);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		err_msg("bench", "%s: %s", path, strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+static int save_all(const struct bench *b)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s.svg", b->save);
+	if (save_one(b, "txt", print_table) < 0 || save_one(b, "json", print_json) < 0)
+		return -1;
+	return write_plot(b, path);
 }
 
 /* ------------------------------------------------------------------ main */
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_CPUS = 256, OPT_RING, OPT_QUICK, OPT_JSON, OPT_PLOT };
+	enum { OPT_CPUS = 256, OPT_RING, OPT_QUICK, OPT_JSON, OPT_PLOT, OPT_SAVE };
 	static const struct option opts[] = {
 		{ "transports", required_argument, NULL, 't' },
 		{ "sizes", required_argument, NULL, 's' },
@@ -731,6 +828,7 @@ int cmd_bench(int argc, char **argv)
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -786,6 +884,7 @@ int cmd_bench(int argc, char **argv)
 		case OPT_QUICK: quick = 1; break;
 		case OPT_JSON: b->json = 1; break;
 		case OPT_PLOT: b->plot = optarg; break;
+		case OPT_SAVE: b->save = optarg; break;
 		case 'h':
 			usage();
 			free(b);
@@ -813,11 +912,13 @@ int cmd_bench(int argc, char **argv)
 	machine_name(b->machine, sizeof(b->machine));
 	run_all(b);
 	if (b->json)
-		print_json(b);
+		print_json(stdout, b);
 	else
-		print_table(b);
+		print_table(stdout, b);
 	status = finish_stdout();
-	if (b->plot && write_plot(b) < 0)
+	if (b->plot && write_plot(b, b->plot) < 0)
+		status = EXIT_RUNTIME;
+	if (b->save && save_all(b) < 0)
 		status = EXIT_RUNTIME;
 	if (b->failures) {
 		err_msg("bench", "%d run%s failed; see the messages above", b->failures,

@@ -27,8 +27,8 @@ struct bench_xport {
 	const char *label;	/* in tables and plots: "pipe (64 KiB)" */
 	int has_policy;		/* 1 if the wait policy changes anything */
 	/* In the parent: a link for messages of up to max bytes. policy is a
-	 * SHMKIT_WAIT_* for transports that have one. */
-	int (*make)(struct bench_link **l, size_t max, int policy);
+	 * SHMKIT_WAIT_* and ring a buffer size, for transports that have them. */
+	int (*make)(struct bench_link **l, size_t max, int policy, size_t ring);
 	/* In a child: take the sending (sender 1) or receiving end. */
 	int (*open)(struct bench_link *l, int sender);
 	/* In the parent, once both children have opened: nothing more needs
@@ -111,5 +111,8 @@ int bench_cacheline(const struct bench_opts *o, struct bench_lat_result *r);
 int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);
 
 double bench_now(void);	/* seconds, CLOCK_MONOTONIC */
+
+/* Median, minimum and maximum of n values (sorts v). */
+void bench_stat_of(double *v, int n, struct bench_stat *s);
 
 #endif

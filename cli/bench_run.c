@@ -222,7 +222,6 @@ static int run_pair(struct ctl *c, const struct bench_opts *o, const char *what,
 	return 0;
 }
 
-static void stat_of(double *v, int n, struct bench_stat *s);
 
 /* ------------------------------------------------------------ streaming */
 
@@ -231,6 +230,7 @@ struct stream_arg {
 	struct bench_link *link;
 	size_t size;
 	const struct bench_opts *o;
+	uint64_t fault;		/* a message sent with a wrong number, for tests */
 };
 
 static void stream_side(struct ctl *c, int consumer, void *arg)
@@ -252,8 +252,9 @@ static void stream_side(struct ctl *c, int consumer, void *arg)
 			c->t0[r] = bench_now();
 			/* announces n[r] and t0[r]; pairs with the consumer's acquire */
 			atomic_store_explicit(&c->round, r, memory_order_release);
-			for (uint64_t i = 0; i < n; i++)
-				if ((err = a->x->send(a->link, seq++, a->size)) < 0)
+			for (uint64_t i = 0; i < n; i++, seq++)
+				if ((err = a->x->send(a->link, seq == a->fault ? seq + 1 : seq,
+						      a->size)) < 0)
 					child_fail(c, "send", err);
 			if (wait_for(c, &c->done, r))
 				_exit(1);
@@ -285,18 +286,22 @@ static void link_opened(void *arg)
 int bench_stream(const struct bench_xport *x, size_t size,
 		 const struct bench_opts *o, struct bench_stream_result *r)
 {
-	struct stream_arg a = { x, NULL, size, o };
+	struct stream_arg a = { x, NULL, size, o, UINT64_MAX };
+	const char *fault = getenv("SHMKIT_BENCH_FAULT");
 	double rate[BENCH_MAX_REPS], gbs[BENCH_MAX_REPS];
 	char what[96];
 	struct ctl *c = ctl_new();
 	int err, k = 0;
 
 	snprintf(what, sizeof(what), "%s, %zu-byte messages", x->label, size);
+	/* the tests' proof that a broken run is an error, not a figure */
+	if (fault && *fault)
+		a.fault = strtoull(fault, NULL, 10);
 	if (!c) {
 		err_msg("bench", "shared control block: %s", strerror(errno));
 		return -1;
 	}
-	if ((err = x->make(&a.link, size, SHMKIT_WAIT_BLOCK)) < 0) {
+	if ((err = x->make(&a.link, size, SHMKIT_WAIT_BLOCK, o->ring)) < 0) {
 		err_msg("bench", "%s: %s", what, shmkit_strerror(err));
 		munmap(c, sizeof(*c));
 		return -1;
@@ -312,8 +317,8 @@ int bench_stream(const struct bench_xport *x, size_t size,
 			gbs[k] = rate[k] * (double)size / 1e9;
 			r->msgs += c->n[i];
 		}
-		stat_of(rate, k, &r->msgs_per_s);
-		stat_of(gbs, k, &r->gb_per_s);
+		bench_stat_of(rate, k, &r->msgs_per_s);
+		bench_stat_of(gbs, k, &r->gb_per_s);
 		if (c->have_wakes && c->wake_msgs) {
 			r->have_wakes = 1;
 			r->wakes_per_1000 = (double)c->wakes * 1000.0 / (double)c->wake_msgs;
@@ -435,8 +440,8 @@ static void lat_result(struct ctl *c, int reps, struct bench_lat_result *r)
 		med[k] = c->med[i];
 		p99[k] = c->p99[i];
 	}
-	stat_of(med, k, &r->median_ns);
-	stat_of(p99, k, &r->p99_ns);
+	bench_stat_of(med, k, &r->median_ns);
+	bench_stat_of(p99, k, &r->p99_ns);
 	r->samples = c->samples;
 }
 
@@ -454,8 +459,8 @@ int bench_pingpong(const struct bench_xport *x, size_t size, int policy,
 		err_msg("bench", "shared control block: %s", strerror(errno));
 		return -1;
 	}
-	if ((err = x->make(&a.there, size, policy)) < 0 ||
-	    (err = x->make(&a.back, size, policy)) < 0) {
+	if ((err = x->make(&a.there, size, policy, o->ring)) < 0 ||
+	    (err = x->make(&a.back, size, policy, o->ring)) < 0) {
 		err_msg("bench", "%s: %s", what, shmkit_strerror(err));
 		if (a.there)
 			x->destroy(a.there);
@@ -522,7 +527,7 @@ int bench_memcpy(size_t size, const struct bench_opts *o, struct bench_stat *s)
 		v[k++] = (double)n * (double)size / dt / 1e9;
 	}
 	sched_setaffinity(0, sizeof(old), &old);
-	stat_of(v, k, s);
+	bench_stat_of(v, k, s);
 	free(src);
 	free(dst);
 	return 0;
@@ -610,7 +615,7 @@ int bench_cacheline(const struct bench_opts *o, struct bench_lat_result *r)
 
 /* ------------------------------------------------------------ statistics */
 
-static void stat_of(double *v, int n, struct bench_stat *s)
+void bench_stat_of(double *v, int n, struct bench_stat *s)
 {
 	if (n <= 0) {
 		s->median = s->min = s->max = 0;

@@ -103,21 +103,21 @@ static int fd_make(struct bench_link **out, size_t max, int socket, int pipe_siz
 	return 0;
 }
 
-static int pipe_make(struct bench_link **l, size_t max, int policy)
+static int pipe_make(struct bench_link **l, size_t max, int policy, size_t ring)
 {
-	(void)policy;
+	(void)policy, (void)ring;
 	return fd_make(l, max, 0, 0);
 }
 
-static int pipe1m_make(struct bench_link **l, size_t max, int policy)
+static int pipe1m_make(struct bench_link **l, size_t max, int policy, size_t ring)
 {
-	(void)policy;
+	(void)policy, (void)ring;
 	return fd_make(l, max, 0, 1 << 20);
 }
 
-static int unix_make(struct bench_link **l, size_t max, int policy)
+static int unix_make(struct bench_link **l, size_t max, int policy, size_t ring)
 {
-	(void)policy;
+	(void)policy, (void)ring;
 	return fd_make(l, max, 1, 0);
 }
 
@@ -194,11 +194,13 @@ static void fd_destroy(struct bench_link *l)
 
 #define CHAN_TIMEOUT_MS 10000	/* a stuck run fails instead of hanging */
 
-static int chan_make_common(struct bench_link **out, size_t max, int policy, int zc)
+static int chan_make_common(struct bench_link **out, size_t max, int policy, size_t ring,
+			    int zc)
 {
 	static unsigned serial;
 	struct bench_link *l = calloc(1, sizeof(*l));
-	size_t cap = max * 2 > (4u << 20) ? max * 2 : (4u << 20);
+	/* the largest message is half the ring */
+	size_t cap = max * 2 > ring ? max * 2 : ring;
 	int shmid;
 
 	if (!l)
@@ -217,14 +219,14 @@ static int chan_make_common(struct bench_link **out, size_t max, int policy, int
 	return 0;
 }
 
-static int chan_make(struct bench_link **l, size_t max, int policy)
+static int chan_make(struct bench_link **l, size_t max, int policy, size_t ring)
 {
-	return chan_make_common(l, max, policy, 0);
+	return chan_make_common(l, max, policy, ring, 0);
 }
 
-static int chanzc_make(struct bench_link **l, size_t max, int policy)
+static int chanzc_make(struct bench_link **l, size_t max, int policy, size_t ring)
 {
-	return chan_make_common(l, max, policy, 1);
+	return chan_make_common(l, max, policy, ring, 1);
 }
 
 static int chan_open(struct bench_link *l, int sender)

@@ -1,0 +1,153 @@
+/*
+ * shmkit bench, in small: every transport runs (one short repetition, so
+ * this checks the harness and never judges speed), the JSON parses and
+ * holds each figure, the plot is well-formed SVG, --save writes its three
+ * files, bad options are refused, and a run whose data arrives out of
+ * sequence is an error with no figure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TINY "--reps", "1", "--duration", "0.01"
+
+static void help_and_usage(void)
+{
+	static const char *const bad[][2] = {
+		{ "--transports", "nope" },
+		{ "--transports", "pipe,pipe" },
+		{ "--sizes", "0" },
+		{ "--sizes", "64,junk" },
+		{ "--lat-sizes", "2G" },
+		{ "--reps", "0" },
+		{ "--reps", "65" },
+		{ "--duration", "0" },
+		{ "--duration", "soon" },
+		{ "--measure", "speed" },
+		{ "--cpus", "1,1" },
+		{ "--cpus", "0" },
+		{ "--ring", "1K" },
+	};
+	char *out, *err;
+
+	T_EQ(t_cli(&out, &err, "bench", "--help", NULL), 0);
+	T_STR_CONTAINS(out, "--quick");
+	T_STR_CONTAINS(out, "--json");
+	T_STR_CONTAINS(out, "--plot");
+	T_STR_CONTAINS(out, "pipe-1m");
+	free(out), free(err);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ(t_cli(&out, &err, "bench", bad[i][0], bad[i][1], NULL), 2);
+		T_STR_CONTAINS(err, "shmkit: bench: ");
+		T_EQ(strlen(out), 0);
+		free(out), free(err);
+	}
+	T_EQ(t_cli(&out, &err, "bench", "extra", NULL), 2);
+	free(out), free(err);
+}
+
+/* Every transport, every measure; the figures checked by a JSON reader. */
+static void json_and_plot(void)
+{
+	const char *json = t_tmpfile("json"), *svg = t_tmpfile("svg");
+	char *out, *err;
+
+	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 1 --duration 0.01 -s 64,4K -l 8 "
+		  "--json --plot %s >%s", svg, json), 0);
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 - %s <<'EOF'\n"
+		  "import json, sys\n"
+		  "d = json.load(open(sys.argv[1]))\n"
+		  "assert d['failures'] == 0, d['failures']\n"
+		  "names = ['shmkit', 'shmkit-zc', 'pipe', 'pipe-1m', 'unix']\n"
+		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
+		  "assert got == {(n, z) for n in names for z in (64, 4096)}, got\n"
+		  "for s in d['stream']:\n"
+		  "    assert s['msgs'] > 0 and s['gb_per_s']['median'] > 0, s\n"
+		  "    assert s['gb_per_s']['min'] <= s['gb_per_s']['median'] <= s['gb_per_s']['max']\n"
+		  "    assert ('wakes_per_1000' in s) == s['transport'].startswith('shmkit'), s\n"
+		  "lat = {(l['transport'], l['variant']) for l in d['latency']}\n"
+		  "assert ('shmkit', 'spin') in lat and ('shmkit', 'asleep') in lat, lat\n"
+		  "assert ('pipe', 'block') in lat and ('pipe', 'spin') not in lat, lat\n"
+		  "for l in d['latency']:\n"
+		  "    assert l['samples'] > 0 and 0 < l['median_ns']['median'] <= l['p99_ns']['max']\n"
+		  "assert d['limits']['cacheline_rtt_ns']['median']['median'] > 0\n"
+		  "assert len(d['limits']['memcpy']) == 2\n"
+		  "assert any(t['what'].startswith('64 B msg/s') for t in d['targets'])\n"
+		  "for t in d['targets']:\n"
+		  "    assert t['met'] == (t['value'] <= t['goal'] if t['at_most'] else t['value'] >= t['goal'])\n"
+		  "EOF", json), 0);
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); "
+		  "assert d.documentElement.tagName == \"svg\"; "
+		  "assert len(d.getElementsByTagName(\"polyline\")) >= 5' %s", svg), 0);
+	free(out), free(err);
+}
+
+/* The table and --save, on a smaller set. */
+static void table_and_save(void)
+{
+	const char *prefix = t_tmpfile("save");
+	char *out, *err, path[512];
+
+	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "shmkit,pipe", "-s", "1K", "-l", "8",
+		   "--save", prefix, NULL), 0);
+	T_STR_CONTAINS(out, "Streaming, one way");
+	T_STR_CONTAINS(out, "Round trip");
+	T_STR_CONTAINS(out, "The hardware");
+	T_STR_CONTAINS(out, "Targets");
+	T_STR_CONTAINS(out, "shmkit (copy), spin");
+	free(out), free(err);
+	for (int i = 0; i < 3; i++) {
+		static const char *const ext[] = { "txt", "json", "svg" };
+
+		snprintf(path, sizeof(path), "%s.%s", prefix, ext[i]);
+		T_ASSERT(access(path, R_OK) == 0);
+	}
+	T_EQ(t_sh(&out, &err, "grep -q 'Streaming, one way' %s.txt && "
+		  "python3 -m json.tool %s.json >/dev/null", prefix, prefix), 0);
+	free(out), free(err);
+}
+
+/* A message that arrives out of sequence: an error, and no figure. */
+static void broken_run_fails(void)
+{
+	char *out, *err;
+
+	T_EQ(t_sh(&out, &err, "SHMKIT_BENCH_FAULT=100 \"$SHMKIT\" bench --reps 1 "
+		  "--duration 0.01 -m stream -t shmkit,shmkit-zc,pipe -s 64"), 1);
+	T_STR_CONTAINS(err, "shmkit (copy), 64-byte messages: receive: message 100 of 64 bytes: "
+			    "out of sequence");
+	T_STR_CONTAINS(err, "shmkit (zero-copy), 64-byte messages: receive: message 100");
+	T_STR_CONTAINS(err, "pipe, 64-byte messages: receive: message 100");
+	T_STR_CONTAINS(err, "no figure reported");
+	T_STR_CONTAINS(err, "3 runs failed");
+	/* each of the three rows says so, instead of a figure */
+	{
+		int rows = 0;
+
+		for (const char *p = out; (p = strstr(p, " failed\n")); p++)
+			rows++;
+		T_EQ(rows, 3);
+	}
+	free(out), free(err);
+}
+
+int main(void)
+{
+	char *out, *err;
+
+	if (t_sh(&out, &err, "command -v python3") != 0)
+		t_skip("python3 is needed to read the JSON and the SVG");
+	free(out), free(err);
+	help_and_usage();
+	json_and_plot();
+	table_and_save();
+	broken_run_fails();
+	return 0;
+}
