@@ -11,6 +11,9 @@
  *    and a half-written (reserved, never committed) message is never seen.
  *  - No message is ever torn, duplicated or out of order.
  *  - Afterwards `shmkit gc` removes the orphaned channel.
+ *  - The same when the victim is killed while opening and closing: one
+ *    side opens, moves one message, and closes, over and over, until it
+ *    dies at a random point of that cycle; its place is then taken.
  *
  * Messages carry (epoch, seq) and a checksum; a producer's epoch is its
  * number in the trial, so the consumer can tell a restarted stream.
@@ -32,6 +35,7 @@
 
 struct shared {
 	_Atomic uint64_t killed_at;	/* ns, when the parent sent SIGKILL */
+	_Atomic uint64_t done;		/* churn: messages moved and recorded */
 	_Atomic uint64_t noticed_at;	/* ns, when the survivor saw it */
 	_Atomic uint64_t peeked;	/* consumer: last seq verified, + 1 */
 	_Atomic int opened;		/* sides that have opened the channel */
@@ -370,6 +374,163 @@ static void reserve_then_die(struct shared *sh)
 	T_OK(shmkit_chan_destroy(sh->name));
 }
 
+/* ------------------------------------------------ killed in open or close */
+
+#define CHURN_END UINT64_MAX	/* the successor's last message */
+
+/* Producer churn: open, send message `done`, record it, close; again. */
+static int churn_producer(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	uint64_t seq;
+	int r;
+
+	alarm(60);
+	for (;;) {
+		while ((r = shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &ch)) == -EBUSY)
+			usleep(100);
+		T_OK(r);
+		atomic_store(&sh->opened, 2);
+		seq = atomic_load(&sh->done);
+		T_OK(shmkit_chan_send(ch, &seq, sizeof(seq), 5000));
+		atomic_store(&sh->done, seq + 1);
+		T_OK(shmkit_chan_close(ch));
+	}
+}
+
+/* Consumer churn: open, take one message, record it, close; again. */
+static int churn_consumer(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	uint64_t seq;
+	size_t len;
+	int r;
+
+	alarm(60);
+	for (;;) {
+		while ((r = shmkit_chan_open(sh->name, SHMKIT_CONSUMER, &ch)) == -EBUSY)
+			usleep(100);
+		T_OK(r);
+		atomic_store(&sh->opened, 2);
+		T_OK(shmkit_chan_recv(ch, &seq, sizeof(seq), &len, 5000));
+		if (len != sizeof(seq) || seq != atomic_load(&sh->done))
+			t_fail(__FILE__, __LINE__, "churn: got %llu, expected %llu",
+			       (unsigned long long)seq, (unsigned long long)atomic_load(&sh->done));
+		atomic_store(&sh->done, seq + 1);
+		T_OK(shmkit_chan_close(ch));
+	}
+}
+
+/*
+ * The steady side of a churn trial: a consumer that takes messages in
+ * order until CHURN_END, or a producer that sends 0, 1, ... until the
+ * parent, content, kills it.
+ */
+static int churn_steady(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	uint64_t seq = 0, got;
+	size_t len;
+	int producer = atomic_load(&sh->peeked) == 1, r;
+
+	alarm(60);
+	T_OK(shmkit_chan_open(sh->name, producer ? SHMKIT_PRODUCER : SHMKIT_CONSUMER, &ch));
+	atomic_fetch_add(&sh->opened, 1);
+	for (;;) {
+		if (producer) {
+			r = shmkit_chan_send(ch, &seq, sizeof(seq), 5000);
+			/* the churning consumer between close and open: try again */
+			if (r == -EPIPE || r == -SHMKIT_EPEERDEAD) {
+				usleep(50);
+				continue;
+			}
+			T_OK(r);
+			seq++;
+			continue;
+		}
+		r = shmkit_chan_recv(ch, &got, sizeof(got), &len, 5000);
+		/* between a close and the next open, or dead: wait for the next */
+		if (r == -SHMKIT_EEOF || r == -SHMKIT_EPEERDEAD) {
+			usleep(50);
+			continue;
+		}
+		T_OK(r);
+		if (got == CHURN_END)
+			break;
+		if (len != sizeof(got) || got != seq)
+			t_fail(__FILE__, __LINE__, "churn: got %llu, expected %llu",
+			       (unsigned long long)got, (unsigned long long)seq);
+		seq++;
+	}
+	T_OK(shmkit_chan_close(ch));
+	return 0;
+}
+
+/*
+ * One trial: the churning side is killed at a random moment (in open, in
+ * close, or between), then a successor takes its place and finishes. A
+ * churning consumer's successor must start at the message after the last
+ * one it recorded, or at that one if it died between taking and recording
+ * it... except that a message it had released but not recorded is gone:
+ * so its first is `done` or `done + 1`.
+ */
+static void churn_trial(struct shared *sh, int kill_producer, unsigned i)
+{
+	struct shmkit_chan *ch;
+	uint64_t done, seq;
+	size_t len;
+	pid_t steady, victim;
+	int r;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-churn-%u", (int)getpid(), i);
+	t_track_key(shmkit_name_key(sh->name));
+	T_OK(shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	atomic_store(&sh->peeked, kill_producer ? 0 : 1); /* the steady side's role */
+	steady = t_fork(churn_steady, sh);
+	victim = t_fork(kill_producer ? churn_producer : churn_consumer, sh);
+	while (atomic_load(&sh->opened) < 2)
+		usleep(100);
+	usleep((useconds_t)(t_rand() % 5000));
+	kill(victim, SIGKILL);
+	T_EQ(t_wait(victim), 128 + SIGKILL);
+	done = atomic_load(&sh->done);
+	/* the successor: its open must succeed once the dead owner is seen dead */
+	while ((r = shmkit_chan_open(sh->name, kill_producer ? SHMKIT_PRODUCER : SHMKIT_CONSUMER,
+				     &ch)) == -EBUSY)
+		usleep(100);
+	T_OK(r);
+	if (kill_producer) {
+		/* whatever the dead one committed arrives; we go on after it */
+		seq = CHURN_END;
+		T_OK(shmkit_chan_send(ch, &seq, sizeof(seq), 5000));
+	} else {
+		T_OK(shmkit_chan_recv(ch, &seq, sizeof(seq), &len, 5000));
+		if (seq != done && seq != done + 1)
+			t_fail(__FILE__, __LINE__, "churn %u: restart at %llu, recorded %llu", i,
+			       (unsigned long long)seq, (unsigned long long)done);
+		/* and the stream goes on in order */
+		for (int k = 0; k < 50; k++) {
+			uint64_t next;
+
+			T_OK(shmkit_chan_recv(ch, &next, sizeof(next), &len, 5000));
+			if (next != seq + 1)
+				t_fail(__FILE__, __LINE__, "churn %u: %llu after %llu", i,
+				       (unsigned long long)next, (unsigned long long)seq);
+			seq = next;
+		}
+	}
+	T_OK(shmkit_chan_close(ch));
+	if (!kill_producer)
+		kill(steady, SIGKILL), t_wait(steady);
+	else
+		T_EQ(t_wait(steady), 0);
+	T_OK(shmkit_chan_destroy(sh->name));
+}
+
 int main(void)
 {
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
@@ -386,7 +547,11 @@ int main(void)
 		trial(sh, 1, 2 * i + 1);
 		T_EQ(gc_removes(sh->name), -ENOENT);
 	}
-	printf("%u trials per side; the slowest death was noticed after %.1f ms\n",
-	       trials, (double)worst_ns / 1e6);
+	for (i = 0; i < trials; i++) {
+		churn_trial(sh, 1, 2 * i);
+		churn_trial(sh, 0, 2 * i + 1);
+	}
+	printf("%u trials per side, and %u more per side killed while opening and closing; the slowest "
+	       "death was noticed after %.1f ms\n", trials, trials, (double)worst_ns / 1e6);
 	return 0;
 }

@@ -267,27 +267,37 @@ static void keep_and_stats(void)
 /*
  * A killed receiver: the sender says so and exits 1. A killed sender: the
  * receiver exits 1, and what it wrote is an exact prefix of the input.
+ * Each is killed at a random moment of a live stream, several times.
  */
 static void killed(void)
 {
+	unsigned trials = (unsigned)t_scale(5);
 	char name[64], *err = NULL;
 
+	if (trials < 1)
+		trials = 1;
 	make_input(50 * 1000 * 1000);
-	t_name(name, sizeof(name), "kill1");
-	T_EQ(t_sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
-		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.3; kill -9 $r; wait $s", name, name), 1);
-	T_STR_CONTAINS(err, "the receiver died");
-	free(err);
-	T_ASSERT(!exists(name));
+	for (unsigned i = 0; i < trials; i++) {
+		unsigned ms = 100 + (unsigned)(t_rand() % 400);
 
-	t_name(name, sizeof(name), "kill2");
-	T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send -c 64K %s & s=$!; "
-		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -9 $s; wait $r", name, name), 1);
-	T_STR_CONTAINS(err, "the sender died");
-	free(err);
-	T_ASSERT(out_size() > 0);
-	T_ASSERT(out_is_prefix());
-	T_ASSERT(!exists(name));
+		t_name(name, sizeof(name), "kill1");
+		T_EQ(t_sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
+			  "\"$S\" recv %s > /dev/null & r=$!; sleep %u.%03u; kill -9 $r; wait $s",
+			  name, name, ms / 1000, ms % 1000), 1);
+		T_STR_CONTAINS(err, "the receiver died");
+		free(err);
+		T_ASSERT(!exists(name));
+
+		t_name(name, sizeof(name), "kill2");
+		T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 1; } 2>/dev/null | "
+			  "\"$S\" send -c 64K %s & s=$!; \"$S\" recv %s > \"$OUT\" & r=$!; "
+			  "sleep %u.%03u; kill -9 $s; wait $r", name, name, ms / 1000, ms % 1000), 1);
+		T_STR_CONTAINS(err, "the sender died");
+		free(err);
+		T_ASSERT(out_size() > 0);
+		T_ASSERT(out_is_prefix());
+		T_ASSERT(!exists(name));
+	}
 }
 
 /* Ctrl-C on either side ends both, cleanly. */
