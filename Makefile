@@ -6,6 +6,7 @@
 #   make check VALGRIND=1   the same under valgrind
 #   make stress          the channel crash, stream and scribble tests, 10x longer
 #   make bench           the full benchmark; results kept in bench/results/
+#   make soak DURATION=600  a checked stream for that many seconds
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
@@ -47,7 +48,7 @@ STATIC   := $(B)/libshmkit.a
 SHARED   := $(B)/libshmkit.so.$(VERSION)
 BIN      := $(B)/shmkit
 
-all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream
+all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak
 
 $(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -79,6 +80,16 @@ tests: $(TESTS)
 $(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+
+$(B)/soak/%: soak/%.c include/shmkit.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+
+# A long stream with random sizes, both APIs, every byte checked; fails on
+# any error or if either side's resident memory grows. DURATION in seconds.
+DURATION ?= 60
+soak: all
+	@$(B)/soak/soak $(DURATION)
 
 # The streaming demo (1 GiB through a channel and a pipe), then a tour of
 # the segment tools.
@@ -114,5 +125,5 @@ bench: all
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo stress bench
+.PHONY: all tests check clean demo stress bench soak
 .SECONDARY:
