@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parse.h"
 #include "proc.h"
@@ -64,12 +65,31 @@ static int add(struct procs *p, int shmid, pid_t pid)
 	return 0;
 }
 
-static int scan_pid(struct procs *p, pid_t pid, int want)
+/*
+ * A shmid means something only within one IPC namespace: a process in
+ * another one (a container, or unshare --ipc) may map a segment with the
+ * same number. 1 if pid shares ours, 0 if not or gone, -1 if we may not
+ * tell (then we may not read its maps either).
+ */
+static int same_ipc_ns(pid_t pid, const struct stat *mine)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)pid);
+	if (stat(path, &st) < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -1;
+	return st.st_dev == mine->st_dev && st.st_ino == mine->st_ino;
+}
+
+static int scan_pid(struct procs *p, pid_t pid, int want, const struct stat *ns)
 {
 	char path[64], line[4096];
 	FILE *f;
-	int err = 0, id;
+	int err = 0, id, same = ns ? same_ipc_ns(pid, ns) : 1;
 
+	if (same <= 0)
+		return same < 0; /* unknown is partial; elsewhere is not ours */
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -88,11 +108,14 @@ int shmkit_seg_procs(int shmid, struct shmkit_proc **out, int *partial)
 {
 	struct procs p = { 0 };
 	struct dirent *d;
+	struct stat ns;
 	DIR *dir;
-	int r = 0;
+	int r = 0, have_ns;
 
 	if (!out)
 		return -EINVAL;
+	/* without namespace files (old kernels) every process is ours */
+	have_ns = stat("/proc/self/ns/ipc", &ns) == 0;
 	if (partial)
 		*partial = 0;
 	dir = opendir("/proc");
@@ -107,7 +130,7 @@ int shmkit_seg_procs(int shmid, struct shmkit_proc **out, int *partial)
 		pid = strtol(d->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		r = scan_pid(&p, (pid_t)pid, shmid);
+		r = scan_pid(&p, (pid_t)pid, shmid, have_ns ? &ns : NULL);
 		if (r < 0)
 			break;
 		if (r > 0 && partial)
