@@ -56,6 +56,7 @@
  * memory are checked before use, and a bad one is -SHMKIT_ECORRUPT.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -378,6 +379,14 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		/*
+		 * Past the first fifth of the spin, offer the CPU at each clock
+		 * look: on a crowded machine the peer we wait for may be
+		 * waiting for exactly this CPU. On an idle one it costs a
+		 * system call every microsecond or two, and nothing else.
+		 */
+		if (now - start >= SPIN_NS / 5)
+			sched_yield();
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
 			continue;
 		slice = __shmkit_chan_sleep_slice_ns;
