@@ -38,17 +38,28 @@ static int check_size(uint64_t segsz)
 }
 
 /*
- * shmget says ENOSPC for both of two limits; tell them apart by counting.
- * What is counted can change under us; the answer is a best explanation.
+ * shmget says ENOSPC for both of two limits. The kernel checks the page
+ * total (shmall) first, then the segment count (shmmni); SHM_INFO gives
+ * its own two figures for this namespace, with no permission needed and
+ * nothing attached (a look at each segment would make this process every
+ * segment's last user in the kernel's record). What is counted can change
+ * under us; the answer is a best explanation.
  */
-static int explain_enospc(void)
+static int explain_enospc(uint64_t segsz)
 {
-	struct shmkit_seg_info *list = NULL;
+	struct shm_info si;
 	struct shmkit_limits lim;
-	int n = shmkit_seg_list(&list);
+	uint64_t pages, tot;
 
-	shmkit_free(list);
-	if (n >= 0 && shmkit_limits(&lim) == 0 && (uint64_t)n >= lim.shmmni)
+	memset(&si, 0, sizeof(si));
+	if (shmkit_limits(&lim) < 0 ||
+	    __shmkit_shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si) < 0)
+		return -SHMKIT_ESHMALL;
+	pages = segsz / lim.page_size + (segsz % lim.page_size != 0);
+	tot = si.shm_tot;
+	if (tot + pages < tot || tot + pages > lim.shmall)
+		return -SHMKIT_ESHMALL;
+	if (si.used_ids >= 0 && (uint64_t)si.used_ids >= lim.shmmni)
 		return -SHMKIT_ESHMMNI;
 	return -SHMKIT_ESHMALL;
 }
@@ -164,10 +175,18 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		if (flags & SHMKIT_PERSIST)
 			hdr_flags |= SHMKIT_HDR_PERSIST;
 	}
-	if ((err = check_size(segsz)) < 0)
-		return err;
-
-	shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
+	/*
+	 * The limits are for making a segment. As with shmget, an existing
+	 * one is still opened (or, with SHMKIT_EXCL, reported as existing)
+	 * whatever they say now; its own size is checked below.
+	 */
+	if ((err = check_size(segsz)) < 0) {
+		if (__shmkit_shmget(key, 0, 0) < 0)
+			return err;
+		shmid = -EEXIST;
+	} else {
+		shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
+	}
 	if (shmid >= 0) {
 		if (named && (err = init_named(shmid, ref->name, size, hdr_flags,
 					       init, arg)) < 0) {
@@ -177,7 +196,7 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		return shmid;
 	}
 	if (shmid == -ENOSPC)
-		return explain_enospc();
+		return explain_enospc(segsz);
 	if (shmid != -EEXIST || (flags & SHMKIT_EXCL))
 		return shmid;
 
