@@ -7,6 +7,9 @@
 #   make stress          the channel crash, stream and scribble tests, 10x longer
 #   make bench           the full benchmark; results kept in bench/results/
 #   make soak DURATION=600  a checked stream for that many seconds
+#   make install         PREFIX=/usr/local DESTDIR= : header, libraries,
+#                        shmkit.pc, the command, man pages, bash completion
+#   make uninstall       removes exactly what install put there
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
@@ -102,8 +105,12 @@ demo: all
 # (tests read SHMKIT_TEST_SCALE); the runner prints the factor.
 SCALE := $(if $(filter 1,$(VALGRIND)),0.002,$(if $(filter thread,$(SANITIZE)),0.1,1))
 
+# The install test stages this very build: it gets the settings, and the
+# flags an outside program needs to link a sanitized library.
 check: all tests
-	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) SHMKIT_TEST_SCALE=$(SCALE) tests/run.sh $(TESTS)
+	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) SHMKIT_TEST_SCALE=$(SCALE) \
+		SHMKIT_MAKE_ARGS="CC=$(CC) SANITIZE=$(SANITIZE)" SHMKIT_SAN="$(SAN)" \
+		tests/run.sh $(TESTS)
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
 # side), the streams and the scribbler.
@@ -122,8 +129,47 @@ bench: all
 	for e in txt json svg; do cp $$stamp.$$e bench/results/latest.$$e; done && \
 	echo "saved $$stamp.txt, .json and .svg (also bench/results/latest.*)"
 
+# ------------------------------------------------------------ install
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PCDIR      ?= $(LIBDIR)/pkgconfig
+COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+D          := $(DESTDIR)
+
+MAN_PAGES := $(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7)
+
+$(B)/shmkit.pc: shmkit.pc.in VERSION Makefile
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# Every file install writes, so that uninstall removes exactly those.
+INSTALLED := $(D)$(INCLUDEDIR)/shmkit.h $(D)$(LIBDIR)/libshmkit.a \
+	$(D)$(LIBDIR)/libshmkit.so.$(VERSION) $(D)$(LIBDIR)/$(SONAME) \
+	$(D)$(LIBDIR)/libshmkit.so $(D)$(PCDIR)/shmkit.pc $(D)$(BINDIR)/shmkit \
+	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%)
+
+install: all $(B)/shmkit.pc
+	install -d $(D)$(INCLUDEDIR) $(D)$(LIBDIR) $(D)$(PCDIR) $(D)$(BINDIR) $(D)$(COMPDIR)
+	install -m 644 include/shmkit.h $(D)$(INCLUDEDIR)/shmkit.h
+	install -m 644 $(STATIC) $(D)$(LIBDIR)/libshmkit.a
+	install -m 755 $(SHARED) $(D)$(LIBDIR)/libshmkit.so.$(VERSION)
+	ln -sf libshmkit.so.$(VERSION) $(D)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(D)$(LIBDIR)/libshmkit.so
+	install -m 644 $(B)/shmkit.pc $(D)$(PCDIR)/shmkit.pc
+	install -m 755 $(BIN) $(D)$(BINDIR)/shmkit
+	install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit
+	$(if $(MAN_PAGES),for p in $(MAN_PAGES); do \
+		install -D -m 644 $$p $(D)$(MANDIR)/$${p#man/}; done)
+
+uninstall:
+	rm -f $(INSTALLED)
+
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo stress bench soak
+.PHONY: all tests check clean demo stress bench soak install uninstall
 .SECONDARY:

@@ -11,8 +11,19 @@
 
 #include "harness.h"
 
+#define MAX_SYMS 256
+
+static int find(char **syms, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(syms[i], name))
+			return 1;
+	return 0;
+}
+
 int main(void)
 {
+	static char *syms[MAX_SYMS];
 	const char *bin = getenv("SHMKIT") ? getenv("SHMKIT") : "build/shmkit";
 	char dir[4096], lib[4200], *out = NULL, *line, *save = NULL;
 	int exported = 0;
@@ -33,22 +44,55 @@ int main(void)
 			continue; /* the version node itself */
 		if (strncmp(sym, "shmkit_", 7) || !strstr(sym, "@@SHMKIT_"))
 			t_fail(__FILE__, __LINE__, "exported symbol outside the API: %s", sym);
-		exported++;
+		*strchr(sym, '@') = '\0';
+		if (exported == MAX_SYMS)
+			t_fail(__FILE__, __LINE__, "more than %d symbols", MAX_SYMS);
+		syms[exported++] = strdup(sym);
 	}
 	free(out);
-	/* and every symbol the version script lists is there */
+	/*
+	 * Exactly the version script's list, and each one declared in the
+	 * public header; and every function the header declares is exported.
+	 */
 	{
-		FILE *map = fopen("src/shmkit.map", "r");
-		char buf[256];
-		int listed = 0;
+		FILE *map = fopen("src/shmkit.map", "r"), *hdr = fopen("include/shmkit.h", "r");
+		char buf[512], name[128];
+		int listed = 0, declared = 0;
+		static char header[65536];
+		size_t n;
 
-		if (!map)
-			t_skip("src/shmkit.map not found (run from the source tree)");
-		while (fgets(buf, sizeof(buf), map))
-			if (strstr(buf, "shmkit_"))
-				listed++;
+		if (!map || !hdr)
+			t_skip("src/shmkit.map or include/shmkit.h not found (run from the source tree)");
+		n = fread(header, 1, sizeof(header) - 1, hdr);
+		header[n] = '\0';
+		fclose(hdr);
+		while (fgets(buf, sizeof(buf), map)) {
+			char decl[160];
+
+			if (sscanf(buf, " %127[a-z_0-9];", name) != 1 || strncmp(name, "shmkit_", 7))
+				continue;
+			listed++;
+			if (!find(syms, exported, name))
+				t_fail(__FILE__, __LINE__, "%s is in the version script but not exported", name);
+			snprintf(decl, sizeof(decl), "%s(", name);
+			if (!strstr(header, decl))
+				t_fail(__FILE__, __LINE__, "%s is exported but not declared in shmkit.h", name);
+		}
 		fclose(map);
 		T_EQ(exported, listed);
+		/* declarations: "type name(" or "*name(" at the start of a line's text */
+		for (char *p = header; (p = strstr(p, "shmkit_")); p++) {
+			size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
+
+			if (p[k] != '(' || (p[-1] != ' ' && p[-1] != '*') || k >= sizeof(name))
+				continue;
+			memcpy(name, p, k);
+			name[k] = '\0';
+			declared++;
+			if (!find(syms, exported, name))
+				t_fail(__FILE__, __LINE__, "shmkit.h declares %s, which is not exported", name);
+		}
+		T_ASSERT(declared >= listed);
 	}
 
 	{

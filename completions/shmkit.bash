@@ -1,0 +1,63 @@
+# bash completion for shmkit. Installed as
+# $(PREFIX)/share/bash-completion/completions/shmkit.
+#
+# Subcommands come from 'shmkit --help' and each subcommand's options from
+# 'shmkit CMD --help', so this file never falls behind the command. Names
+# for -n, send and recv come from 'shmkit ls --json'.
+
+# The names of every shmkit segment on the system (channels among them).
+_shmkit_names()
+{
+	"${1:-shmkit}" ls --json 2>/dev/null |
+		sed -n 's/.*"name": "\([A-Za-z0-9._-]*\)".*/\1/p'
+}
+
+_shmkit()
+{
+	local cur prev cmd prog i
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	prog=${COMP_WORDS[0]}
+	COMPREPLY=()
+
+	# the subcommand: the first word after the program that is not an option
+	cmd=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$("$prog" --help 2>/dev/null |
+				sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p')" -- "$cur"))
+		fi
+		return 0
+	fi
+
+	case $prev in
+	-n|--name)
+		COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur"))
+		return 0 ;;
+	-p|--path|--plot|--save)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0 ;;
+	esac
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$("$prog" "$cmd" --help 2>/dev/null |
+			grep -o -- '--[a-z][a-z0-9-]*' | sort -u)" -- "$cur"))
+		return 0
+	fi
+	case $cmd in
+	send|recv)
+		COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur")) ;;
+	esac
+	return 0
+}
+
+complete -F _shmkit shmkit

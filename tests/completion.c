@@ -1,0 +1,96 @@
+/*
+ * The bash completion (completions/shmkit.bash), sourced into a real bash:
+ * subcommands, each subcommand's options, and channel names from
+ * 'shmkit ls --json' after -n and for send and recv.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/*
+ * Completes the words of line (the last one partial, maybe empty) and
+ * returns the candidates, one per line (malloc'd). The command is called
+ * by the path in $SHMKIT, as the completion would call 'shmkit'.
+ */
+static char *complete(const char *line)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_sh(&out, &err,
+		      "bash --norc --noprofile -c '. completions/shmkit.bash; "
+		      "COMP_WORDS=(\"$SHMKIT\" %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+		      "case \"%s\" in \"\"|*\" \") COMP_WORDS+=(\"\"); COMP_CWORD=$((COMP_CWORD + 1));; esac; "
+		      "_shmkit; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'", line, line);
+
+	if (rc != 0)
+		t_fail(__FILE__, __LINE__, "completing '%s': exit %d: %s", line, rc, err);
+	free(err);
+	return out;
+}
+
+static int has_line(const char *out, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = out; (p = strstr(p, word)); p += n)
+		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void expect(const char *line, const char *word)
+{
+	char *out = complete(line);
+
+	if (!has_line(out, word))
+		t_fail(__FILE__, __LINE__, "'%s' does not offer '%s'; offers:\n%s", line, word, out);
+	free(out);
+}
+
+static void expect_not(const char *line, const char *word)
+{
+	char *out = complete(line);
+
+	if (has_line(out, word))
+		t_fail(__FILE__, __LINE__, "'%s' offers '%s'", line, word);
+	free(out);
+}
+
+int main(void)
+{
+	char name[64], prefix[64], *out, *err;
+
+	if (t_sh(&out, &err, "command -v bash") != 0)
+		t_skip("bash is needed to test the bash completion");
+	free(out), free(err);
+
+	/* subcommands */
+	expect("st", "stat");
+	expect("", "bench");
+	expect("", "recv");
+	expect_not("st", "send");
+	expect("-", "--version");
+	/* options, from each subcommand's --help */
+	expect("send --ti", "--timeout");
+	expect("bench --q", "--quick");
+	expect("bench -", "--plot");
+	expect("ls -", "--json");
+	expect_not("ls -", "--timeout");
+	/* names: a channel made now shows up after -n and for recv */
+	t_name(name, sizeof(name), "compl");
+	T_OK(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)strlen(name) - 2, name);
+	{
+		char line[160];
+
+		snprintf(line, sizeof(line), "recv %s", prefix);
+		expect(line, name);
+		snprintf(line, sizeof(line), "stat -n %s", prefix);
+		expect(line, name);
+		snprintf(line, sizeof(line), "send --stats %s", prefix);
+		expect(line, name);
+	}
+	T_OK(shmkit_chan_destroy(name));
+	return 0;
+}
