@@ -309,6 +309,24 @@ static void wake_peer(struct shmkit_chan *ch)
 	count(&ch->hdr->cold[ch->side].wakes, 1);
 }
 
+/*
+ * Wakes the other side whether or not it announced a sleep: for close (it
+ * must see the end) and open. A predecessor on our side may have died in
+ * wake_peer after clearing the flag and before the futex call; the
+ * sleeper, its flag gone, would wait out its whole slice. Waking an awake
+ * side costs it one spurious re-check.
+ */
+static void kick_peer(struct shmkit_chan *ch)
+{
+	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->peer];
+
+	/* our stores (closed, positions) before the flag and the bump */
+	shmkit_smp_mb();
+	atomic_store(&sl->sleeping, 0);
+	atomic_fetch_add(&sl->wake_seq, 1);
+	__shmkit_futex_wake(&sl->wake_seq, 1);
+}
+
 /* Sleeps on this side's futex word until woken or ns pass. */
 static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 {
@@ -543,6 +561,20 @@ static uint64_t committed_end(struct shmkit_chan *ch, uint64_t tail, uint64_t he
 	return pos;
 }
 
+/*
+ * Can this side start from mine with the other side at theirs? The tail
+ * is at most a ring ahead of the head. For a consumer it may also lag
+ * behind the head by up to a ring, as in data_ready: the producer stores
+ * a record's header before the tail, and the consumer may have read that
+ * record and released it in between (or the producer died there).
+ */
+static int positions_fit(const struct shmkit_chan *ch, uint64_t mine, uint64_t theirs)
+{
+	if (ch->side == SHMKIT_SIDE_PROD)
+		return mine - theirs <= ch->cap;
+	return theirs - mine <= ch->cap || mine - theirs <= ch->cap;
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 {
@@ -569,8 +601,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
 	if (ch->side == SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
 		mine = committed_end(ch, mine, theirs);
-	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) ||
-	    (ch->side == SHMKIT_SIDE_PROD ? mine - theirs : theirs - mine) > ch->cap) {
+	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) || !positions_fit(ch, mine, theirs)) {
 		err = -SHMKIT_ECORRUPT;
 		shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 		goto fail;
@@ -578,6 +609,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	ch->pos = mine;
 	ch->peer_pos = theirs;
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
+	kick_peer(ch);
 	*out = ch;
 	return 0;
 fail:
@@ -589,7 +621,6 @@ fail:
 SHMKIT_EXPORT
 int shmkit_chan_close(struct shmkit_chan *ch)
 {
-	struct __shmkit_chan_sleep *sl;
 	int err;
 
 	if (!ch)
@@ -598,11 +629,7 @@ int shmkit_chan_close(struct shmkit_chan *ch)
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 1);
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
-	sl = &ch->hdr->sleep[ch->peer];
-	shmkit_smp_mb();
-	atomic_store(&sl->sleeping, 0);
-	atomic_fetch_add(&sl->wake_seq, 1);
-	__shmkit_futex_wake(&sl->wake_seq, 1);
+	kick_peer(ch);
 	err = shmkit_seg_detach(&ch->map);
 	free(ch);
 	return err;

@@ -25,11 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "harness.h"
+#include "header.h"
 
 #define AFTER_RESTART 2000	/* messages the new peer handles, then ends */
 
@@ -374,6 +377,66 @@ static void reserve_then_die(struct shared *sh)
 	T_OK(shmkit_chan_destroy(sh->name));
 }
 
+/* Consumer for half_done_wake: one message, waiting with no time-out. */
+static int wait_forever(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *c;
+	char buf[16];
+	size_t len;
+
+	/* no slices: only a wake-up ends the sleep (a hang fails by alarm) */
+	__shmkit_chan_sleep_slice_ns = -1;
+	alarm(60);
+	if (shmkit_chan_open(sh->name, SHMKIT_CONSUMER, &c) < 0)
+		return 1;
+	atomic_fetch_add(&sh->opened, 1);
+	if (shmkit_chan_recv(c, buf, sizeof(buf), &len, -1) < 0 || len != 4 || memcmp(buf, "wake", 4))
+		return 2;
+	shmkit_chan_close(c);
+	return 0;
+}
+
+/*
+ * A producer killed inside its wake-up, after it took the sleeper's flag
+ * and before the futex call: the consumer sleeps on with no flag up, so
+ * the successor's sends see nobody to wake. Opening wakes the other side
+ * for that reason; without it the consumer sleeps until the alarm.
+ */
+static void half_done_wake(struct shared *sh)
+{
+	struct __shmkit_chan_hdr *h;
+	struct shmkit_chan *p;
+	pid_t holder, cons;
+	void *raw;
+	int shmid;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-halfwake", (int)getpid());
+	t_track_key(shmkit_name_key(sh->name));
+	shmid = shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL);
+	T_OK(shmid);
+	raw = shmat(shmid, NULL, 0);
+	T_ASSERT(raw != (void *)-1);
+	h = (struct __shmkit_chan_hdr *)((char *)raw + SHMKIT_HDR_SIZE);
+	holder = t_fork(open_and_wait, sh);
+	cons = t_fork(wait_forever, sh);
+	while (atomic_load(&sh->opened) < 2)
+		usleep(100);
+	while (!atomic_load(&h->sleep[SHMKIT_SIDE_CONS].sleeping))
+		usleep(100);
+	/* the first half of wake_peer, then the kill */
+	atomic_exchange(&h->sleep[SHMKIT_SIDE_CONS].sleeping, 0);
+	kill(holder, SIGKILL);
+	T_EQ(t_wait(holder), 128 + SIGKILL);
+	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));
+	T_OK(shmkit_chan_send(p, "wake", 4, 0));
+	T_EQ(t_wait(cons), 0);
+	T_OK(shmkit_chan_close(p));
+	shmdt(raw);
+	T_OK(shmkit_chan_destroy(sh->name));
+}
+
 /* ------------------------------------------------ killed in open or close */
 
 #define CHURN_END UINT64_MAX	/* the successor's last message */
@@ -540,6 +603,7 @@ int main(void)
 	T_ASSERT(sh != MAP_FAILED);
 	busy_and_zombie(sh);
 	reserve_then_die(sh);
+	half_done_wake(sh);
 	for (i = 0; i < trials; i++) {
 		trial(sh, 0, 2 * i);
 		/* everyone is gone: the channel is an orphan, and gc takes it */

@@ -151,6 +151,10 @@ static void crafted(void)
 	T_EQ(len, 6);
 	T_ASSERT(!memcmp(buf, "second", 6));
 	T_EQ(shmkit_chan_recv(f.c, buf, sizeof(buf), &len, 0), -SHMKIT_EEOF);
+	/* a consumer opening now finds its head ahead of the tail: healthy */
+	shmkit_chan_close(f.c);
+	T_OK(shmkit_chan_open(f.name, SHMKIT_CONSUMER, &f.c));
+	T_EQ(shmkit_chan_recv(f.c, buf, sizeof(buf), &len, 0), -SHMKIT_EEOF);
 	T_OK(shmkit_chan_open(f.name, SHMKIT_PRODUCER, &f.p));
 	T_EQ(atomic_load(&h->hot[SHMKIT_SIDE_PROD].pos), 32);
 	T_OK(shmkit_chan_send(f.p, "third", 5, 0));
