@@ -7,6 +7,8 @@
 #   make stress          the channel crash, stream and scribble tests, 10x longer
 #   make bench           the full benchmark; results kept in bench/results/
 #   make soak DURATION=600  a checked stream for that many seconds
+#   make model           check the channel protocol's spin model (needs spin)
+#   make fuzz            libFuzzer on the channel state and the parsers, 60 s each
 #   make install         PREFIX=/usr/local DESTDIR= : header, libraries,
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
@@ -80,6 +82,9 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 
 tests: $(TESTS)
 
+# The corpus replay compiles the fuzz targets and the command's parsers in.
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c cli/util.c
+
 $(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
@@ -129,6 +134,20 @@ bench: all
 	for e in txt json svg; do cp $$stamp.$$e bench/results/latest.$$e; done && \
 	echo "saved $$stamp.txt, .json and .svg (also bench/results/latest.*)"
 
+# The spin model of the channel protocol: every interleaving of a small
+# ring, with crashes, on x86-TSO (model/README.md). MODEL_ARGS=--full for
+# the longer set.
+model:
+	@model/check.sh $(MODEL_ARGS)
+
+# libFuzzer on the channel's shared state and on every parser, from the
+# seeds in fuzz/corpus/ (make check replays those without libFuzzer).
+# FUZZ_SECONDS per target (default 60); FUZZ_MERGE=1 keeps what adds
+# coverage; see fuzz/run.sh. Needs clang's libFuzzer (libclang-rt-14-dev).
+FUZZ_TARGETS ?= chan parse
+fuzz:
+	@fuzz/run.sh $(FUZZ_TARGETS)
+
 # ------------------------------------------------------------ install
 
 PREFIX     ?= /usr/local
@@ -171,5 +190,5 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo stress bench soak install uninstall
+.PHONY: all tests check clean demo stress bench soak model fuzz install uninstall
 .SECONDARY:

@@ -1,0 +1,833 @@
+/*
+ * A Promela model of the shmkit channel ring protocol (src/chan.c).
+ *
+ * One producer and one consumer share a small ring and a handful of
+ * control words. Every load or store of a shared word is one step of the
+ * model (a d_step or atomic around it holds only that access plus the
+ * private computation next to it), so spin interleaves the two sides at
+ * the grain the CPUs do. The functions of src/chan.c appear as inlines
+ * of the same name; README.md maps each step to its C function and
+ * protocol label (P1, C1, C2, P2, S1, S2).
+ *
+ * Units. A ring word is 8 bytes in C and one cell of `mem` here. A record
+ * is a header word and then `len` payload words; the producer also owns
+ * the word after the record (REC_END_WORD). The ring has CAP words, so
+ * max_msg = CAP/2 words, as max_msg = capacity/2 bytes in C.
+ *
+ * Memory model. spin is sequentially consistent. With -DTSO (every
+ * configuration of check.sh) each side has an x86-TSO store buffer: each
+ * of its stores (ring words, tail or head, sleeping, closed, owner) goes
+ * into a FIFO of BUF entries and reaches memory later, in order, when a
+ * separate Drain process moves it; the side's own loads see its buffered
+ * stores first (store forwarding). A full barrier (smp_mb) and every
+ * locked read-modify-write (the exchange and fetch_add in wake_peer, the
+ * seq_cst store in close, the CAS in claim) wait until the buffer is
+ * empty. So the one reordering x86 allows is modelled: a load overtaking
+ * an earlier store, which is what the S1/S2 handshake must defeat.
+ * Not modelled: the reorderings weaker machines add (store-store,
+ * load-load, load-store, as on ARM or POWER). The C code forbids them with
+ * its acquire/release pairs, and TSO never does them, so this model says
+ * nothing about a missing acquire or release there. A full buffer stalls
+ * the next store until an entry drains: real buffers are deeper, but the
+ * handshake needs only the publish stores (end word, header and tail, or
+ * head) to be overtaken by the next load, and three entries allow that
+ * (two already find every mutant; the third adds a few per cent of
+ * states).
+ *
+ * Without -DTSO the model is sequentially consistent: the Dekker
+ * handshake then holds even without its barriers, which is why every
+ * check runs with -DTSO.
+ *
+ * Crashes (-DCRASH_P, -DCRASH_C). A Killer process may, at any moment,
+ * kill one side: that side's `unless` escape then runs before its next
+ * step, whatever the step, even while it is blocked in futex_wait. Its
+ * buffered stores still reach memory (retired stores are never dropped,
+ * and a kill goes through the kernel); its private state is lost, its
+ * futex wait ends, and /proc no longer shows it. A new process then
+ * opens that side (shmkit_chan_open) and carries on.
+ *
+ * Ghost variables (names start with g_) only observe; the protocol reads
+ * none of them except g_alive, which stands for the /proc lookup.
+ */
+
+#ifndef CAP
+#define CAP 4			/* ring words: a power of two */
+#endif
+#define MASK (CAP - 1)
+#define MAXLEN (CAP / 2)	/* max_msg, in payload words */
+#define PAD 15			/* SHMKIT_REC_PAD, as the model's len field */
+
+#ifndef N
+#define N 4			/* messages the producer sends before closing */
+#endif
+/*
+ * Payload words of message i: 2, 1, 2, 0 (at most 8 messages: the ghost
+ * id in a word has 3 bits). In a 4-word ring each of the first three
+ * waits for an empty ring or a pad's release, both pad sizes (1 and 2
+ * words) occur, and the empty last message's end word wraps to offset 0:
+ * the ring's tightest corners.
+ */
+#ifndef LEN
+#define LEN(i) ((i) == 0 -> 2 : ((i) == 1 -> 1 : ((i) == 2 -> 2 : 0)))
+#endif
+
+#ifndef BUF
+#define BUF 3			/* store buffer entries per side (TSO): 2 or 3 */
+#endif
+#define WSMOD 8			/* wake_seq counts modulo this: see futex_wait */
+
+#define P 0			/* SHMKIT_SIDE_PROD */
+#define Cn 1			/* SHMKIT_SIDE_CONS */
+
+/* Shared words: the ring, then the words of struct __shmkit_chan_hdr used */
+#define TAIL      (CAP)		/* hot[PROD].pos */
+#define HEAD      (CAP + 1)	/* hot[CONS].pos */
+#define SLEEPING  (CAP + 2)	/* sleep[side].sleeping  = SLEEPING + side */
+#define WAKESEQ   (CAP + 4)	/* sleep[side].wake_seq  = WAKESEQ + side */
+#define CLOSED    (CAP + 6)	/* cold[side].closed     = CLOSED + side */
+#define OWNER     (CAP + 8)	/* cold[side].owner      = OWNER + side */
+#define NADDR     (CAP + 10)
+
+/*
+ * A ring word. 0 is the empty word (no mark). A header has the mark, its
+ * len (or PAD) and, as ghosts, its message's id and the full position it
+ * was written for. A payload word has, as ghosts, its message's id and
+ * position. Payload bytes are arbitrary in C and may well look like a
+ * marked header, so MARKED() says yes to them: the model then asserts
+ * that nobody takes a payload word, or a header of an earlier lap, for
+ * the header it is looking for (GENUINE).
+ */
+#define K_HDR 1
+#define K_PAY 2
+#define HDRW(len, id, gp) (4096 + (len) * 256 + (id) * 32 + (gp) % 32)
+#define PAYW(id, gp)      (8192 + (id) * 32 + (gp) % 32)
+#define KIND(w)   ((w) / 4096)
+#define WLEN(w)   (((w) / 256) % 16)
+#define WID(w)    (((w) / 32) % 8)
+#define WGP(w)    ((w) % 32)
+#define MARKED(w) ((w) != 0)
+#define GENUINE(w, p) (KIND(w) == K_HDR && WGP(w) == (p) % 32)
+
+/* what wait_ready returns */
+#define EPIPE 1
+#define EEOF 2			/* -SHMKIT_EEOF */
+#define EPEERDEAD 3		/* -SHMKIT_EPEERDEAD */
+
+short mem[NADDR];
+
+#ifdef TSO
+byte sb_a[2 * BUF];		/* store buffers: address and value, oldest first */
+short sb_v[2 * BUF];
+byte sb_n[2];
+#endif
+
+bit fw[2];			/* this side is blocked in futex_wait */
+
+/* ghosts */
+byte g_alive[2];		/* the incarnation running now (/proc); 0: dead */
+byte g_crashes[2];
+bit g_kill[2];			/* the Killer's signal, taken at the next step */
+bit g_done[2];
+byte g_sent;			/* ids whose header is stored = next id to send */
+byte g_expect;			/* next id the consumer must receive */
+#define NONE 255
+byte g_redo = NONE;		/* an id a dead consumer peeked, never released */
+bit g_eos;			/* the consumer saw the end of the stream */
+byte g_res_lo, g_res_n;		/* the producer's reservation (positions) */
+byte g_hold_lo, g_hold_n, g_hold_id;	/* the record the consumer holds */
+bit g_win[2];			/* between a sleeper's read of wake_seq and its wait */
+bit g_across[2];		/* this side's sleep began before the peer's crash */
+byte g_bumps[2];		/* bumps of its wake_seq in that window */
+#define BUMP(s) mem[WAKESEQ + s] = (mem[WAKESEQ + s] + 1) % WSMOD; \
+	if :: g_win[s] -> g_bumps[s]++ :: else fi
+
+/* [a, a+n) and [b, b+m), positions modulo the ring, do not meet */
+#define APART(a, n, b, m) ((n) == 0 || (m) == 0 || \
+	(((b) + 256 - (a)) % CAP >= (n) && ((a) + 256 - (b)) % CAP >= (m)))
+
+/*
+ * When may a futex wait time out? In C each sleep is a slice of at most
+ * 20 ms, so that a sleeper notices a dead peer: the dead wake nobody.
+ * Letting every wait time out here would hide any lost wake-up behind the
+ * next slice. So a wait may time out only while the peer is dead, or if
+ * this sleep began before the peer's crash (g_across): a peer killed
+ * between its exchange of the flag and its futex_wake leaves the sleeper
+ * with a cleared flag that its successor will not wake (README, finding
+ * 2). A sleep that begins after the crash must be woken by the successor
+ * like any other. Since shmkit_chan_open wakes the other side (kick),
+ * the successor does wake it, and the model holds the code to that: only
+ * -DLAX_SLICE allows the second case (for -DOPEN_NO_KICK, to show the
+ * deadlock it prevents, run without it).
+ */
+#ifndef LAX_SLICE
+#define TIMEOUT_OK(me) (g_alive[1 - (me)] == 0)
+#else
+#define TIMEOUT_OK(me) (g_alive[1 - (me)] == 0 || g_across[me])
+#endif
+
+/* ------------------------------------------------------------ memory */
+
+#ifdef TSO
+inline store(me, a, v) {
+	atomic {
+		sb_n[me] < BUF ->
+		sb_a[(me) * BUF + sb_n[me]] = a;
+		sb_v[(me) * BUF + sb_n[me]] = v;
+		sb_n[me]++
+	}
+}
+
+/*
+ * A load, inside a step: the newest buffered store of this side to a,
+ * else memory (written out for BUF of 2 or 3).
+ */
+#define SB_HIT(me, e, a) (sb_n[me] > (e) && sb_a[(me) * BUF + (e)] == (a))
+#if BUF == 3
+inline fetch(me, a, v) {
+	v = (SB_HIT(me, 2, a) -> sb_v[(me) * BUF + 2] :
+	     (SB_HIT(me, 1, a) -> sb_v[(me) * BUF + 1] :
+	      (SB_HIT(me, 0, a) -> sb_v[(me) * BUF] : mem[a])))
+}
+#else
+inline fetch(me, a, v) {
+	v = (SB_HIT(me, 1, a) -> sb_v[(me) * BUF + 1] :
+	     (SB_HIT(me, 0, a) -> sb_v[(me) * BUF] : mem[a]))
+}
+#endif
+
+/* smp_mb(): wait until this side's stores have all reached memory */
+#define MB(me) (sb_n[me] == 0)
+
+/* A store buffer's drain: its oldest entry reaches memory, at any time. */
+proctype Drain(byte me) {
+	byte j;
+end:	do
+	:: d_step {
+		sb_n[me] > 0 ->
+		mem[sb_a[me * BUF]] = sb_v[me * BUF];
+		j = 1;
+		do
+		:: j < sb_n[me] ->
+			sb_a[me * BUF + j - 1] = sb_a[me * BUF + j];
+			sb_v[me * BUF + j - 1] = sb_v[me * BUF + j];
+			j++
+		:: else -> break
+		od;
+		sb_n[me]--;
+		sb_a[me * BUF + sb_n[me]] = 0;
+		sb_v[me * BUF + sb_n[me]] = 0;
+		j = 0
+	   }
+	od
+}
+#else
+inline store(me, a, v) { mem[a] = v }
+inline fetch(me, a, v) { v = mem[a] }
+#define MB(me) true
+#endif
+
+/* ------------------------------------------------------------- futex */
+
+/*
+ * futex_wait(&sleep[me].wake_seq, s): the kernel compares and queues in
+ * one step; another value returns at once (-EAGAIN).
+ *
+ * wake_seq counts modulo WSMOD, and the model must never take a changed
+ * word for an unchanged one, so WSMOD must exceed the bumps that can land
+ * between the sleeper's read of wake_seq and its futex_wait. A wake_peer
+ * bump needs an exchange that found the flag raised; in that window at
+ * most two raised flags can be found: this sleep's, and the previous
+ * one's, whose clearing store may still sit in the sleeper's store buffer
+ * (spin found that case). Add one close per producer incarnation (two
+ * with one crash, three with two): at most five, fewer than 8. The ghost
+ * g_bumps counts them and futex_wait asserts the bound, so the model
+ * checks this argument instead of trusting it.
+ */
+inline futex_wait(me, s) {
+	atomic {
+		assert(g_bumps[me] < WSMOD);
+		if
+		:: mem[WAKESEQ + me] == s -> fw[me] = 1
+		:: else -> skip
+		fi
+	};
+	/* blocked here until a futex_wake (or, where allowed, the slice ends) */
+	if
+	:: fw[me] == 0
+	:: atomic { fw[me] == 1 && TIMEOUT_OK(me) -> fw[me] = 0 }
+	fi
+}
+
+inline futex_wake(s) { fw[s] = 0 }	/* one waiter at most per word */
+
+/* ------------------------------------------------------ ready and wait */
+
+/*
+ * space_ready (producer, P2) or data_ready (consumer, C1); leaves rd = 1
+ * when ready (the consumer then has the header word in nrec), else 0.
+ * Every assert stands for a -SHMKIT_ECORRUPT the segment never deserves.
+ */
+inline ready(me, a) {
+	if
+	:: atomic { me == P && CAP - (pos - peer) >= a -> rd = 1 }
+	:: atomic {		/* space_ready: P2, load_acquire(head) */
+		me == P && CAP - (pos - peer) < a ->
+		fetch(P, HEAD, h);
+		assert(h <= pos && pos - h <= CAP);
+		peer = h;
+		h = 0;
+		rd = (CAP - (pos - peer) >= a)
+	   }
+	:: atomic {		/* data_ready: C1, load_acquire(header at cur) */
+		me == Cn ->
+		fetch(Cn, (a) & MASK, w);
+		if
+		:: MARKED(w) -> assert(GENUINE(w, a)); nrec = w; rd = 1
+		:: else -> rd = 0
+		fi;
+		w = 0
+	   }
+	fi;
+	if
+	:: me == P || rd == 1
+	:: atomic {		/* no mark: is the tail past cur? */
+		me == Cn && rd == 0 ->
+		fetch(Cn, TAIL, t);
+		if
+		:: t <= a -> assert(a - t <= CAP)	/* it may lag */
+		:: else -> assert(t - a <= CAP); rd = 2
+		fi;
+		t = 0
+	   }
+	fi;
+	if
+	:: rd != 2
+	:: atomic {		/* the header was stored before that tail */
+		rd == 2 ->
+		fetch(Cn, (a) & MASK, w);
+		assert(MARKED(w));
+		assert(GENUINE(w, a));
+		nrec = w;
+		w = 0;
+		rd = 1
+	   }
+	fi
+}
+
+/*
+ * peer_gone: owner 0 and closed mean a clean close; a dead owner is seen
+ * through /proc, or not yet (its answer is cached for 20 ms): the choice.
+ */
+inline peer_gone(me) {
+	atomic {
+		fetch(me, OWNER + 1 - me, w);
+		if
+		:: w == 0 -> gone = 255		/* look at closed */
+		:: w != 0 && w == g_alive[1 - me] -> gone = 0
+		:: w != 0 && w != g_alive[1 - me] -> gone = 254
+		fi;
+		w = 0
+	};
+	if
+	:: gone < 254
+	:: atomic {
+		gone == 255 ->
+		fetch(me, CLOSED + 1 - me, w);
+		if
+		:: w == 0 -> gone = 0		/* not yet come */
+		:: else -> gone = (me == P -> EPIPE : EEOF)
+		fi;
+		w = 0
+	   }
+	:: gone == 254 -> gone = 0		/* the 20 ms cache */
+	:: gone == 254 -> gone = EPEERDEAD
+	fi
+}
+
+/* peer_closed: two loads, owner then closed; leaves x */
+inline peer_closed(me) {
+	atomic { fetch(me, OWNER + 1 - me, w); x = (w == 0); w = 0 };
+	if
+	:: x == 0
+	:: atomic { x == 1 -> fetch(me, CLOSED + 1 - me, w); x = (w != 0); w = 0 }
+	fi
+}
+
+/* wake_peer: S2 */
+inline wake_peer(me) {
+#ifndef NO_WAKE_MB
+	MB(me);			/* S2: our publish before the flag's load */
+#endif
+	atomic { fetch(me, SLEEPING + 1 - me, w); x = (w != 0); w = 0 };
+	if
+	:: x == 0
+	:: atomic {		/* atomic_exchange(&sleeping, 0) */
+		x == 1 && MB(me) ->
+		x = (mem[SLEEPING + 1 - me] != 0);
+		mem[SLEEPING + 1 - me] = 0
+	   };
+		if
+		:: x == 0
+		:: atomic {	/* atomic_fetch_add(&wake_seq, 1) */
+			x == 1 && MB(me) ->
+			BUMP(1 - me);
+			x = 0
+		   };
+			futex_wake(1 - me)
+		fi
+	fi
+}
+
+/* sleep_once: S1; leaves rd */
+inline sleep_once(me, a) {
+#ifndef SEQ_LATE
+	atomic { fetch(me, WAKESEQ + me, seq); g_win[me] = 1 };
+#endif
+	store(me, SLEEPING + me, 1);
+#ifndef NO_SLEEP_MB
+	MB(me);			/* S1: the flag before the re-check */
+#endif
+	ready(me, a);
+	if
+	:: rd != 0
+	:: rd == 0 ->
+#ifdef SEQ_LATE
+		atomic { fetch(me, WAKESEQ + me, seq); g_win[me] = 1 };
+#endif
+		peer_closed(me);
+		if
+		:: x == 1 -> x = 0
+		:: x == 0 -> futex_wait(me, seq); ready(me, a)
+		fi
+	fi;
+	atomic { seq = 0; g_win[me] = 0; g_bumps[me] = 0; g_across[me] = 0 };
+	store(me, SLEEPING + me, 0)
+}
+
+/*
+ * wait_ready, with the blocking policy and no timeout; leaves err = 0
+ * (ready) or the error. The C loop polls ready() for 100 us, asks
+ * peer_gone every 64 polls once due (first at the 64th poll, then after
+ * every sleep), and then sleeps. A failed poll changes nothing the other
+ * side can see, so the model polls once, asks peer_gone, and sleeps; the
+ * sleep re-checks (S1) as the C code does.
+ */
+inline wait_ready(me, a) {
+	do
+	:: ready(me, a);
+		if
+		:: rd == 1 -> rd = 0; err = 0; break
+		:: else
+		fi;
+		peer_gone(me);
+		if
+		:: gone != 0 ->
+			/* the other side's last data counts: look once more */
+			ready(me, a);
+			err = (rd == 1 -> 0 : gone);
+			rd = 0;
+			gone = 0;
+			break
+		:: else
+		fi;
+		sleep_once(me, a);
+		if
+		:: rd == 1 -> rd = 0; err = 0; break
+		:: else	/* woken without data, perhaps by a close */
+		fi
+	od
+}
+
+/* ------------------------------------------------------------ producer */
+
+/* rec_publish: P1. The empty word past the end, the header, the tail. */
+inline rec_publish(lenw, sz) {
+#ifndef NO_END_WORD
+	atomic {
+		assert(APART(pos + sz, 1, g_hold_lo, g_hold_n));
+		store(P, (pos + sz) & MASK, 0)
+	};
+#endif
+#ifdef TAIL_FIRST
+	store(P, TAIL, pos + sz);
+#endif
+	atomic {
+		store(P, pos & MASK, HDRW(lenw, g_sent, pos));	/* P1: release */
+		if
+		:: lenw != PAD -> g_sent++; g_res_n = 0; g_res_lo = 0
+		:: else -> skip
+		fi
+	};
+	atomic {
+		pos = pos + sz;
+		assert(pos < 250);
+#ifndef TAIL_FIRST
+		store(P, TAIL, pos)				/* P1: release */
+#endif
+	}
+}
+
+/*
+ * shmkit_chan_reserve; leaves err. Off the fast path, pad_to_end first if
+ * the record would pass the ring's end (wait for the rest of the ring and
+ * the word after it, publish a pad, wake), then wait for the record and
+ * the word after it. One loop, so that wait_ready is written out once.
+ */
+inline reserve() {
+	atomic {
+		rec = 1 + ln;
+		err = 0;
+		x = (rec <= CAP - (pos & MASK) && CAP - (pos - peer) >= rec + 1)
+	};
+	if
+	:: x == 1 -> x = 0		/* the fast path */
+	:: x == 0 ->
+		do
+		:: atomic {
+			off = pos & MASK;
+			pad = (rec > CAP - off);	/* pad_to_end? */
+			need = (pad -> CAP - off + 1 : rec + 1);
+			off = 0
+		   };
+			wait_ready(P, need);
+			if
+			:: err != 0 -> pad = 0; break
+			:: err == 0 && pad ->		/* pad_to_end */
+				pad = 0;
+				rec_publish(PAD, need - 1);
+				wake_peer(P)
+			:: err == 0 && !pad -> break
+			fi
+		od;
+		need = 0
+	fi;
+	atomic {
+		if
+		:: err == 0 ->
+			g_res_lo = pos;
+			g_res_n = rec + 1;
+			assert(APART(g_res_lo, g_res_n, g_hold_lo, g_hold_n))
+		:: else
+		fi
+	}
+}
+
+/* the application's memcpy into the reservation */
+inline write_payload() {
+	i = 1;
+	do
+	:: atomic {
+		i <= ln ->
+		assert(APART(pos + i, 1, g_hold_lo, g_hold_n));
+		store(P, (pos + i) & MASK, PAYW(g_sent, pos + i));
+		i++
+	   }
+	:: i > ln -> i = 0; break
+	od
+}
+
+/*
+ * committed_end, in shmkit_chan_open: from the stored tail t, over marked
+ * headers. Every marked word it meets must be the genuine header of its
+ * position, and the walk must end at an unmarked word, never at one of
+ * its sanity breaks: nobody scribbles on this segment.
+ */
+inline committed_end() {
+	pos = t;
+	do
+	:: atomic {
+		x == 0 ->
+		fetch(P, pos & MASK, w);
+		if
+		:: !MARKED(w) -> x = 1
+		:: else ->
+			assert(GENUINE(w, pos));
+			off = pos & MASK;
+			if
+			:: WLEN(w) == PAD -> size = (off != 0 -> CAP - off : 0)
+			:: else -> size = (WLEN(w) <= MAXLEN -> 1 + WLEN(w) : 0)
+			fi;
+			assert(size != 0 && size <= CAP - off);
+			assert(pos + size - t <= CAP && pos + size <= h + CAP);
+			pos = pos + size;
+			off = 0;
+			size = 0
+		fi;
+		w = 0
+	   }
+	:: x == 1 -> x = 0; break
+	od;
+	if
+	:: pos != t -> store(P, TAIL, pos)
+	:: else
+	fi
+}
+
+/* claim, for a new process: the dead owner's word is replaced (a CAS) */
+inline claim(me) {
+	atomic {
+		MB(me) ->
+		assert(mem[OWNER + me] == 0 || mem[OWNER + me] != g_alive[me]);
+		mem[OWNER + me] = g_crashes[me] + 1;
+		g_alive[me] = g_crashes[me] + 1
+	}
+}
+
+inline open_producer() {
+	claim(P);
+	atomic { fetch(P, TAIL, t) };	/* mine */
+	atomic { fetch(P, HEAD, h) };	/* theirs */
+#ifndef NO_WALK
+	committed_end();
+#else
+	pos = t;
+#endif
+	atomic {
+		assert(pos >= h && pos - h <= CAP);	/* else -ECORRUPT */
+		peer = h;
+		t = 0;
+		h = 0
+	};
+	store(P, CLOSED + P, 0);
+	open_kick(P)
+}
+
+/* kick_peer: wake the other side, flag or not */
+inline kick(me) {
+	MB(me);
+	atomic { MB(me) -> mem[SLEEPING + 1 - me] = 0 };	/* seq_cst store */
+	atomic {						/* fetch_add */
+		MB(me) ->
+		BUMP(1 - me)
+	};
+	futex_wake(1 - me)
+}
+
+/* shmkit_chan_close */
+inline chan_close(me) {
+	store(me, CLOSED + me, 1);
+	store(me, OWNER + me, 0);
+#ifndef CLOSE_NO_WAKE
+	kick(me)
+#else
+	MB(me)
+#endif
+}
+
+/* the end of shmkit_chan_open: a predecessor may have died mid-wake */
+inline open_kick(me) {
+#ifndef OPEN_NO_KICK
+	kick(me)
+#else
+	skip
+#endif
+}
+
+/* A kill: stores already made still reach memory; the rest is lost. */
+inline crash(me) {
+	MB(me);
+	atomic {
+		g_kill[me] = 0;
+		g_alive[me] = 0;
+		g_win[me] = 0;
+		g_bumps[me] = 0;
+		g_across[me] = 0;
+		g_across[1 - me] = g_win[1 - me];
+		fw[me] = 0;
+		g_crashes[me]++;
+		if
+		:: me == Cn && g_hold_n > 0 -> g_redo = g_hold_id
+		:: else
+		fi;
+		if
+		:: me == Cn -> g_hold_lo = 0; g_hold_n = 0; g_hold_id = 0
+		:: else -> g_res_lo = 0; g_res_n = 0
+		fi;
+		pos = 0; peer = 0; ln = 0; rec = 0; off = 0; size = 0;
+		need = 0; pad = 0; rd = 0; err = 0; gone = 0; x = 0; i = 0;
+		w = 0; t = 0; h = 0; seq = 0; nrec = 0
+	}
+}
+
+#define LOCALS \
+	byte pos, peer, ln, rec, off, size, need, rd, err, gone, x, i; \
+	bit pad; \
+	short w, t, h, seq, nrec
+
+proctype Producer() {
+	LOCALS;
+restart:
+	{
+		if
+		:: g_crashes[P] > 0 -> open_producer()
+		:: else
+		fi;
+		do
+		:: g_sent < N ->
+			/* shmkit_chan_send; after -SHMKIT_EPEERDEAD, again */
+			ln = LEN(g_sent);
+			reserve();
+			if
+			:: err == 0 ->
+				write_payload();
+				rec_publish(ln, 1 + ln);	/* commit */
+				rec = 0;
+				wake_peer(P)
+			:: else -> assert(err == EPEERDEAD); err = 0
+			fi;
+			ln = 0
+		:: else -> break
+		od;
+		chan_close(P);
+		g_done[P] = 1
+	} unless {
+		g_kill[P] -> crash(P); goto restart
+	}
+}
+
+/* ------------------------------------------------------------ consumer */
+
+inline open_consumer() {
+	claim(Cn);
+	atomic { fetch(Cn, HEAD, h) };	/* mine */
+	atomic { fetch(Cn, TAIL, t) };	/* theirs */
+	atomic {
+		/*
+		 * shmkit_chan_open (positions_fit): -SHMKIT_ECORRUPT unless
+		 * the tail is at most a ring ahead of the head or, as it may
+		 * lag (header stored before tail), at most a ring behind.
+		 * -DOPEN_STRICT is the code before that fix (finding 1).
+		 */
+#ifndef OPEN_STRICT
+		assert((t >= h && t - h <= CAP) || (t < h && h - t <= CAP));
+#else
+		assert(t >= h && t - h <= CAP);
+#endif
+		pos = h;
+		t = 0;
+		h = 0
+	};
+	store(Cn, CLOSED + Cn, 0);
+	open_kick(Cn)
+}
+
+proctype Consumer() {
+	LOCALS;
+restart:
+	{
+		if
+		:: g_crashes[Cn] > 0 -> open_consumer()
+		:: else
+		fi;
+		do
+		:: /* shmkit_chan_peek */
+			wait_ready(Cn, pos);
+			if
+			:: err == EEOF -> break
+			:: err == EPEERDEAD -> err = 0	/* the application tries again */
+			:: err == 0 && WLEN(nrec) == PAD ->
+				atomic {
+					off = pos & MASK;
+					assert(off != 0);	/* else -ECORRUPT */
+					pos = pos + CAP - off;
+					off = 0;
+					nrec = 0
+				};
+				store(Cn, HEAD, pos);	/* C2: the pad back at once */
+				wake_peer(Cn)
+			:: err == 0 && WLEN(nrec) != PAD ->
+				atomic {
+					ln = WLEN(nrec);
+					assert(ln <= MAXLEN && 1 + ln <= CAP - (pos & MASK));
+					/* delivered: in order, once, or the one redelivery */
+					if
+					:: g_redo != NONE ->
+						assert(WID(nrec) == g_redo);
+						g_redo = NONE
+					:: else ->
+						assert(WID(nrec) == g_expect);
+						g_expect++
+					fi;
+					g_hold_lo = pos;
+					g_hold_n = 1 + ln;
+					g_hold_id = WID(nrec);
+					assert(APART(g_hold_lo, g_hold_n, g_res_lo, g_res_n));
+					nrec = 0;
+					i = 1
+				};
+#ifdef RELEASE_EARLY
+				store(Cn, HEAD, pos + 1 + ln);
+#endif
+				/* the application reads the payload: never torn */
+				do
+				:: atomic {
+					i <= ln ->
+					fetch(Cn, (pos + i) & MASK, w);
+					assert(KIND(w) == K_PAY && WID(w) == g_hold_id &&
+					       WGP(w) == (pos + i) % 32);
+					w = 0;
+					i++
+				   }
+				:: i > ln -> i = 0; break
+				od;
+				/* shmkit_chan_release: C2 */
+				atomic {
+					pos = pos + 1 + ln;
+					ln = 0;
+					store(Cn, HEAD, pos);
+					g_hold_lo = 0; g_hold_n = 0; g_hold_id = 0
+				};
+				wake_peer(Cn)
+			fi
+		od;
+		/* -SHMKIT_EEOF: everything was delivered first */
+		assert(g_expect == N && g_redo == NONE);
+		g_eos = 1;
+		g_done[Cn] = 1
+	} unless {
+		g_kill[Cn] -> crash(Cn); goto restart
+	}
+}
+
+/* ------------------------------------------------------------ the rest */
+
+#if defined(CRASH_P) || defined(CRASH_C)
+#ifndef MAXCRASH
+#define MAXCRASH 1
+#endif
+#ifdef CRASH_P
+#define VICTIM P
+#else
+#define VICTIM Cn
+#endif
+proctype Killer() {
+	byte n;
+end:	do
+	:: n < MAXCRASH ->
+end_kill:	/* a kill that never comes: a run without this crash */
+		atomic { !g_done[VICTIM] -> g_kill[VICTIM] = 1 };
+		g_kill[VICTIM] == 0;
+		n++
+	od
+}
+#endif
+
+init {
+	atomic {
+		/* both sides opened: positions 0, nobody asleep */
+		mem[OWNER + P] = 1; g_alive[P] = 1;
+		mem[OWNER + Cn] = 1; g_alive[Cn] = 1;
+#if defined(CRASH_P) || defined(CRASH_C)
+		run Killer();
+#endif
+#ifdef TSO
+		run Drain(P);
+		run Drain(Cn);
+#endif
+		run Producer();
+		run Consumer()
+	}
+}
+
+/* the end of the stream, always (no crash): check.sh runs it with -a */
+ltl eos { <> g_eos }
