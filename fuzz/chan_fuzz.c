@@ -309,7 +309,7 @@ static const char *const cf_op_names[8] = {
 };
 
 /* What this process knows of each handle's half-done calls. */
-enum { CF_NONE, CF_KNOWN, CF_UNKNOWN };
+enum { CF_NONE, CF_KNOWN };
 
 int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size);
 int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
@@ -351,12 +351,9 @@ int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
 			CF_CHECK((len > CF_MAX_MSG) == (r == -EMSGSIZE));
 			CF_CHECK(r == 0 || r == -EMSGSIZE || r == -EAGAIN || r == -EPIPE ||
 				 r == -SHMKIT_ECORRUPT || r == -SHMKIT_EPEERDEAD);
-			/* send reserves: a success leaves nothing reserved; a
-			 * failure past the size check drops the old reservation */
-			if (r == 0)
-				resv = CF_NONE;
-			else if (r != -EMSGSIZE && resv != CF_NONE)
-				resv = CF_UNKNOWN;
+			/* send reserves: whatever it returns, nothing is left
+			 * reserved (a reserve abandons the last one first) */
+			resv = CF_NONE;
 			break;
 		case 1:	/* reserve, and fill what it gave */
 			if (!prod)
@@ -370,8 +367,8 @@ int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
 				memset(wp, (int)op, len);
 				resv = CF_KNOWN;
 				resv_len = len;
-			} else if (r != -EMSGSIZE && resv != CF_NONE) {
-				resv = CF_UNKNOWN;
+			} else {
+				resv = CF_NONE;	/* a failed reserve abandons the last */
 			}
 			break;
 		case 2:	/* commit */
@@ -381,10 +378,8 @@ int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
 			CF_CHECK(r == 0 || r == -EINVAL);
 			if (resv == CF_NONE)
 				CF_CHECK(r == -EINVAL);
-			else if (resv == CF_KNOWN)
+			else
 				CF_CHECK(r == (len <= resv_len ? 0 : -EINVAL));
-			else if (r == 0)
-				CF_CHECK(len <= resv_len);
 			if (r == 0)
 				resv = CF_NONE;
 			break;

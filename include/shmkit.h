@@ -175,8 +175,9 @@ struct shmkit_seg_info {
  * read-only for a moment; the figures reported are those from before.
  * The state is judged from the kernel's record and the header: a creator
  * is alive if its pid runs with the start time the header recorded (or,
- * without a header, started before the segment changed last); the calling
- * process never counts as the last user, since looking makes it one.
+ * without a header, started before the segment changed last). Such a
+ * look, by this or any process using shmkit, does not count as a use: the
+ * last user and the times stay those from before it.
  */
 int shmkit_seg_stat(int shmid, struct shmkit_seg_info *info);
 
@@ -254,7 +255,10 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
  */
 int shmkit_chan_close(struct shmkit_chan *ch);
 
-/* Removes the channel's segment: it goes when the last side detaches. */
+/*
+ * Removes the channel's segment: it goes when the last side detaches.
+ * -SHMKIT_ENOTCHAN if the name is held by a segment that is no channel.
+ */
 int shmkit_chan_destroy(const char *name);
 
 /* The largest message this channel carries, in bytes. */
@@ -285,7 +289,9 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, size_t cap, size_t *len,
  * Zero copy, producer: reserve gives *ptr to len bytes inside the ring to
  * fill in place; commit publishes the first used bytes (used <= len) as one
  * message. Nothing is visible to the consumer before commit; a producer
- * that dies in between leaves nothing behind.
+ * that dies in between leaves nothing behind. The pointer is valid until
+ * commit, close, or the next reserve or send on this handle, which abandon
+ * an uncommitted reservation (whatever they return).
  */
 int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms);
 int shmkit_chan_commit(struct shmkit_chan *ch, size_t used);

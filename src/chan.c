@@ -516,9 +516,17 @@ SHMKIT_EXPORT
 int shmkit_chan_destroy(const char *name)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-	int shmid = shmkit_seg_open(&ref);
+	struct shmkit_seg_info info;
+	int shmid = shmkit_seg_open(&ref), err;
 
-	return shmid < 0 ? shmid : shmkit_seg_remove(shmid);
+	if (shmid < 0)
+		return shmid;
+	/* a named segment that is no channel is not ours to remove here */
+	if ((err = shmkit_seg_stat(shmid, &info)) < 0)
+		return err;
+	if (!(info.flags & SHMKIT_INFO_CHANNEL))
+		return -SHMKIT_ENOTCHAN;
+	return shmkit_seg_remove(shmid);
 }
 
 /* ----------------------------------------------------------- open/close */
@@ -687,13 +695,14 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 
 	if (!ch || !ptr || ch->side != SHMKIT_SIDE_PROD)
 		return -EINVAL;
+	/* a new reservation abandons the last one, also when it fails */
+	ch->busy = 0;
 	if (len > ch->max_msg)
 		return -EMSGSIZE;
 	/* like a pipe: writing to a closed reader fails at once */
 	if (shmkit_load_relaxed(&ch->hdr->cold[SHMKIT_SIDE_CONS].closed) &&
 	    peer_gone(ch) == -EPIPE)
 		return -EPIPE;
-	ch->busy = 0;
 	rec = rec_size(len);
 	/* the fast path: room for the record, the ring's end not in the way */
 	if (rec <= ch->cap - (ch->pos & ch->mask) &&

@@ -139,8 +139,15 @@ static void zero_copy(void)
 	T_EQ(len, 20);
 	T_EQ(((const char *)rp)[19], 'z');
 	T_OK(shmkit_chan_release(c));
-	T_OK(shmkit_chan_close(p));
+	/* a failed reserve abandons the last one too: nothing left to commit */
+	T_OK(shmkit_chan_reserve(p, 10, &wp, 0));
+	T_EQ(shmkit_chan_reserve(p, 4096, &wp, 0), -EMSGSIZE);
+	T_EQ(shmkit_chan_commit(p, 10), -EINVAL);
+	T_OK(shmkit_chan_reserve(p, 10, &wp, 0));
 	T_OK(shmkit_chan_close(c));
+	T_EQ(shmkit_chan_reserve(p, 10, &wp, 0), -EPIPE);
+	T_EQ(shmkit_chan_commit(p, 10), -EINVAL);
+	T_OK(shmkit_chan_close(p));
 	T_OK(shmkit_chan_destroy(name));
 }
 
@@ -296,6 +303,10 @@ static void not_a_channel(void)
 	T_EQ(shmkit_chan_open(name, SHMKIT_CONSUMER, &ch), -SHMKIT_ENOTCHAN);
 	T_EQ(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0), -SHMKIT_ENOTCHAN);
 	T_EQ(shmkit_chan_info(id, &info), -SHMKIT_ENOTCHAN);
+	/* destroy leaves a segment that is no channel alone */
+	T_EQ(shmkit_chan_destroy(name), -SHMKIT_ENOTCHAN);
+	T_EQ(shmkit_seg_open(&ref), id);
+	T_EQ(shmkit_chan_destroy("no-such-channel-here"), -ENOENT);
 	T_EQ(shmkit_chan_open("no-such-channel-here", SHMKIT_CONSUMER, &ch), -ENOENT);
 	T_EQ(shmkit_chan_create("bad/name", 4096, SHMKIT_MODE_DEFAULT, 0), -EINVAL);
 	T_EQ(shmkit_chan_create(name, 0, SHMKIT_MODE_DEFAULT, 0), -EINVAL);
