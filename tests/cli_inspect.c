@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -364,6 +365,35 @@ static void stat_json(void)
 	}
 }
 
+/*
+ * A process name is bytes, not always UTF-8: the JSON must still be valid
+ * (jq() also runs python3's strict parser), with every byte kept.
+ */
+static void odd_process_name(void)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_KEY, .key = t_key() };
+	struct t_holder h;
+	char id[16], old[17] = "", *out;
+	int shmid;
+
+	shmid = t_track(shmkit_seg_create(&ref, 100, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	T_OK(shmid);
+	snprintf(id, sizeof(id), "%d", shmid);
+	/* the holder inherits our name: x, a stray byte, a cut sequence, é */
+	T_OK(prctl(PR_GET_NAME, old));
+	T_OK(prctl(PR_SET_NAME, "x\xff\xc3(\xc3\xa9\x7f"));
+	t_hold_start(&h, shmid);
+	T_OK(prctl(PR_SET_NAME, old));
+	out = STAT("--json", id);
+	JQ_TRUE(out, shmid, ".attached[0].comm == \"x\\u00ff\\u00c3(\u00e9\\u007f\"");
+	free(out);
+	T_EQ(t_cli(&out, NULL, "ls", "--json", NULL), 0);
+	JQ_TRUE(out, shmid, "[.[] | select(.shmid == $id) | .attached[0].comm] == [\"x\\u00ff\\u00c3(\u00e9\\u007f\"]");
+	free(out);
+	t_hold_stop(&h);
+	T_OK(shmkit_seg_remove(shmid));
+}
+
 static void attached_process(void)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME };
@@ -494,6 +524,7 @@ int main(void)
 	stat_forms();
 	stat_json();
 	attached_process();
+	odd_process_name();
 	orphans();
 	live_last_user();
 	return 0;
