@@ -1,5 +1,6 @@
 /* Error texts, version and the library's free. */
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "shmkit.h"
@@ -29,7 +30,7 @@ void shmkit_free(void *ptr)
 SHMKIT_EXPORT
 const char *shmkit_strerror(int err)
 {
-	if (err < 0)
+	if (err < 0 && err != INT_MIN)	/* -INT_MIN overflows */
 		err = -err;
 	switch (err) {
 	case SHMKIT_EFOREIGN:
@@ -39,7 +40,7 @@ const char *shmkit_strerror(int err)
 	case SHMKIT_ESHMMAX:
 		return "size exceeds the kernel limit kernel.shmmax";
 	case SHMKIT_ESHMMIN:
-		return "size is below the kernel minimum kernel.shmmin (1 byte)";
+		return "size is below the kernel's minimum of 1 byte (SHMMIN)";
 	case SHMKIT_ESHMALL:
 		return "system-wide shared memory limit kernel.shmall reached";
 	case SHMKIT_ESHMMNI:

@@ -17,7 +17,7 @@ int shmkit_key_parse(const char *text, key_t *key)
 	const char *s = text;
 	int base = 10, digits = 0;
 
-	if (!s)
+	if (!s || !key)
 		return -EINVAL;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;

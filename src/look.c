@@ -19,24 +19,28 @@
  * Each IPC namespace has its own shmids, so its own notes directory:
  * LOOK_TOP/ipc-INODE, INODE being the namespace's (from /proc/self/ns/ipc).
  */
-static const char *look_dir(void)
+/*
+ * The notes' directory for our IPC namespace. Found again at each use, not
+ * cached: threads may ask at once, and a process may change namespace.
+ */
+#define LOOK_DIR_MAX 64
+
+static const char *look_dir(char dir[LOOK_DIR_MAX])
 {
-	static char dir[64];
 	struct stat st;
 
-	if (!dir[0]) {
-		if (stat("/proc/self/ns/ipc", &st) == 0)
-			snprintf(dir, sizeof(dir), LOOK_TOP "/ipc-%llu",
-				 (unsigned long long)st.st_ino);
-		else
-			snprintf(dir, sizeof(dir), LOOK_TOP "/ipc-unknown");
-	}
+	if (stat("/proc/self/ns/ipc", &st) == 0)
+		snprintf(dir, LOOK_DIR_MAX, LOOK_TOP "/ipc-%llu", (unsigned long long)st.st_ino);
+	else
+		snprintf(dir, LOOK_DIR_MAX, LOOK_TOP "/ipc-unknown");
 	return dir;
 }
 
 static void note_path(char *buf, size_t cap, int shmid, pid_t pid)
 {
-	snprintf(buf, cap, "%s/%d-%d", look_dir(), shmid, (int)pid);
+	char dir[LOOK_DIR_MAX];
+
+	snprintf(buf, cap, "%s/%d-%d", look_dir(dir), shmid, (int)pid);
 }
 
 pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
@@ -75,7 +79,8 @@ static void prune(int shmid, pid_t keep)
 {
 	char prefix[32];
 	struct dirent *d;
-	DIR *dir = opendir(look_dir());
+	char where[LOOK_DIR_MAX];
+	DIR *dir = opendir(look_dir(where));
 	uint64_t start;
 	size_t n;
 	long pid;
@@ -98,14 +103,14 @@ static void prune(int shmid, pid_t keep)
 /* left: the times the kernel shows after our look, or NULL while looking */
 static void write_note(int shmid, const struct __shmkit_look *lk, const struct shmid_ds *left)
 {
-	char path[128], tmp[160], buf[200];
+	char path[128], tmp[160], buf[200], where[LOOK_DIR_MAX];
 	int fd, n;
 
 	/* shared by every user, like /tmp; neither mode narrowed by the umask */
 	if (mkdir(LOOK_TOP, 01777) == 0)
 		chmod(LOOK_TOP, 01777);
-	if (mkdir(look_dir(), 01777) == 0)
-		chmod(look_dir(), 01777);
+	if (mkdir(look_dir(where), 01777) == 0)
+		chmod(where, 01777);
 	note_path(path, sizeof(path), shmid, getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	n = snprintf(buf, sizeof(buf), "shmkit-look 2 %lld %d %lld %lld %lld %lld\n",
@@ -165,7 +170,8 @@ void __shmkit_look_end(int shmid, struct __shmkit_look *lk)
 void __shmkit_look_prune_gone(const int *live, size_t n)
 {
 	struct dirent *d;
-	DIR *dir = opendir(look_dir());
+	char where[LOOK_DIR_MAX];
+	DIR *dir = opendir(look_dir(where));
 	size_t i;
 	long id;
 
@@ -187,7 +193,8 @@ void __shmkit_look_forget(int shmid)
 {
 	char prefix[32];
 	struct dirent *d;
-	DIR *dir = opendir(look_dir());
+	char where[LOOK_DIR_MAX];
+	DIR *dir = opendir(look_dir(where));
 	size_t n;
 
 	if (!dir)

@@ -1,5 +1,6 @@
 /* Keys: raw key parsing, names and their hash, ftok, the one resolver. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/ipc.h>
 
@@ -117,6 +118,9 @@ static void errors(void)
 	T_STR_CONTAINS(shmkit_strerror(-SHMKIT_ECLASH), "another name");
 	T_STR_CONTAINS(shmkit_strerror(-ENOENT), "No such file");
 	T_STR_CONTAINS(shmkit_strerror(ENOENT), "No such file");
+	T_STR_CONTAINS(shmkit_strerror(-SHMKIT_ESHMMIN), "1 byte");
+	/* any int is accepted, also the one whose negation overflows */
+	T_STR_CONTAINS(shmkit_strerror(INT_MIN), "Unknown error");
 }
 
 int main(void)
