@@ -83,7 +83,7 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 tests: $(TESTS)
 
 # The corpus replay compiles the fuzz targets and the command's parsers in.
-$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c cli/util.c
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h cli/util.c
 
 $(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
 	@mkdir -p $(dir $@)

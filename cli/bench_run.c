@@ -345,6 +345,17 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Closes latency round r of n round trips t (seconds): median and p99. */
+static void end_latency_round(struct ctl *c, int r, double *t, uint64_t n)
+{
+	c->t1[r] = bench_now();
+	qsort(t, n, sizeof(*t), cmp_double);
+	c->med[r] = t[n / 2] * 1e9;
+	c->p99[r] = t[(n * 99) / 100] * 1e9;
+	if (c->timed_from >= 0)
+		c->samples += n;
+}
+
 static void pinger(struct ctl *c, struct pp_arg *a)
 {
 	size_t cap = 1 << 20;
@@ -373,12 +384,7 @@ static void pinger(struct ctl *c, struct pp_arg *a)
 				child_fail(c, "receive", err);
 			t[i] = bench_now() - t0;
 		}
-		c->t1[r] = bench_now();
-		qsort(t, n, sizeof(*t), cmp_double);
-		c->med[r] = t[n / 2] * 1e9;
-		c->p99[r] = t[(n * 99) / 100] * 1e9;
-		if (c->timed_from >= 0)
-			c->samples += n;
+		end_latency_round(c, r, t, n);
 		n = next_round(c, r, a->o->lat_duration, a->o->reps, &timed_left);
 	}
 	/* the ponger reads stop after the next message, and answers no more */
@@ -578,12 +584,7 @@ static void cl_side(struct ctl *c, int ponging, void *arg)
 			v++;
 			t[i] = bench_now() - t0;
 		}
-		c->t1[r] = bench_now();
-		qsort(t, n, sizeof(*t), cmp_double);
-		c->med[r] = t[n / 2] * 1e9;
-		c->p99[r] = t[(n * 99) / 100] * 1e9;
-		if (c->timed_from >= 0)
-			c->samples += n;
+		end_latency_round(c, r, t, n);
 		n = next_round(c, r, c->t1[r] > 0 ? a->o->lat_duration : 0, a->o->reps, &timed_left);
 	}
 	atomic_store_explicit(&c->stop, 1, memory_order_release);

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "fuzz.h"
 #include "header.h"
 #include "look.h"
 #include "shmkit.h"
@@ -69,11 +70,6 @@
 #define CHAN_FUZZ_ENTRY LLVMFuzzerTestOneInput
 #endif
 
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL(msg) \
-	do { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, (msg)); \
-	     __builtin_trap(); } while (0)
-#endif
 #define CF_CHECK(c) do { if (!(c)) FUZZ_FAIL("violated: " #c); } while (0)
 
 #define CF_CAP 4096u			/* ring bytes */

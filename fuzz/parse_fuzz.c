@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../cli/cli.h"
+#include "fuzz.h"
 #include "header.h"
 #include "parse.h"
 #include "shmkit.h"
@@ -40,11 +41,6 @@
 #define PARSE_FUZZ_ENTRY LLVMFuzzerTestOneInput
 #endif
 
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL(msg) \
-	do { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, (msg)); \
-	     __builtin_trap(); } while (0)
-#endif
 #define PF_CHECK(c) do { if (!(c)) FUZZ_FAIL("violated: " #c); } while (0)
 
 #define PF_DIGITS "0123456789"
