@@ -217,8 +217,15 @@ int stream_end(struct stream *s, int status)
 			peer_here = info.cons_pid && info.cons_alive;
 			remove = !peer_here && (status != 0 || info.cons_closed || info.cons_pid);
 		}
-		if (remove && !s->keep)
-			shmkit_seg_remove(s->shmid);
+		/*
+		 * A group member may use a channel it may not remove (only the
+		 * owner, creator or root may): the data is through, so the
+		 * status stays, but a channel left behind is worth a line.
+		 */
+		if (remove && !s->keep && (r = shmkit_seg_remove(s->shmid)) < 0 && r != -EINVAL &&
+		    r != -EIDRM)
+			err_msg(s->cmd, "%s: channel left in place: %s (its owner or root can "
+				"remove it: shmkit rm -n %s)", s->name, shmkit_strerror(r), s->name);
 	}
 	if (finish_stdout() && status == 0)
 		status = EXIT_RUNTIME;
