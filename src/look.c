@@ -18,12 +18,10 @@
 /*
  * Each IPC namespace has its own shmids, so its own notes directory:
  * LOOK_TOP/ipc-INODE, INODE being the namespace's (from /proc/self/ns/ipc).
+ * Found again for each look, not cached in a static: threads may ask at
+ * once, and a process may change namespace.
  */
-/*
- * The notes' directory for our IPC namespace. Found again at each use, not
- * cached: threads may ask at once, and a process may change namespace.
- */
-#define LOOK_DIR_MAX 64
+#define LOOK_DIR_MAX sizeof(((struct __shmkit_look *)0)->dir)
 
 static const char *look_dir(char dir[LOOK_DIR_MAX])
 {
@@ -36,16 +34,14 @@ static const char *look_dir(char dir[LOOK_DIR_MAX])
 	return dir;
 }
 
-static void note_path(char *buf, size_t cap, int shmid, pid_t pid)
+static void note_path(char *buf, size_t cap, const char *dir, int shmid, pid_t pid)
 {
-	char dir[LOOK_DIR_MAX];
-
-	snprintf(buf, cap, "%s/%d-%d", look_dir(dir), shmid, (int)pid);
+	snprintf(buf, cap, "%s/%d-%d", dir, shmid, (int)pid);
 }
 
 pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 {
-	char path[128], buf[200];
+	char path[128], buf[200], dir[LOOK_DIR_MAX];
 	long long lpid, atime, dtime, ctime, left_atime, left_dtime;
 	uint64_t start;
 	pid_t from = use->lpid;
@@ -55,7 +51,7 @@ pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 	/* a live last user is the truth; only a gone one (or us) may be a looker */
 	if (from != getpid() && __shmkit_proc_start(from, &start) == 0)
 		return 0;
-	note_path(path, sizeof(path), shmid, from);
+	note_path(path, sizeof(path), look_dir(dir), shmid, from);
 	if (__shmkit_read_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	if (sscanf(buf, "shmkit-look 2 %lld %lld %lld %lld %lld %lld", &ctime, &lpid,
@@ -75,12 +71,11 @@ pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 }
 
 /* Notes of this segment from other lookers that are gone, except keep. */
-static void prune(int shmid, pid_t keep)
+static void prune(const char *where, int shmid, pid_t keep)
 {
 	char prefix[32];
 	struct dirent *d;
-	char where[LOOK_DIR_MAX];
-	DIR *dir = opendir(look_dir(where));
+	DIR *dir = opendir(where);
 	uint64_t start;
 	size_t n;
 	long pid;
@@ -103,15 +98,15 @@ static void prune(int shmid, pid_t keep)
 /* left: the times the kernel shows after our look, or NULL while looking */
 static void write_note(int shmid, const struct __shmkit_look *lk, const struct shmid_ds *left)
 {
-	char path[128], tmp[160], buf[200], where[LOOK_DIR_MAX];
+	char path[128], tmp[160], buf[200];
 	int fd, n;
 
 	/* shared by every user, like /tmp; neither mode narrowed by the umask */
 	if (mkdir(LOOK_TOP, 01777) == 0)
 		chmod(LOOK_TOP, 01777);
-	if (mkdir(look_dir(where), 01777) == 0)
-		chmod(where, 01777);
-	note_path(path, sizeof(path), shmid, getpid());
+	if (mkdir(lk->dir, 01777) == 0)
+		chmod(lk->dir, 01777);
+	note_path(path, sizeof(path), lk->dir, shmid, getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	n = snprintf(buf, sizeof(buf), "shmkit-look 2 %lld %d %lld %lld %lld %lld\n",
 		     (long long)lk->use.ctime, (int)lk->use.lpid,
@@ -147,7 +142,8 @@ int __shmkit_look_begin(int shmid, struct __shmkit_look *lk)
 	lk->use.dtime = ds.shm_dtime;
 	lk->use.ctime = ds.shm_ctime;
 	lk->from = __shmkit_look_resolve(shmid, &lk->use);
-	prune(shmid, lk->from);
+	look_dir(lk->dir);
+	prune(lk->dir, shmid, lk->from);
 	write_note(shmid, lk, NULL);
 	return __shmkit_shmat(shmid, SHM_RDONLY, &lk->base);
 }
@@ -162,7 +158,7 @@ void __shmkit_look_end(int shmid, struct __shmkit_look *lk)
 		write_note(shmid, lk, &ds);
 	/* our own note now carries what that one did */
 	if (lk->from > 0 && lk->from != getpid()) {
-		note_path(path, sizeof(path), shmid, lk->from);
+		note_path(path, sizeof(path), lk->dir, shmid, lk->from);
 		unlink(path);
 	}
 }

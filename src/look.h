@@ -46,6 +46,7 @@ struct __shmkit_look {
 	pid_t cpid;
 	struct __shmkit_last_use use;	/* resolved: what the kernel said before */
 	pid_t from;		/* whose note use came from, or 0 */
+	char dir[64];		/* the notes' directory, found once per look */
 };
 
 /*
