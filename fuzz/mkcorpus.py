@@ -138,6 +138,9 @@ def chan_seeds():
     # a producer that died between a record's header and its tail store
     s['died-before-tail'] = chan([op(SEND, 4), op(RECV, 0xFFF)], flags=FL_CONS_FIRST,
                                  tail=16, ring=rec(5) + rec(6))
+    # a ring of marked records and a tail that never moves (writer gone):
+    # a ring of them at most, then corruption; never the same bytes again
+    s['marked-ring-stuck-tail'] = chan(ring=rec(MAX_MSG - 8) + rec(MAX_MSG - 8))
     # the ring full: the producer must wait (EAGAIN)
     s['full-ring'] = chan([op(SEND, 1), op(RESERVE, 8), op(RECV, 0xFFF), op(SEND, 1)],
                           tail=CAP, ring=rec(MAX_MSG - 8) + rec(MAX_MSG - 8))

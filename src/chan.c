@@ -96,7 +96,8 @@ struct shmkit_chan {
 	int side, peer;			/* SHMKIT_SIDE_PROD or _CONS */
 	int policy;
 	uint64_t pos;		/* my position: private, the truth for me */
-	uint64_t peer_pos;	/* producer: the head, as last read */
+	uint64_t peer_pos;	/* producer: the head, as last read;
+				   consumer: the tail, as last checked */
 	uint64_t next_rec;	/* consumer: the header word data_ready saw */
 	/* producer: the reservation; consumer: the peeked message */
 	int busy;
@@ -247,17 +248,46 @@ static int space_ready(struct shmkit_chan *ch, uint64_t need)
 }
 
 /*
+ * Consumer: a marked header at cur must lie within the published data. A
+ * producer stores a record's tail after its header (P1), so the tail read
+ * after that header (C1) is at least cur, and never a ring beyond it.
+ * Checking costs a load of the producer's line, so it is done once per
+ * ring's worth of records: while cur is less than a ring past the tail
+ * last checked, the record cannot be a stale or forged one from beyond
+ * the data. So a ring full of marked words, with a tail that never moves,
+ * yields at most one ring of records before -SHMKIT_ECORRUPT, instead of
+ * the same bytes for ever.
+ */
+static int within_tail(struct shmkit_chan *ch, uint64_t cur)
+{
+	uint64_t tail;
+
+	if ((int64_t)(cur - ch->peer_pos) < (int64_t)ch->cap)
+		return 1;
+	tail = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos);
+	if ((tail & (SHMKIT_REC_ALIGN - 1)) || (int64_t)(tail - cur) < 0 ||
+	    tail - cur > ch->cap)
+		return -SHMKIT_ECORRUPT;
+	ch->peer_pos = tail;
+	return 1;
+}
+
+/*
  * Consumer: is a record published at cur? 1 (its header word is then in
  * next_rec), 0, or -SHMKIT_ECORRUPT.
  */
 static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 {
 	uint64_t tail, word;
+	int r;
 
 	/* C1: pairs with P1; a marked header means a complete record */
 	word = shmkit_load_acquire(rec_word(ch, cur));
-	if (rec_has_mark(word))
+	if (rec_has_mark(word)) {
+		if ((r = within_tail(ch, cur)) < 0)
+			return r;
 		goto found;
+	}
 	/*
 	 * Nothing yet: the tail tells whether that can be true. It may lag
 	 * behind us: the producer stores it just after the header we may
@@ -274,6 +304,7 @@ static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 	word = shmkit_load_acquire(rec_word(ch, cur));
 	if (!rec_has_mark(word))
 		return -SHMKIT_ECORRUPT;
+	ch->peer_pos = tail;
 found:
 	ch->next_rec = word;
 	return 1;

@@ -277,6 +277,24 @@ static void crafted(void)
 	T_OK(shmkit_chan_open(cf.name, SHMKIT_CONSUMER, &c));
 	T_OK(shmkit_chan_close(c));
 
+	/*
+	 * A ring full of marked records and a tail that never moves (a
+	 * forged or stale ring, its writer gone): the consumer must not read
+	 * the same bytes for ever. At most a ring of them, then corruption.
+	 */
+	clean();
+	for (i = 0; i < (int)CF_CAP; i += 8)
+		put_rec((uint64_t)i, 0, SHMKIT_REC_MARK);
+	T_OK(shmkit_chan_open(cf.name, SHMKIT_CONSUMER, &c));
+	for (i = 0; i <= (int)CF_CAP / 8; i++) {
+		int r = shmkit_chan_recv(c, buf, sizeof(buf), &len, 0);
+		if (r == -SHMKIT_ECORRUPT)
+			break;
+		T_OK(r);
+	}
+	T_ASSERT(i <= (int)CF_CAP / 8);
+	close_both(NULL, c);
+
 	/* a valid stream of a few records, then end of stream */
 	clean();
 	open_both(&p, &c);
