@@ -46,6 +46,13 @@ int target_option(struct target *t, int opt, const char *arg);
 int target_shmid(struct target *t, const char *arg);
 int target_open(const struct target *t, const char *cmd);
 
+/*
+ * Says why named segment name was refused with -SHMKIT_EUNTRUSTED: its
+ * owner and mode against mode (the one asked for), and the option that
+ * accepts it anyway.
+ */
+void err_untrusted(const char *cmd, const char *name, int mode, const char *option);
+
 /* Human forms. */
 void fmt_size(char *buf, size_t cap, uint64_t bytes);
 void fmt_age(char *buf, size_t cap, int64_t seconds);

@@ -25,13 +25,17 @@ static void usage(void)
 	       "      --lines             accepted for symmetry: messages are written\n"
 	       "                          whole, as they come\n"
 	       "      --keep              do not remove the channel at the end\n"
+	       "      --shared            use the channel even if another user made it,\n"
+	       "                          or its mode is wider than -m (refused otherwise:\n"
+	       "                          its owner could read or forge the stream)\n"
 	       "      --stats             print bytes, messages, MB/s and sleeps at the end\n"
 	       "      --progress          print a live progress line on stderr\n"
 	       "  -h, --help              this text\n"
 	       "\n"
-	       "Exit status: 0 the sender finished, 1 error (sender died, timeout),\n"
-	       "2 bad usage, 128+N after signal N. Writing into a closed pipe ends recv\n"
-	       "quietly, like other tools, and the sender sees the receiver gone.\n");
+	       "Exit status: 0 the sender finished, 1 error (the sender died or failed,\n"
+	       "timeout), 2 bad usage, 128+N after signal N. Writing into a closed pipe\n"
+	       "ends recv quietly, like other tools, and the sender sees the receiver\n"
+	       "gone.\n");
 }
 
 /* Writes all of buf; 0, or -1 with errno. */

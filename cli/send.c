@@ -4,6 +4,7 @@
  * copy on this side, none in between.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,12 +28,16 @@ static void usage(void)
 	       "      --lines             one message per line, never split (a line must\n"
 	       "                          fit in half the ring)\n"
 	       "      --keep              do not remove the channel at the end\n"
+	       "      --shared            use the channel even if another user made it,\n"
+	       "                          or its mode is wider than -m (refused otherwise:\n"
+	       "                          its owner could read or forge the stream)\n"
 	       "      --stats             print bytes, messages, MB/s and sleeps at the end\n"
 	       "      --progress          print a live progress line on stderr\n"
 	       "  -h, --help              this text\n"
 	       "\n"
 	       "Exit status: 0 all sent, 1 error (receiver gone, timeout), 2 bad usage,\n"
-	       "128+N after signal N (the channel is closed and cleaned up first).\n");
+	       "128+N after signal N. On any failure the channel is closed as failed:\n"
+	       "the receiver gets what was sent, then exits 1 saying the stream is cut.\n");
 }
 
 /* Waits for room for len bytes; 0 with *ptr, or the status to exit with. */
@@ -47,21 +52,63 @@ static int reserve(struct stream *s, size_t len, void **ptr)
 	return 0;
 }
 
+/*
+ * Room for the next read: the largest span free now, from a whole message
+ * down to an eighth of one; only when not even that is free, wait for an
+ * eighth. Always asking for a whole message would leave up to half the
+ * ring unused: a 64 KiB ring would hold one 32 KiB message at a time.
+ */
+static int reserve_some(struct stream *s, size_t max, void **ptr, size_t *got)
+{
+	size_t len, least = max >= 8 ? max / 8 : max;
+
+	for (len = max; len >= least && len; len /= 2) {
+		if (shmkit_chan_reserve(s->ch, len, ptr, 0) == 0) {
+			*got = len;
+			return 0;
+		}
+	}
+	*got = least;
+	return reserve(s, least, ptr);
+}
+
+/*
+ * Waits until standard input has something (or its end) to read, watching
+ * the receiver meanwhile: a sender fed by 'tail -f' must notice that its
+ * receiver died or left without waiting for more input, as tail -f
+ * notices a closed output. 0, or the status to exit with.
+ */
+static int wait_input(struct stream *s)
+{
+	struct pollfd in = { .fd = 0, .events = POLLIN };
+	int r;
+
+	for (;;) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		r = poll(&in, 1, STREAM_SLICE_MS);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return 0; /* readable, at its end, or let read(2) say why */
+		if (r == 0 && (r = shmkit_chan_peer(s->ch)) < 0)
+			return stream_retry(s, r, stream_now_ns());
+	}
+}
+
 /* The plain byte stream: each read(2) becomes one message. */
 static int send_bytes(struct stream *s)
 {
-	size_t chunk = shmkit_chan_max_msg(s->ch);
+	size_t chunk = shmkit_chan_max_msg(s->ch), room;
 	void *p;
 	ssize_t n;
 	int st;
 
 	for (;;) {
-		if (stream_signal)
-			return 128 + stream_signal;
-		if ((st = reserve(s, chunk, &p)) != 0)
+		if ((st = wait_input(s)) != 0)
+			return st;
+		if ((st = reserve_some(s, chunk, &p, &room)) != 0)
 			return st;
 		do
-			n = read(0, p, chunk);
+			n = read(0, p, room);
 		while (n < 0 && errno == EINTR && !stream_signal);
 		if (stream_signal)
 			return 128 + stream_signal;
@@ -98,6 +145,8 @@ static int send_lines(struct stream *s)
 			break;
 		}
 		if (!eof && have < cap) {
+			if ((st = wait_input(s)) != 0)
+				break;
 			n = read(0, buf + have, cap - have);
 			if (n < 0 && errno == EINTR && !stream_signal)
 				continue;

@@ -48,6 +48,7 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 		{ "stats", no_argument, NULL, 's' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "lines", no_argument, NULL, 'l' },
+		{ "shared", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -75,6 +76,7 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 		case 's': s->stats = 1; break;
 		case 'p': s->progress = 1; break;
 		case 'l': s->lines = 1; break;
+		case 'S': s->shared = 1; break;
 		case 'h':
 			usage();
 			return 1;
@@ -106,17 +108,35 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 	return 0;
 }
 
-int stream_open(struct stream *s)
+/* Creates the channel or opens the existing one; the shmid, or exits 1. */
+static int create(const struct stream *s)
 {
-	int r = shmkit_chan_create(s->name, (size_t)s->capacity, s->mode, 0);
+	int r = shmkit_chan_create(s->name, (size_t)s->capacity, s->mode,
+				   s->shared ? SHMKIT_SHARED : 0);
 
-	if (r < 0) {
+	if (r == -SHMKIT_EUNTRUSTED)
+		err_untrusted(s->cmd, s->name, s->mode, "--shared");
+	else if (r < 0)
 		err_msg(s->cmd, "%s: %s", s->name,
 			r == -SHMKIT_ENOTCHAN ? "exists and is not a channel" : shmkit_strerror(r));
+	if (r < 0)
+		exit(EXIT_RUNTIME);
+	return r;
+}
+
+int stream_open(struct stream *s)
+{
+	int r, tries = 0;
+
+	/* removed between create and open (its last user left): make it again */
+	do {
+		s->shmid = create(s);
+		r = shmkit_chan_open(s->name, s->role | (s->shared ? SHMKIT_SHARED : 0), &s->ch);
+	} while (r == -ENOENT && ++tries < 16);
+	if (r == -SHMKIT_EUNTRUSTED) {
+		err_untrusted(s->cmd, s->name, s->mode, "--shared");
 		exit(EXIT_RUNTIME);
 	}
-	s->shmid = r;
-	r = shmkit_chan_open(s->name, s->role, &s->ch);
 	if (r == -EBUSY) {
 		err_msg(s->cmd, "%s: another %s is already using this channel", s->name,
 			s->role == SHMKIT_PRODUCER ? "sender" : "receiver");
@@ -148,6 +168,9 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since)
 	}
 	if (r == -SHMKIT_EPEERDEAD)
 		err_msg(s->cmd, "%s: the %s died", s->name, peer);
+	else if (r == -SHMKIT_EABORTED)
+		err_msg(s->cmd, "%s: the sender failed before the end of its input: what "
+			"came is written, but the stream is incomplete", s->name);
 	else if (r == -EPIPE)
 		err_msg(s->cmd, "%s: the receiver closed the channel", s->name);
 	else
@@ -191,7 +214,8 @@ int stream_end(struct stream *s, int status)
 
 	if (s->progress)
 		report(s, "\n"); /* the last figures, on a line of their own */
-	r = shmkit_chan_close(s->ch);
+	/* a sender that failed says so: its receiver must not take a prefix for all */
+	r = status != 0 ? shmkit_chan_abort(s->ch) : shmkit_chan_close(s->ch);
 	s->ch = NULL;
 	if (r < 0 && status == 0) {
 		err_msg(s->cmd, "%s: close: %s", s->name, shmkit_strerror(r));
@@ -205,17 +229,17 @@ int stream_end(struct stream *s, int status)
 		}
 		/*
 		 * The last one out removes the channel. A receiver is last once
-		 * no live sender holds it; a sender that succeeded only once a
-		 * receiver came and went, since until then the data (and the
-		 * end of it) wait for one.
+		 * no live sender holds it; a sender only once a receiver came
+		 * and went, since until then the data and the end of it (clean
+		 * or failed) wait for one: a receiver that comes later reads
+		 * them, instead of making a new channel and waiting for ever.
 		 */
 		if (s->role == SHMKIT_CONSUMER) {
 			peer_here = info.prod_pid && info.prod_alive;
 			remove = !peer_here;
 		} else {
-			/* a failed send leaves nothing for a receiver to come for */
 			peer_here = info.cons_pid && info.cons_alive;
-			remove = !peer_here && (status != 0 || info.cons_closed || info.cons_pid);
+			remove = !peer_here && (info.cons_closed || info.cons_pid);
 		}
 		/*
 		 * A group member may use a channel it may not remove (only the

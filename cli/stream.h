@@ -18,6 +18,7 @@ struct stream {
 	uint64_t capacity;
 	int mode;
 	int keep, stats, progress, lines;
+	int shared;		/* --shared: accept another user's channel */
 	struct shmkit_chan *ch;
 	int shmid;
 	/* figures for --stats and --progress */

@@ -45,6 +45,8 @@ enum shmkit_error {
 	SHMKIT_ECORRUPT,	/* channel state in the segment is inconsistent */
 	SHMKIT_EEOF,		/* end of stream: the producer closed, all read */
 	SHMKIT_EPEERDEAD,	/* the other side died without closing */
+	SHMKIT_EUNTRUSTED,	/* another user's segment, or more open than asked */
+	SHMKIT_EABORTED,	/* end of stream: the producer ended by error */
 };
 
 /* Text for a negative (or positive) error code; never NULL. */
@@ -96,6 +98,13 @@ key_t shmkit_name_key(const char *name);
 enum shmkit_create_flags {
 	SHMKIT_EXCL = 1 << 0,	 /* fail with -EEXIST if the key is taken */
 	SHMKIT_PERSIST = 1 << 1, /* named only: keep when orphaned (gc skips it) */
+	/*
+	 * Named only: accept an existing segment of another owner, or with
+	 * more permission bits than mode. Without it such a segment is refused
+	 * with -SHMKIT_EUNTRUSTED: anyone may make a segment under any name
+	 * first, and read or forge what its victim then puts in.
+	 */
+	SHMKIT_SHARED = 1 << 2,
 };
 
 enum shmkit_attach_flags {
@@ -106,12 +115,19 @@ enum shmkit_attach_flags {
  * Creates a segment of size usable bytes, or opens the existing one with
  * that key (unless SHMKIT_EXCL). mode is 0..0777 or SHMKIT_MODE_DEFAULT.
  * A named segment gets a small header before its usable bytes; opening an
- * existing named one verifies the name. Returns the shmid.
+ * existing named one verifies the name, and that the caller's effective
+ * uid owns and created it with no permission bits beyond mode (unless
+ * SHMKIT_SHARED). Raw segments (key, path) are taken as they are, as
+ * shmget does. Returns the shmid.
  */
 int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags);
 
-/* Opens an existing segment; -ENOENT if none. Returns the shmid. */
+/*
+ * Finds an existing segment; -ENOENT if none. Returns the shmid. A lookup,
+ * for inspecting too: it does not judge the owner (compare the uid and
+ * mode of shmkit_seg_stat before trusting it, or use shmkit_seg_create).
+ */
 int shmkit_seg_open(const struct shmkit_ref *ref);
 
 /* A segment attached to this process. */
@@ -243,7 +259,10 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 
 /*
  * Opens channel name as its producer or its consumer. -EBUSY if that side
- * is held by a live process; the place of a dead one is taken over.
+ * is held by a live process; the place of a dead one is taken over. A
+ * channel that the caller's effective uid did not make (and own) is
+ * refused with -SHMKIT_EUNTRUSTED, unless role is or'ed with
+ * SHMKIT_SHARED.
  */
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
 
@@ -256,10 +275,28 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
 int shmkit_chan_close(struct shmkit_chan *ch);
 
 /*
+ * Closes this side as failed: as shmkit_chan_close, but a consumer that
+ * has drained what was committed gets -SHMKIT_EABORTED instead of
+ * -SHMKIT_EEOF, so it knows the stream ended short. For a consumer it is
+ * the same as close. Frees ch.
+ */
+int shmkit_chan_abort(struct shmkit_chan *ch);
+
+/*
  * Removes the channel's segment: it goes when the last side detaches.
  * -SHMKIT_ENOTCHAN if the name is held by a segment that is no channel.
  */
 int shmkit_chan_destroy(const char *name);
+
+/*
+ * Is the other side still there? 0 while it is open, or has not come yet;
+ * else what a wait would end with: -EPIPE (the consumer closed),
+ * -SHMKIT_EEOF or -SHMKIT_EABORTED (the producer closed: a consumer may
+ * still have messages to read), -SHMKIT_EPEERDEAD (it died; noticed
+ * within 100 ms). For a side that waits on something else (its input),
+ * and must not outlive its peer.
+ */
+int shmkit_chan_peer(struct shmkit_chan *ch);
 
 /* The largest message this channel carries, in bytes. */
 size_t shmkit_chan_max_msg(const struct shmkit_chan *ch);
@@ -271,8 +308,9 @@ int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy);
  * Timeouts, for every call that can wait: 0 tries once (-EAGAIN if it
  * cannot proceed), -1 waits for ever, > 0 waits that many milliseconds
  * (-ETIMEDOUT). A wait also ends when the other side closes (-EPIPE for the
- * producer, -SHMKIT_EEOF for the consumer once the ring is drained) or dies
- * (-SHMKIT_EPEERDEAD, noticed within 100 ms).
+ * producer; for the consumer once the ring is drained, -SHMKIT_EEOF, or
+ * -SHMKIT_EABORTED if the producer aborted) or dies (-SHMKIT_EPEERDEAD,
+ * noticed within 100 ms).
  */
 
 /* Copies len bytes in as one message. -EMSGSIZE if len > max_msg. */
@@ -315,7 +353,8 @@ struct shmkit_chan_info {
 	uint64_t cons_sleeps, cons_wakes;	/* consumer slept; woke the producer */
 	pid_t prod_pid, cons_pid;	/* 0 if the side is not open */
 	int prod_alive, cons_alive;
-	int prod_closed, cons_closed;
+	int prod_closed, cons_closed;	/* closed, cleanly or not */
+	int prod_aborted;	/* the producer closed with shmkit_chan_abort */
 };
 
 /* Reads a channel's info by shmid (read-only attach); -SHMKIT_ENOTCHAN if

@@ -79,6 +79,10 @@
  * about one per thousand.
  */
 #define SPIN_NS 100000
+
+/* cold.closed: how a side last ended; cleared by the next open */
+#define CLOSED_CLEAN 1
+#define CLOSED_ABORTED 2
 #define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
 
 /*
@@ -215,9 +219,13 @@ static int peer_gone(struct shmkit_chan *ch)
 
 	if (owner == 0) {
 		/* close stores closed before clearing owner: see chan_close */
-		if (!shmkit_load_acquire(&cold->closed))
+		uint32_t closed = shmkit_load_acquire(&cold->closed);
+
+		if (!closed)
 			return 0;
-		return ch->side == SHMKIT_SIDE_PROD ? -EPIPE : -SHMKIT_EEOF;
+		if (ch->side == SHMKIT_SIDE_PROD)
+			return -EPIPE;
+		return closed == CLOSED_ABORTED ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
 	}
 	/* asking /proc costs microseconds: trust a recent answer */
 	now = now_ns();
@@ -498,14 +506,13 @@ static int check_layout(struct shmkit_chan *ch)
 	return 0;
 }
 
-static int attach_channel(const char *name, unsigned flags, struct shmkit_chan *ch)
+/* trust_mode: as for __shmkit_seg_attach_name (-1: take any owner) */
+static int attach_channel(const char *name, unsigned flags, int trust_mode,
+			  struct shmkit_chan *ch)
 {
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-	int shmid = shmkit_seg_open(&ref), err;
+	int err = __shmkit_seg_attach_name(name, flags, trust_mode, &ch->map);
 
-	if (shmid < 0)
-		return shmid;
-	if ((err = shmkit_seg_attach(shmid, flags, &ch->map)) < 0)
+	if (err < 0)
 		return err;
 	if ((err = check_layout(ch)) < 0) {
 		shmkit_seg_detach(&ch->map);
@@ -520,23 +527,29 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_chan probe;
 	uint64_t cap = page_size();
-	int shmid, err;
+	int shmid, err = -ENOENT, tries;
+	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
 	if (capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
 		return -EINVAL;
 	while (cap < capacity)
 		cap <<= 1;
-	shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - 128 + cap, mode,
-				  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
-	if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
-		return shmid;
-	/*
-	 * Made now, or it existed: then it must be a channel. Its capacity is
-	 * the one it was made with, smaller or larger than asked: the capacity
-	 * is a creation parameter, and both sides must share one ring.
-	 */
-	memset(&probe, 0, sizeof(probe));
-	if ((err = attach_channel(name, SHMKIT_RDONLY, &probe)) < 0)
+	/* removed between the two steps: make it again (a few times) */
+	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
+		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - 128 + cap, mode,
+					  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
+		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
+			return shmid;
+		/*
+		 * Made now, or it existed: then it must be a channel. Its
+		 * capacity is the one it was made with, smaller or larger than
+		 * asked: the capacity is a creation parameter, and both sides
+		 * must share one ring.
+		 */
+		memset(&probe, 0, sizeof(probe));
+		err = attach_channel(name, SHMKIT_RDONLY, trust, &probe);
+	}
+	if (err < 0)
 		return err;
 	shmid = probe.map.shmid;
 	shmkit_seg_detach(&probe.map);
@@ -621,12 +634,16 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	uint64_t mine, theirs;
 	int err;
 
+	int shared = role & SHMKIT_SHARED;
+
+	role &= ~SHMKIT_SHARED;
 	if (!out || (role != SHMKIT_PRODUCER && role != SHMKIT_CONSUMER))
 		return -EINVAL;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
-	if ((err = attach_channel(name, 0, ch)) < 0) {
+	/* only the owner check: the mode was the creator's choice */
+	if ((err = attach_channel(name, 0, shared ? -1 : 0777, ch)) < 0) {
 		free(ch);
 		return err;
 	}
@@ -657,21 +674,43 @@ fail:
 	return err;
 }
 
-SHMKIT_EXPORT
-int shmkit_chan_close(struct shmkit_chan *ch)
+static int close_as(struct shmkit_chan *ch, uint32_t how)
 {
 	int err;
 
 	if (!ch)
 		return -EINVAL;
 	/* closed before owner: who sees no owner also sees closed (peer_gone) */
-	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 1);
+	shmkit_store_release(&ch->hdr->cold[ch->side].closed, how);
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
 	kick_peer(ch);
 	err = shmkit_seg_detach(&ch->map);
 	free(ch);
 	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_close(struct shmkit_chan *ch)
+{
+	return close_as(ch, CLOSED_CLEAN);
+}
+
+/* The consumer tells the end apart; a consumer's abort is its close. */
+SHMKIT_EXPORT
+int shmkit_chan_abort(struct shmkit_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return close_as(ch, ch->side == SHMKIT_SIDE_PROD ? CLOSED_ABORTED : CLOSED_CLEAN);
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_peer(struct shmkit_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return peer_gone(ch);
 }
 
 SHMKIT_EXPORT
@@ -927,6 +966,8 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->cons_pid = (pid_t)(uint32_t)owner;
 	info->cons_alive = owner && owner_alive(owner);
 	info->prod_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed);
+	info->prod_aborted = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed) ==
+			     CLOSED_ABORTED;
 	info->cons_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].closed);
 	__shmkit_look_end(shmid, &lk);
 	return 0;

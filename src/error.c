@@ -53,6 +53,12 @@ const char *shmkit_strerror(int err)
 		return "channel state in the segment is inconsistent";
 	case SHMKIT_EEOF:
 		return "end of stream: the producer closed the channel";
+	case SHMKIT_EUNTRUSTED:
+		return "belongs to another user, or is open to more users than asked "
+		       "(refused unless shared on purpose)";
+	case SHMKIT_EABORTED:
+		return "end of stream: the producer failed before its end (what it "
+		       "sent before was delivered)";
 	case SHMKIT_EPEERDEAD:
 		return "the other side of the channel died";
 	case SHMKIT_ESMALLER:

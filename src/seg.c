@@ -4,9 +4,11 @@
  * Named segments carry a header (header.h) before the user's bytes, which
  * records the name so that opening by name can verify it.
  */
+#define _GNU_SOURCE	/* SHM_DEST */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "header.h"
 #include "look.h"
@@ -15,6 +17,14 @@
 #include "shmkit.h"
 #include "sys.h"
 #include "util.h"
+
+/*
+ * How often to look a name up again when its segment is removed between
+ * the lookup and the look or attach that follows (the shmid then fails
+ * with EINVAL or EIDRM, or is marked for removal): a new one may be made
+ * under the name meanwhile, or it is gone for good (-ENOENT).
+ */
+#define RACE_TRIES 64
 
 /* How long an opener waits for a live creator to publish a fresh header. */
 #define HDR_WAIT_NS (500 * 1000 * 1000L)
@@ -131,6 +141,32 @@ static int verify_name(int shmid, const char *name)
 	return strcmp(view.name, name) == 0 ? 0 : -SHMKIT_ECLASH;
 }
 
+/* Did the segment go away under us (removed, or being removed)? */
+static int vanished(int err)
+{
+	return err == -EINVAL || err == -EIDRM;
+}
+
+/*
+ * A named segment found by its name is used only if the caller made it
+ * and still owns it, with no permission bits beyond mode (0777: any).
+ * Both uid and cuid count: a creator may hand the owner's uid to anyone
+ * (IPC_SET) and keeps its own rights through cuid.
+ */
+static int check_trust(int shmid, int mode)
+{
+	struct shmid_ds ds;
+	uid_t me = geteuid();
+	int err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
+
+	if (err < 0)
+		return err;
+	if (ds.shm_perm.uid != me || ds.shm_perm.cuid != me ||
+	    (ds.shm_perm.mode & 0777 & ~(unsigned)mode))
+		return -SHMKIT_EUNTRUSTED;
+	return 0;
+}
+
 /*
  * Writes a fresh segment's header; init, if given, first fills the user's
  * bytes, so that whoever sees the header's magic sees those too.
@@ -149,18 +185,79 @@ static int init_named(int shmid, const char *name, uint64_t data_size,
 	return __shmkit_shmdt(base);
 }
 
+/*
+ * The key exists: open it, then check it is the one asked for. -EAGAIN if
+ * it went away meanwhile (the caller tries to make it again).
+ */
+static int open_existing(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
+			 int mode, unsigned flags)
+{
+	int named = ref->kind == SHMKIT_REF_NAME;
+	uint64_t have;
+	int err, shmid = __shmkit_shmget(key, 0, 0);
+
+	if (shmid == -ENOENT)
+		return -EAGAIN;
+	if (shmid < 0)
+		return shmid;
+	if (named && (err = verify_name(shmid, ref->name)) < 0)
+		return vanished(err) ? -EAGAIN : err;
+	if (named && !(flags & SHMKIT_SHARED) && (err = check_trust(shmid, mode)) < 0)
+		return vanished(err) ? -EAGAIN : err;
+	if ((err = seg_size(shmid, &have, NULL, NULL)) < 0)
+		return vanished(err) ? -EAGAIN : err;
+	if (have < segsz)
+		return -SHMKIT_ESMALLER;
+	return shmid;
+}
+
+/* One attempt to make the segment, or to open the one that exists. */
+static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
+		     size_t size, int mode, unsigned flags, uint32_t hdr_flags,
+		     __shmkit_init_fn init, void *arg)
+{
+	int err, shmid;
+
+	/*
+	 * The limits are for making a segment. As with shmget, an existing
+	 * one is still opened (or, with SHMKIT_EXCL, reported as existing)
+	 * whatever they say now; its own size is checked below.
+	 */
+	if ((err = check_size(segsz)) < 0) {
+		if (__shmkit_shmget(key, 0, 0) < 0)
+			return err;
+		shmid = -EEXIST;
+	} else {
+		shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
+	}
+	if (shmid >= 0) {
+		if (ref->kind == SHMKIT_REF_NAME &&
+		    (err = init_named(shmid, ref->name, size, hdr_flags, init, arg)) < 0) {
+			__shmkit_shmctl(shmid, IPC_RMID, NULL);
+			return err;
+		}
+		return shmid;
+	}
+	if (shmid == -ENOSPC)
+		return explain_enospc(segsz);
+	if (shmid != -EEXIST || (flags & SHMKIT_EXCL))
+		return shmid;
+	return open_existing(key, ref, segsz, mode, flags);
+}
+
 int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		     unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
 		     void *arg)
 {
 	int named = ref && ref->kind == SHMKIT_REF_NAME;
-	uint64_t segsz = size, have;
+	uint64_t segsz = size;
 	key_t key;
-	int err, shmid;
+	int err, tries, shmid = -EAGAIN;
 
 	if (mode == SHMKIT_MODE_DEFAULT)
 		mode = 0600;
-	if (mode < 0 || mode > 0777 || (flags & ~(SHMKIT_EXCL | SHMKIT_PERSIST)))
+	if (mode < 0 || mode > 0777 ||
+	    (flags & ~(SHMKIT_EXCL | SHMKIT_PERSIST | SHMKIT_SHARED)))
 		return -EINVAL;
 	if ((flags & SHMKIT_PERSIST) && !named)
 		return -EINVAL; /* a raw segment has no header to record it in */
@@ -175,41 +272,8 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		if (flags & SHMKIT_PERSIST)
 			hdr_flags |= SHMKIT_HDR_PERSIST;
 	}
-	/*
-	 * The limits are for making a segment. As with shmget, an existing
-	 * one is still opened (or, with SHMKIT_EXCL, reported as existing)
-	 * whatever they say now; its own size is checked below.
-	 */
-	if ((err = check_size(segsz)) < 0) {
-		if (__shmkit_shmget(key, 0, 0) < 0)
-			return err;
-		shmid = -EEXIST;
-	} else {
-		shmid = __shmkit_shmget(key, segsz, IPC_CREAT | IPC_EXCL | mode);
-	}
-	if (shmid >= 0) {
-		if (named && (err = init_named(shmid, ref->name, size, hdr_flags,
-					       init, arg)) < 0) {
-			__shmkit_shmctl(shmid, IPC_RMID, NULL);
-			return err;
-		}
-		return shmid;
-	}
-	if (shmid == -ENOSPC)
-		return explain_enospc(segsz);
-	if (shmid != -EEXIST || (flags & SHMKIT_EXCL))
-		return shmid;
-
-	/* the key exists: open it, then check it is the one asked for */
-	shmid = __shmkit_shmget(key, 0, 0);
-	if (shmid < 0)
-		return shmid;
-	if (named && (err = verify_name(shmid, ref->name)) < 0)
-		return err;
-	if ((err = seg_size(shmid, &have, NULL, NULL)) < 0)
-		return err;
-	if (have < segsz)
-		return -SHMKIT_ESMALLER;
+	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++)
+		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg);
 	return shmid;
 }
 
@@ -225,20 +289,68 @@ int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *v
 	return read_header(base, shmid, 0, view);
 }
 
+/* One lookup by ref; -EAGAIN if the segment went away during it. */
+static int open_once(const struct shmkit_ref *ref, key_t key)
+{
+	int err, shmid = __shmkit_shmget(key, 0, 0);
+
+	if (shmid < 0)
+		return shmid;
+	if (ref->kind == SHMKIT_REF_NAME && (err = verify_name(shmid, ref->name)) < 0)
+		return vanished(err) ? -EAGAIN : err;
+	return shmid;
+}
+
 SHMKIT_EXPORT
 int shmkit_seg_open(const struct shmkit_ref *ref)
 {
 	key_t key;
-	int err, shmid;
+	int err, tries, shmid = -EAGAIN;
 
 	if ((err = shmkit_key_resolve(ref, &key)) < 0)
 		return err;
-	shmid = __shmkit_shmget(key, 0, 0);
-	if (shmid < 0)
-		return shmid;
-	if (ref->kind == SHMKIT_REF_NAME && (err = verify_name(shmid, ref->name)) < 0)
-		return err;
+	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++)
+		shmid = open_once(ref, key);
 	return shmid;
+}
+
+/* Is the segment marked for removal? 1, 0, or a negative errno. */
+static int removing(int shmid)
+{
+	struct shmid_ds ds;
+	int err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
+
+	return err < 0 ? err : !!(ds.shm_perm.mode & SHM_DEST);
+}
+
+int __shmkit_seg_attach_name(const char *name, unsigned flags, int trust_mode,
+			     struct shmkit_map *map)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	int err = -EAGAIN, tries, shmid;
+
+	for (tries = 0; tries < RACE_TRIES && err == -EAGAIN; tries++) {
+		if ((shmid = shmkit_seg_open(&ref)) < 0)
+			return shmid;
+		if (trust_mode >= 0 && (err = check_trust(shmid, trust_mode)) < 0) {
+			err = vanished(err) ? -EAGAIN : err;
+			continue;
+		}
+		if ((err = shmkit_seg_attach(shmid, flags, map)) < 0) {
+			err = vanished(err) ? -EAGAIN : err;
+			continue;
+		}
+		/*
+		 * Attached, but perhaps to a segment removed meanwhile, which
+		 * lives on for those attached and nobody else can find: a
+		 * producer would write into it for ever.
+		 */
+		if ((err = removing(shmid)) != 0) {
+			shmkit_seg_detach(map);
+			err = err > 0 || vanished(err) ? -EAGAIN : err;
+		}
+	}
+	return err == -EAGAIN ? -ENOENT : err;
 }
 
 SHMKIT_EXPORT

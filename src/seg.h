@@ -19,6 +19,16 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
 		      void *arg);
 
+/*
+ * Finds the segment named name and attaches it (shmkit_seg_attach flags).
+ * With trust_mode >= 0, refuses one the caller does not own, or with
+ * permission bits beyond trust_mode (-SHMKIT_EUNTRUSTED). A segment
+ * removed during the lookup or the attach is looked up again; -ENOENT
+ * once the name has none.
+ */
+int __shmkit_seg_attach_name(const char *name, unsigned flags, int trust_mode,
+			     struct shmkit_map *map);
+
 /* The checked header of an attached segment (no grace period). */
 int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view);
 

@@ -180,7 +180,7 @@ static void gigabyte(void)
 /* --lines: each message is one whole line, however the input arrives. */
 static void lines(void)
 {
-	char name[64];
+	char name[64], *out = NULL, *err = NULL;
 	struct shmkit_chan *c;
 	char buf[256];
 	size_t len;
@@ -215,16 +215,25 @@ static void lines(void)
 	T_ASSERT(same_files());
 	T_ASSERT(!exists(name));
 
-	/* a line longer than a message can be is an error, not a split */
+	/*
+	 * A line longer than a message can be is an error, not a split. The
+	 * channel stays, marked as failed, for the receiver to learn of it.
+	 */
 	t_name(name, sizeof(name), "longline");
-	T_EQ(t_sh(NULL, NULL, "head -c 5000 /dev/zero | tr '\\0' x | \"$S\" send --lines -c 4K "
-		"--timeout 2 %s 2>/dev/null", name), 1);
+	T_EQ(t_sh(NULL, NULL, "{ echo first; head -c 5000 /dev/zero | tr '\\0' x; } | "
+		"\"$S\" send --lines -c 4K --timeout 2 %s 2>/dev/null", name), 1);
+	T_ASSERT(exists(name));
+	T_EQ(t_sh(&out, &err, "\"$S\" recv -t 2 %s", name), 1);
+	T_ASSERT(!strcmp(out, "first\n"));
+	T_STR_CONTAINS(err, "the sender failed before the end of its input");
 	T_ASSERT(!exists(name));
+	free(out);
+	free(err);
 }
 
 static void timeouts(void)
 {
-	char name[64], *err = NULL;
+	char name[64], *out = NULL, *err = NULL;
 
 	t_name(name, sizeof(name), "tmo");
 	T_EQ(t_sh(NULL, &err, "\"$S\" recv --timeout 0.3 %s", name), 1);
@@ -234,6 +243,14 @@ static void timeouts(void)
 	T_ASSERT(!exists(name));
 	T_EQ(t_sh(NULL, &err, "head -c 1000000 /dev/zero | \"$S\" send -c 4K --timeout 0.3 %s", name), 1);
 	T_STR_CONTAINS(err, "no room");
+	free(err);
+	/* what it sent waits, ended as failed, for a receiver to learn of it */
+	T_ASSERT(exists(name));
+	T_EQ(t_sh(&out, &err, "\"$S\" recv --timeout 2 %s | wc -c", name), 0);
+	/* more than one whole message: send fills the ring, not half of it */
+	T_ASSERT(strtol(out, NULL, 10) > 2048 && strtol(out, NULL, 10) <= 4096);
+	T_STR_CONTAINS(err, "the sender failed");
+	free(out);
 	free(err);
 	T_ASSERT(!exists(name));
 }
@@ -307,12 +324,16 @@ static void interrupted(void)
 
 	make_input(1000000);
 	t_name(name, sizeof(name), "int1");
-	/* the sender interrupted: the receiver drains and ends well */
+	/*
+	 * The sender interrupted: the receiver drains, then fails, saying the
+	 * stream was cut: exit 0 would pass a prefix off as the whole.
+	 */
 	T_EQ(t_sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
 		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -INT $s; "
 		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name), 0);
 	T_STR_CONTAINS(out, "send=130");
-	T_STR_CONTAINS(out, "recv=0");
+	T_STR_CONTAINS(out, "recv=1");
+	T_STR_CONTAINS(err, "the sender failed before the end of its input");
 	T_ASSERT(same_files()); /* all it had read was sent */
 	free(out);
 	free(err);
@@ -366,6 +387,9 @@ static void busy_and_usage(void)
 	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --capacity 0 x 2>/dev/null"), 2);
 	T_EQ(t_sh(NULL, NULL, "\"$S\" send --help | grep -q Usage"), 0);
 	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --help | grep -q Usage"), 0);
+	/* the first sender, killed, left its failed end for a receiver */
+	T_ASSERT(exists(name));
+	T_EQ(t_sh(NULL, NULL, "\"$S\" recv -t 1 %s 2>/dev/null", name), 1);
 	T_ASSERT(!exists(name));
 }
 

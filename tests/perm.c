@@ -276,7 +276,8 @@ static int group_producer(void *arg)
 	unsigned char buf[300];
 	uint64_t i;
 
-	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER, &ch));
+	/* root made the channel: a member shares it on purpose */
+	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER | SHMKIT_SHARED, &ch));
 	for (i = 0; i < GROUP_MSGS; i++) {
 		size_t len = msg_len(i);
 		msg_fill(buf, i, len);
@@ -295,7 +296,7 @@ static int group_consumer(void *arg)
 	uint64_t i;
 	int r;
 
-	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &ch));
+	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER | SHMKIT_SHARED, &ch));
 	for (i = 0;; i++) {
 		r = shmkit_chan_recv(ch, buf, sizeof(buf), &len, 20000);
 		if (r == -SHMKIT_EEOF)
@@ -335,7 +336,7 @@ static int member_primary_try(void *arg)
 	struct shmkit_map map;
 
 	/* the primary group counts as much as a supplementary one */
-	T_OK(shmkit_chan_open(t->chan_name, SHMKIT_CONSUMER, &ch));
+	T_OK(shmkit_chan_open(t->chan_name, SHMKIT_CONSUMER | SHMKIT_SHARED, &ch));
 	T_OK(shmkit_chan_close(ch));
 	T_OK(shmkit_seg_attach(t->raw, 0, &map));
 	T_EQ(*(volatile uint32_t *)map.data, 0x600dda7a);
@@ -362,11 +363,11 @@ static int member_cli(void *arg)
 	const char *name = arg;
 	char *out, *err;
 
-	T_EQ(t_sh(NULL, &err, "printf 'through the group\\n' | \"$SHMKIT\" send --timeout 20 %s",
-		  name), 0);
+	T_EQ(t_sh(NULL, &err, "printf 'through the group\\n' | \"$SHMKIT\" send --timeout 20 "
+		  "--shared %s", name), 0);
 	T_EQ(err[0], '\0');
 	free(err);
-	T_EQ(t_cli(&out, &err, "recv", "--timeout", "20", name, NULL), 0);
+	T_EQ(t_cli(&out, &err, "recv", "--timeout", "20", "--shared", name, NULL), 0);
 	T_ASSERT(strcmp(out, "through the group\n") == 0);
 	/* it may not remove the channel, and says so */
 	T_STR_CONTAINS(err, "channel left in place: Operation not permitted");
@@ -469,14 +470,19 @@ static int read_only_try(void *arg)
 	T_OK(shmkit_seg_attach(c->shmid, SHMKIT_RDONLY, &map));
 	T_OK(shmkit_seg_detach(&map));
 	T_EQ(shmkit_seg_attach(c->shmid, 0, &map), -EACCES);
-	T_EQ(shmkit_chan_create(c->name, 4096, SHMKIT_MODE_DEFAULT, 0), c->shmid);
-	/* neither side: both write into the segment */
-	T_EQ(shmkit_chan_open(c->name, SHMKIT_PRODUCER, &ch), -EACCES);
-	T_EQ(shmkit_chan_open(c->name, SHMKIT_CONSUMER, &ch), -EACCES);
+	/* root's channel is not ours: refused, unless shared on purpose */
+	T_EQ(shmkit_chan_create(c->name, 4096, SHMKIT_MODE_DEFAULT, 0), -SHMKIT_EUNTRUSTED);
+	T_EQ(shmkit_chan_create(c->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_SHARED), c->shmid);
+	T_EQ(shmkit_chan_open(c->name, SHMKIT_PRODUCER, &ch), -SHMKIT_EUNTRUSTED);
+	/* and then neither side: both write into the segment */
+	T_EQ(shmkit_chan_open(c->name, SHMKIT_PRODUCER | SHMKIT_SHARED, &ch), -EACCES);
+	T_EQ(shmkit_chan_open(c->name, SHMKIT_CONSUMER | SHMKIT_SHARED, &ch), -EACCES);
 	T_ASSERT(ch == NULL);
 	rc = t_cli(&out, &err, "send", "--timeout", "5", c->name, NULL);
+	REFUSAL(rc, out, err, "send", "owned by uid 0 (root)");
+	rc = t_cli(&out, &err, "send", "--timeout", "5", "--shared", c->name, NULL);
 	REFUSAL(rc, out, err, "send", "Permission denied");
-	rc = t_cli(&out, &err, "recv", "--timeout", "5", c->name, NULL);
+	rc = t_cli(&out, &err, "recv", "--timeout", "5", "--shared", c->name, NULL);
 	REFUSAL(rc, out, err, "recv", "Permission denied");
 	T_EQ(t_cli(&out, &err, "stat", "-n", c->name, NULL), 0);
 	T_STR_CONTAINS(out, c->name);
