@@ -1,28 +1,78 @@
 /* shmkit gc: remove orphaned segments nobody will come back for. */
+#include <ctype.h>
 #include <getopt.h>
+#include <time.h>
 
 #include "cli.h"
 
 static void usage(void)
 {
-	printf("Usage: shmkit gc [--dry-run] [--foreign]\n"
+	printf("Usage: shmkit gc [--dry-run] [--foreign] [--pending AGE]\n"
 	       "\n"
 	       "Removes orphaned segments: nobody attached, and the creator and last\n"
 	       "user are gone (pid and start time, so a recycled pid does not count).\n"
 	       "Only shmkit segments (with a shmkit header) that are not persistent\n"
 	       "are removed; segments made by 'shmkit mk -n' are persistent and kept.\n"
+	       "Channels shown as pending (their sender finished, and messages or\n"
+	       "the end of the stream wait for a receiver) are kept too.\n"
 	       "Each removed segment is listed.\n"
 	       "\n"
-	       "  -n, --dry-run  list what would be removed, remove nothing\n"
-	       "  --foreign      also remove orphans without a shmkit header (made by\n"
-	       "                 other programs, ipcmk, or shmkit mk -k / -p)\n"
-	       "  -h, --help     this text\n");
+	       "  -n, --dry-run    list what would be removed, remove nothing\n"
+	       "  --foreign        also remove orphans without a shmkit header (made by\n"
+	       "                   other programs, ipcmk, or shmkit mk -k / -p)\n"
+	       "  --pending AGE    also remove pending channels unused for AGE: seconds,\n"
+	       "                   or a number with s, m, h or d (30m, 2d); their unread\n"
+	       "                   messages are lost\n"
+	       "  -h, --help       this text\n");
 }
 
-/* Is this segment garbage? Persistent and unreadable ones never are. */
-static int collectable(const struct shmkit_seg_info *i, int foreign)
+/* AGE: digits, then optionally s, m, h or d. -1 if malformed. */
+static int64_t parse_age(const char *text)
 {
-	if (i->state != SHMKIT_STATE_ORPHAN || (i->flags & SHMKIT_INFO_UNREAD))
+	const char *s = text;
+	int64_t v = 0, unit = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	switch (*s) {
+	case '\0': case 's': break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	default: return -1;
+	}
+	if (*s && s[1])
+		return -1;
+	return v > INT64_MAX / unit ? -1 : v * unit;
+}
+
+/* Unused for at least age seconds: no attach or detach since. */
+static int unused_for(const struct shmkit_seg_info *i, int64_t age)
+{
+	int64_t last = i->atime > i->dtime ? i->atime : i->dtime;
+
+	if (i->ctime > last)
+		last = i->ctime;
+	return (int64_t)time(NULL) - last >= age;
+}
+
+/*
+ * Is this segment garbage? Persistent and unreadable ones never are; a
+ * pending channel only when asked for, once unused for pending_age.
+ */
+static int collectable(const struct shmkit_seg_info *i, int foreign, int64_t pending_age)
+{
+	if (i->flags & SHMKIT_INFO_UNREAD)
+		return 0;
+	if (i->state == SHMKIT_STATE_PENDING)
+		return pending_age >= 0 && !(i->flags & SHMKIT_INFO_PERSIST) &&
+		       unused_for(i, pending_age);
+	if (i->state != SHMKIT_STATE_ORPHAN)
 		return 0;
 	if (i->flags & SHMKIT_INFO_NAMED)
 		return !(i->flags & SHMKIT_INFO_PERSIST);
@@ -34,11 +84,13 @@ int cmd_gc(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "foreign", no_argument, NULL, 'F' },
+		{ "pending", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct shmkit_seg_info *list = NULL, now;
 	int dry = 0, foreign = 0, c, n, k, failed = 0, r;
+	int64_t pending_age = -1;
 
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
@@ -47,6 +99,11 @@ int cmd_gc(int argc, char **argv)
 			break;
 		case 'F':
 			foreign = 1;
+			break;
+		case 'P':
+			if ((pending_age = parse_age(optarg)) < 0)
+				usage_error("gc", "--pending '%s': not an age (like 3600, 30m, 2d)",
+					    optarg);
 			break;
 		case 'h':
 			usage();
@@ -65,10 +122,11 @@ int cmd_gc(int argc, char **argv)
 	}
 	for (k = 0; k < n; k++) {
 		const struct shmkit_seg_info *i = &list[k];
-		if (!collectable(i, foreign))
+		if (!collectable(i, foreign, pending_age))
 			continue;
 		/* look again right before removing: someone may have attached since */
-		if (!dry && (shmkit_seg_stat(i->shmid, &now) < 0 || !collectable(&now, foreign)))
+		if (!dry && (shmkit_seg_stat(i->shmid, &now) < 0 ||
+			     !collectable(&now, foreign, pending_age)))
 			continue;
 		if (!dry && (r = shmkit_seg_remove(i->shmid)) < 0) {
 			err_msg("gc", "%d: %s", i->shmid, shmkit_strerror(r));

@@ -18,6 +18,9 @@ static void usage(void)
 	       "  idle      nobody attached; its creator or last user still runs\n"
 	       "  orphan    nobody attached; creator and last user are gone\n"
 	       "  removing  marked for removal; freed at the last detach\n"
+	       "  pending   a channel nobody attached whose sender has finished:\n"
+	       "            its unread messages and bytes follow, as (3 msgs 120B);\n"
+	       "            kept by 'shmkit gc' unless it is given an age for them\n"
 	       "A shmkit segment made by 'shmkit mk -n' adds \"persistent\"; one that\n"
 	       "holds a channel adds \"channel\".\n"
 	       "\n"
@@ -36,6 +39,22 @@ static void owner_name(char *buf, size_t cap, uid_t uid)
 		snprintf(buf, cap, "%s", pw->pw_name);
 	else
 		snprintf(buf, cap, "%u", (unsigned)uid);
+}
+
+/* The state, and for a pending channel what waits in it: "pending(3 msgs 120B)". */
+static void state_text(char *buf, size_t cap, const struct shmkit_seg_info *i)
+{
+	struct shmkit_chan_info c;
+	char size[16];
+
+	if (i->state != SHMKIT_STATE_PENDING || shmkit_chan_info(i->shmid, &c) < 0) {
+		snprintf(buf, cap, "%s", state_name(i->state));
+		return;
+	}
+	fmt_size(size, sizeof(size), c.sent_bytes - c.recv_bytes);
+	snprintf(buf, cap, "pending(%llu msgs %s%s)",
+		 (unsigned long long)(c.sent_msgs - c.recv_msgs), size,
+		 c.prod_aborted ? " failed" : "");
 }
 
 /* The attached pids of one segment as "12,345"; "-" for none. */
@@ -113,6 +132,7 @@ int cmd_ls(int argc, char **argv)
 		for (k = 0; k < n; k++) {
 			const struct shmkit_seg_info *i = &list[k];
 			char owner[32], mode[8], size[16], alloc[16], pids[64], creator[32], age[16];
+			char state[64];
 
 			owner_name(owner, sizeof(owner), i->uid);
 			fmt_mode(mode, sizeof(mode), i->mode);
@@ -122,11 +142,12 @@ int cmd_ls(int argc, char **argv)
 			snprintf(creator, sizeof(creator), "%d/%s", (int)i->cpid,
 				 (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "live" : "gone");
 			fmt_age(age, sizeof(age), (int64_t)now - i->ctime);
+			state_text(state, sizeof(state), i);
 			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s%s\n",
 			       i->shmid, (unsigned)i->key,
 			       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "-",
 			       owner, mode, size, alloc, (unsigned long long)i->nattch,
-			       pids, creator, age, state_name(i->state),
+			       pids, creator, age, state,
 			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "",
 			       (i->flags & SHMKIT_INFO_CHANNEL) ? ",channel" : "");
 		}

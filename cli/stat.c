@@ -99,7 +99,9 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 				printf("  %s:   pid %d (%s)\n", side[k], (int)pid[k],
 				       alive[k] ? "running" : "gone without closing");
 			else
-				printf("  %s:   %s\n", side[k], closed[k] ? "closed" : "not open yet");
+				printf("  %s:   %s\n", side[k], !closed[k] ? "not open yet" :
+				       k == 0 && c->prod_aborted ? "closed as failed (its input "
+				       "or the sender broke off)" : "closed");
 		}
 		printf("  sent:       %llu messages, %llu bytes\n",
 		       (unsigned long long)c->sent_msgs, (unsigned long long)c->sent_bytes);

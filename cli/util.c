@@ -263,6 +263,7 @@ const char *state_name(int state)
 	case SHMKIT_STATE_IDLE: return "idle";
 	case SHMKIT_STATE_ORPHAN: return "orphan";
 	case SHMKIT_STATE_REMOVING: return "removing";
+	case SHMKIT_STATE_PENDING: return "pending";
 	}
 	return "?";
 }

@@ -154,6 +154,12 @@ enum shmkit_seg_state {
 	SHMKIT_STATE_IDLE,	/* nobody attached, creator or last user alive */
 	SHMKIT_STATE_ORPHAN,	/* nobody attached, creator and last user gone */
 	SHMKIT_STATE_REMOVING,	/* marked for removal, still attached */
+	/*
+	 * A channel nobody has attached whose producer has closed, and that
+	 * no consumer has closed since: its messages, or at least its end,
+	 * wait for one (a sender that went first). Kept by gc.
+	 */
+	SHMKIT_STATE_PENDING,
 };
 
 enum shmkit_info_flags {

@@ -916,6 +916,36 @@ void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t
 
 /* ----------------------------------------------------------------- info */
 
+/*
+ * A stream waits for a consumer: its producer has closed (cleanly or
+ * not), and no consumer holds the channel or has closed it. A consumer
+ * that closed is done with the stream: the producer gets -EPIPE from
+ * then on, so nothing it could still want was written after. One that
+ * died may have a successor, which resumes where it stopped.
+ */
+static int waits_for_consumer(const struct shmkit_chan *ch)
+{
+	const struct __shmkit_chan_hdr *h = ch->hdr;
+	uint64_t cons = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].owner);
+
+	return shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].owner) == 0 &&
+	       shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].closed) &&
+	       !shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].closed) &&
+	       !(cons && owner_alive(cons));
+}
+
+int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size)
+{
+	struct shmkit_chan ch;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.map.shmid = shmid;
+	ch.map.base = base;
+	ch.map.data = (char *)base + SHMKIT_HDR_SIZE;
+	ch.map.size = (size_t)data_size;
+	return check_layout(&ch) == 0 && waits_for_consumer(&ch);
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 {

@@ -102,6 +102,14 @@ struct shmkit_chan;
 /* The ring a handle uses, for tests that check pointers stay inside it. */
 void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t *len);
 
+/*
+ * For judging a segment's state (info.c): does the channel in the named
+ * segment attached at base hold a stream that waits for its consumer?
+ * Its producer closed (cleanly or not), and no consumer holds it or has
+ * closed it since. 1 or 0.
+ */
+int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size);
+
 /* Longest single futex sleep, ns; -1 for none (tests only). */
 extern int64_t __shmkit_chan_sleep_slice_ns;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "header.h"
 #include "look.h"
 #include "parse.h"
@@ -65,7 +66,7 @@ static void complete(struct shmkit_seg_info *info)
 	struct __shmkit_look lk;
 	uint64_t page = page_size();
 	int64_t last_use;
-	int creator_alive, last_alive;
+	int creator_alive, last_alive, pending = 0;
 
 	info->alloc = (info->size + page - 1) / page * page;
 	info->data_size = info->size;
@@ -78,8 +79,11 @@ static void complete(struct shmkit_seg_info *info)
 			info->flags |= SHMKIT_INFO_NAMED;
 			if (view.flags & SHMKIT_HDR_PERSIST)
 				info->flags |= SHMKIT_INFO_PERSIST;
-			if (view.flags & SHMKIT_HDR_CHANNEL)
+			if (view.flags & SHMKIT_HDR_CHANNEL) {
 				info->flags |= SHMKIT_INFO_CHANNEL;
+				pending = __shmkit_chan_pending(info->shmid, lk.base,
+								view.data_size);
+			}
 			info->data_size = view.data_size;
 			memcpy(info->name, view.name, sizeof(info->name));
 		}
@@ -110,6 +114,8 @@ static void complete(struct shmkit_seg_info *info)
 		info->state = SHMKIT_STATE_REMOVING;
 	else if (info->nattch > 0)
 		info->state = SHMKIT_STATE_INUSE;
+	else if (pending)
+		info->state = SHMKIT_STATE_PENDING;
 	else if (creator_alive || last_alive)
 		info->state = SHMKIT_STATE_IDLE;
 	else

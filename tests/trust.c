@@ -210,6 +210,66 @@ static void idle_sender(void)
 	T_ASSERT(!exists(name));
 }
 
+/*
+ * A sender that finished before its receiver came is no orphan: ls shows
+ * the channel pending, gc keeps it (until asked, with an age), and the
+ * receiver gets every byte.
+ */
+static void pending_kept(void)
+{
+	char name[64], *out, *err;
+
+	t_name(name, sizeof(name), "pend");
+	T_EQ(t_sh(NULL, NULL, "echo 'important payload' | \"$S\" send %s", name), 0);
+	T_EQ(t_sh(&out, NULL, "\"$S\" ls | grep %s", name), 0);
+	T_STR_CONTAINS(out, "pending(1 msgs 18B)");
+	free(out);
+	T_EQ(t_sh(&out, NULL, "\"$S\" gc && \"$S\" gc --pending 1h && \"$S\" recv -t 1 %s",
+		  name), 0);
+	T_ASSERT(!strcmp(out, "important payload\n"));
+	free(out);
+	T_ASSERT(!exists(name));
+
+	/* asked for, with an age it has reached, gc removes it */
+	T_EQ(t_sh(NULL, NULL, "echo lost | \"$S\" send %s", name), 0);
+	T_EQ(t_sh(&out, &err, "\"$S\" gc --pending 0"), 0);
+	T_STR_CONTAINS(out, name);
+	T_ASSERT(!exists(name));
+	free(out);
+	free(err);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" gc --pending 1x 2>/dev/null"), 2);
+}
+
+static int gc_loop(void *arg)
+{
+	return t_sh(NULL, NULL, "while [ ! -e %s ]; do \"$S\" gc >/dev/null; done",
+		    (const char *)arg);
+}
+
+/* gc in a loop beside ordinary 'send X < f & recv X' pairs loses nothing. */
+static void gc_beside_streams(void)
+{
+	unsigned i, n = (unsigned)t_scale(60), lost = 0;
+	const char *in = t_tmpfile("gc-in"), *out = t_tmpfile("gc-out");
+	const char *stop = t_tmpfile("gc-stop");
+	char name[64];
+	pid_t gc;
+
+	T_EQ(t_sh(NULL, NULL, "head -c 1000000 /dev/urandom > %s && rm -f %s", in, stop), 0);
+	gc = t_fork(gc_loop, (void *)stop);
+	for (i = 0; i < n; i++) {
+		t_name(name, sizeof(name), "gcs");
+		if (t_sh(NULL, NULL, "\"$S\" send %s < %s & \"$S\" recv -t 20 %s > %s; "
+			 "r=$?; wait $!; cmp -s %s %s && [ $r = 0 ]", name, in, name, out, in,
+			 out) != 0)
+			lost++;
+	}
+	T_EQ(t_sh(NULL, NULL, "touch %s", stop), 0);
+	T_EQ(t_wait(gc), 0);
+	printf("gc beside streams: %u of %u transfers lost\n", lost, n);
+	T_EQ(lost, 0);
+}
+
 /* Makes and removes the channel again and again, for open to race with. */
 static int churn(void *arg)
 {
@@ -262,6 +322,8 @@ int main(void)
 		{ "wider mode", wider_mode },
 		{ "failed sender", failed_sender },
 		{ "idle sender", idle_sender },
+		{ "pending kept", pending_kept },
+		{ "gc beside streams", gc_beside_streams },
 		{ "squatted receiver", squatted_receiver },
 		{ "squatted sender", squatted_sender },
 	};
