@@ -41,6 +41,7 @@ struct target {
 	struct shmkit_ref ref;	/* kind 0: by shmid */
 	int shmid;
 	char label[128];	/* how messages name it */
+	char path[4096];	/* ref.path points here, so never copy a target */
 };
 int target_option(struct target *t, int opt, const char *arg);
 int target_shmid(struct target *t, const char *arg);

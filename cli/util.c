@@ -115,7 +115,6 @@ int parse_shmid(const char *text, int *shmid)
 /* PATH[:PROJ]: the part after the last ':' is the project id if numeric. */
 static int parse_path(struct target *t, const char *arg)
 {
-	static char path[4096];
 	const char *colon = strrchr(arg, ':');
 	key_t proj = 1;
 	size_t len = strlen(arg);
@@ -132,14 +131,14 @@ static int parse_path(struct target *t, const char *arg)
 		err_msg("project id", "'%s': empty after ':'", arg);
 		return -1;
 	}
-	if (len == 0 || len >= sizeof(path)) {
+	if (len == 0 || len >= sizeof(t->path)) {
 		err_msg("path", "'%s': %s", arg, len ? "too long" : "empty");
 		return -1;
 	}
-	memcpy(path, arg, len);
-	path[len] = '\0';
+	memcpy(t->path, arg, len);
+	t->path[len] = '\0';
 	t->ref.kind = SHMKIT_REF_PATH;
-	t->ref.path = path;
+	t->ref.path = t->path;
 	t->ref.proj = (int)proj;
 	return 0;
 }

@@ -287,6 +287,45 @@ static void rm_several(void)
 	free(err);
 }
 
+/*
+ * rm -p A -p B: each target keeps its own path. A regression test: every
+ * -p argument once shared one buffer, so the last path was used for all,
+ * and A's segment stayed while B's went under A's label.
+ */
+static void rm_two_paths(void)
+{
+	struct shmkit_ref a = { .kind = SHMKIT_REF_PATH, .proj = 1 };
+	struct shmkit_ref b = { .kind = SHMKIT_REF_PATH, .proj = 1 };
+	struct t_holder h;
+	char *out, *err;
+	int id_a, id_b;
+
+	a.path = t_tmpfile("cli-rm-a");
+	b.path = t_tmpfile("cli-rm-b");
+	id_a = create(&a, 100, 0);
+	id_b = create(&b, 100, 0);
+	T_EQ(t_cli(&out, &err, "rm", "-p", a.path, "-p", b.path, NULL), 0);
+	T_EQ(err[0], '\0');
+	T_ASSERT(!exists(id_a));
+	T_ASSERT(!exists(id_b));
+	free(out);
+	free(err);
+
+	/* A is refused (attached) and named in the message; B still goes */
+	id_a = create(&a, 100, 0);
+	id_b = create(&b, 100, 0);
+	t_hold_start(&h, id_a);
+	T_EQ(t_cli(&out, &err, "rm", "-p", a.path, "-p", b.path, NULL), 1);
+	ONE_ERROR_LINE(err);
+	T_STR_CONTAINS(err, a.path);
+	T_STR_CONTAINS(err, "attached");
+	T_ASSERT(exists(id_a));
+	T_ASSERT(!exists(id_b));
+	free(out);
+	free(err);
+	t_hold_stop(&h);
+}
+
 static void gc_named_orphan(void)
 {
 	char name[64], *out, *err;
@@ -441,6 +480,7 @@ int main(void)
 	rm_attached();
 	rm_unknown();
 	rm_several();
+	rm_two_paths();
 	gc_named_orphan();
 	gc_keeps_persistent();
 	gc_foreign();
