@@ -27,10 +27,20 @@ void err_msg(const char *what, const char *fmt, ...)
 _Noreturn void usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Checked parsers; each prints its own one-line error and returns -1. */
+/* The longest wait or run any option takes, in seconds: a day. */
+#define SECONDS_MAX 86400	/* send/recv --help and shmkit.1 say so */
+
+/*
+ * Checked parsers; each prints its own one-line error and returns -1.
+ * Numbers are plain decimal digits: no sign, space or 0x (keys alone take
+ * hex, and modes are octal).
+ */
 int parse_size(const char *text, uint64_t *size);
 int parse_mode(const char *text, int *mode);
 int parse_shmid(const char *text, int *shmid);
+int parse_seconds(const char *what, const char *text, int64_t *ms);
+/* The same rule, silent (the caller says what is wrong): 0 or -1. */
+int parse_decimal(const char *text, uint64_t *v);
 
 /*
  * A segment as named on the command line: -k KEY, -p PATH[:PROJ], -n NAME

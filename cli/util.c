@@ -30,23 +30,47 @@ void usage_error(const char *cmd, const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/*
+ * The one rule for numbers on the command line: plain decimal digits,
+ * nothing else. No sign, no spaces, no 0x (strtoul and strtod take all
+ * three, and would let ' 1' and '0x10' through where ' 4k' is refused);
+ * only keys are hex, through shmkit_key_parse. Reads the digits that
+ * start s into *v; returns the end of them (s itself if there are none),
+ * or NULL if they do not fit in 64 bits.
+ */
+static const char *read_digits(const char *s, uint64_t *v)
+{
+	*v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return NULL;
+		*v = *v * 10 + d;
+	}
+	return s;
+}
+
+int parse_decimal(const char *text, uint64_t *v)
+{
+	const char *end = read_digits(text, v);
+
+	return end && end != text && !*end ? 0 : -1;
+}
+
 /* SIZE: digits, then optionally K, M, G or T (powers of 1024). */
 int parse_size(const char *text, uint64_t *size)
 {
-	const char *s = text;
-	uint64_t v = 0, mult = 1;
+	const char *s;
+	uint64_t v, mult = 1;
 
-	if (!isdigit((unsigned char)*s)) {
-		err_msg("size", "'%s': not a number (examples: 4096, 64K, 1M, 2G)", text);
+	s = read_digits(text, &v);
+	if (!s) {
+		err_msg("size", "'%s': does not fit in 64 bits", text);
 		return -1;
 	}
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10) {
-			err_msg("size", "'%s': does not fit in 64 bits", text);
-			return -1;
-		}
-		v = v * 10 + d;
+	if (s == text) {
+		err_msg("size", "'%s': not a number (examples: 4096, 64K, 1M, 2G)", text);
+		return -1;
 	}
 	if (*s) {
 		switch (toupper((unsigned char)*s)) {
@@ -71,6 +95,41 @@ int parse_size(const char *text, uint64_t *size)
 	}
 	*size = v * mult;
 	return 0;
+}
+
+/* Milliseconds from the decimals after the point: three, the fourth rounds. */
+static int64_t decimals_ms(const char *d)
+{
+	int64_t ms = 0;
+	int k;
+
+	for (k = 0; k < 3; k++)
+		ms = ms * 10 + (*d ? *d++ - '0' : 0);
+	return ms + (*d >= '5');
+}
+
+/*
+ * SECONDS: digits, optionally a point and more digits (0.5), rounded to
+ * the millisecond. One rule and one range for every option that takes
+ * seconds (send and recv -t, bench -d).
+ */
+int parse_seconds(const char *what, const char *text, int64_t *ms)
+{
+	uint64_t whole;
+	const char *s = read_digits(text, &whole);
+	int64_t v;
+
+	if (s && s != text && whole <= SECONDS_MAX &&
+	    (!*s || (*s == '.' && s[1] && !s[1 + strspn(s + 1, "0123456789")]))) {
+		v = (int64_t)whole * 1000 + (*s ? decimals_ms(s + 1) : 0);
+		if (v <= (int64_t)SECONDS_MAX * 1000) {
+			*ms = v;
+			return 0;
+		}
+	}
+	err_msg(what, "'%s': not a number of seconds from 0 to %d (like 5 or 0.5)",
+		text, SECONDS_MAX);
+	return -1;
 }
 
 int parse_mode(const char *text, int *mode)
@@ -99,12 +158,9 @@ int parse_mode(const char *text, int *mode)
 
 int parse_shmid(const char *text, int *shmid)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)*text) || *end || errno || v > INT32_MAX) {
+	if (parse_decimal(text, &v) < 0 || v > INT32_MAX) {
 		err_msg("shmid", "'%s': not a shmid (a number from 'shmkit ls')", text);
 		return -1;
 	}
@@ -116,12 +172,11 @@ int parse_shmid(const char *text, int *shmid)
 static int parse_path(struct target *t, const char *arg)
 {
 	const char *colon = strrchr(arg, ':');
-	key_t proj = 1;
+	uint64_t proj = 1;
 	size_t len = strlen(arg);
 
-	if (colon && colon[1] && strspn(colon + 1, "0123456789xXabcdefABCDEF") ==
-	    strlen(colon + 1) && isdigit((unsigned char)colon[1])) {
-		if (shmkit_key_parse(colon + 1, &proj) < 0 || (uint32_t)proj > 255) {
+	if (colon && colon[1] && !colon[1 + strspn(colon + 1, "0123456789")]) {
+		if (parse_decimal(colon + 1, &proj) < 0 || proj < 1 || proj > 255) {
 			err_msg("project id", "'%s': must be 1..255 (ftok keeps only 8 bits)",
 				colon + 1);
 			return -1;

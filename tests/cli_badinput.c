@@ -126,6 +126,7 @@ static void bad_sizes(void)
 {
 	static const char *const usage[] = {
 		"0", "-5", "abc", "12Q", "", "1KK", "1.5M", " 1", "0x10",
+		"1e3", "-1", "+4", " 4k", "4k ", "4 k",
 		"99999999999999999999999",	/* beyond 64 bits */
 		"18446744073709551615K",	/* fits, but not times 1024 */
 		"17179869184T",			/* 2^34 T = 2^74 bytes */
@@ -138,6 +139,43 @@ static void bad_sizes(void)
 	for (i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
 		REFUSED(2, "shmkit: size: ", key, "mk", "-s", usage[i], "-k", ks);
 	REFUSED(2, "-s SIZE", key, "mk", "-k", ks);	/* no size at all */
+}
+
+/*
+ * Seconds and counts follow the rule for sizes: plain decimal digits (and
+ * a fraction for seconds), no spaces, signs, hex or exponents. strtod and
+ * strtoull once let ' 1', '0x10' and '1e3' through. The bench cases end
+ * in a bad option, so that a value wrongly taken never starts a benchmark
+ * (and the refusal then names the wrong thing).
+ */
+static void bad_numbers(void)
+{
+	static const char *const secs[] = {
+		" 1", "0x10", "1e3", "-1", "", " 4k", "4k ", "+1", "1 ", "1.", ".5",
+		"1..5", "0.5s", "inf", "nan", "86401", "86400.5",
+		"99999999999999999999999",
+	};
+	char name[64];
+	size_t i;
+
+	t_name(name, sizeof(name), "secs");
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		REFUSED(2, "shmkit: timeout: ", shmkit_name_key(name), "recv", "-t", secs[i], name);
+		REFUSED(2, "shmkit: timeout: ", shmkit_name_key(name), "send", "-t", secs[i], name);
+		REFUSED(2, "seconds", 0, "bench", "-d", secs[i], "--nope");
+	}
+	REFUSED(2, "0.001", 0, "bench", "-d", "0.0004", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", " 5", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", "+5", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", "0x5", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", " 0,1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0, 1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0,+1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0x0,1", "--nope");
+	REFUSED(2, "shmid", 0, "stat", " 1");
+	REFUSED(2, "shmid", 0, "rm", "+1");
+	/* a project number is decimal too: ':0x1f' is part of the file's name */
+	REFUSED(1, "no such file", 0, "stat", "-p", "/tmp:0x1f");
 }
 
 /* Above kernel.shmmax: a runtime refusal that names the limit. */
@@ -349,6 +387,7 @@ static void permission(void)
 int main(void)
 {
 	bad_sizes();
+	bad_numbers();
 	above_shmmax();
 	bad_modes();
 	bad_projects();
