@@ -895,9 +895,8 @@ int cmd_bench(int argc, char **argv)
 			free(b);
 			return finish_stdout();
 		default:
-			fprintf(stderr, "(see 'shmkit bench --help')\n");
 			free(b);
-			return EXIT_USAGE;
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc)

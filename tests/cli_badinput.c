@@ -301,6 +301,16 @@ static void bad_command_lines(void)
 	REFUSED(2, "shmkit: stat: ", 0, "stat");	/* which segment? */
 	REFUSED(2, "shmkit: rm: ", 0, "rm");		/* nothing to remove */
 	REFUSED(2, "not several", key, "mk", "-s", "4096", "-k", ks, "-n", "x");
+	/* bench too says it in one line (getopt's), not two */
+	REFUSED(2, "--bogus", 0, "bench", "--bogus");
+	REFUSED(2, "'q'", 0, "bench", "-q");
+	/* nothing may follow -V or --help: it would be ignored silently */
+	REFUSED(2, "extra", 0, "-V", "extra");
+	REFUSED(2, "extra", 0, "--version", "extra");
+	REFUSED(2, "--json", 0, "--version", "--json");
+	REFUSED(2, "extra", 0, "-h", "extra");
+	REFUSED(2, "extra", 0, "--help", "extra");
+	REFUSED(2, "mk", 0, "help", "mk");
 }
 
 /* mk -x on a key that is taken: refused, the segment is left as it was */
