@@ -204,6 +204,62 @@ static void above_shmmax(void)
 	REFUSED(1, "header", shmkit_name_key(name), "mk", "-s", size, "-n", name);
 }
 
+/* A /proc/meminfo figure in bytes (0 if absent). */
+static uint64_t meminfo(const char *field)
+{
+	char line[128];
+	unsigned long long kb;
+	size_t n = strlen(field);
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%llu", &kb) == 1)
+			v = (uint64_t)kb * 1024;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * More than the kernel will promise: shmget says ENOMEM, which once read
+ * "key 0x...: Cannot allocate memory", as if the key were the problem.
+ * The message names the size and the memory limit instead.
+ */
+static void above_memory(void)
+{
+	struct shmkit_limits lim;
+	char size[32], ks[16], line[16] = "";
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "re");
+	key_t key = t_key();
+	uint64_t big;
+
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	/* 1: the kernel promises anything; 2: held against the commit limit */
+	if (line[0] == '1' || !line[0]) {
+		printf("note: vm.overcommit_memory=%s: no size is refused for want of "
+		       "memory; above-memory case not run\n", line[0] ? "1" : "?");
+		return;
+	}
+	big = (line[0] == '2' ? meminfo("CommitLimit") :
+	       meminfo("MemTotal") + meminfo("SwapTotal")) + (1ull << 30);
+	T_OK(shmkit_limits(&lim));
+	if (big > lim.shmmax || big / lim.page_size + 1 > lim.shmall) {
+		printf("note: kernel.shmmax or shmall is below the memory; "
+		       "above-memory case not run\n");
+		return;
+	}
+	key_text(ks, sizeof(ks), key);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)big);
+	REFUSED(1, "vm.overcommit_memory", key, "mk", "-s", size, "-k", ks);
+	REFUSED(1, size, key, "mk", "-s", size, "-k", ks);
+	REFUSED(1, "memory", 0, "mk", "-s", size);
+}
+
 static void bad_modes(void)
 {
 	static const char *const modes[] = { "999", "0x1", "1777", "abc", "8", "-1", "" };
@@ -399,6 +455,7 @@ int main(void)
 	bad_sizes();
 	bad_numbers();
 	above_shmmax();
+	above_memory();
 	bad_modes();
 	bad_projects();
 	bad_keys();
