@@ -1,5 +1,7 @@
 /* shmkit gc: remove orphaned segments nobody will come back for. */
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -16,7 +18,10 @@ static void usage(void)
 	       "  -n, --dry-run  list what would be removed, remove nothing\n"
 	       "  --foreign      also remove orphans without a shmkit header (made by\n"
 	       "                 other programs, ipcmk, or shmkit mk -k / -p)\n"
-	       "  -h, --help     this text\n");
+	       "  -h, --help     this text\n"
+	       "\n"
+	       "Orphans the caller may not remove (only their owner or creator, or\n"
+	       "root, can) are skipped and counted in one line on stderr.\n");
 }
 
 /* Is this segment garbage? Persistent and unreadable ones never are. */
@@ -29,6 +34,29 @@ static int collectable(const struct shmkit_seg_info *i, int foreign)
 	return foreign;
 }
 
+/*
+ * May this process remove the segment? The kernel lets its owner, its
+ * creator and root; for anyone else, an orphan is someone else's to
+ * clean up, not a failure of this gc.
+ */
+static int may_remove(const struct shmkit_seg_info *i)
+{
+	uid_t me = geteuid();
+
+	return me == 0 || me == i->uid || me == i->cuid;
+}
+
+/* Said once, at the end, however many there were. */
+static void say_skipped(int n)
+{
+	if (n == 1)
+		err_msg("gc", "skipped 1 orphan of another user (only its owner or "
+			"creator, or root, can remove it)");
+	else if (n > 1)
+		err_msg("gc", "skipped %d orphans of other users (only their owners or "
+			"creators, or root, can remove them)", n);
+}
+
 int cmd_gc(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -38,7 +66,7 @@ int cmd_gc(int argc, char **argv)
 		{ 0 }
 	};
 	struct shmkit_seg_info *list = NULL, now;
-	int dry = 0, foreign = 0, c, n, k, failed = 0, r;
+	int dry = 0, foreign = 0, c, n, k, failed = 0, skipped = 0, r;
 
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
@@ -67,10 +95,19 @@ int cmd_gc(int argc, char **argv)
 		const struct shmkit_seg_info *i = &list[k];
 		if (!collectable(i, foreign))
 			continue;
+		if (!may_remove(i)) {
+			skipped++;
+			continue;
+		}
 		/* look again right before removing: someone may have attached since */
 		if (!dry && (shmkit_seg_stat(i->shmid, &now) < 0 || !collectable(&now, foreign)))
 			continue;
-		if (!dry && (r = shmkit_seg_remove(i->shmid)) < 0) {
+		r = dry ? 0 : shmkit_seg_remove(i->shmid);
+		if (r == -EPERM) {
+			skipped++;	/* the kernel has the last word (a new owner?) */
+			continue;
+		}
+		if (r < 0) {
 			err_msg("gc", "%d: %s", i->shmid, shmkit_strerror(r));
 			failed = 1;
 			continue;
@@ -81,5 +118,6 @@ int cmd_gc(int argc, char **argv)
 	}
 	shmkit_free(list);
 	c = finish_stdout();
+	say_skipped(skipped);
 	return failed ? EXIT_RUNTIME : c;
 }
