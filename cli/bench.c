@@ -510,7 +510,9 @@ static void print_table(FILE *f, const struct bench *b)
 	char a[32], c[32], d[32], e[32];
 	int pipe = find_xport(b, "pipe"), nt;
 
-	fprintf(f, "shmkit bench %s: %s\n", shmkit_version(), b->machine);
+	fprintf(f, "shmkit bench %s: ", shmkit_version());
+	fput_safe(f, b->machine);	/* from /proc/cpuinfo and uname */
+	fputc('\n', f);
 	fprintf(f, "%d repetitions after warm-up; figures are medians [min-max]; "
 	       "ratios are to the pipe in this run\n",
 	       b->o.reps);

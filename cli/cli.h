@@ -20,7 +20,20 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
-/* "shmkit: <what>: <why>" on stderr. */
+/*
+ * Text from the system or the command line (process and user names,
+ * paths, names) for a terminal: control characters and bytes that are
+ * not well-formed UTF-8 become \xHH, a backslash \\. safe_text fills buf
+ * (cut at a whole character if cap is short; SAFE_CAP(n) always fits n
+ * bytes) and returns it; fput_safe writes to f. JSON has json_str.
+ */
+#define SAFE_CAP(n) (4 * (n) + 1)
+const char *safe_text(char *buf, size_t cap, const char *s);
+void fput_safe(FILE *f, const char *s);
+/* Length of the well-formed UTF-8 sequence at s (2 to 4 bytes), or 0. */
+int utf8_seq(const unsigned char *s);
+
+/* "shmkit: <what>: <why>" on stderr, escaped as by fput_safe. */
 void err_msg(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The same, then exit 2 after pointing at --help. */

@@ -93,6 +93,8 @@ int cmd_gc(int argc, char **argv)
 	}
 	for (k = 0; k < n; k++) {
 		const struct shmkit_seg_info *i = &list[k];
+		char name[SAFE_CAP(SHMKIT_NAME_MAX)];
+
 		if (!collectable(i, foreign))
 			continue;
 		if (!may_remove(i)) {
@@ -114,7 +116,7 @@ int cmd_gc(int argc, char **argv)
 		}
 		printf("%s %d key 0x%08x%s%s\n", dry ? "would remove" : "removed", i->shmid,
 		       (unsigned)i->key, (i->flags & SHMKIT_INFO_NAMED) ? " name " : "",
-		       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "");
+		       (i->flags & SHMKIT_INFO_NAMED) ? safe_text(name, sizeof(name), i->name) : "");
 	}
 	shmkit_free(list);
 	c = finish_stdout();

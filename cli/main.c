@@ -50,8 +50,7 @@ static int alone(int argc, char **argv)
 {
 	if (argc <= 2)
 		return 1;
-	fprintf(stderr, "shmkit: %s: unexpected argument '%s' (see 'shmkit --help')\n",
-		argv[1], argv[2]);
+	err_msg(argv[1], "unexpected argument '%s' (see 'shmkit --help')", argv[2]);
 	return 0;
 }
 
@@ -88,6 +87,6 @@ int main(int argc, char **argv)
 		argv[1] = prog;
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "shmkit: %s: unknown command (see 'shmkit --help')\n", argv[1]);
+	err_msg(argv[1], "unknown command (see 'shmkit --help')");
 	return EXIT_USAGE;
 }
