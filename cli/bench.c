@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -81,8 +82,8 @@ static void usage(void)
 	       "  -l, --lat-sizes LIST   round-trip message sizes (default 8,4K,64K)\n"
 	       "  -m, --measure LIST     stream, latency, limits (default: all three)\n"
 	       "  -r, --reps N           timed repetitions after warm-up (default 5)\n"
-	       "  -d, --duration SECS    seconds per streaming repetition (default 0.1);\n"
-	       "                         round trips take a third of it\n"
+	       "  -d, --duration SECS    seconds per streaming repetition, 0.001 to %d\n"
+	       "                         (default 0.1); round trips take a third of it\n"
 	       "      --cpus A,B         the two cpus (default 0,1)\n"
 	       "      --ring SIZE        channel capacity and memcpy region (default 4M)\n"
 	       "      --quick            3 short repetitions: about 10 seconds in all\n"
@@ -96,7 +97,7 @@ static void usage(void)
 	       "sleeping on a futex (block), and with the peer gone to sleep between\n"
 	       "messages (asleep: %u us pauses). The hardware's limits: single-core\n"
 	       "memcpy of each size into a ring-sized region, and one cache line passed\n"
-	       "between the two cpus.\n", GAP_US);
+	       "between the two cpus.\n", SECONDS_MAX, GAP_US);
 }
 
 /* -------------------------------------------------------------- options */
@@ -170,26 +171,33 @@ static unsigned parse_measure(const char *cmd, const char *arg)
 	return m;
 }
 
-static double parse_seconds(const char *cmd, const char *arg)
+/* SECS for -d: the common rule, and some time to measure in. */
+static double parse_duration(const char *cmd, const char *arg)
 {
-	char *end;
-	double v;
+	int64_t ms;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0.001 && v <= 60))
-		usage_error(cmd, "'%s': seconds from 0.001 to 60", arg);
-	return v;
+	if (parse_seconds(cmd, arg, &ms) < 0)
+		exit(EXIT_USAGE);
+	if (ms == 0)
+		usage_error(cmd, "'%s': at least 0.001 seconds", arg);
+	return (double)ms / 1000;
 }
 
 static void parse_cpus(struct bench *b, const char *cmd, const char *arg)
 {
-	int a, c, n = 0;
+	const char *comma = strchr(arg, ',');
+	char first[24];
+	uint64_t a, c;
 
-	if (sscanf(arg, "%d,%d%n", &a, &c, &n) != 2 || arg[n] || a < 0 || c < 0 || a == c)
+	if (!comma || (size_t)(comma - arg) >= sizeof(first))
 		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
-	b->o.cpu[0] = a;
-	b->o.cpu[1] = c;
+	memcpy(first, arg, (size_t)(comma - arg));
+	first[comma - arg] = '\0';
+	if (parse_decimal(first, &a) < 0 || parse_decimal(comma + 1, &c) < 0 ||
+	    a > INT_MAX || c > INT_MAX || a == c)
+		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
+	b->o.cpu[0] = (int)a;
+	b->o.cpu[1] = (int)c;
 }
 
 static int find_xport(const struct bench *b, const char *name)
@@ -502,7 +510,9 @@ static void print_table(FILE *f, const struct bench *b)
 	char a[32], c[32], d[32], e[32];
 	int pipe = find_xport(b, "pipe"), nt;
 
-	fprintf(f, "shmkit bench %s: %s\n", shmkit_version(), b->machine);
+	fprintf(f, "shmkit bench %s: ", shmkit_version());
+	fput_safe(f, b->machine);	/* from /proc/cpuinfo and uname */
+	fputc('\n', f);
 	fprintf(f, "%d repetitions after warm-up; figures are medians [min-max]; "
 	       "ratios are to the pipe in this run\n",
 	       b->o.reps);
@@ -838,7 +848,6 @@ int cmd_bench(int argc, char **argv)
 	int c, reps_set = 0, dur_set = 0, quick = 0, status;
 	char why[128];
 	uint64_t v;
-	char *end;
 
 	if (!b) {
 		err_msg("bench", "%s", strerror(ENOMEM));
@@ -864,15 +873,13 @@ int cmd_bench(int argc, char **argv)
 		case 'l': parse_list_sizes("bench", optarg, b->lat_sizes, &b->nlat); break;
 		case 'm': b->measure = parse_measure("bench", optarg); break;
 		case 'r':
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > BENCH_MAX_REPS)
+			if (parse_decimal(optarg, &v) < 0 || v < 1 || v > BENCH_MAX_REPS)
 				usage_error("bench", "'%s': repetitions from 1 to %d", optarg,
 					    BENCH_MAX_REPS);
 			b->o.reps = (int)v;
 			reps_set = 1;
 			break;
-		case 'd': b->o.duration = parse_seconds("bench", optarg); dur_set = 1; break;
+		case 'd': b->o.duration = parse_duration("bench", optarg); dur_set = 1; break;
 		case OPT_CPUS: parse_cpus(b, "bench", optarg); break;
 		case OPT_RING:
 			if (parse_size(optarg, &v) < 0)
@@ -890,9 +897,8 @@ int cmd_bench(int argc, char **argv)
 			free(b);
 			return finish_stdout();
 		default:
-			fprintf(stderr, "(see 'shmkit bench --help')\n");
 			free(b);
-			return EXIT_USAGE;
+			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
 	if (optind < argc)

@@ -20,17 +20,40 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
-/* "shmkit: <what>: <why>" on stderr. */
+/*
+ * Text from the system or the command line (process and user names,
+ * paths, names) for a terminal: control characters and bytes that are
+ * not well-formed UTF-8 become \xHH, a backslash \\. safe_text fills buf
+ * (cut at a whole character if cap is short; SAFE_CAP(n) always fits n
+ * bytes) and returns it; fput_safe writes to f. JSON has json_str.
+ */
+#define SAFE_CAP(n) (4 * (n) + 1)
+const char *safe_text(char *buf, size_t cap, const char *s);
+void fput_safe(FILE *f, const char *s);
+/* Length of the well-formed UTF-8 sequence at s (2 to 4 bytes), or 0. */
+int utf8_seq(const unsigned char *s);
+
+/* "shmkit: <what>: <why>" on stderr, escaped as by fput_safe. */
 void err_msg(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The same, then exit 2 after pointing at --help. */
 _Noreturn void usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Checked parsers; each prints its own one-line error and returns -1. */
+/* The longest wait or run any option takes, in seconds: a day. */
+#define SECONDS_MAX 86400	/* send/recv --help and shmkit.1 say so */
+
+/*
+ * Checked parsers; each prints its own one-line error and returns -1.
+ * Numbers are plain decimal digits: no sign, space or 0x (keys alone take
+ * hex, and modes are octal).
+ */
 int parse_size(const char *text, uint64_t *size);
 int parse_mode(const char *text, int *mode);
 int parse_shmid(const char *text, int *shmid);
+int parse_seconds(const char *what, const char *text, int64_t *ms);
+/* The same rule, silent (the caller says what is wrong): 0 or -1. */
+int parse_decimal(const char *text, uint64_t *v);
 
 /*
  * A segment as named on the command line: -k KEY, -p PATH[:PROJ], -n NAME
@@ -41,6 +64,7 @@ struct target {
 	struct shmkit_ref ref;	/* kind 0: by shmid */
 	int shmid;
 	char label[128];	/* how messages name it */
+	char path[4096];	/* ref.path points here, so never copy a target */
 };
 int target_option(struct target *t, int opt, const char *arg);
 int target_shmid(struct target *t, const char *arg);

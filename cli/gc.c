@@ -1,7 +1,9 @@
 /* shmkit gc: remove orphaned segments nobody will come back for. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -23,7 +25,10 @@ static void usage(void)
 	       "  --pending AGE    also remove pending channels unused for AGE: seconds,\n"
 	       "                   or a number with s, m, h or d (30m, 2d); their unread\n"
 	       "                   messages are lost\n"
-	       "  -h, --help       this text\n");
+	       "  -h, --help       this text\n"
+	       "\n"
+	       "Orphans the caller may not remove (only their owner or creator, or\n"
+	       "root, can) are skipped and counted in one line on stderr.\n");
 }
 
 /* AGE: digits, then optionally s, m, h or d. -1 if malformed. */
@@ -79,6 +84,29 @@ static int collectable(const struct shmkit_seg_info *i, int foreign, int64_t pen
 	return foreign;
 }
 
+/*
+ * May this process remove the segment? The kernel lets its owner, its
+ * creator and root; for anyone else, an orphan is someone else's to
+ * clean up, not a failure of this gc.
+ */
+static int may_remove(const struct shmkit_seg_info *i)
+{
+	uid_t me = geteuid();
+
+	return me == 0 || me == i->uid || me == i->cuid;
+}
+
+/* Said once, at the end, however many there were. */
+static void say_skipped(int n)
+{
+	if (n == 1)
+		err_msg("gc", "skipped 1 orphan of another user (only its owner or "
+			"creator, or root, can remove it)");
+	else if (n > 1)
+		err_msg("gc", "skipped %d orphans of other users (only their owners or "
+			"creators, or root, can remove them)", n);
+}
+
 int cmd_gc(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -89,7 +117,7 @@ int cmd_gc(int argc, char **argv)
 		{ 0 }
 	};
 	struct shmkit_seg_info *list = NULL, now;
-	int dry = 0, foreign = 0, c, n, k, failed = 0, r;
+	int dry = 0, foreign = 0, c, n, k, failed = 0, skipped = 0, r;
 	int64_t pending_age = -1;
 
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
@@ -122,22 +150,34 @@ int cmd_gc(int argc, char **argv)
 	}
 	for (k = 0; k < n; k++) {
 		const struct shmkit_seg_info *i = &list[k];
+		char name[SAFE_CAP(SHMKIT_NAME_MAX)];
+
 		if (!collectable(i, foreign, pending_age))
 			continue;
+		if (!may_remove(i)) {
+			skipped++;
+			continue;
+		}
 		/* look again right before removing: someone may have attached since */
 		if (!dry && (shmkit_seg_stat(i->shmid, &now) < 0 ||
 			     !collectable(&now, foreign, pending_age)))
 			continue;
-		if (!dry && (r = shmkit_seg_remove(i->shmid)) < 0) {
+		r = dry ? 0 : shmkit_seg_remove(i->shmid);
+		if (r == -EPERM) {
+			skipped++;	/* the kernel has the last word (a new owner?) */
+			continue;
+		}
+		if (r < 0) {
 			err_msg("gc", "%d: %s", i->shmid, shmkit_strerror(r));
 			failed = 1;
 			continue;
 		}
 		printf("%s %d key 0x%08x%s%s\n", dry ? "would remove" : "removed", i->shmid,
 		       (unsigned)i->key, (i->flags & SHMKIT_INFO_NAMED) ? " name " : "",
-		       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "");
+		       (i->flags & SHMKIT_INFO_NAMED) ? safe_text(name, sizeof(name), i->name) : "");
 	}
 	shmkit_free(list);
 	c = finish_stdout();
+	say_skipped(skipped);
 	return failed ? EXIT_RUNTIME : c;
 }

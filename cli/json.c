@@ -10,30 +10,6 @@ static const char *yesno(int b)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at s (2 to 4 bytes: no
- * overlong form, no surrogate, nothing past U+10FFFF), or 0.
- */
-static int utf8_seq(const unsigned char *s)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-	int n, i;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-	else
-		return 0;
-	/* the first continuation byte has the narrow range; the rest any */
-	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-	return n;
-}
-
-/*
  * Names and process names are bytes, not always UTF-8, and JSON must be.
  * A byte that is not part of a well-formed sequence is written as the
  * code point of the same value (\u00XX), so nothing is dropped.
@@ -51,7 +27,11 @@ void json_str(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p++);
 		} else if (*p < 0x80) {
 			fputc(*p++, f);
-		} else if ((n = utf8_seq(p)) > 0) {
+		} else if ((n = utf8_seq(p)) == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			/* a C1 control: well-formed, but terminals may obey it */
+			fprintf(f, "\\u%04x", p[1]);
+			p += 2;
+		} else if (n > 0) {
 			fwrite(p, 1, (size_t)n, f);
 			p += n;
 		} else {

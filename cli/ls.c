@@ -36,7 +36,7 @@ static void owner_name(char *buf, size_t cap, uid_t uid)
 	struct passwd *pw = getpwuid(uid);
 
 	if (pw)
-		snprintf(buf, cap, "%s", pw->pw_name);
+		safe_text(buf, cap, pw->pw_name);
 	else
 		snprintf(buf, cap, "%u", (unsigned)uid);
 }
@@ -131,8 +131,8 @@ int cmd_ls(int argc, char **argv)
 		       "PIDS", "CREATOR", "AGE", "STATE");
 		for (k = 0; k < n; k++) {
 			const struct shmkit_seg_info *i = &list[k];
-			char owner[32], mode[8], size[16], alloc[16], pids[64], creator[32], age[16];
-			char state[64];
+			char owner[SAFE_CAP(32)], mode[8], size[16], alloc[16], pids[64];
+			char creator[32], age[16], name[SAFE_CAP(SHMKIT_NAME_MAX)], state[64];
 
 			owner_name(owner, sizeof(owner), i->uid);
 			fmt_mode(mode, sizeof(mode), i->mode);
@@ -145,7 +145,8 @@ int cmd_ls(int argc, char **argv)
 			state_text(state, sizeof(state), i);
 			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s%s\n",
 			       i->shmid, (unsigned)i->key,
-			       (i->flags & SHMKIT_INFO_NAMED) ? i->name : "-",
+			       (i->flags & SHMKIT_INFO_NAMED) ?
+			       safe_text(name, sizeof(name), i->name) : "-",
 			       owner, mode, size, alloc, (unsigned long long)i->nattch,
 			       pids, creator, age, state,
 			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "",

@@ -45,6 +45,15 @@ static void usage(FILE *f)
 		"Exit status: 0 success, 1 the system refused, 2 bad usage.\n");
 }
 
+/* -V and --help stand alone: whatever follows would be silently ignored. */
+static int alone(int argc, char **argv)
+{
+	if (argc <= 2)
+		return 1;
+	err_msg(argv[1], "unexpected argument '%s' (see 'shmkit --help')", argv[2]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static char prog[32];
@@ -56,10 +65,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
+		if (!alone(argc, argv))
+			return EXIT_USAGE;
 		usage(stdout);
 		return finish_stdout();
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		if (!alone(argc, argv))
+			return EXIT_USAGE;
 		printf("shmkit %s\n", shmkit_version());
 		return finish_stdout();
 	}
@@ -74,6 +87,6 @@ int main(int argc, char **argv)
 		argv[1] = prog;
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "shmkit: %s: unknown command (see 'shmkit --help')\n", argv[1]);
+	err_msg(argv[1], "unknown command (see 'shmkit --help')");
 	return EXIT_USAGE;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "cli.h"
@@ -40,6 +41,59 @@ static int create_random(uint64_t size, int mode)
 		r = shmkit_seg_create(&ref, size, mode, SHMKIT_EXCL);
 	}
 	return r;
+}
+
+/* A /proc/meminfo figure in bytes, or 0 if it is not there. */
+static uint64_t meminfo(const char *field)
+{
+	char line[128];
+	unsigned long long kb;
+	size_t n = strlen(field);
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%llu", &kb) == 1)
+			v = (uint64_t)kb * 1024;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * shmget says ENOMEM when the kernel will not promise the segment's
+ * memory: a segment is accounted in full when made, like any shared
+ * mapping. With vm.overcommit_memory=0 one request may not exceed RAM plus
+ * swap; with 2, what is promised may not pass the commit limit. Which key
+ * was asked for has nothing to do with it, so name the figure instead.
+ */
+static void explain_nomem(uint64_t size)
+{
+	char line[16] = "", want[16], have[16], used[16];
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "re");
+	int mode;
+
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	mode = line[0] >= '0' && line[0] <= '2' ? line[0] - '0' : -1;
+	fmt_size(want, sizeof(want), size);
+	if (mode == 0) {
+		fmt_size(have, sizeof(have), meminfo("MemTotal") + meminfo("SwapTotal"));
+		err_msg("mk", "size %llu (%s): more memory than the system has (RAM + swap: "
+			"%s; vm.overcommit_memory=0)", (unsigned long long)size, want, have);
+	} else if (mode == 2) {
+		fmt_size(have, sizeof(have), meminfo("CommitLimit"));
+		fmt_size(used, sizeof(used), meminfo("Committed_AS"));
+		err_msg("mk", "size %llu (%s): more memory than the kernel may still promise "
+			"(commit limit %s, %s promised already; vm.overcommit_memory=2)",
+			(unsigned long long)size, want, have, used);
+	} else {
+		err_msg("mk", "size %llu (%s): the kernel could not allocate the memory",
+			(unsigned long long)size, want);
+	}
 }
 
 int cmd_mk(int argc, char **argv)
@@ -107,6 +161,8 @@ int cmd_mk(int argc, char **argv)
 	else if (r == -SHMKIT_ESHMALL && shmkit_limits(&lim) == 0)
 		err_msg("mk", "size %llu: exceeds what kernel.shmall (%llu pages) leaves free",
 			(unsigned long long)size, (unsigned long long)lim.shmall);
+	else if (r == -ENOMEM)
+		explain_nomem(size);
 	else if (r == -SHMKIT_ESHMMNI && shmkit_limits(&lim) == 0)
 		err_msg("mk", "no segment left: kernel.shmmni (%llu segments) reached",
 			(unsigned long long)lim.shmmni);

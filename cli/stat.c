@@ -25,14 +25,20 @@ static void usage(void)
 static const char *user(uid_t uid, char *buf, size_t cap)
 {
 	struct passwd *pw = getpwuid(uid);
-	snprintf(buf, cap, "%s(%u)", pw ? pw->pw_name : "?", (unsigned)uid);
+	char name[SAFE_CAP(32)];
+
+	snprintf(buf, cap, "%s(%u)", pw ? safe_text(name, sizeof(name), pw->pw_name) : "?",
+		 (unsigned)uid);
 	return buf;
 }
 
 static const char *group(gid_t gid, char *buf, size_t cap)
 {
 	struct group *gr = getgrgid(gid);
-	snprintf(buf, cap, "%s(%u)", gr ? gr->gr_name : "?", (unsigned)gid);
+	char name[SAFE_CAP(32)];
+
+	snprintf(buf, cap, "%s(%u)", gr ? safe_text(name, sizeof(name), gr->gr_name) : "?",
+		 (unsigned)gid);
 	return buf;
 }
 
@@ -51,14 +57,15 @@ static const char *when(int64_t t, char *buf, size_t cap)
 static void print_human(const struct shmkit_seg_info *i, const struct shmkit_proc *p,
 			int np, int partial, const struct shmkit_chan_info *c)
 {
-	char a[64], b[64], size[16];
+	char a[SAFE_CAP(32) + 16], b[SAFE_CAP(32) + 16], size[16];
+	char text[SAFE_CAP(SHMKIT_NAME_MAX)];
 	int k;
 
 	printf("shmid:        %d\n", i->shmid);
 	printf("key:          0x%08x%s\n", (unsigned)i->key,
 	       (i->flags & SHMKIT_INFO_REMOVING) ? " (cleared: marked for removal)" : "");
 	if (i->flags & SHMKIT_INFO_NAMED)
-		printf("name:         %s%s\n", i->name,
+		printf("name:         %s%s\n", safe_text(text, sizeof(text), i->name),
 		       (i->flags & SHMKIT_INFO_PERSIST) ? " (persistent)" : "");
 	else
 		printf("name:         - (%s)\n", (i->flags & SHMKIT_INFO_UNREAD) ?
@@ -76,7 +83,8 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 	       (i->flags & SHMKIT_INFO_LASTPID_ALIVE) ? "running" : "gone");
 	printf("attached:     %llu\n", (unsigned long long)i->nattch);
 	for (k = 0; k < np; k++)
-		printf("  pid %-8d %s\n", (int)p[k].pid, p[k].comm);
+		printf("  pid %-8d %s\n", (int)p[k].pid,
+		       safe_text(text, sizeof(text), p[k].comm));
 	if (partial && (uint64_t)np < i->nattch)
 		printf("  (some processes could not be inspected: run as root to see all)\n");
 	printf("attach time:  %s\n", when(i->atime, a, sizeof(a)));

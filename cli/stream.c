@@ -22,22 +22,6 @@ uint64_t stream_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* SECONDS: a number, with a fraction if wanted (0.5). */
-static int parse_seconds(const char *text, int64_t *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (end == text || *end || errno || !(v >= 0) || v > 86400.0 * 365) {
-		err_msg("timeout", "'%s': not a number of seconds (like 5 or 0.5)", text);
-		return -1;
-	}
-	*ms = (int64_t)(v * 1000.0 + 0.5);
-	return 0;
-}
-
 int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 {
 	static const struct option opts[] = {
@@ -61,7 +45,7 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 	while ((c = getopt_long(argc, argv, "t:c:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_seconds(optarg, &s->timeout_ms) < 0)
+			if (parse_seconds("timeout", optarg, &s->timeout_ms) < 0)
 				exit(EXIT_USAGE);
 			break;
 		case 'c':

@@ -7,46 +7,158 @@
 
 #include "cli.h"
 
+int utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	int n, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	/* the first continuation byte has the narrow range; the rest any */
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+	return n;
+}
+
+/*
+ * The printable form of the character that starts s, into out (at most
+ * four bytes and a NUL); returns how many bytes of s it stands for.
+ * Control bytes (below 0x20, and 0x7f), the C1 controls U+0080..U+009F
+ * (some terminals obey them in UTF-8 too, CSI among them) and bytes that
+ * are not part of well-formed UTF-8 become \xHH; a backslash doubles, so
+ * that \x1b in a name is never mistaken for the byte.
+ */
+static size_t safe_char(const char *s, char out[5])
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int n = *p < 0x80 ? 1 : utf8_seq(p);
+
+	if (*p == '\\') {
+		memcpy(out, "\\\\", 3);
+	} else if (n == 0 || *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] < 0xa0)) {
+		snprintf(out, 5, "\\x%02x", *p);
+		n = 1;
+	} else {
+		memcpy(out, s, (size_t)n);
+		out[n] = '\0';
+	}
+	return (size_t)n;
+}
+
+void fput_safe(FILE *f, const char *s)
+{
+	char c[5];
+
+	while (*s) {
+		s += safe_char(s, c);
+		fputs(c, f);
+	}
+}
+
+const char *safe_text(char *buf, size_t cap, const char *s)
+{
+	size_t len = 0, n;
+	char c[5];
+
+	if (!cap)
+		return buf;
+	while (*s) {
+		s += safe_char(s, c);
+		n = strlen(c);
+		if (len + n >= cap)
+			break;	/* cut before a character or an escape, never inside */
+		memcpy(buf + len, c, n);
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Every message is escaped whole: it repeats paths and names that were
+ * typed or read from the system, and none of our own texts holds a
+ * control character. Longer than 8K is cut.
+ */
+static void vmsg(const char *what, const char *fmt, va_list ap, const char *tail)
+{
+	char msg[8192];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fputs("shmkit: ", stderr);
+	fput_safe(stderr, what);
+	fputs(": ", stderr);
+	fput_safe(stderr, msg);
+	fputs(tail, stderr);
+}
+
 void err_msg(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "shmkit: %s: ", what);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(what, fmt, ap, "\n");
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "shmkit: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(cmd, fmt, ap, "");
 	va_end(ap);
 	fprintf(stderr, " (see 'shmkit %s --help')\n", cmd);
 	exit(EXIT_USAGE);
 }
 
+/*
+ * The one rule for numbers on the command line: plain decimal digits,
+ * nothing else. No sign, no spaces, no 0x (strtoul and strtod take all
+ * three, and would let ' 1' and '0x10' through where ' 4k' is refused);
+ * only keys are hex, through shmkit_key_parse. Reads the digits that
+ * start s into *v; returns the end of them (s itself if there are none),
+ * or NULL if they do not fit in 64 bits.
+ */
+static const char *read_digits(const char *s, uint64_t *v)
+{
+	*v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			return NULL;
+		*v = *v * 10 + d;
+	}
+	return s;
+}
+
+int parse_decimal(const char *text, uint64_t *v)
+{
+	const char *end = read_digits(text, v);
+
+	return end && end != text && !*end ? 0 : -1;
+}
+
 /* SIZE: digits, then optionally K, M, G or T (powers of 1024). */
 int parse_size(const char *text, uint64_t *size)
 {
-	const char *s = text;
-	uint64_t v = 0, mult = 1;
+	const char *s;
+	uint64_t v, mult = 1;
 
-	if (!isdigit((unsigned char)*s)) {
-		err_msg("size", "'%s': not a number (examples: 4096, 64K, 1M, 2G)", text);
+	s = read_digits(text, &v);
+	if (!s) {
+		err_msg("size", "'%s': does not fit in 64 bits", text);
 		return -1;
 	}
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10) {
-			err_msg("size", "'%s': does not fit in 64 bits", text);
-			return -1;
-		}
-		v = v * 10 + d;
+	if (s == text) {
+		err_msg("size", "'%s': not a number (examples: 4096, 64K, 1M, 2G)", text);
+		return -1;
 	}
 	if (*s) {
 		switch (toupper((unsigned char)*s)) {
@@ -71,6 +183,41 @@ int parse_size(const char *text, uint64_t *size)
 	}
 	*size = v * mult;
 	return 0;
+}
+
+/* Milliseconds from the decimals after the point: three, the fourth rounds. */
+static int64_t decimals_ms(const char *d)
+{
+	int64_t ms = 0;
+	int k;
+
+	for (k = 0; k < 3; k++)
+		ms = ms * 10 + (*d ? *d++ - '0' : 0);
+	return ms + (*d >= '5');
+}
+
+/*
+ * SECONDS: digits, optionally a point and more digits (0.5), rounded to
+ * the millisecond. One rule and one range for every option that takes
+ * seconds (send and recv -t, bench -d).
+ */
+int parse_seconds(const char *what, const char *text, int64_t *ms)
+{
+	uint64_t whole;
+	const char *s = read_digits(text, &whole);
+	int64_t v;
+
+	if (s && s != text && whole <= SECONDS_MAX &&
+	    (!*s || (*s == '.' && s[1] && !s[1 + strspn(s + 1, "0123456789")]))) {
+		v = (int64_t)whole * 1000 + (*s ? decimals_ms(s + 1) : 0);
+		if (v <= (int64_t)SECONDS_MAX * 1000) {
+			*ms = v;
+			return 0;
+		}
+	}
+	err_msg(what, "'%s': not a number of seconds from 0 to %d (like 5 or 0.5)",
+		text, SECONDS_MAX);
+	return -1;
 }
 
 int parse_mode(const char *text, int *mode)
@@ -99,12 +246,9 @@ int parse_mode(const char *text, int *mode)
 
 int parse_shmid(const char *text, int *shmid)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (!isdigit((unsigned char)*text) || *end || errno || v > INT32_MAX) {
+	if (parse_decimal(text, &v) < 0 || v > INT32_MAX) {
 		err_msg("shmid", "'%s': not a shmid (a number from 'shmkit ls')", text);
 		return -1;
 	}
@@ -115,14 +259,12 @@ int parse_shmid(const char *text, int *shmid)
 /* PATH[:PROJ]: the part after the last ':' is the project id if numeric. */
 static int parse_path(struct target *t, const char *arg)
 {
-	static char path[4096];
 	const char *colon = strrchr(arg, ':');
-	key_t proj = 1;
+	uint64_t proj = 1;
 	size_t len = strlen(arg);
 
-	if (colon && colon[1] && strspn(colon + 1, "0123456789xXabcdefABCDEF") ==
-	    strlen(colon + 1) && isdigit((unsigned char)colon[1])) {
-		if (shmkit_key_parse(colon + 1, &proj) < 0 || (uint32_t)proj > 255) {
+	if (colon && colon[1] && !colon[1 + strspn(colon + 1, "0123456789")]) {
+		if (parse_decimal(colon + 1, &proj) < 0 || proj < 1 || proj > 255) {
 			err_msg("project id", "'%s': must be 1..255 (ftok keeps only 8 bits)",
 				colon + 1);
 			return -1;
@@ -132,14 +274,14 @@ static int parse_path(struct target *t, const char *arg)
 		err_msg("project id", "'%s': empty after ':'", arg);
 		return -1;
 	}
-	if (len == 0 || len >= sizeof(path)) {
+	if (len == 0 || len >= sizeof(t->path)) {
 		err_msg("path", "'%s': %s", arg, len ? "too long" : "empty");
 		return -1;
 	}
-	memcpy(path, arg, len);
-	path[len] = '\0';
+	memcpy(t->path, arg, len);
+	t->path[len] = '\0';
 	t->ref.kind = SHMKIT_REF_PATH;
-	t->ref.path = path;
+	t->ref.path = t->path;
 	t->ref.proj = (int)proj;
 	return 0;
 }

@@ -242,6 +242,13 @@ def parse_seeds():
         t(10, 'u64-%d' % i, v)
     for i, v in enumerate([0, 1023, 1024, 1536, 10 << 20, U64, 119, 7199, 172799, 1 << 63]):
         t(11, 'fmt-%d' % i, struct.pack('<Q', v), i % 3 * 4)
+    for i, v in enumerate(['0', '0.5', '1.2345', '86400', '86400.0004', '86400.0005', '86401',
+                           ' 1', '0x10', '1e3', '-1', '', '1.', '.5', '0.' + '9' * 40]):
+        t(12, 'seconds-%d' % i, v)
+    for i, (v, cap) in enumerate([(b'plain', 0), (b'\x1b]0;pwned\x07', 0), (b'\x1b[2J', 5),
+                                  (b'caf\xc3\xa9', 0), (b'caf\xc3\xa9', 5), (b'\xc2\x9b\xff\\', 0),
+                                  (b'\xed\xa0\x80\xf4\x90\x80\x80', 0), (b'a\\x1b', 3)]):
+        t(13, 'safe-%d' % i, v, cap)
     return s
 
 

@@ -17,6 +17,8 @@
  *      text: segsz (8), key (4), then the 128-byte header (zeros past the end)
  *  10  __shmkit_parse_u64           11 fmt_size, fmt_age, fmt_mode, state_name
  *      (cli; binary: a 64-bit number, the variant picks the buffer size)
+ *  12  parse_seconds (cli)          13  safe_text (cli; the variant, if not 0,
+ *                                      is the buffer size)
  *
  * The cli parsers print their complaint to stderr (err_msg): fuzz/run.sh
  * runs this target with -close_fd_mask=2. Built by fuzz/run.sh with cli/
@@ -249,6 +251,79 @@ static void pf_target(const char *s, unsigned variant)
 		PF_CHECK(t.shmid >= 0);
 }
 
+/* Digits, then optionally a point and more digits; nothing else. */
+static int pf_seconds_form(const char *s)
+{
+	size_t n = strspn(s, PF_DIGITS);
+
+	if (n == 0)
+		return 0;
+	if (!s[n])
+		return 1;
+	return s[n] == '.' && s[n + 1] && !s[n + 1 + strspn(s + n + 1, PF_DIGITS)];
+}
+
+static void pf_seconds(const char *s)
+{
+	int64_t ms = -1;
+	int r = parse_seconds("seconds", s, &ms), form = pf_seconds_form(s);
+	double ref = form ? strtod(s, NULL) * 1000 : -1;
+
+	PF_CHECK(r == 0 || r == -1);
+	if (r == 0) {
+		PF_CHECK(form);
+		PF_CHECK(ms >= 0 && ms <= (int64_t)SECONDS_MAX * 1000);
+		/* strtod's binary value may sit just below a half: one off at most */
+		PF_CHECK(ms - ref <= 1.0 && ref - ms <= 1.0);
+	} else if (form) {
+		PF_CHECK(ref >= (double)SECONDS_MAX * 1000);
+	}
+}
+
+static int pf_hex(unsigned char c)
+{
+	return c >= 'a' ? c - 'a' + 10 : c - '0';
+}
+
+/*
+ * What safe_text writes is printable (no control byte, no C1 control,
+ * well-formed UTF-8), and reading its escapes back gives the text again,
+ * all of it when the buffer is big enough, else a prefix.
+ */
+static void pf_safe_text(const char *s, unsigned variant)
+{
+	size_t len = strlen(s), cap = variant ? variant : SAFE_CAP(len), n = 0, k;
+	char *buf = malloc(cap), *back = malloc(len + 1);
+	const unsigned char *p;
+
+	if (!buf || !back)
+		abort();
+	PF_CHECK(safe_text(buf, cap, s) == buf);
+	PF_CHECK(memchr(buf, '\0', cap) != NULL);
+	for (p = (const unsigned char *)buf; *p; p += k) {
+		k = *p < 0x80 ? 1 : (size_t)utf8_seq(p);
+		PF_CHECK(k > 0 && *p >= 0x20 && *p != 0x7f);
+		PF_CHECK(!(p[0] == 0xc2 && p[1] < 0xa0));
+		if (*p != '\\') {
+			memcpy(back + n, p, k);
+			n += k;
+		} else if (p[1] == '\\') {
+			back[n++] = '\\';
+			k = 2;
+		} else {
+			PF_CHECK(p[1] == 'x' && isxdigit(p[2]) && isxdigit(p[3]));
+			back[n++] = (char)(pf_hex(p[2]) * 16 + pf_hex(p[3]));
+			k = 4;
+		}
+		PF_CHECK(n <= len);
+	}
+	PF_CHECK(memcmp(back, s, n) == 0);
+	if (!variant)
+		PF_CHECK(n == len);
+	free(buf);
+	free(back);
+}
+
 static void pf_hdr(const uint8_t *p, size_t n)
 {
 	unsigned char *base = calloc(1, SHMKIT_HDR_SIZE);
@@ -372,7 +447,9 @@ int PARSE_FUZZ_ENTRY(const uint8_t *data, size_t size)
 	case 7: pf_shmid(s); break;
 	case 8: pf_target(s, variant); break;
 	case 10: pf_u64(s); break;
-	default: break;	/* 12..15: nothing yet */
+	case 12: pf_seconds(s); break;
+	case 13: pf_safe_text(s, variant); break;
+	default: break;	/* 14, 15: nothing yet */
 	}
 	free(s);
 	return 0;

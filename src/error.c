@@ -1,4 +1,5 @@
 /* Error texts, version and the library's free. */
+#include <errno.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
@@ -25,7 +26,9 @@ void shmkit_free(void *ptr)
 /*
  * Text for an error code, either sign. Our own codes read as sentences
  * that name what to look at; errno values come from strerror(), which in
- * glibc returns static text for every known value.
+ * glibc returns static text for every known value. Two errno values are
+ * the channel's own answers, and strerror's words for them ("Connection
+ * timed out", "Device or resource busy") would point at the wrong thing.
  */
 SHMKIT_EXPORT
 const char *shmkit_strerror(int err)
@@ -33,6 +36,10 @@ const char *shmkit_strerror(int err)
 	if (err < 0 && err != INT_MIN)	/* -INT_MIN overflows */
 		err = -err;
 	switch (err) {
+	case ETIMEDOUT:
+		return "timed out waiting for the other side of the channel";
+	case EBUSY:
+		return "that side of the channel is held by another live process";
 	case SHMKIT_EFOREIGN:
 		return "not a shmkit segment (no shmkit header)";
 	case SHMKIT_ECLASH:

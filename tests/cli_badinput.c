@@ -126,6 +126,7 @@ static void bad_sizes(void)
 {
 	static const char *const usage[] = {
 		"0", "-5", "abc", "12Q", "", "1KK", "1.5M", " 1", "0x10",
+		"1e3", "-1", "+4", " 4k", "4k ", "4 k",
 		"99999999999999999999999",	/* beyond 64 bits */
 		"18446744073709551615K",	/* fits, but not times 1024 */
 		"17179869184T",			/* 2^34 T = 2^74 bytes */
@@ -138,6 +139,43 @@ static void bad_sizes(void)
 	for (i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
 		REFUSED(2, "shmkit: size: ", key, "mk", "-s", usage[i], "-k", ks);
 	REFUSED(2, "-s SIZE", key, "mk", "-k", ks);	/* no size at all */
+}
+
+/*
+ * Seconds and counts follow the rule for sizes: plain decimal digits (and
+ * a fraction for seconds), no spaces, signs, hex or exponents. strtod and
+ * strtoull once let ' 1', '0x10' and '1e3' through. The bench cases end
+ * in a bad option, so that a value wrongly taken never starts a benchmark
+ * (and the refusal then names the wrong thing).
+ */
+static void bad_numbers(void)
+{
+	static const char *const secs[] = {
+		" 1", "0x10", "1e3", "-1", "", " 4k", "4k ", "+1", "1 ", "1.", ".5",
+		"1..5", "0.5s", "inf", "nan", "86401", "86400.5",
+		"99999999999999999999999",
+	};
+	char name[64];
+	size_t i;
+
+	t_name(name, sizeof(name), "secs");
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		REFUSED(2, "shmkit: timeout: ", shmkit_name_key(name), "recv", "-t", secs[i], name);
+		REFUSED(2, "shmkit: timeout: ", shmkit_name_key(name), "send", "-t", secs[i], name);
+		REFUSED(2, "seconds", 0, "bench", "-d", secs[i], "--nope");
+	}
+	REFUSED(2, "0.001", 0, "bench", "-d", "0.0004", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", " 5", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", "+5", "--nope");
+	REFUSED(2, "repetitions", 0, "bench", "-r", "0x5", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", " 0,1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0, 1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0,+1", "--nope");
+	REFUSED(2, "cpu", 0, "bench", "--cpus", "0x0,1", "--nope");
+	REFUSED(2, "shmid", 0, "stat", " 1");
+	REFUSED(2, "shmid", 0, "rm", "+1");
+	/* a project number is decimal too: ':0x1f' is part of the file's name */
+	REFUSED(1, "no such file", 0, "stat", "-p", "/tmp:0x1f");
 }
 
 /* Above kernel.shmmax: a runtime refusal that names the limit. */
@@ -164,6 +202,62 @@ static void above_shmmax(void)
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)lim.shmmax);
 	REFUSED(1, "shmmax", shmkit_name_key(name), "mk", "-s", size, "-n", name);
 	REFUSED(1, "header", shmkit_name_key(name), "mk", "-s", size, "-n", name);
+}
+
+/* A /proc/meminfo figure in bytes (0 if absent). */
+static uint64_t meminfo(const char *field)
+{
+	char line[128];
+	unsigned long long kb;
+	size_t n = strlen(field);
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%llu", &kb) == 1)
+			v = (uint64_t)kb * 1024;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * More than the kernel will promise: shmget says ENOMEM, which once read
+ * "key 0x...: Cannot allocate memory", as if the key were the problem.
+ * The message names the size and the memory limit instead.
+ */
+static void above_memory(void)
+{
+	struct shmkit_limits lim;
+	char size[32], ks[16], line[16] = "";
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "re");
+	key_t key = t_key();
+	uint64_t big;
+
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	/* 1: the kernel promises anything; 2: held against the commit limit */
+	if (line[0] == '1' || !line[0]) {
+		printf("note: vm.overcommit_memory=%s: no size is refused for want of "
+		       "memory; above-memory case not run\n", line[0] ? "1" : "?");
+		return;
+	}
+	big = (line[0] == '2' ? meminfo("CommitLimit") :
+	       meminfo("MemTotal") + meminfo("SwapTotal")) + (1ull << 30);
+	T_OK(shmkit_limits(&lim));
+	if (big > lim.shmmax || big / lim.page_size + 1 > lim.shmall) {
+		printf("note: kernel.shmmax or shmall is below the memory; "
+		       "above-memory case not run\n");
+		return;
+	}
+	key_text(ks, sizeof(ks), key);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)big);
+	REFUSED(1, "vm.overcommit_memory", key, "mk", "-s", size, "-k", ks);
+	REFUSED(1, size, key, "mk", "-s", size, "-k", ks);
+	REFUSED(1, "memory", 0, "mk", "-s", size);
 }
 
 static void bad_modes(void)
@@ -263,6 +357,16 @@ static void bad_command_lines(void)
 	REFUSED(2, "shmkit: stat: ", 0, "stat");	/* which segment? */
 	REFUSED(2, "shmkit: rm: ", 0, "rm");		/* nothing to remove */
 	REFUSED(2, "not several", key, "mk", "-s", "4096", "-k", ks, "-n", "x");
+	/* bench too says it in one line (getopt's), not two */
+	REFUSED(2, "--bogus", 0, "bench", "--bogus");
+	REFUSED(2, "'q'", 0, "bench", "-q");
+	/* nothing may follow -V or --help: it would be ignored silently */
+	REFUSED(2, "extra", 0, "-V", "extra");
+	REFUSED(2, "extra", 0, "--version", "extra");
+	REFUSED(2, "--json", 0, "--version", "--json");
+	REFUSED(2, "extra", 0, "-h", "extra");
+	REFUSED(2, "extra", 0, "--help", "extra");
+	REFUSED(2, "mk", 0, "help", "mk");
 }
 
 /* mk -x on a key that is taken: refused, the segment is left as it was */
@@ -349,7 +453,9 @@ static void permission(void)
 int main(void)
 {
 	bad_sizes();
+	bad_numbers();
 	above_shmmax();
+	above_memory();
 	bad_modes();
 	bad_projects();
 	bad_keys();

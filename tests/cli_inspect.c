@@ -394,6 +394,97 @@ static void odd_process_name(void)
 	T_OK(shmkit_seg_remove(shmid));
 }
 
+/*
+ * Text output is for terminals: no byte of it may be a control character
+ * (other than the newline) or stray from well-formed UTF-8, and no C1
+ * control either (U+0080..U+009F, which some terminals obey).
+ */
+#define TERMINAL_SAFE(what, text) terminal_safe(__FILE__, __LINE__, what, text)
+static void terminal_safe(const char *file, int line, const char *what, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	for (; *p; p++) {
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f || *p >= 0x80)
+			t_fail(file, line, "%s: byte 0x%02x at %zu in: %s", what, *p,
+			       (size_t)(p - (const unsigned char *)text), text);
+	}
+}
+
+/* A child that renames itself (prctl, as any process may), then holds. */
+static void hold_named(struct t_holder *h, int shmid, const char *comm)
+{
+	char old[17] = "";
+
+	/* the holder inherits our name for the moment it is forked */
+	T_OK(prctl(PR_GET_NAME, old));
+	T_OK(prctl(PR_SET_NAME, comm));
+	t_hold_start(h, shmid);
+	T_OK(prctl(PR_SET_NAME, old));
+}
+
+/*
+ * A process name with terminal escapes (set the title, clear the screen)
+ * shows in stat escaped, not obeyed. A regression test: stat printed the
+ * names raw, to the terminal of whoever ran it (often root). ls, and the
+ * error messages that repeat what was typed, are held to the same rule.
+ */
+static void hostile_process_name(void)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME };
+	struct t_holder title, clear;
+	char name[64], id[16], *out, *err;
+	int shmid;
+
+	ref.name = t_name(name, sizeof(name), "esc");
+	shmid = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	T_OK(shmid);
+	snprintf(id, sizeof(id), "%d", shmid);
+	hold_named(&title, shmid, "\033]0;pwned\007");
+	/* clear screen; CSI as a C1 control in UTF-8; a stray byte; a backslash */
+	hold_named(&clear, shmid, "\033[2J\xc2\x9b\xff\\");
+
+	out = STAT(id);
+	TERMINAL_SAFE("stat", out);
+	T_STR_CONTAINS(out, "\\x1b]0;pwned\\x07");
+	T_STR_CONTAINS(out, "\\x1b[2J\\xc2\\x9b\\xff\\\\");
+	free(out);
+	/* JSON keeps every character, C1 controls escaped as \u0080..\u009f */
+	out = STAT("--json", id);
+	TERMINAL_SAFE("stat --json", out);
+	JQ_TRUE(out, shmid, "[.attached[].comm] | sort == "
+		"[\"\\u001b[2J\\u009b\\u00ff\\\\\", \"\\u001b]0;pwned\\u0007\"]");
+	free(out);
+	T_EQ(t_cli(&out, &err, "ls", NULL), 0);
+	TERMINAL_SAFE("ls", out);
+	TERMINAL_SAFE("ls stderr", err);
+	free(out);
+	free(err);
+
+	/* what was typed comes back escaped in error messages too */
+	T_EQ(t_cli(&out, &err, "stat", "-p", "/nonexistent/\033[2J\033]0;x\007", NULL), 1);
+	TERMINAL_SAFE("stat -p", err);
+	T_STR_CONTAINS(err, "/nonexistent/\\x1b[2J");
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "\033[2Jx", NULL), 2);
+	TERMINAL_SAFE("unknown command", err);
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "-V", "\033[2J", NULL), 2);
+	TERMINAL_SAFE("-V extra", err);
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "recv", "bad\033[2Jname", NULL), 2);
+	TERMINAL_SAFE("recv bad name", err);
+	free(out);
+	free(err);
+
+	t_hold_stop(&title);
+	t_hold_stop(&clear);
+	T_OK(shmkit_seg_remove(shmid));
+}
+
 static void attached_process(void)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME };
@@ -525,6 +616,7 @@ int main(void)
 	stat_json();
 	attached_process();
 	odd_process_name();
+	hostile_process_name();
 	orphans();
 	live_last_user();
 	return 0;

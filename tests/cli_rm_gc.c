@@ -17,9 +17,10 @@
  * make this live process their last user): existence is checked with
  * IPC_STAT only.
  */
-#define _GNU_SOURCE	/* pipe2, SHM_DEST */
+#define _GNU_SOURCE	/* pipe2, SHM_DEST, setgroups */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,45 @@ static void rm_several(void)
 	free(err);
 }
 
+/*
+ * rm -p A -p B: each target keeps its own path. A regression test: every
+ * -p argument once shared one buffer, so the last path was used for all,
+ * and A's segment stayed while B's went under A's label.
+ */
+static void rm_two_paths(void)
+{
+	struct shmkit_ref a = { .kind = SHMKIT_REF_PATH, .proj = 1 };
+	struct shmkit_ref b = { .kind = SHMKIT_REF_PATH, .proj = 1 };
+	struct t_holder h;
+	char *out, *err;
+	int id_a, id_b;
+
+	a.path = t_tmpfile("cli-rm-a");
+	b.path = t_tmpfile("cli-rm-b");
+	id_a = create(&a, 100, 0);
+	id_b = create(&b, 100, 0);
+	T_EQ(t_cli(&out, &err, "rm", "-p", a.path, "-p", b.path, NULL), 0);
+	T_EQ(err[0], '\0');
+	T_ASSERT(!exists(id_a));
+	T_ASSERT(!exists(id_b));
+	free(out);
+	free(err);
+
+	/* A is refused (attached) and named in the message; B still goes */
+	id_a = create(&a, 100, 0);
+	id_b = create(&b, 100, 0);
+	t_hold_start(&h, id_a);
+	T_EQ(t_cli(&out, &err, "rm", "-p", a.path, "-p", b.path, NULL), 1);
+	ONE_ERROR_LINE(err);
+	T_STR_CONTAINS(err, a.path);
+	T_STR_CONTAINS(err, "attached");
+	T_ASSERT(exists(id_a));
+	T_ASSERT(!exists(id_b));
+	free(out);
+	free(err);
+	t_hold_stop(&h);
+}
+
 static void gc_named_orphan(void)
 {
 	char name[64], *out, *err;
@@ -393,6 +433,71 @@ static void gc_spares_attached(void)
 	T_ASSERT(!exists(named));
 }
 
+#define NOBODY 65534
+
+/* A named orphan of the caller's with this mode, made in a child that exits. */
+struct mode_orphan {
+	const char *name;
+	int mode;
+};
+
+static int make_mode_orphan(void *arg)
+{
+	struct mode_orphan *o = arg;
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = o->name };
+
+	return shmkit_seg_create(&ref, 4096, o->mode, SHMKIT_EXCL) >= 0 ? 0 : 1;
+}
+
+/* As nobody: leaves an orphan of its own, then runs gc beside root's. */
+static int gc_as_nobody(void *arg)
+{
+	struct mode_orphan *own = arg;
+	char *out, *err;
+
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+		return 20;
+	if (getuid() != NOBODY || geteuid() != NOBODY)
+		return 21;
+	if (t_wait(t_fork(make_mode_orphan, own)) != 0)
+		return 22;
+	T_EQ(t_cli(&out, &err, "gc", NULL), 0);
+	ONE_ERROR_LINE(err);
+	T_STR_CONTAINS(err, "shmkit: gc: skipped 1 orphan of another user");
+	T_STR_CONTAINS(err, "or root");
+	T_STR_CONTAINS(out, own->name);
+	free(out);
+	free(err);
+	return 0;
+}
+
+/*
+ * gc by a user who is not root: another user's orphan is skipped, said
+ * once on stderr, and the exit is 0; the user's own orphan is removed.
+ * A regression test: gc tried to remove the other user's orphan, got
+ * EPERM and exited 1. Root's orphan is readable by all (0644), so that
+ * gc can see it is an orphan of shmkit's at all.
+ */
+static void gc_other_users(void)
+{
+	char root_name[64], own_name[64];
+	struct mode_orphan root = { root_name, 0644 }, own = { own_name, 0600 };
+	key_t root_key, own_key;
+
+	if (geteuid() != 0)
+		t_skip("not root: cannot become another user for the gc case");
+	t_name(root_name, sizeof(root_name), "gc-root");
+	t_name(own_name, sizeof(own_name), "gc-own");
+	root_key = shmkit_name_key(root_name);
+	own_key = shmkit_name_key(own_name);
+	T_EQ(t_wait(t_fork(make_mode_orphan, &root)), 0);
+	T_OK(shmget(root_key, 0, 0));
+
+	T_EQ(t_wait(t_fork(gc_as_nobody, &own)), 0);
+	T_OK(shmget(root_key, 0, 0));	/* root's is still there */
+	T_EQ(shmget(own_key, 0, 0), -1);	/* nobody's own went */
+}
+
 /*
  * Creator gone, nobody attached, but this live process used it last: not
  * an orphan, so gc must keep it, also after someone ran `shmkit ls`.
@@ -441,10 +546,12 @@ int main(void)
 	rm_attached();
 	rm_unknown();
 	rm_several();
+	rm_two_paths();
 	gc_named_orphan();
 	gc_keeps_persistent();
 	gc_foreign();
 	gc_spares_attached();
 	gc_spares_live_last_user();
+	gc_other_users();	/* last: skips when not root */
 	return 0;
 }

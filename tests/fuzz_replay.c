@@ -6,7 +6,8 @@
  * crafted channel corruptions, each with the clean error it must give.
  *
  * cli/util.c is included too, so that the command's parsers (parse_size,
- * parse_mode, parse_shmid, target_option) are replayed like the library's.
+ * parse_mode, parse_shmid, parse_seconds, target_option) are replayed like
+ * the library's.
  * Their complaints about bad input go to stderr, which the runner shows
  * only if the test fails.
  *

@@ -119,6 +119,12 @@ static void errors(void)
 	T_STR_CONTAINS(shmkit_strerror(-ENOENT), "No such file");
 	T_STR_CONTAINS(shmkit_strerror(ENOENT), "No such file");
 	T_STR_CONTAINS(shmkit_strerror(-SHMKIT_ESHMMIN), "1 byte");
+	/* the two errno values the channel calls give a meaning of their own */
+	T_STR_CONTAINS(shmkit_strerror(-ETIMEDOUT), "timed out waiting for the other side");
+	T_STR_CONTAINS(shmkit_strerror(ETIMEDOUT), "channel");
+	T_STR_CONTAINS(shmkit_strerror(-EBUSY), "held by another live process");
+	T_ASSERT(!strstr(shmkit_strerror(-ETIMEDOUT), "Connection"));
+	T_ASSERT(!strstr(shmkit_strerror(-EBUSY), "Device"));
 	/* any int is accepted, also the one whose negation overflows */
 	T_STR_CONTAINS(shmkit_strerror(INT_MIN), "Unknown error");
 }
