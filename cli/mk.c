@@ -21,6 +21,8 @@ static void usage(void)
 	       "                         and is kept by 'shmkit gc' (persistent)\n"
 	       "  -m, --mode MODE        octal permissions, default 0600\n"
 	       "  -x, --exclusive        fail if a segment with this key exists\n"
+	       "      --shared           -n: accept an existing segment of another user,\n"
+	       "                         or with a mode wider than -m (refused otherwise)\n"
 	       "  -h, --help             this text\n"
 	       "\n"
 	       "Without -k, -p or -n a random unused key is chosen, as ipcmk does.\n"
@@ -105,6 +107,7 @@ int cmd_mk(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "exclusive", no_argument, NULL, 'x' },
+		{ "shared", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -131,6 +134,9 @@ int cmd_mk(int argc, char **argv)
 		case 'x':
 			flags |= SHMKIT_EXCL;
 			break;
+		case 'S':
+			flags |= SHMKIT_SHARED;
+			break;
 		case 'h':
 			usage();
 			return finish_stdout();
@@ -153,7 +159,9 @@ int cmd_mk(int argc, char **argv)
 		printf("%d\n", r);
 		return finish_stdout();
 	}
-	if (r == -SHMKIT_ESHMMAX && shmkit_limits(&lim) == 0)
+	if (r == -SHMKIT_EUNTRUSTED && t.ref.kind == SHMKIT_REF_NAME)
+		err_untrusted("mk", t.ref.name, mode, "--shared");
+	else if (r == -SHMKIT_ESHMMAX && shmkit_limits(&lim) == 0)
 		err_msg("mk", "size %llu%s: exceeds the kernel limit kernel.shmmax (%llu bytes)",
 			(unsigned long long)size,
 			t.ref.kind == SHMKIT_REF_NAME ? " plus the shmkit header" : "",

@@ -82,6 +82,21 @@ static void squatted_sender(void)
 	T_EQ(t_sh(NULL, NULL, "\"$S\" rm -n %s", name), 0);
 }
 
+/* A plain named segment squatted the same way: mk -n refuses it too. */
+static void squatted_segment(void)
+{
+	char name[64], *out, *err;
+
+	t_name(name, sizeof(name), "sqseg");
+	T_EQ(t_sh(NULL, NULL, NOBODY " \"$S\" mk -n %s -s 4096 -m 0666 >/dev/null", name), 0);
+	T_EQ(t_sh(&out, &err, "\"$S\" mk -n %s -s 4096", name), 1);
+	T_STR_CONTAINS(err, "uid 65534");
+	T_STR_CONTAINS(err, "mode 0666");
+	free(out);
+	free(err);
+	T_EQ(t_sh(NULL, NULL, "\"$S\" mk -n %s -s 4096 --shared >/dev/null", name), 0);
+}
+
 /* Root's own channel, but open to everyone: not what send was asked for. */
 static void wider_mode(void)
 {
@@ -326,6 +341,7 @@ int main(void)
 		{ "gc beside streams", gc_beside_streams },
 		{ "squatted receiver", squatted_receiver },
 		{ "squatted sender", squatted_sender },
+		{ "squatted segment", squatted_segment },
 	};
 	size_t i;
 
