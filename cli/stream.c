@@ -143,7 +143,7 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since)
 	if (r == -ETIMEDOUT || r == -EAGAIN) {
 		if (s->timeout_ms >= 0 &&
 		    stream_now_ns() - waited_since >= (uint64_t)s->timeout_ms * 1000000u) {
-			err_msg(s->cmd, "%s: no %s within %.1f s", s->name,
+			err_msg(s->cmd, "%s: no %s within %g s", s->name,
 				s->role == SHMKIT_PRODUCER ? "room (is a receiver reading?)" :
 				"data (is a sender writing?)", (double)s->timeout_ms / 1000);
 			return EXIT_RUNTIME;
