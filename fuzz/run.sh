@@ -58,10 +58,14 @@ segments() {
 }
 
 # In the target's namespace: run it, say what it left, and drop the notes
-# its looks left for this namespace (see src/look.h).
+# its looks left for this namespace, in every user's directory (see
+# src/look.h); only real directories are entered, never a link.
 inner='"$@"; rc=$?; left=$(awk "NR > 1 { printf \" %s\", \$2 }" /proc/sysvipc/shm)
 [ -n "$left" ] && echo "leaked:$left"
-rm -rf "/dev/shm/shmkit-looks/ipc-$(stat -L -c %i /proc/self/ns/ipc)"; exit $rc'
+ns=ipc-$(stat -L -c %i /proc/self/ns/ipc)
+for d in /dev/shm/shmkit-looks-*; do
+	[ -d "$d" ] && [ ! -L "$d" ] && rm -rf "$d/$ns"
+done; exit $rc'
 
 # Runs a command in an IPC namespace of its own, where we may.
 in_ns() {
@@ -73,7 +77,7 @@ in_ns() {
 }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"; rmdir /dev/shm/shmkit-looks 2>/dev/null || true' EXIT
+trap 'rm -rf "$work"; rmdir /dev/shm/shmkit-looks-* 2>/dev/null || true' EXIT
 
 status=0
 for t in $TARGETS; do

@@ -8,6 +8,9 @@
  *  - The library never prints and never exits.
  *  - Memory the library allocates for the caller is released with
  *    shmkit_free().
+ *  - Reads that attach to look at a header (seg_stat, seg_list, chan_info,
+ *    opening by name) leave a small note in /dev/shm/shmkit-looks-UID/;
+ *    see shmkit(7).
  */
 #ifndef SHMKIT_H
 #define SHMKIT_H

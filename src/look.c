@@ -1,11 +1,17 @@
+/*
+ * The notes of looks: look.h says why they exist, where they live and
+ * when they are trusted. Every file operation here goes through a
+ * directory fd that was checked after it was opened; no path below
+ * /dev/shm is ever resolved as a whole.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "look.h"
@@ -13,74 +19,347 @@
 #include "sys.h"
 #include "util.h"
 
-#define LOOK_TOP "/dev/shm/shmkit-looks"
+#define SHM_DIR "/dev/shm"
+#define USER_DIR_PREFIX "shmkit-looks-"
+#define DIR_MODE 0755
+#define NOTE_MODE 0644
+#define NAME_LEN 48		/* any of our names: "shmkit-looks-UID", "ipc-NS", a note */
+#define NOTE_MAX 200		/* a note is one short line */
+
+/* ------------------------------------------------------------ directories */
 
 /*
- * Each IPC namespace has its own shmids, so its own notes directory:
- * LOOK_TOP/ipc-INODE, INODE being the namespace's (from /proc/self/ns/ipc).
- * Found again for each look, not cached in a static: threads may ask at
- * once, and a process may change namespace.
+ * /dev/shm, if only root can take our entries from us there: it must be
+ * root's, and sticky or closed to others. -1 if not (then no notes).
  */
-#define LOOK_DIR_MAX sizeof(((struct __shmkit_look *)0)->dir)
+static int open_shm(void)
+{
+	struct stat st;
+	int fd = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-static const char *look_dir(char dir[LOOK_DIR_MAX])
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	    ((st.st_mode & S_ISVTX) || !(st.st_mode & 022)))
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/*
+ * The directory name in at, not following a link, if it is owner's and
+ * nobody else may write in it. Returns its fd, or -1.
+ */
+static int open_dir_of(int at, const char *name, uid_t owner)
+{
+	struct stat st;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == owner &&
+	    !(st.st_mode & 022))
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/*
+ * Our own directory name in at, made first if make and missing. If the
+ * name is taken by something not ours (a squatter), -1: we write nothing.
+ */
+static int own_dir(int at, const char *name, int make)
+{
+	int made = make && mkdirat(at, name, DIR_MODE) == 0;
+	int fd = open_dir_of(at, name, geteuid());
+
+	/* others read our notes too, whatever our umask took away */
+	if (made && fd >= 0)
+		fchmod(fd, DIR_MODE);
+	return fd;
+}
+
+static void user_dir_name(char name[NAME_LEN], uid_t uid)
+{
+	snprintf(name, NAME_LEN, USER_DIR_PREFIX "%u", (unsigned)uid);
+}
+
+/*
+ * The uid whose notes a /dev/shm entry would hold, if its name is one we
+ * make (the uid in plain decimal). Returns 0, or -1 for any other name.
+ */
+static int user_of_dir(const char *name, uid_t *uid)
+{
+	char again[NAME_LEN];
+	size_t n = strlen(USER_DIR_PREFIX);
+	uint64_t v;
+
+	if (strncmp(name, USER_DIR_PREFIX, n) != 0 || __shmkit_parse_u64(name + n, &v) < 0 ||
+	    v >= (uid_t)-1)
+		return -1;
+	*uid = (uid_t)v;
+	user_dir_name(again, *uid);
+	return strcmp(again, name) == 0 ? 0 : -1;
+}
+
+/*
+ * Each IPC namespace has its own shmids, so its own notes: ipc-INODE, the
+ * namespace's inode (from /proc/self/ns/ipc). Found again for each
+ * operation: threads may ask at once, and a process may change namespace.
+ */
+static void ns_dir_name(char name[NAME_LEN])
 {
 	struct stat st;
 
 	if (stat("/proc/self/ns/ipc", &st) == 0)
-		snprintf(dir, LOOK_DIR_MAX, LOOK_TOP "/ipc-%llu", (unsigned long long)st.st_ino);
+		snprintf(name, NAME_LEN, "ipc-%llu", (unsigned long long)st.st_ino);
 	else
-		snprintf(dir, LOOK_DIR_MAX, LOOK_TOP "/ipc-unknown");
+		snprintf(name, NAME_LEN, "ipc-unknown");
+}
+
+/* Our notes for this namespace under shm (/dev/shm, checked), or -1. */
+static int open_own_notes(int shm, int make)
+{
+	char name[NAME_LEN];
+	int top, fd;
+
+	if (shm < 0)
+		return -1;
+	user_dir_name(name, geteuid());
+	if ((top = own_dir(shm, name, make)) < 0)
+		return -1;
+	ns_dir_name(name);
+	fd = own_dir(top, name, make);
+	close(top);
+	return fd;
+}
+
+/* uid's notes for namespace directory ns, if kept as only uid can, or -1. */
+static int open_notes_of(int shm, uid_t uid, const char *ns)
+{
+	char name[NAME_LEN];
+	int top, fd;
+
+	user_dir_name(name, uid);
+	if ((top = open_dir_of(shm, name, uid)) < 0)
+		return -1;
+	fd = open_dir_of(top, ns, uid);
+	close(top);
+	return fd;
+}
+
+/* A listing of the directory fd (which stays open and keeps its offset). */
+static DIR *list_dir(int fd)
+{
+	int again = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = again >= 0 ? fdopendir(again) : NULL;
+
+	if (!dir && again >= 0)
+		close(again);
 	return dir;
 }
 
-static void note_path(char *buf, size_t cap, const char *dir, int shmid, pid_t pid)
+/* ------------------------------------------------------------------ notes */
+
+static void note_name(char name[NAME_LEN], int shmid, pid_t pid)
 {
-	snprintf(buf, cap, "%s/%d-%d", dir, shmid, (int)pid);
+	snprintf(name, NAME_LEN, "%d-%d", shmid, (int)pid);
+}
+
+/*
+ * The note name in dir, if it is a small regular file of owner's: opened
+ * without following a link, and without waiting should it be a fifo.
+ * Returns its length, or -1.
+ */
+static int read_note(int dir, const char *name, uid_t owner, char buf[NOTE_MAX])
+{
+	struct stat st;
+	ssize_t n = -1;
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == owner &&
+	    st.st_size < NOTE_MAX) {
+		do
+			n = read(fd, buf, NOTE_MAX - 1);
+		while (n < 0 && errno == EINTR);
+	}
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * What the note text says the kernel showed before the look, into out, if
+ * it speaks for use: the same incarnation of the shmid (change time), and
+ * the kernel's record still as the look left it. Returns 0, or -1.
+ */
+static int parse_note(const char *text, const struct __shmkit_last_use *use,
+		      struct __shmkit_last_use *out)
+{
+	long long lpid, atime, dtime, ctime, left_atime, left_dtime;
+
+	if (sscanf(text, "shmkit-look 2 %lld %lld %lld %lld %lld %lld", &ctime, &lpid,
+		   &atime, &dtime, &left_atime, &left_dtime) != 6 ||
+	    ctime != use->ctime || lpid < 0 || lpid > INT32_MAX)
+		return -1;
+	/* a real attach or detach since the look (by that pid: us) moved the times */
+	if (left_atime >= 0 && (left_atime != use->atime || left_dtime != use->dtime))
+		return -1;
+	out->lpid = (pid_t)lpid;
+	out->atime = atime;
+	out->dtime = dtime;
+	out->ctime = use->ctime;
+	return 0;
+}
+
+/*
+ * Could uid have attached the segment to look at it? Only then may its
+ * note speak for the segment. perm NULL: not known (see look.h).
+ */
+static int could_look(uid_t uid, const struct ipc_perm *perm)
+{
+	return !perm || uid == 0 || uid == perm->uid || uid == perm->cuid ||
+	       (perm->mode & 0044);
+}
+
+static int64_t last_time(const struct __shmkit_last_use *u)
+{
+	return u->atime > u->dtime ? u->atime : u->dtime;
+}
+
+static int last_user_alive(const struct __shmkit_last_use *u)
+{
+	return u->lpid > 0 && __shmkit_proc_alive_before(u->lpid, last_time(u));
+}
+
+/*
+ * Does a make the segment look more used than b? A live last user first,
+ * then the later use. Of several notes for one pid only one is genuine,
+ * and whichever it is, a forged one must not hide it.
+ */
+static int more_used(const struct __shmkit_last_use *a, const struct __shmkit_last_use *b)
+{
+	int alive = last_user_alive(a);
+
+	if (alive != last_user_alive(b))
+		return alive;
+	return last_time(a) > last_time(b);
+}
+
+/* The best note found so far for the pid being resolved. */
+struct found {
+	struct __shmkit_last_use use;
+	int any;
+	int ours;		/* it is in our own directory */
+};
+
+/* Weighs uid's note name for use (under shm, namespace ns) into f. */
+static void weigh_note_of(int shm, uid_t uid, const char *ns, const char *name,
+			  const struct __shmkit_last_use *use, struct found *f)
+{
+	struct __shmkit_last_use said;
+	char text[NOTE_MAX];
+	int dir = open_notes_of(shm, uid, ns), ok;
+
+	if (dir < 0)
+		return;
+	ok = read_note(dir, name, uid, text) >= 0 && parse_note(text, use, &said) == 0;
+	close(dir);
+	if (!ok || (f->any && !more_used(&said, &f->use)))
+		return;
+	f->use = said;
+	f->any = 1;
+	f->ours = uid == geteuid();
+}
+
+/* Any user may have been the looker: weighs the note name of each. */
+static void weigh_every_note(int shm, const char *ns, const char *name,
+			     const struct ipc_perm *perm,
+			     const struct __shmkit_last_use *use, struct found *f)
+{
+	DIR *top = list_dir(shm);
+	struct dirent *d;
+	uid_t uid;
+
+	if (!top)
+		return;
+	while ((d = readdir(top)))
+		if (user_of_dir(d->d_name, &uid) == 0 && could_look(uid, perm))
+			weigh_note_of(shm, uid, ns, name, use, f);
+	closedir(top);
+}
+
+/* Can the kernel's last pid be a looker? Only if it is gone, or us. */
+static int may_be_look(pid_t lpid)
+{
+	uint64_t start;
+
+	/* a live last user is the truth */
+	return lpid > 0 && (lpid == getpid() || __shmkit_proc_start(lpid, &start) < 0);
+}
+
+/*
+ * __shmkit_look_resolve with /dev/shm open (shm, or -1) and the segment's
+ * permissions (or NULL). *ours: the note used is in our own directory.
+ */
+static pid_t resolve_at(int shm, int shmid, const struct ipc_perm *perm,
+			struct __shmkit_last_use *use, int *ours)
+{
+	char ns[NAME_LEN], name[NAME_LEN];
+	struct found f = { .any = 0 };
+	pid_t from = use->lpid;
+
+	*ours = 0;
+	if (shm < 0)
+		return 0;
+	ns_dir_name(ns);
+	note_name(name, shmid, from);
+	if (from == getpid())
+		/* our own look: only our own note can tell of it */
+		weigh_note_of(shm, geteuid(), ns, name, use, &f);
+	else
+		weigh_every_note(shm, ns, name, perm, use, &f);
+	if (!f.any)
+		return 0;
+	use->lpid = f.use.lpid;
+	use->atime = f.use.atime;
+	use->dtime = f.use.dtime;
+	*ours = f.ours;
+	return from;
 }
 
 pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 {
-	char path[128], buf[200], dir[LOOK_DIR_MAX];
-	long long lpid, atime, dtime, ctime, left_atime, left_dtime;
-	uint64_t start;
-	pid_t from = use->lpid;
+	struct shmid_ds ds;
+	pid_t from;
+	int shm, ours;
 
-	if (from <= 0)
+	if (!may_be_look(use->lpid))
 		return 0;
-	/* a live last user is the truth; only a gone one (or us) may be a looker */
-	if (from != getpid() && __shmkit_proc_start(from, &start) == 0)
-		return 0;
-	note_path(path, sizeof(path), look_dir(dir), shmid, from);
-	if (__shmkit_read_file(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	if (sscanf(buf, "shmkit-look 2 %lld %lld %lld %lld %lld %lld", &ctime, &lpid,
-		   &atime, &dtime, &left_atime, &left_dtime) != 6 ||
-	    ctime != use->ctime || lpid < 0 || lpid > INT32_MAX)
-		return 0;
-	/*
-	 * The note speaks for the kernel's record only as the look left it:
-	 * a real attach or detach since (by that pid: us) moved the times.
-	 */
-	if (left_atime >= 0 && (left_atime != use->atime || left_dtime != use->dtime))
-		return 0;
-	use->lpid = (pid_t)lpid;
-	use->atime = atime;
-	use->dtime = dtime;
+	shm = open_shm();
+	from = resolve_at(shm, shmid,
+			  __shmkit_shmctl(shmid, IPC_STAT, &ds) == 0 ? &ds.shm_perm : NULL,
+			  use, &ours);
+	if (shm >= 0)
+		close(shm);
 	return from;
 }
 
-/* Notes of this segment from other lookers that are gone, except keep. */
-static void prune(const char *where, int shmid, pid_t keep)
+/* Our notes of this segment from other lookers that are gone, except keep. */
+static void prune(int notes, int shmid, pid_t keep)
 {
-	char prefix[32];
+	char prefix[NAME_LEN];
 	struct dirent *d;
-	DIR *dir = opendir(where);
+	DIR *dir;
 	uint64_t start;
 	size_t n;
 	long pid;
 
-	if (!dir)
+	if (notes < 0 || !(dir = list_dir(notes)))
 		return;
 	n = (size_t)snprintf(prefix, sizeof(prefix), "%d-", shmid);
 	while ((d = readdir(dir))) {
@@ -90,47 +369,56 @@ static void prune(const char *where, int shmid, pid_t keep)
 		if (pid == getpid() || pid == keep || pid <= 0)
 			continue;
 		if (__shmkit_proc_start((pid_t)pid, &start) < 0)
-			unlinkat(dirfd(dir), d->d_name, 0);
+			unlinkat(notes, d->d_name, 0);
 	}
 	closedir(dir);
+}
+
+/*
+ * A new file tmp in our notes directory. Its name is this thread's, so
+ * only a thread that died while writing (its id now ours) can have left
+ * one: that is removed and made again.
+ */
+static int create_tmp(int notes, const char *tmp)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(notes, tmp, flags, NOTE_MODE);
+
+	if (fd < 0 && errno == EEXIST && unlinkat(notes, tmp, 0) == 0)
+		fd = openat(notes, tmp, flags, NOTE_MODE);
+	return fd;
 }
 
 /* left: the times the kernel shows after our look, or NULL while looking */
 static void write_note(int shmid, const struct __shmkit_look *lk, const struct shmid_ds *left)
 {
-	char path[128], tmp[160], buf[200];
-	int fd, n;
+	char name[NAME_LEN], tmp[NAME_LEN + 16], text[NOTE_MAX];
+	int fd, n, ok;
 
-	/* shared by every user, like /tmp; neither mode narrowed by the umask */
-	if (mkdir(LOOK_TOP, 01777) == 0)
-		chmod(LOOK_TOP, 01777);
-	if (mkdir(lk->dir, 01777) == 0)
-		chmod(lk->dir, 01777);
-	note_path(path, sizeof(path), lk->dir, shmid, getpid());
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = snprintf(buf, sizeof(buf), "shmkit-look 2 %lld %d %lld %lld %lld %lld\n",
+	if (lk->notes < 0)
+		return;
+	note_name(name, shmid, getpid());
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", name, (long)syscall(SYS_gettid));
+	n = snprintf(text, sizeof(text), "shmkit-look 2 %lld %d %lld %lld %lld %lld\n",
 		     (long long)lk->use.ctime, (int)lk->use.lpid,
 		     (long long)lk->use.atime, (long long)lk->use.dtime,
 		     left ? (long long)left->shm_atime : -1LL,
 		     left ? (long long)left->shm_dtime : -1LL);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if ((fd = create_tmp(lk->notes, tmp)) < 0)
 		return;
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		unlink(tmp);
-		return;
-	}
+	/* readable by other users' judgements, whatever our umask */
+	fchmod(fd, NOTE_MODE);
+	ok = write(fd, text, (size_t)n) == n;
 	close(fd);
 	/* whole notes only: a reader never sees half of one */
-	if (rename(tmp, path) < 0)
-		unlink(tmp);
+	if (!ok || renameat(lk->notes, tmp, lk->notes, name) < 0)
+		unlinkat(lk->notes, tmp, 0);
 }
 
 int __shmkit_look_begin(int shmid, struct __shmkit_look *lk)
 {
 	struct shmid_ds ds;
-	int err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
+	int shm, err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
 
 	if (err < 0)
 		return err;
@@ -141,33 +429,59 @@ int __shmkit_look_begin(int shmid, struct __shmkit_look *lk)
 	lk->use.atime = ds.shm_atime;
 	lk->use.dtime = ds.shm_dtime;
 	lk->use.ctime = ds.shm_ctime;
-	lk->from = __shmkit_look_resolve(shmid, &lk->use);
-	look_dir(lk->dir);
-	prune(lk->dir, shmid, lk->from);
+	lk->from = 0;
+	lk->from_ours = 0;
+	shm = open_shm();
+	if (may_be_look(lk->use.lpid))
+		lk->from = resolve_at(shm, shmid, &ds.shm_perm, &lk->use, &lk->from_ours);
+	lk->notes = open_own_notes(shm, 1);
+	if (shm >= 0)
+		close(shm);
+	prune(lk->notes, shmid, lk->from_ours ? lk->from : 0);
 	write_note(shmid, lk, NULL);
-	return __shmkit_shmat(shmid, SHM_RDONLY, &lk->base);
+	err = __shmkit_shmat(shmid, SHM_RDONLY, &lk->base);
+	if (err < 0 && lk->notes >= 0) {
+		close(lk->notes);
+		lk->notes = -1;
+	}
+	return err;
 }
 
 void __shmkit_look_end(int shmid, struct __shmkit_look *lk)
 {
-	char path[128];
+	char name[NAME_LEN];
 	struct shmid_ds ds;
 
 	__shmkit_shmdt(lk->base);
 	if (__shmkit_shmctl(shmid, IPC_STAT, &ds) == 0 && ds.shm_lpid == getpid())
 		write_note(shmid, lk, &ds);
-	/* our own note now carries what that one did */
-	if (lk->from > 0 && lk->from != getpid()) {
-		note_path(path, sizeof(path), lk->dir, shmid, lk->from);
-		unlink(path);
+	/* our own note now carries what that one did; others' are not ours to drop */
+	if (lk->from_ours && lk->from > 0 && lk->from != getpid() && lk->notes >= 0) {
+		note_name(name, shmid, lk->from);
+		unlinkat(lk->notes, name, 0);
 	}
+	if (lk->notes >= 0)
+		close(lk->notes);
+	lk->notes = -1;
+}
+
+/* Our notes directory for this namespace, if there is one, listed. */
+static DIR *list_own_notes(void)
+{
+	int shm = open_shm(), notes = open_own_notes(shm, 0);
+	DIR *dir = notes >= 0 ? fdopendir(notes) : NULL;
+
+	if (!dir && notes >= 0)
+		close(notes);
+	if (shm >= 0)
+		close(shm);
+	return dir;
 }
 
 void __shmkit_look_prune_gone(const int *live, size_t n)
 {
+	DIR *dir = list_own_notes();
 	struct dirent *d;
-	char where[LOOK_DIR_MAX];
-	DIR *dir = opendir(look_dir(where));
 	size_t i;
 	long id;
 
@@ -187,10 +501,9 @@ void __shmkit_look_prune_gone(const int *live, size_t n)
 
 void __shmkit_look_forget(int shmid)
 {
-	char prefix[32];
+	char prefix[NAME_LEN];
+	DIR *dir = list_own_notes();
 	struct dirent *d;
-	char where[LOOK_DIR_MAX];
-	DIR *dir = opendir(look_dir(where));
 	size_t n;
 
 	if (!dir)

@@ -5,17 +5,43 @@
  * looker exits, the real last user would be forgotten and a segment still
  * used on and off would look orphaned.
  *
- * So a looker first leaves a note, /dev/shm/shmkit-looks/ipc-NS/SHMID-PID
- * (NS: the IPC namespace, since shmids are per namespace), with
- * what the kernel said before the look: last pid, attach and detach times,
- * and the change time that identifies this incarnation of the shmid. When
- * a later judgement finds the last pid dead (or itself), it reads that
- * pid's note and takes the real values back. Notes are best effort: a
- * failure to write one never fails a look. After the look the note also
- * records the times the look itself left, so a note is trusted only while
- * the kernel's record is still the one the look left behind. Anyone may write a note, but a
- * note is only consulted for a last pid that is dead or the caller, so a
- * forged one can make a segment look used, never make it look abandoned.
+ * So a looker first leaves a note, SHMID-PID, with what the kernel said
+ * before the look: last pid, attach and detach times, and the change time
+ * that identifies this incarnation of the shmid. When a later judgement
+ * finds the last pid dead (or itself), it reads that pid's note and takes
+ * the real values back. After the look the note also records the times
+ * the look itself left, so a note is trusted only while the kernel's
+ * record is still the one the look left behind. Notes are best effort: a
+ * failure to write one never fails a look.
+ *
+ * Where notes live, and why they can be trusted. Each user writes only in
+ * a directory of its own, /dev/shm/shmkit-looks-UID/ipc-NS/ (UID: the
+ * effective uid; NS: the IPC namespace's inode, since shmids are per
+ * namespace). /dev/shm is shared by every user, so every step is walked
+ * through directory fds and checked after it is opened, never by path:
+ * /dev/shm must be root's and sticky (or closed to others), so nobody
+ * else can rename or remove our entries in it; each directory is opened
+ * without following a link, and must be a directory owned by the uid in
+ * its name that nobody else may write (mode 0755). Files are made with
+ * O_EXCL and renamed within the checked directory, and only names inside
+ * it are ever removed (unlinkat neither follows a link nor removes a
+ * directory). If another user squats our name first, with a link or a
+ * directory of its own, we write no note at all: the look then simply
+ * counts as a use, as any attach would, and nothing of theirs is followed
+ * or touched. Pruning, likewise, touches only our own directory.
+ *
+ * A note for a pid may have been written by any user, so a reader looks
+ * in every user's directory that passes the same checks, and in a note
+ * file only if it is a small regular file of that user's. It trusts the
+ * note of a user who could have attached the segment to look: root, its
+ * owner or creator, or anyone if the mode lets group or others read. Only
+ * one note for a pid can be genuine; if several pass, the one that makes
+ * the segment look more used wins (a live last user, then the later use).
+ * A note is consulted only for a last pid that is dead, so a forged note
+ * can make a segment look used, never abandoned, and since nobody can
+ * remove another user's notes, the genuine one cannot be made to vanish.
+ * Our own look (last pid: this process) is taken only from our own
+ * directory.
  */
 #ifndef SHMKIT_LOOK_H
 #define SHMKIT_LOOK_H
@@ -34,7 +60,10 @@ struct __shmkit_last_use {
 /*
  * If use->lpid is this process or a dead one that left a note for this
  * segment incarnation, replaces use with the note's values. Returns the
- * pid whose note was used, or 0.
+ * pid whose note was used, or 0. Reads the segment's permissions itself,
+ * for the trust rule above; when it may not (the caller cannot read the
+ * segment), every note that passes the checks counts, since ignoring the
+ * genuine one is what could make a used segment look abandoned.
  */
 pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use);
 
@@ -46,7 +75,8 @@ struct __shmkit_look {
 	pid_t cpid;
 	struct __shmkit_last_use use;	/* resolved: what the kernel said before */
 	pid_t from;		/* whose note use came from, or 0 */
-	char dir[64];		/* the notes' directory, found once per look */
+	int from_ours;		/* that note is in our own directory: ours to drop */
+	int notes;		/* our notes directory (fd), or -1: none to trust */
 };
 
 /*
@@ -55,13 +85,13 @@ struct __shmkit_look {
  */
 int __shmkit_look_begin(int shmid, struct __shmkit_look *lk);
 
-/* Ends a look; drops the note its last use was resolved through. */
+/* Ends a look; drops the note its last use was resolved through, if ours. */
 void __shmkit_look_end(int shmid, struct __shmkit_look *lk);
 
-/* Removes the notes of segments not among the n live shmids. */
+/* Removes our notes of segments not among the n live shmids. */
 void __shmkit_look_prune_gone(const int *live, size_t n);
 
-/* Removes every note of a segment (when it is removed). */
+/* Removes our notes of a segment (when it is removed). */
 void __shmkit_look_forget(int shmid);
 
 #endif

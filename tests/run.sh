@@ -35,13 +35,20 @@ segments() {
 }
 
 log=$(mktemp) before=$(mktemp) after=$(mktemp)
-trap 'rm -f "$log" "$before" "$after"; rmdir /dev/shm/shmkit-looks 2>/dev/null' EXIT
+# Per-user note directories (src/look.h) that are empty at the end: a
+# directory, never a link, is all rmdir removes.
+trap 'rm -f "$log" "$before" "$after"; rmdir /dev/shm/shmkit-looks-* 2>/dev/null' EXIT
 
 # In the test's namespace: run it, then list what it left ("leaked: ...")
-# and drop the notes its looks left for this namespace (see src/look.h).
+# and drop the notes its looks left for this namespace, in every user's
+# directory (see src/look.h). Only real directories are entered: a link
+# there is someone's bait, and rm must not reach through it.
 inner='"$@"; rc=$?; left=$(awk "NR > 1 { printf \" %s\", \$2 }" /proc/sysvipc/shm)
 [ -n "$left" ] && echo "leaked:$left"
-rm -rf "/dev/shm/shmkit-looks/ipc-$(stat -L -c %i /proc/self/ns/ipc)"; exit $rc'
+ns=ipc-$(stat -L -c %i /proc/self/ns/ipc)
+for d in /dev/shm/shmkit-looks-*; do
+	[ -d "$d" ] && [ ! -L "$d" ] && rm -rf "$d/$ns"
+done; exit $rc'
 
 for t in "$@"; do
 	name=${t##*/}
