@@ -282,7 +282,19 @@ inline ready(me, a) {
 		me == Cn ->
 		fetch(Cn, (a) & MASK, w);
 		if
-		:: MARKED(w) -> assert(GENUINE(w, a)); nrec = w; rd = 1
+		:: MARKED(w) -> assert(GENUINE(w, a)); nrec = w; rd = 1;
+			/*
+			 * within_tail: the code loads the tail once a ring
+			 * past the tail it last checked; the model checks at
+			 * every marked header (a stronger claim, and no cached
+			 * tail to multiply the states). In one step with the
+			 * header's load: the code's later load can only see a
+			 * tail as new or newer, which the bounds hold for too.
+			 */
+			fetch(Cn, TAIL, t);
+			/* the tail store came before this header's (P1) */
+			assert(t >= a && t - a <= CAP);	/* else -ECORRUPT */
+			t = 0
 		:: else -> rd = 0
 		fi;
 		w = 0

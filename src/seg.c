@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE	/* SHM_DEST */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,9 +23,12 @@
  * How often to look a name up again when its segment is removed between
  * the lookup and the look or attach that follows (the shmid then fails
  * with EINVAL or EIDRM, or is marked for removal): a new one may be made
- * under the name meanwhile, or it is gone for good (-ENOENT).
+ * under the name meanwhile, or it is gone for good (-ENOENT). Only a name
+ * made and removed over and over by others, for every one of these tries,
+ * makes a create give up (-EAGAIN); each try yields the CPU first, so that
+ * whoever is in the middle of making or removing it can finish.
  */
-#define RACE_TRIES 64
+#define RACE_TRIES 1000
 
 /* How long an opener waits for a live creator to publish a fresh header. */
 #define HDR_WAIT_NS (500 * 1000 * 1000L)
@@ -272,8 +276,11 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		if (flags & SHMKIT_PERSIST)
 			hdr_flags |= SHMKIT_HDR_PERSIST;
 	}
-	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++)
+	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++) {
+		if (tries)
+			sched_yield();
 		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg);
+	}
 	return shmid;
 }
 
@@ -309,8 +316,11 @@ int shmkit_seg_open(const struct shmkit_ref *ref)
 
 	if ((err = shmkit_key_resolve(ref, &key)) < 0)
 		return err;
-	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++)
+	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++) {
+		if (tries)
+			sched_yield();
 		shmid = open_once(ref, key);
+	}
 	return shmid;
 }
 
@@ -330,6 +340,8 @@ int __shmkit_seg_attach_name(const char *name, unsigned flags, int trust_mode,
 	int err = -EAGAIN, tries, shmid;
 
 	for (tries = 0; tries < RACE_TRIES && err == -EAGAIN; tries++) {
+		if (tries)
+			sched_yield();
 		if ((shmid = shmkit_seg_open(&ref)) < 0)
 			return shmid;
 		if (trust_mode >= 0 && (err = check_trust(shmid, trust_mode)) < 0) {
