@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,7 +24,8 @@
 #define USER_DIR_PREFIX "shmkit-looks-"
 #define DIR_MODE 0755
 #define NOTE_MODE 0644
-#define NAME_LEN 48		/* any of our names: "shmkit-looks-UID", "ipc-NS", a note */
+#define NAME_LEN 48		/* any of our names: "shmkit-looks-UID-X", "ipc-NS", a note */
+#define SPARE_TRIES 8		/* fresh names tried for a spare directory */
 #define NOTE_MAX 200		/* a note is one short line */
 
 /* ------------------------------------------------------------ directories */
@@ -84,22 +86,43 @@ static void user_dir_name(char name[NAME_LEN], uid_t uid)
 	snprintf(name, NAME_LEN, USER_DIR_PREFIX "%u", (unsigned)uid);
 }
 
+/* A spare name for uid's notes: shmkit-looks-UID-XXXXXXXX, random hex. */
+static int spare_dir_name(char name[NAME_LEN], uid_t uid)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return -1;
+	snprintf(name, NAME_LEN, USER_DIR_PREFIX "%u-%08x", (unsigned)uid, (unsigned)r);
+	return 0;
+}
+
 /*
  * The uid whose notes a /dev/shm entry would hold, if its name is one we
- * make (the uid in plain decimal). Returns 0, or -1 for any other name.
+ * make: the uid in plain decimal, then nothing (its usual name) or a dash
+ * and 8 lowercase hex digits (a spare one, made when another user took
+ * the usual name first). Returns 0, or -1 for any other name.
  */
 static int user_of_dir(const char *name, uid_t *uid)
 {
-	char again[NAME_LEN];
-	size_t n = strlen(USER_DIR_PREFIX);
+	char again[NAME_LEN], digits[16];
+	size_t n = strlen(USER_DIR_PREFIX), len = strcspn(name + n, "-");
+	const char *rest = name + n + len;
 	uint64_t v;
 
-	if (strncmp(name, USER_DIR_PREFIX, n) != 0 || __shmkit_parse_u64(name + n, &v) < 0 ||
-	    v >= (uid_t)-1)
+	if (strncmp(name, USER_DIR_PREFIX, n) != 0 || len == 0 || len >= sizeof(digits))
+		return -1;
+	memcpy(digits, name + n, len);
+	digits[len] = '\0';
+	if (__shmkit_parse_u64(digits, &v) < 0 || v >= (uid_t)-1)
 		return -1;
 	*uid = (uid_t)v;
 	user_dir_name(again, *uid);
-	return strcmp(again, name) == 0 ? 0 : -1;
+	if (strncmp(again, name, n + len) != 0 || strlen(again) != n + len)
+		return -1;	/* not plain decimal: leading zeros, signs */
+	if (*rest == '\0')
+		return 0;
+	return strlen(rest) == 9 && strspn(rest + 1, "0123456789abcdef") == 8 ? 0 : -1;
 }
 
 /*
@@ -117,7 +140,45 @@ static void ns_dir_name(char name[NAME_LEN])
 		snprintf(name, NAME_LEN, "ipc-unknown");
 }
 
-/* Our notes for this namespace under shm (/dev/shm, checked), or -1. */
+/* A listing of the directory fd (which stays open and keeps its offset). */
+static DIR *list_dir(int fd);
+
+/*
+ * Our spare directory: one of ours named as spare_dir_name makes, found
+ * in shm, or (if make) made now under a fresh random name, which nobody
+ * can have taken in advance. -1 if none.
+ */
+static int spare_own_dir(int shm, int make)
+{
+	char name[NAME_LEN];
+	DIR *top = list_dir(shm);
+	struct dirent *d;
+	uid_t uid, me = geteuid();
+	int fd = -1, tries;
+
+	while (top && fd < 0 && (d = readdir(top)))
+		if (strlen(d->d_name) > strlen(USER_DIR_PREFIX) + 9 &&
+		    user_of_dir(d->d_name, &uid) == 0 && uid == me &&
+		    strchr(d->d_name + strlen(USER_DIR_PREFIX), '-'))
+			fd = own_dir(shm, d->d_name, 0);
+	if (top)
+		closedir(top);
+	for (tries = 0; make && fd < 0 && tries < SPARE_TRIES; tries++) {
+		if (spare_dir_name(name, me) < 0 || mkdirat(shm, name, DIR_MODE) < 0)
+			continue;
+		/* others read our notes too, whatever our umask took away */
+		if ((fd = own_dir(shm, name, 0)) >= 0)
+			fchmod(fd, DIR_MODE);
+	}
+	return fd;
+}
+
+/*
+ * Our notes for this namespace under shm (/dev/shm, checked), or -1. Our
+ * usual directory, shmkit-looks-UID; if another user took that name first
+ * (to make our looks leave no notes, so that a segment still in use looks
+ * abandoned), a spare one.
+ */
 static int open_own_notes(int shm, int make)
 {
 	char name[NAME_LEN];
@@ -127,6 +188,8 @@ static int open_own_notes(int shm, int make)
 		return -1;
 	user_dir_name(name, geteuid());
 	if ((top = own_dir(shm, name, make)) < 0)
+		top = spare_own_dir(shm, make);
+	if (top < 0)
 		return -1;
 	ns_dir_name(name);
 	fd = own_dir(top, name, make);
@@ -134,21 +197,18 @@ static int open_own_notes(int shm, int make)
 	return fd;
 }
 
-/* uid's notes for namespace directory ns, if kept as only uid can, or -1. */
-static int open_notes_of(int shm, uid_t uid, const char *ns)
+/* uid's notes in its directory dir for namespace ns, if only uid can write them. */
+static int open_notes_of(int shm, const char *dir, uid_t uid, const char *ns)
 {
-	char name[NAME_LEN];
 	int top, fd;
 
-	user_dir_name(name, uid);
-	if ((top = open_dir_of(shm, name, uid)) < 0)
+	if ((top = open_dir_of(shm, dir, uid)) < 0)
 		return -1;
 	fd = open_dir_of(top, ns, uid);
 	close(top);
 	return fd;
 }
 
-/* A listing of the directory fd (which stays open and keeps its offset). */
 static DIR *list_dir(int fd)
 {
 	int again = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -257,13 +317,13 @@ struct found {
 	int ours;		/* it is in our own directory */
 };
 
-/* Weighs uid's note name for use (under shm, namespace ns) into f. */
-static void weigh_note_of(int shm, uid_t uid, const char *ns, const char *name,
+/* Weighs note name, in uid's notes directory dir (closed here), into f. */
+static void weigh_note_in(int dir, uid_t uid, const char *name,
 			  const struct __shmkit_last_use *use, struct found *f)
 {
 	struct __shmkit_last_use said;
 	char text[NOTE_MAX];
-	int dir = open_notes_of(shm, uid, ns), ok;
+	int ok;
 
 	if (dir < 0)
 		return;
@@ -289,7 +349,8 @@ static void weigh_every_note(int shm, const char *ns, const char *name,
 		return;
 	while ((d = readdir(top)))
 		if (user_of_dir(d->d_name, &uid) == 0 && could_look(uid, perm))
-			weigh_note_of(shm, uid, ns, name, use, f);
+			weigh_note_in(open_notes_of(shm, d->d_name, uid, ns), uid, name,
+				      use, f);
 	closedir(top);
 }
 
@@ -320,7 +381,7 @@ static pid_t resolve_at(int shm, int shmid, const struct ipc_perm *perm,
 	note_name(name, shmid, from);
 	if (from == getpid())
 		/* our own look: only our own note can tell of it */
-		weigh_note_of(shm, geteuid(), ns, name, use, &f);
+		weigh_note_in(open_own_notes(shm, 0), geteuid(), name, use, &f);
 	else
 		weigh_every_note(shm, ns, name, perm, use, &f);
 	if (!f.any)

@@ -26,9 +26,13 @@
  * O_EXCL and renamed within the checked directory, and only names inside
  * it are ever removed (unlinkat neither follows a link nor removes a
  * directory). If another user squats our name first, with a link or a
- * directory of its own, we write no note at all: the look then simply
- * counts as a use, as any attach would, and nothing of theirs is followed
- * or touched. Pruning, likewise, touches only our own directory.
+ * directory of its own, nothing of theirs is followed or touched: we keep
+ * our notes in a spare directory, shmkit-looks-UID-XXXXXXXX (8 random hex
+ * digits, so nobody can take it in advance), found again by its owner and
+ * the uid in its name. Without notes our looks would count as uses, and a
+ * segment whose real last user still runs would look abandoned. Only if
+ * no directory at all can be had is no note written. Pruning, likewise,
+ * touches only our own directory.
  *
  * A note for a pid may have been written by any user, so a reader looks
  * in every user's directory that passes the same checks, and in a note

@@ -32,6 +32,10 @@
  *  d. A "note" of the attacker's that is a fifo neither stalls root's
  *     ls (a reader waiting for a writer would) nor counts as a note.
  *
+ *  e. Taking root's directory name first does not blind root's looks:
+ *     root keeps its notes in a spare directory of a random name, and a
+ *     segment whose last user still runs stays idle after root's look.
+ *
  * Squatting root's name needs it free, so a /dev/shm/shmkit-looks-0 left
  * by earlier runs is removed (if empty) or moved aside and put back at
  * exit. Everything the test makes in /dev/shm is removed at exit, passed
@@ -541,6 +545,64 @@ static void fifo_note_is_passed_over(void)
 	free(err);
 }
 
+/* e. root's usual name taken: its notes go to a spare directory. */
+static void squatted_name_leaves_looks_recorded(void)
+{
+	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = 0600 };
+	char name[64], id[16], want[64], line[256], *out, *err;
+	struct user r;
+	key_t key;
+	int shmid;
+	char c;
+
+	remove_tree(ROOT_DIR);	/* root's own, from the cases before */
+	T_EQ(as_attacker(NULL, "mkdir -m 755 %s", ROOT_DIR), 0);
+
+	m.ref.name = t_name(name, sizeof(name), "squatted");
+	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
+	T_OK(shmkit_key_resolve(&m.ref, &key));
+	shmid = t_track(shmget(key, 0, 0));
+	T_OK(shmid);
+	r.shmid = shmid;
+	T_EQ(pipe(r.ready), 0);
+	T_EQ(pipe(r.done), 0);
+	r.pid = t_fork(use_and_stay, &r);
+	close(r.ready[1]);
+	close(r.done[0]);
+	T_EQ(read(r.ready[0], &c, 1), 1);
+	close(r.ready[0]);
+
+	/* root looks (and exits), then judges: the look must not count */
+	snprintf(id, sizeof(id), "%d", shmid);
+	T_EQ(t_cli(&out, &err, "stat", id, NULL), 0);
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "stat", id, NULL), 0);
+	if (!strstr(out, "\nstate:        idle\n"))
+		t_fail(__FILE__, __LINE__, "with %s taken, root's look was forgotten: %s",
+		       ROOT_DIR, out);
+	snprintf(want, sizeof(want), "\nlast pid:     %d ", (int)r.pid);
+	T_STR_CONTAINS(out, want);
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "gc", NULL), 0);
+	T_ASSERT(!strstr(out, name));
+	free(out);
+	free(err);
+	T_EQ(t_cli(&out, &err, "ls", NULL), 0);
+	line_of(out, id, line, sizeof(line));
+	T_STR_CONTAINS(line, " idle");
+	free(out);
+	free(err);
+	HOLDS_EXACTLY(ROOT_DIR, "");	/* nothing written into the squatter's */
+
+	close(r.done[1]);
+	T_EQ(t_wait(r.pid), 0);
+	remove_tree(ROOT_DIR);
+	T_EQ(t_sh(NULL, NULL, "for d in /dev/shm/shmkit-looks-0-*; do [ -d \"$d\" ] && "
+		  "[ ! -L \"$d\" ] && rm -rf \"$d/%s\" && rmdir \"$d\"; done; true", ns), 0);
+}
+
 int main(void)
 {
 	setup();
@@ -550,5 +612,6 @@ int main(void)
 	notes_cannot_make_an_orphan(0644);
 	forged_note_cannot_keep_an_orphan();
 	fifo_note_is_passed_over();
+	squatted_name_leaves_looks_recorded();
 	return 0;
 }
