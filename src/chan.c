@@ -79,11 +79,11 @@
  * about one per thousand.
  */
 #define SPIN_NS 100000
+#define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
 
 /* cold.closed: how a side last ended; cleared by the next open */
 #define CLOSED_CLEAN 1
 #define CLOSED_ABORTED 2
-#define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
 
 /*
  * A sleeper wakes at least this often to see whether the peer died (the

@@ -380,31 +380,40 @@ static void line_of(const char *out, const char *word, char *line, size_t cap)
 		}
 }
 
-static void notes_cannot_make_an_orphan(int mode)
+/*
+ * Named segment name (mode), made by a process that is gone and used by
+ * R (in *r), who attached, detached and still runs. Returns its shmid.
+ */
+static int made_and_used(char *name, const char *tag, int mode, struct user *r)
 {
 	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = mode };
+	key_t key;
+	char c;
+
+	m.ref.name = t_name(name, 64, tag);
+	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
+	T_OK(shmkit_key_resolve(&m.ref, &key));
+	r->shmid = t_track(shmget(key, 0, 0));	/* shmget does not attach */
+	T_OK(r->shmid);
+	T_EQ(pipe(r->ready), 0);
+	T_EQ(pipe(r->done), 0);
+	r->pid = t_fork(use_and_stay, r);
+	close(r->ready[1]);
+	close(r->done[0]);
+	T_EQ(read(r->ready[0], &c, 1), 1);
+	close(r->ready[0]);
+	return r->shmid;
+}
+
+static void notes_cannot_make_an_orphan(int mode)
+{
 	char name[64], id[16], note[256], want[64], line[256], *out, *err, *attack;
 	struct shmid_ds ds;
 	struct user r;
 	pid_t looker, dead;
-	key_t key;
 	int shmid, note_kept;
-	char c;
 
-	/* made by a process that is gone, used by R, who still runs */
-	m.ref.name = t_name(name, sizeof(name), mode == 0600 ? "private" : "readable");
-	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
-	T_OK(shmkit_key_resolve(&m.ref, &key));
-	shmid = t_track(shmget(key, 0, 0));	/* shmget does not attach */
-	T_OK(shmid);
-	r.shmid = shmid;
-	T_EQ(pipe(r.ready), 0);
-	T_EQ(pipe(r.done), 0);
-	r.pid = t_fork(use_and_stay, &r);
-	close(r.ready[1]);
-	close(r.done[0]);
-	T_EQ(read(r.ready[0], &c, 1), 1);
-	close(r.ready[0]);
+	shmid = made_and_used(name, mode == 0600 ? "private" : "readable", mode, &r);
 	dead = t_fork(exit_at_once, NULL);
 	T_EQ(t_wait(dead), 0);
 
@@ -548,29 +557,13 @@ static void fifo_note_is_passed_over(void)
 /* e. root's usual name taken: its notes go to a spare directory. */
 static void squatted_name_leaves_looks_recorded(void)
 {
-	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = 0600 };
 	char name[64], id[16], want[64], line[256], *out, *err;
 	struct user r;
-	key_t key;
 	int shmid;
-	char c;
 
 	remove_tree(ROOT_DIR);	/* root's own, from the cases before */
 	T_EQ(as_attacker(NULL, "mkdir -m 755 %s", ROOT_DIR), 0);
-
-	m.ref.name = t_name(name, sizeof(name), "squatted");
-	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
-	T_OK(shmkit_key_resolve(&m.ref, &key));
-	shmid = t_track(shmget(key, 0, 0));
-	T_OK(shmid);
-	r.shmid = shmid;
-	T_EQ(pipe(r.ready), 0);
-	T_EQ(pipe(r.done), 0);
-	r.pid = t_fork(use_and_stay, &r);
-	close(r.ready[1]);
-	close(r.done[0]);
-	T_EQ(read(r.ready[0], &c, 1), 1);
-	close(r.ready[0]);
+	shmid = made_and_used(name, "squatted", 0600, &r);
 
 	/* root looks (and exits), then judges: the look must not count */
 	snprintf(id, sizeof(id), "%d", shmid);
