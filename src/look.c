@@ -106,11 +106,15 @@ static int spare_dir_name(char name[NAME_LEN], uid_t uid)
 static int user_of_dir(const char *name, uid_t *uid)
 {
 	char again[NAME_LEN], digits[16];
-	size_t n = strlen(USER_DIR_PREFIX), len = strcspn(name + n, "-");
-	const char *rest = name + n + len;
+	size_t n = strlen(USER_DIR_PREFIX), len;
+	const char *rest;
 	uint64_t v;
 
-	if (strncmp(name, USER_DIR_PREFIX, n) != 0 || len == 0 || len >= sizeof(digits))
+	if (strncmp(name, USER_DIR_PREFIX, n) != 0)
+		return -1;
+	len = strcspn(name + n, "-");
+	rest = name + n + len;
+	if (len == 0 || len >= sizeof(digits))
 		return -1;
 	memcpy(digits, name + n, len);
 	digits[len] = '\0';

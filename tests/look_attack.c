@@ -36,9 +36,13 @@
  *     root keeps its notes in a spare directory of a random name, and a
  *     segment whose last user still runs stays idle after root's look.
  *
- * Squatting root's name needs it free, so a /dev/shm/shmkit-looks-0 left
- * by earlier runs is removed (if empty) or moved aside and put back at
- * exit. Everything the test makes in /dev/shm is removed at exit, passed
+ * The attacks take names in /dev/shm, which every user and every test run
+ * shares: so the test gives itself a mount namespace with a fresh /dev/shm
+ * (root's and sticky, like the real one), where parallel runs cannot meet
+ * and nothing of the host's is touched. Where that is not allowed, it
+ * runs on the real /dev/shm, and squatting root's name needs it free: a
+ * /dev/shm/shmkit-looks-0 left by earlier runs is removed (if empty) or
+ * moved aside and put back at exit. Everything the test makes in /dev/shm is removed at exit, passed
  * or failed. Root is needed to become another user.
  */
 #define _GNU_SOURCE	/* nftw */
@@ -46,12 +50,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,12 +156,25 @@ static void free_roots_name(void)
 		t_fail(__FILE__, __LINE__, "moving %s aside: %s", ROOT_DIR, strerror(errno));
 }
 
+/* A /dev/shm of our own, in a mount namespace of our own; 0 if made. */
+static int private_shm(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("shmkit-look-attack", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=1777") < 0)
+		return -1;
+	return 0;
+}
+
 static void setup(void)
 {
 	struct stat st;
 
 	if (geteuid() != 0)
 		t_skip("not root: cannot become another user");
+	if (private_shm() < 0)
+		printf("no private /dev/shm (%s): on the real one\n", strerror(errno));
 	if (t_sh(NULL, NULL, "command -v setpriv >/dev/null") != 0)
 		t_skip("setpriv (util-linux) is needed to run as another user");
 	T_EQ(stat("/proc/self/ns/ipc", &st), 0);
