@@ -7,62 +7,83 @@
 #include "svg.h"
 #include "sweep.h"
 
-int bench_write_chart(const struct bench *b, const char *path)
-{
-	struct plot_series ss[MAX_XPORTS], ls[MAX_XPORTS * NVARIANTS];
-	double sx[MAX_XPORTS][MAX_SIZES], sy[MAX_XPORTS][MAX_SIZES];
-	double lx[MAX_XPORTS * NVARIANTS][MAX_SIZES], ly[MAX_XPORTS * NVARIANTS][MAX_SIZES];
-	char labels[MAX_XPORTS * NVARIANTS][64];
-	struct plot_panel p[2];
-	int ns = 0, nl = 0, np = 0, err;
-	FILE *f;
+#define MAX_LINES (MAX_XPORTS * NVARIANTS)
 
+/* The chart's lines; plot_series points into these arrays. */
+struct lines {
+	struct plot_series stream[MAX_XPORTS], lat[MAX_LINES];
+	double sx[MAX_XPORTS][MAX_SIZES], sy[MAX_XPORTS][MAX_SIZES];
+	double lx[MAX_LINES][MAX_SIZES], ly[MAX_LINES][MAX_SIZES];
+	char labels[MAX_LINES][64];
+	int ns, nl;
+};
+
+/* One line per transport: the median GB/s at each size that worked. */
+static void stream_lines(const struct bench *b, struct lines *l)
+{
 	for (int i = 0; i < b->nx; i++) {
 		size_t n = 0;
 
 		for (int s = 0; s < b->nsizes; s++) {
 			if (!b->st_ok[i][s])
 				continue;
-			sx[ns][n] = (double)b->sizes[s];
-			sy[ns][n++] = b->st[i][s].gb_per_s.median;
+			l->sx[l->ns][n] = (double)b->sizes[s];
+			l->sy[l->ns][n++] = b->st[i][s].gb_per_s.median;
 		}
-		if (n)
-			ss[ns] = (struct plot_series){ b->x[i]->label, n, sx[ns], sy[ns] }, ns++;
+		if (n) {
+			l->stream[l->ns] = (struct plot_series){ b->x[i]->label, n,
+								 l->sx[l->ns], l->sy[l->ns] };
+			l->ns++;
+		}
 	}
+}
+
+/* One line per transport and variant: the median round trip. */
+static void latency_lines(const struct bench *b, struct lines *l)
+{
 	for (int i = 0; i < b->nx; i++) {
 		for (size_t v = 0; v < NVARIANTS; v++) {
+			int k = l->nl;
 			size_t n = 0;
 
 			for (int s = 0; s < b->nlat; s++) {
 				if (!b->lat_ok[i][v][s])
 					continue;
-				lx[nl][n] = (double)b->lat_sizes[s];
-				ly[nl][n++] = b->lat[i][v][s].median_ns.median;
+				l->lx[k][n] = (double)b->lat_sizes[s];
+				l->ly[k][n++] = b->lat[i][v][s].median_ns.median;
 			}
 			if (!n)
 				continue;
-			bench_variant_label(labels[nl], sizeof(labels[nl]), b->x[i], v);
-			ls[nl] = (struct plot_series){ labels[nl], n, lx[nl], ly[nl] };
-			nl++;
+			bench_variant_label(l->labels[k], sizeof(l->labels[k]), b->x[i], v);
+			l->lat[k] = (struct plot_series){ l->labels[k], n, l->lx[k], l->ly[k] };
+			l->nl++;
 		}
 	}
+}
+
+int bench_write_chart(const struct bench *b, const char *path)
+{
+	static struct lines l;	/* large; the command makes one chart at a time */
+	struct plot_panel p[2];
+	char caption[320];
+	int np = 0, err;
+	FILE *f;
+
+	memset(&l, 0, sizeof(l));
+	stream_lines(b, &l);
+	latency_lines(b, &l);
 	if (b->measure & M_STREAM)
 		p[np++] = (struct plot_panel){ "Streaming throughput, one way (median)",
-					       "message size", "GB/s", 1, ss, (size_t)ns };
+					       "message size", "GB/s", 1, l.stream, (size_t)l.ns };
 	if (b->measure & M_LATENCY)
 		p[np++] = (struct plot_panel){ "Round trip (median)", "message size", "ns",
-					       1, ls, (size_t)nl };
+					       1, l.lat, (size_t)l.nl };
 	if (!(f = fopen(path, "w"))) {
 		err_msg("bench", "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	{
-		char caption[320];
-
-		snprintf(caption, sizeof(caption), "shmkit bench %s: %s", shmkit_version(),
-			 b->machine);
-		err = plot_svg(f, caption, p, (size_t)np);
-	}
+	snprintf(caption, sizeof(caption), "shmkit bench %s: %s", shmkit_version(), b->machine);
+	err = plot_svg(f, caption, p, (size_t)np);
 	if (fclose(f) != 0 && !err)
 		err = -errno;
 	if (err) {

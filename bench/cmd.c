@@ -159,7 +159,52 @@ static void parse_cpus(struct bench *b, const char *cmd, const char *arg)
 }
 /* ------------------------------------------------------------------ main */
 
-int cmd_bench(int argc, char **argv)
+/* Everything, five sizes streamed and three timed round trip, 5 x 0.1 s. */
+static void set_defaults(struct bench *b)
+{
+	static const size_t def_sizes[] = { 64, 1024, 4096, 65536, 1 << 20 };
+	static const size_t def_lat[] = { 8, 4096, 65536 };
+
+	b->o.reps = 5;
+	b->o.duration = 0.1;
+	b->o.cpu[0] = 0;
+	b->o.cpu[1] = 1;
+	b->o.ring = 4u << 20;
+	b->measure = M_STREAM | M_LATENCY | M_LIMITS;
+	for (b->nx = 0; bench_xports[b->nx]; b->nx++)
+		b->x[b->nx] = bench_xports[b->nx];
+	memcpy(b->sizes, def_sizes, sizeof(def_sizes));
+	b->nsizes = 5;
+	memcpy(b->lat_sizes, def_lat, sizeof(def_lat));
+	b->nlat = 3;
+}
+
+static int parse_reps(const char *arg)
+{
+	uint64_t v;
+
+	if (parse_decimal(arg, &v) < 0 || v < 1 || v > BENCH_MAX_REPS)
+		usage_error("bench", "'%s': repetitions from 1 to %d", arg, BENCH_MAX_REPS);
+	return (int)v;
+}
+
+static size_t parse_ring(const char *arg)
+{
+	uint64_t v;
+
+	if (parse_size(arg, &v) < 0)
+		usage_error("bench", "'%s': bad ring size", arg);
+	if (v < 4096 || v > (1u << 30))
+		usage_error("bench", "'%s': ring from 4K to 1G", arg);
+	return (size_t)v;
+}
+
+/*
+ * The command line into b. Returns -1 when the run goes ahead, or the exit
+ * status when it does not (--help, or a bad option getopt has reported).
+ * --quick shortens only what the user left at its default.
+ */
+static int parse_options(struct bench *b, int argc, char **argv)
 {
 	enum { OPT_CPUS = 256, OPT_RING, OPT_QUICK, OPT_JSON, OPT_PLOT, OPT_SAVE };
 	static const struct option opts[] = {
@@ -178,29 +223,7 @@ int cmd_bench(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const size_t def_sizes[] = { 64, 1024, 4096, 65536, 1 << 20 };
-	static const size_t def_lat[] = { 8, 4096, 65536 };
-	struct bench *b = calloc(1, sizeof(*b));
-	int c, reps_set = 0, dur_set = 0, quick = 0, status;
-	char why[128];
-	uint64_t v;
-
-	if (!b) {
-		err_msg("bench", "%s", strerror(ENOMEM));
-		return EXIT_RUNTIME;
-	}
-	b->o.reps = 5;
-	b->o.duration = 0.1;
-	b->o.cpu[0] = 0;
-	b->o.cpu[1] = 1;
-	b->o.ring = 4u << 20;
-	b->measure = M_STREAM | M_LATENCY | M_LIMITS;
-	for (b->nx = 0; bench_xports[b->nx]; b->nx++)
-		b->x[b->nx] = bench_xports[b->nx];
-	memcpy(b->sizes, def_sizes, sizeof(def_sizes));
-	b->nsizes = 5;
-	memcpy(b->lat_sizes, def_lat, sizeof(def_lat));
-	b->nlat = 3;
+	int c, reps_set = 0, dur_set = 0, quick = 0;
 
 	while ((c = getopt_long(argc, argv, "t:s:l:m:r:d:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -208,32 +231,18 @@ int cmd_bench(int argc, char **argv)
 		case 's': parse_list_sizes("bench", optarg, b->sizes, &b->nsizes); break;
 		case 'l': parse_list_sizes("bench", optarg, b->lat_sizes, &b->nlat); break;
 		case 'm': b->measure = parse_measure("bench", optarg); break;
-		case 'r':
-			if (parse_decimal(optarg, &v) < 0 || v < 1 || v > BENCH_MAX_REPS)
-				usage_error("bench", "'%s': repetitions from 1 to %d", optarg,
-					    BENCH_MAX_REPS);
-			b->o.reps = (int)v;
-			reps_set = 1;
-			break;
+		case 'r': b->o.reps = parse_reps(optarg); reps_set = 1; break;
 		case 'd': b->o.duration = parse_duration("bench", optarg); dur_set = 1; break;
 		case OPT_CPUS: parse_cpus(b, "bench", optarg); break;
-		case OPT_RING:
-			if (parse_size(optarg, &v) < 0)
-				usage_error("bench", "'%s': bad ring size", optarg);
-			if (v < 4096 || v > (1u << 30))
-				usage_error("bench", "'%s': ring from 4K to 1G", optarg);
-			b->o.ring = (size_t)v;
-			break;
+		case OPT_RING: b->o.ring = parse_ring(optarg); break;
 		case OPT_QUICK: quick = 1; break;
 		case OPT_JSON: b->json = 1; break;
 		case OPT_PLOT: b->plot = optarg; break;
 		case OPT_SAVE: b->save = optarg; break;
 		case 'h':
 			usage();
-			free(b);
 			return finish_stdout();
 		default:
-			free(b);
 			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
@@ -246,13 +255,14 @@ int cmd_bench(int argc, char **argv)
 			b->o.duration = 0.03;
 	}
 	b->o.lat_duration = b->o.duration / 3;
-	if (bench_can_pin(&b->o, why, sizeof(why)) < 0) {
-		fprintf(stderr, "shmkit: bench: cannot pin (%s); running unpinned, "
-				"figures will be lower and noisier\n", why);
-		b->o.cpu[0] = b->o.cpu[1] = -1;
-	}
-	bench_machine(b->machine, sizeof(b->machine));
-	bench_sweep(b);
+	return -1;
+}
+
+/* The table or the JSON on stdout, then the files asked for; the status. */
+static int report(const struct bench *b)
+{
+	int status;
+
 	if (b->json)
 		bench_print_json(stdout, b);
 	else
@@ -267,6 +277,32 @@ int cmd_bench(int argc, char **argv)
 			b->failures == 1 ? "" : "s");
 		status = EXIT_RUNTIME;
 	}
+	return status;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	int status;
+	char why[128];
+
+	if (!b) {
+		err_msg("bench", "%s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	set_defaults(b);
+	if ((status = parse_options(b, argc, argv)) >= 0) {
+		free(b);
+		return status;
+	}
+	if (bench_can_pin(&b->o, why, sizeof(why)) < 0) {
+		fprintf(stderr, "shmkit: bench: cannot pin (%s); running unpinned, "
+				"figures will be lower and noisier\n", why);
+		b->o.cpu[0] = b->o.cpu[1] = -1;
+	}
+	bench_machine(b->machine, sizeof(b->machine));
+	bench_sweep(b);
+	status = report(b);
 	free(b);
 	return status;
 }

@@ -10,18 +10,11 @@ static void json_stat(FILE *f, const char *name, const struct bench_stat *s)
 		s->median, s->min, s->max);
 }
 
-void bench_print_json(FILE *f, const struct bench *b)
+/* "limits": the cache line's round trip and memcpy at each size. */
+static void json_limits(FILE *f, const struct bench *b)
 {
-	struct goal_row t[32];
-	int nt = bench_targets(b, t), first = 1;
+	int first = 1;
 
-	fprintf(f, "{\n  \"version\": ");
-	json_str(f, shmkit_version());
-	fprintf(f, ",\n  \"machine\": ");
-	json_str(f, b->machine);
-	fprintf(f, ",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
-	       "\"cpus\": [%d, %d],\n", b->o.reps, b->o.duration, b->o.ring,
-	       b->o.cpu[0], b->o.cpu[1]);
 	fprintf(f, "  \"limits\": {");
 	if (b->line_ok) {
 		fprintf(f, "\"cacheline_rtt_ns\": {");
@@ -39,8 +32,15 @@ void bench_print_json(FILE *f, const struct bench *b)
 		fprintf(f, "}");
 		first = 0;
 	}
-	fprintf(f, "]},\n  \"stream\": [");
-	first = 1;
+	fprintf(f, "]},\n");
+}
+
+/* "stream": one object per transport and size that worked. */
+static void json_stream(FILE *f, const struct bench *b)
+{
+	int first = 1;
+
+	fprintf(f, "  \"stream\": [");
 	for (int s = 0; s < b->nsizes; s++) {
 		for (int i = 0; i < b->nx; i++) {
 			const struct bench_stream_result *r = &b->st[i][s];
@@ -59,8 +59,15 @@ void bench_print_json(FILE *f, const struct bench *b)
 			first = 0;
 		}
 	}
-	fprintf(f, "\n  ],\n  \"latency\": [");
-	first = 1;
+	fprintf(f, "\n  ],\n");
+}
+
+/* "latency": one object per transport, variant and size that worked. */
+static void json_latency(FILE *f, const struct bench *b)
+{
+	int first = 1;
+
+	fprintf(f, "  \"latency\": [");
 	for (int s = 0; s < b->nlat; s++) {
 		for (int i = 0; i < b->nx; i++) {
 			for (size_t v = 0; v < NVARIANTS; v++) {
@@ -80,10 +87,35 @@ void bench_print_json(FILE *f, const struct bench *b)
 			}
 		}
 	}
-	fprintf(f, "\n  ],\n  \"targets\": [");
+	fprintf(f, "\n  ],\n");
+}
+
+static void json_targets(FILE *f, const struct bench *b)
+{
+	struct goal_row t[32];
+	int nt = bench_targets(b, t);
+
+	fprintf(f, "  \"targets\": [");
 	for (int k = 0; k < nt; k++)
 		fprintf(f, "%s\n    {\"what\": \"%s\", \"value\": %.6g, \"goal\": %.6g, "
 		       "\"at_most\": %s, \"met\": %s}", k ? "," : "", t[k].what, t[k].value,
-		       t[k].goal, t[k].at_most ? "true" : "false", bench_target_met(&t[k]) ? "true" : "false");
-	fprintf(f, "\n  ],\n  \"failures\": %d\n}\n", b->failures);
+		       t[k].goal, t[k].at_most ? "true" : "false",
+		       bench_target_met(&t[k]) ? "true" : "false");
+	fprintf(f, "\n  ],\n");
+}
+
+void bench_print_json(FILE *f, const struct bench *b)
+{
+	fprintf(f, "{\n  \"version\": ");
+	json_str(f, shmkit_version());
+	fprintf(f, ",\n  \"machine\": ");
+	json_str(f, b->machine);
+	fprintf(f, ",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
+	       "\"cpus\": [%d, %d],\n", b->o.reps, b->o.duration, b->o.ring,
+	       b->o.cpu[0], b->o.cpu[1]);
+	json_limits(f, b);
+	json_stream(f, b);
+	json_latency(f, b);
+	json_targets(f, b);
+	fprintf(f, "  \"failures\": %d\n}\n", b->failures);
 }
