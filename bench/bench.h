@@ -10,7 +10,7 @@
  *   runner.c        processes: pinning, streaming and ping-pong runs, the
  *                   hardware's limits (memcpy, one cache line between cores)
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
- *   targets.c       ratios between figures of the run
+ *   ratios.c        shmkit against the baselines of the same run
  *   table.c         the table; json.c the JSON; chart.c the SVG chart,
  *                   drawn by svg.c; save.c --save's three files
  *   format.c        figures as text

@@ -67,14 +67,15 @@ void fmt_bytes(char *buf, size_t cap, double v);
 void fmt_si(char *buf, size_t cap, double v);
 void fmt_ns(char *buf, size_t cap, double ns);
 
-/* targets.c: the targets, each a ratio within this run. */
-struct goal_row {
-	char what[96];
-	double value, goal;
-	int at_most;	/* goal is a ceiling */
+/* ratios.c: shmkit against the baselines of the same run. */
+#define BENCH_MAX_RATIOS 32
+struct bench_ratio {
+	char what[96];		/* "64 B msg/s, shmkit vs pipe" */
+	double value;
+	int is_ratio;		/* 0: a plain figure (wake-ups per 1,000 msgs) */
 };
-int bench_targets(const struct bench *b, struct goal_row *t);
-int bench_target_met(const struct goal_row *t);
+/* Fills t (BENCH_MAX_RATIOS) with what this run measured; the count. */
+int bench_ratios(const struct bench *b, struct bench_ratio *t);
 
 /* The writers: the table, the JSON object, the SVG chart, --save's three. */
 void bench_print_table(FILE *f, const struct bench *b);
