@@ -41,10 +41,14 @@ endif
 
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
+# The benchmark lives in bench/ (results go to bench/results/, ignored by
+# git); its objects link into the shmkit command, which runs it as 'bench'.
+BENCH_SRC := $(wildcard bench/*.c)
 TEST_SRC := $(filter-out tests/harness.c,$(wildcard tests/*.c))
 EX_SRC   := $(wildcard examples/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/%.o)
 TESTS    := $(TEST_SRC:%.c=$(B)/%)
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(foreach f,$(EX_SRC),examples/$(notdir $(f))))
 
@@ -55,7 +59,7 @@ BIN      := $(B)/shmkit
 
 all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak
 
-$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h tests/*.h) Makefile
+$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -c $< -o $@
 
@@ -69,8 +73,11 @@ $(SHARED): $(LIB_OBJ) src/shmkit.map
 	$(Q)ln -sf libshmkit.so.$(VERSION) $(B)/$(SONAME)
 	$(Q)ln -sf $(SONAME) $(B)/libshmkit.so
 
-$(BIN): $(CLI_OBJ) $(STATIC)
-	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC)
+$(BIN): $(CLI_OBJ) $(BENCH_OBJ) $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BENCH_OBJ) $(STATIC)
+
+# The benchmark uses the command's shared helpers (cli/cli.h).
+$(BENCH_OBJ): BASE += -Icli
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
 	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC) -lpthread

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot.h"
+#include "svg.h"
 
 /* Layout, in SVG user units (pixels in a browser at 100% zoom). */
 #define PAD		14	/* document edges */

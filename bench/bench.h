@@ -1,17 +1,28 @@
 /*
- * shmkit bench: what the benchmark's files share.
+ * shmkit bench: the measuring half, what runner and transports share.
  *
- *   bench.c         the command: options, the default set, table, JSON, plot
- *   bench_run.c     processes: pinning, streaming and ping-pong runs, the
+ * bench/ holds the benchmark apart from the command's cli/; the shmkit
+ * binary links its objects, and cli/main.c calls cmd_bench like any other
+ * subcommand. The files, one concern each:
+ *
+ *   cmd.c           the command: usage, options, defaults, cmd_bench
+ *   sweep.c         every transport at every size, repetitions interleaved
+ *   runner.c        processes: pinning, streaming and ping-pong runs, the
  *                   hardware's limits (memcpy, one cache line between cores)
- *   bench_xport.c   the transports: shmkit channels, pipes, UNIX sockets
+ *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
+ *   ratios.c        shmkit against the baselines of the same run
+ *   table.c         the table; json.c the JSON; chart.c the SVG chart,
+ *                   drawn by svg.c; save.c --save's three files
+ *   format.c        figures as text
+ *
+ * sweep.h holds a whole run (struct bench) for the sweep and the writers.
  *
  * The seam for new transports is struct bench_xport: a table of a few
  * functions, listed in bench_xports[]. The runner knows nothing else about
  * them, so another IPC library can be added in a file of its own.
  */
-#ifndef SHMKIT_CLI_BENCH_H
-#define SHMKIT_CLI_BENCH_H
+#ifndef SHMKIT_BENCH_BENCH_H
+#define SHMKIT_BENCH_BENCH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * SVG charts for 'shmkit bench --plot': we write the SVG text ourselves so
  * the command needs no plotting library, only a browser to look at it.
  */
-#ifndef SHMKIT_CLI_PLOT_H
-#define SHMKIT_CLI_PLOT_H
+#ifndef SHMKIT_BENCH_SVG_H
+#define SHMKIT_BENCH_SVG_H
 
 #include <stddef.h>
 #include <stdio.h>

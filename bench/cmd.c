@@ -1,0 +1,308 @@
+/*
+ * shmkit bench: the channel against pipes and UNIX sockets, and against the
+ * hardware's own limits, all measured in one run on this machine. Every
+ * figure is a median over repetitions; every ratio compares figures of the
+ * same run, since absolute speeds on a shared machine drift.
+ *
+ * This file is the command: its options and cmd_bench, which the shmkit
+ * command's main() calls like any subcommand. The rest of bench/ measures
+ * (runner.c, xport.c, sweep.c) and reports (table.c, json.c, chart.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sweep.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit bench [OPTIONS]\n"
+	       "\n"
+	       "Measures shmkit channels against pipes and UNIX sockets on this machine,\n"
+	       "and against the hardware's limits, in one run, and prints one table.\n"
+	       "Two processes, pinned to two cpus, do the work a real user would: the\n"
+	       "sender writes every payload byte, the receiver reads every byte and\n"
+	       "checks the message's sequence number. A failed check ends that run with\n"
+	       "an error and no figure. Ratios compare figures of this same run.\n"
+	       "\n"
+	       "  -t, --transports LIST  which to run, comma-separated (default: all):\n"
+	       "                         shmkit     channel, copying API (send/recv)\n"
+	       "                         shmkit-zc  channel, zero-copy API (reserve/commit,\n"
+	       "                                    peek/release)\n"
+	       "                         pipe       a pipe of the default size\n"
+	       "                         pipe-1m    a pipe enlarged to 1 MiB (F_SETPIPE_SZ)\n"
+	       "                         unix       a UNIX stream socketpair\n"
+	       "  -s, --sizes LIST       streaming message sizes (default 64,1K,4K,64K,1M)\n"
+	       "  -l, --lat-sizes LIST   round-trip message sizes (default 8,4K,64K)\n"
+	       "  -m, --measure LIST     stream, latency, limits (default: all three)\n"
+	       "  -r, --reps N           timed repetitions after warm-up (default 5)\n"
+	       "  -d, --duration SECS    seconds per streaming repetition, 0.001 to %d\n"
+	       "                         (default 0.1); round trips take a third of it\n"
+	       "      --cpus A,B         the two cpus (default 0,1)\n"
+	       "      --ring SIZE        channel capacity and memcpy region (default 4M)\n"
+	       "      --quick            3 short repetitions: about 10 seconds in all\n"
+	       "      --json             results as one JSON object instead of the table\n"
+	       "      --plot FILE.svg    also draw throughput and round trip against size\n"
+	       "      --save PREFIX      also write PREFIX.txt (the table), PREFIX.json\n"
+	       "                         and PREFIX.svg (the plot)\n"
+	       "  -h, --help             this text\n"
+	       "\n"
+	       "Round trips are measured with the channel spinning (spin), spinning then\n"
+	       "sleeping on a futex (block), and with the peer gone to sleep between\n"
+	       "messages (asleep: %u us pauses). The hardware's limits: single-core\n"
+	       "memcpy of each size into a ring-sized region, and one cache line passed\n"
+	       "between the two cpus.\n", SECONDS_MAX, GAP_US);
+}
+
+/* -------------------------------------------------------------- options */
+
+static int parse_list_sizes(const char *cmd, const char *arg, size_t *out, int *n)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	uint64_t v;
+
+	if (!copy)
+		return -1;
+	*n = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_size(tok, &v) < 0 || *n == MAX_SIZES || v > (1u << 30)) {
+			free(copy);
+			usage_error(cmd, "'%s': sizes are 1 byte to 1G, at most %d of them",
+				    arg, MAX_SIZES);
+		}
+		out[(*n)++] = (size_t)v;
+	}
+	free(copy);
+	if (!*n)
+		usage_error(cmd, "'%s': no sizes", arg);
+	return 0;
+}
+
+static void parse_transports(struct bench *b, const char *cmd, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int i;
+
+	b->nx = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; bench_xports[i] && strcmp(bench_xports[i]->name, tok); i++)
+			;
+		if (!strcmp(tok, "all")) {
+			for (b->nx = 0; bench_xports[b->nx]; b->nx++)
+				b->x[b->nx] = bench_xports[b->nx];
+			continue;
+		}
+		if (!bench_xports[i])
+			usage_error(cmd, "'%s': unknown transport", tok);
+		for (int k = 0; k < b->nx; k++)
+			if (b->x[k] == bench_xports[i])
+				usage_error(cmd, "'%s': named twice", tok);
+		b->x[b->nx++] = bench_xports[i];
+	}
+	free(copy);
+	if (!b->nx)
+		usage_error(cmd, "'%s': no transports", arg);
+}
+
+static unsigned parse_measure(const char *cmd, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	unsigned m = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "stream"))
+			m |= M_STREAM;
+		else if (!strcmp(tok, "latency"))
+			m |= M_LATENCY;
+		else if (!strcmp(tok, "limits"))
+			m |= M_LIMITS;
+		else
+			usage_error(cmd, "'%s': measure stream, latency or limits", tok);
+	}
+	free(copy);
+	if (!m)
+		usage_error(cmd, "'%s': nothing to measure", arg);
+	return m;
+}
+
+/* SECS for -d: the common rule, and some time to measure in. */
+static double parse_duration(const char *cmd, const char *arg)
+{
+	int64_t ms;
+
+	if (parse_seconds(cmd, arg, &ms) < 0)
+		exit(EXIT_USAGE);
+	if (ms == 0)
+		usage_error(cmd, "'%s': at least 0.001 seconds", arg);
+	return (double)ms / 1000;
+}
+
+static void parse_cpus(struct bench *b, const char *cmd, const char *arg)
+{
+	const char *comma = strchr(arg, ',');
+	char first[24];
+	uint64_t a, c;
+
+	if (!comma || (size_t)(comma - arg) >= sizeof(first))
+		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
+	memcpy(first, arg, (size_t)(comma - arg));
+	first[comma - arg] = '\0';
+	if (parse_decimal(first, &a) < 0 || parse_decimal(comma + 1, &c) < 0 ||
+	    a > INT_MAX || c > INT_MAX || a == c)
+		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
+	b->o.cpu[0] = (int)a;
+	b->o.cpu[1] = (int)c;
+}
+/* ------------------------------------------------------------------ main */
+
+/* Everything, five sizes streamed and three timed round trip, 5 x 0.1 s. */
+static void set_defaults(struct bench *b)
+{
+	static const size_t def_sizes[] = { 64, 1024, 4096, 65536, 1 << 20 };
+	static const size_t def_lat[] = { 8, 4096, 65536 };
+
+	b->o.reps = 5;
+	b->o.duration = 0.1;
+	b->o.cpu[0] = 0;
+	b->o.cpu[1] = 1;
+	b->o.ring = 4u << 20;
+	b->measure = M_STREAM | M_LATENCY | M_LIMITS;
+	for (b->nx = 0; bench_xports[b->nx]; b->nx++)
+		b->x[b->nx] = bench_xports[b->nx];
+	memcpy(b->sizes, def_sizes, sizeof(def_sizes));
+	b->nsizes = 5;
+	memcpy(b->lat_sizes, def_lat, sizeof(def_lat));
+	b->nlat = 3;
+}
+
+static int parse_reps(const char *arg)
+{
+	uint64_t v;
+
+	if (parse_decimal(arg, &v) < 0 || v < 1 || v > BENCH_MAX_REPS)
+		usage_error("bench", "'%s': repetitions from 1 to %d", arg, BENCH_MAX_REPS);
+	return (int)v;
+}
+
+static size_t parse_ring(const char *arg)
+{
+	uint64_t v;
+
+	if (parse_size(arg, &v) < 0)
+		usage_error("bench", "'%s': bad ring size", arg);
+	if (v < 4096 || v > (1u << 30))
+		usage_error("bench", "'%s': ring from 4K to 1G", arg);
+	return (size_t)v;
+}
+
+/*
+ * The command line into b. Returns -1 when the run goes ahead, or the exit
+ * status when it does not (--help, or a bad option getopt has reported).
+ * --quick shortens only what the user left at its default.
+ */
+static int parse_options(struct bench *b, int argc, char **argv)
+{
+	enum { OPT_CPUS = 256, OPT_RING, OPT_QUICK, OPT_JSON, OPT_PLOT, OPT_SAVE };
+	static const struct option opts[] = {
+		{ "transports", required_argument, NULL, 't' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "lat-sizes", required_argument, NULL, 'l' },
+		{ "measure", required_argument, NULL, 'm' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "ring", required_argument, NULL, OPT_RING },
+		{ "quick", no_argument, NULL, OPT_QUICK },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "save", required_argument, NULL, OPT_SAVE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, reps_set = 0, dur_set = 0, quick = 0;
+
+	while ((c = getopt_long(argc, argv, "t:s:l:m:r:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': parse_transports(b, "bench", optarg); break;
+		case 's': parse_list_sizes("bench", optarg, b->sizes, &b->nsizes); break;
+		case 'l': parse_list_sizes("bench", optarg, b->lat_sizes, &b->nlat); break;
+		case 'm': b->measure = parse_measure("bench", optarg); break;
+		case 'r': b->o.reps = parse_reps(optarg); reps_set = 1; break;
+		case 'd': b->o.duration = parse_duration("bench", optarg); dur_set = 1; break;
+		case OPT_CPUS: parse_cpus(b, "bench", optarg); break;
+		case OPT_RING: b->o.ring = parse_ring(optarg); break;
+		case OPT_QUICK: quick = 1; break;
+		case OPT_JSON: b->json = 1; break;
+		case OPT_PLOT: b->plot = optarg; break;
+		case OPT_SAVE: b->save = optarg; break;
+		case 'h':
+			usage();
+			return finish_stdout();
+		default:
+			return EXIT_USAGE; /* getopt said why, in one line */
+		}
+	}
+	if (optind < argc)
+		usage_error("bench", "'%s': unexpected argument", argv[optind]);
+	if (quick) {
+		if (!reps_set)
+			b->o.reps = 3;
+		if (!dur_set)
+			b->o.duration = 0.03;
+	}
+	b->o.lat_duration = b->o.duration / 3;
+	return -1;
+}
+
+/* The table or the JSON on stdout, then the files asked for; the status. */
+static int report(const struct bench *b)
+{
+	int status;
+
+	if (b->json)
+		bench_print_json(stdout, b);
+	else
+		bench_print_table(stdout, b);
+	status = finish_stdout();
+	if (b->plot && bench_write_chart(b, b->plot) < 0)
+		status = EXIT_RUNTIME;
+	if (b->save && bench_save(b) < 0)
+		status = EXIT_RUNTIME;
+	if (b->failures) {
+		err_msg("bench", "%d run%s failed; see the messages above", b->failures,
+			b->failures == 1 ? "" : "s");
+		status = EXIT_RUNTIME;
+	}
+	return status;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	int status;
+	char why[128];
+
+	if (!b) {
+		err_msg("bench", "%s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	set_defaults(b);
+	if ((status = parse_options(b, argc, argv)) >= 0) {
+		free(b);
+		return status;
+	}
+	if (bench_can_pin(&b->o, why, sizeof(why)) < 0) {
+		fprintf(stderr, "shmkit: bench: cannot pin (%s); running unpinned, "
+				"figures will be lower and noisier\n", why);
+		b->o.cpu[0] = b->o.cpu[1] = -1;
+	}
+	bench_machine(b->machine, sizeof(b->machine));
+	bench_sweep(b);
+	status = report(b);
+	free(b);
+	return status;
+}

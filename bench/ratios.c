@@ -1,0 +1,122 @@
+/*
+ * The report's closing ratios: shmkit's figures divided by the baselines
+ * measured in the same run (a pipe, a 1 MiB pipe, a UNIX socket, memcpy,
+ * one cache line), since a ratio holds where absolute speeds drift.
+ * Throughput ratios above 1 mean shmkit moved more; round-trip ratios are
+ * of times, so below 1 means shmkit answered sooner.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sweep.h"
+
+/* Figures the ratios compare; NAN-free: 0 means not measured. */
+static double st_gb(const struct bench *b, const char *x, size_t size)
+{
+	int i = bench_find_xport(b, x), s = bench_find_size(b->sizes, b->nsizes, size);
+
+	return i >= 0 && s >= 0 && b->st_ok[i][s] ? b->st[i][s].gb_per_s.median : 0;
+}
+
+static double lat_med(const struct bench *b, const char *x, int v, size_t size)
+{
+	int i = bench_find_xport(b, x), s = bench_find_size(b->lat_sizes, b->nlat, size);
+
+	return i >= 0 && s >= 0 && b->lat_ok[i][v][s] ? b->lat[i][v][s].median_ns.median : 0;
+}
+
+/* Adds what = num / den if both were measured; returns the new count. */
+static int add_ratio(struct bench_ratio *t, int n, const char *what, double num, double den)
+{
+	if (num <= 0 || den <= 0)
+		return n;
+	snprintf(t[n].what, sizeof(t[n].what), "%s", what);
+	t[n].value = num / den;
+	t[n].is_ratio = 1;
+	return n + 1;
+}
+
+/* Small messages against the pipe, and the zero-copy API against copying. */
+static int stream_ratios(const struct bench *b, struct bench_ratio *t, int n)
+{
+	static const size_t big[] = { 64 << 10, 1 << 20 };
+	char what[96], sz[16];
+
+	n = add_ratio(t, n, "64 B msg/s, shmkit vs pipe", st_gb(b, "shmkit", 64),
+		      st_gb(b, "pipe", 64));
+	n = add_ratio(t, n, "64 B msg/s, shmkit-zc vs pipe", st_gb(b, "shmkit-zc", 64),
+		      st_gb(b, "pipe", 64));
+	n = add_ratio(t, n, "1 KiB GB/s, shmkit vs pipe", st_gb(b, "shmkit", 1024),
+		      st_gb(b, "pipe", 1024));
+	n = add_ratio(t, n, "4 KiB GB/s, shmkit vs pipe", st_gb(b, "shmkit", 4096),
+		      st_gb(b, "pipe", 4096));
+	n = add_ratio(t, n, "4 KiB GB/s, shmkit-zc vs pipe", st_gb(b, "shmkit-zc", 4096),
+		      st_gb(b, "pipe", 4096));
+	for (size_t k = 0; k < 2; k++) {
+		fmt_bytes(sz, sizeof(sz), (double)big[k]);
+		snprintf(what, sizeof(what), "%s GB/s, shmkit vs unix", sz);
+		n = add_ratio(t, n, what, st_gb(b, "shmkit", big[k]), st_gb(b, "unix", big[k]));
+		snprintf(what, sizeof(what), "%s GB/s, shmkit vs pipe-1m", sz);
+		n = add_ratio(t, n, what, st_gb(b, "shmkit", big[k]), st_gb(b, "pipe-1m", big[k]));
+		snprintf(what, sizeof(what), "%s GB/s, shmkit-zc vs shmkit", sz);
+		n = add_ratio(t, n, what, st_gb(b, "shmkit-zc", big[k]),
+			      st_gb(b, "shmkit", big[k]));
+	}
+	return n;
+}
+
+/* Large messages against one core's memcpy, the ceiling for a copy. */
+static int memcpy_ratios(const struct bench *b, struct bench_ratio *t, int n)
+{
+	char what[96], sz[16];
+
+	for (int s = 0; s < b->nsizes; s++) {
+		if (b->sizes[s] < 4096 || !b->mcpy_ok[s])
+			continue;
+		fmt_bytes(sz, sizeof(sz), (double)b->sizes[s]);
+		snprintf(what, sizeof(what), "%s GB/s, shmkit vs memcpy", sz);
+		n = add_ratio(t, n, what, st_gb(b, "shmkit", b->sizes[s]), b->mcpy[s].median);
+	}
+	return n;
+}
+
+/* Round trips against the cache line (the floor) and a sleeping pipe. */
+static int latency_ratios(const struct bench *b, struct bench_ratio *t, int n)
+{
+	if (b->line_ok) {
+		double line = b->line.median_ns.median;
+
+		n = add_ratio(t, n, "8 B round trip, spin vs cache line",
+			      lat_med(b, "shmkit", 0, 8), line);
+		n = add_ratio(t, n, "8 B round trip, block vs cache line",
+			      lat_med(b, "shmkit", 1, 8), line);
+	}
+	return add_ratio(t, n, "8 B round trip asleep, block vs pipe",
+			 lat_med(b, "shmkit", V_ASLEEP, 8), lat_med(b, "pipe", V_ASLEEP, 8));
+}
+
+/* Not a ratio of two transports: how often the channel made a system call. */
+static int wake_figure(const struct bench *b, struct bench_ratio *t, int n)
+{
+	double worst = -1;
+	int i = bench_find_xport(b, "shmkit");
+
+	for (int s = 0; i >= 0 && s < b->nsizes; s++)
+		if (b->st_ok[i][s] && b->st[i][s].have_wakes && b->st[i][s].wakes_per_1000 > worst)
+			worst = b->st[i][s].wakes_per_1000;
+	if (worst < 0)
+		return n;
+	snprintf(t[n].what, sizeof(t[n].what), "wake-ups per 1,000 msgs, shmkit, worst size");
+	t[n].value = worst;
+	t[n].is_ratio = 0;
+	return n + 1;
+}
+
+int bench_ratios(const struct bench *b, struct bench_ratio *t)
+{
+	int n = stream_ratios(b, t, 0);
+
+	n = memcpy_ratios(b, t, n);
+	n = latency_ratios(b, t, n);
+	return wake_figure(b, t, n);
+}

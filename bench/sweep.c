@@ -1,0 +1,181 @@
+/*
+ * The sweep: every transport at every size, the repetitions taking turns
+ * across the transports, each figure stored in the run's struct bench.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sweep.h"
+
+const struct variant variants[NVARIANTS] = {
+	{ SHMKIT_WAIT_SPIN, 0, "spin", 1 },
+	{ SHMKIT_WAIT_BLOCK, 0, "block", 0 },
+	{ SHMKIT_WAIT_BLOCK, GAP_US, "asleep", 0 },
+};
+
+int bench_find_xport(const struct bench *b, const char *name)
+{
+	for (int i = 0; i < b->nx; i++)
+		if (!strcmp(b->x[i]->name, name))
+			return i;
+	return -1;
+}
+
+int bench_find_size(const size_t *sizes, int n, size_t size)
+{
+	for (int i = 0; i < n; i++)
+		if (sizes[i] == size)
+			return i;
+	return -1;
+}
+
+/* Transports without a wait policy have one plain row, and "asleep". */
+void bench_variant_label(char *buf, size_t cap, const struct bench_xport *x, size_t v)
+{
+	int named = x->has_policy || v == V_ASLEEP;
+
+	snprintf(buf, cap, "%s%s%s", x->label, named ? ", " : "", named ? variants[v].name : "");
+}
+
+void bench_machine(char *buf, size_t cap)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], model[128] = "unknown cpu";
+	struct utsname u;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (strncmp(line, "model name", 10) || !colon)
+			continue;
+		snprintf(model, sizeof(model), "%s", colon + 2);
+		model[strcspn(model, "\n")] = '\0';
+		break;
+	}
+	if (f)
+		fclose(f);
+	if (uname(&u) < 0)
+		strcpy(u.release, "?");
+	snprintf(buf, cap, "%s, %ld cpus, Linux %s", model, cpus, u.release);
+}
+
+static void progress(const struct bench *b, const char *fmt, const char *what, size_t size)
+{
+	char sz[32];
+
+	if (b->json || !isatty(STDERR_FILENO))
+		return;
+	fmt_bytes(sz, sizeof(sz), (double)size);
+	fprintf(stderr, "\r\033[K");
+	fprintf(stderr, fmt, what, sz);
+}
+
+/* One streaming size, every transport, the repetitions interleaved. */
+static void stream_size(struct bench *b, int s, const struct bench_opts *one)
+{
+	double rate[MAX_XPORTS][BENCH_MAX_REPS], gbs[MAX_XPORTS][BENCH_MAX_REPS];
+	double wakes[MAX_XPORTS] = { 0 };
+	int bad[MAX_XPORTS] = { 0 };
+
+	for (int rep = 0; rep < b->o.reps; rep++) {
+		for (int i = 0; i < b->nx; i++) {
+			struct bench_stream_result r;
+
+			if (bad[i])
+				continue;
+			progress(b, "streaming: %s, %s", b->x[i]->label, b->sizes[s]);
+			if (bench_stream(b->x[i], b->sizes[s], one, &r) < 0) {
+				bad[i] = 1;
+				b->failures++;
+				continue;
+			}
+			rate[i][rep] = r.msgs_per_s.median;
+			gbs[i][rep] = r.gb_per_s.median;
+			b->st[i][s].msgs += r.msgs;
+			b->st[i][s].have_wakes = r.have_wakes;
+			wakes[i] += r.wakes_per_1000;
+		}
+	}
+	for (int i = 0; i < b->nx; i++) {
+		if (bad[i])
+			continue;
+		b->st_ok[i][s] = 1;
+		bench_stat_of(rate[i], b->o.reps, &b->st[i][s].msgs_per_s);
+		bench_stat_of(gbs[i], b->o.reps, &b->st[i][s].gb_per_s);
+		b->st[i][s].wakes_per_1000 = wakes[i] / b->o.reps;
+	}
+}
+
+/* One round-trip size: every transport and variant, interleaved. */
+static void latency_size(struct bench *b, int s, const struct bench_opts *one)
+{
+	double med[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
+	double p99[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
+	int bad[MAX_XPORTS][NVARIANTS] = { { 0 } };
+
+	for (int rep = 0; rep < b->o.reps; rep++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (size_t v = 0; v < NVARIANTS; v++) {
+				const struct variant *var = &variants[v];
+				struct bench_lat_result r;
+
+				if (bad[i][v] || (var->policy_only && !b->x[i]->has_policy))
+					continue;
+				progress(b, "round trips: %s, %s", b->x[i]->label, b->lat_sizes[s]);
+				if (bench_pingpong(b->x[i], b->lat_sizes[s], var->policy,
+						   var->gap_us, one, &r) < 0) {
+					bad[i][v] = 1;
+					b->failures++;
+					continue;
+				}
+				med[i][v][rep] = r.median_ns.median;
+				p99[i][v][rep] = r.p99_ns.median;
+				b->lat[i][v][s].samples += r.samples;
+			}
+		}
+	}
+	for (int i = 0; i < b->nx; i++) {
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			if (bad[i][v] || (variants[v].policy_only && !b->x[i]->has_policy))
+				continue;
+			b->lat_ok[i][v][s] = 1;
+			bench_stat_of(med[i][v], b->o.reps, &b->lat[i][v][s].median_ns);
+			bench_stat_of(p99[i][v], b->o.reps, &b->lat[i][v][s].p99_ns);
+		}
+	}
+}
+
+void bench_sweep(struct bench *b)
+{
+	struct bench_opts one = b->o;
+
+	if (b->measure & M_LIMITS) {
+		progress(b, "%s%s", "cache line round trip", 0);
+		b->line_ok = bench_cacheline(&b->o, &b->line) == 0;
+		b->failures += !b->line_ok;
+		for (int s = 0; s < b->nsizes; s++) {
+			progress(b, "%s %s", "memcpy", b->sizes[s]);
+			b->mcpy_ok[s] = bench_memcpy(b->sizes[s], &b->o, &b->mcpy[s]) == 0;
+		}
+	}
+	/*
+	 * Repetitions go round the transports: each repetition is a fresh
+	 * pair of processes and a fresh link, one transport after another.
+	 * On a shared machine conditions drift for seconds at a time (and a
+	 * fresh segment's pages may sit in slower memory); taking turns puts
+	 * every transport through the same spells, so the ratios hold.
+	 */
+	one.reps = 1;
+	if (b->measure & M_STREAM)
+		for (int s = 0; s < b->nsizes; s++)
+			stream_size(b, s, &one);
+	if (b->measure & M_LATENCY)
+		for (int s = 0; s < b->nlat; s++)
+			latency_size(b, s, &one);
+	if (!b->json && isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K");
+}
+

@@ -1,0 +1,86 @@
+/*
+ * A whole 'shmkit bench' run: its settings, every figure it measured, and
+ * the files that read them. The command (cmd.c) fills the settings, the
+ * sweep (sweep.c) the figures; the writers (table.c, json.c, chart.c,
+ * save.c) only read a finished run, so each can change without the others.
+ */
+#ifndef SHMKIT_BENCH_SWEEP_H
+#define SHMKIT_BENCH_SWEEP_H
+
+#include <stdio.h>
+
+#include "bench.h"
+
+#define MAX_SIZES 16
+#define MAX_XPORTS 8
+#define GAP_US 300	/* between round trips: a blocking peer is asleep by then */
+
+enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4 };
+
+/* Round-trip variants: the channel's policies, and a sleeping peer. */
+struct variant {
+	int policy;
+	unsigned gap_us;
+	const char *name;	/* JSON and table */
+	int policy_only;	/* only for transports with a wait policy */
+};
+
+#define NVARIANTS 3
+#define V_ASLEEP 2	/* the variant a pipe's "asleep" compares with */
+extern const struct variant variants[NVARIANTS];
+
+struct bench {
+	struct bench_opts o;
+	unsigned measure;
+	int json;
+	const char *plot;
+	const char *save;	/* PREFIX: .txt, .json and .svg as well */
+	const struct bench_xport *x[MAX_XPORTS];
+	int nx;
+	size_t sizes[MAX_SIZES], lat_sizes[MAX_SIZES];
+	int nsizes, nlat;
+	/* results; ok flags say which were measured */
+	struct bench_stream_result st[MAX_XPORTS][MAX_SIZES];
+	int st_ok[MAX_XPORTS][MAX_SIZES];
+	struct bench_lat_result lat[MAX_XPORTS][NVARIANTS][MAX_SIZES];
+	int lat_ok[MAX_XPORTS][NVARIANTS][MAX_SIZES];
+	struct bench_stat mcpy[MAX_SIZES];
+	int mcpy_ok[MAX_SIZES];
+	struct bench_lat_result line;
+	int line_ok;
+	int failures;
+	char machine[256];
+};
+
+/* sweep.c: every measurement b's settings ask for, into b. */
+void bench_sweep(struct bench *b);
+/* The processor, cpu count and kernel, for the report's first line. */
+void bench_machine(char *buf, size_t cap);
+/* Index of transport name or of size in b, or -1 if not in this run. */
+int bench_find_xport(const struct bench *b, const char *name);
+int bench_find_size(const size_t *sizes, int n, size_t size);
+/* A round-trip row's label: "shmkit (copy), spin", "pipe, asleep". */
+void bench_variant_label(char *buf, size_t cap, const struct bench_xport *x, size_t v);
+
+/* format.c: figures as the table prints them. */
+void fmt_bytes(char *buf, size_t cap, double v);
+void fmt_si(char *buf, size_t cap, double v);
+void fmt_ns(char *buf, size_t cap, double ns);
+
+/* ratios.c: shmkit against the baselines of the same run. */
+#define BENCH_MAX_RATIOS 32
+struct bench_ratio {
+	char what[96];		/* "64 B msg/s, shmkit vs pipe" */
+	double value;
+	int is_ratio;		/* 0: a plain figure (wake-ups per 1,000 msgs) */
+};
+/* Fills t (BENCH_MAX_RATIOS) with what this run measured; the count. */
+int bench_ratios(const struct bench *b, struct bench_ratio *t);
+
+/* The writers: the table, the JSON object, the SVG chart, --save's three. */
+void bench_print_table(FILE *f, const struct bench *b);
+void bench_print_json(FILE *f, const struct bench *b);
+int bench_write_chart(const struct bench *b, const char *path);
+int bench_save(const struct bench *b);
+
+#endif

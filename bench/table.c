@@ -1,0 +1,150 @@
+/* The benchmark's table: what a person reads, and --save's .txt. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "sweep.h"
+
+static void print_heading(FILE *f, const struct bench *b)
+{
+	fprintf(f, "shmkit bench %s: ", shmkit_version());
+	fput_safe(f, b->machine);	/* from /proc/cpuinfo and uname */
+	fputc('\n', f);
+	fprintf(f, "%d repetitions after warm-up; figures are medians [min-max]; "
+	       "ratios are to the pipe in this run\n",
+	       b->o.reps);
+	if (b->o.cpu[0] >= 0)
+		fprintf(f, "producer (pinger) on cpu %d, consumer (ponger) on cpu %d\n",
+		       b->o.cpu[0], b->o.cpu[1]);
+	else
+		fprintf(f, "not pinned: the two processes may share a cpu\n");
+}
+
+/* One streaming row; pipe is the pipe's index, or -1 if it did not run. */
+static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int pipe)
+{
+	const struct bench_stream_result *r = &b->st[i][s];
+	char size[32], rate[32], range[32];
+
+	fmt_bytes(size, sizeof(size), (double)b->sizes[s]);
+	if (!b->st_ok[i][s]) {
+		fprintf(f, "  %-8s %-20s %10s\n", size, b->x[i]->label, "failed");
+		return;
+	}
+	fmt_si(rate, sizeof(rate), r->msgs_per_s.median);
+	snprintf(range, sizeof(range), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
+	fprintf(f, "  %-8s %-20s %10s %8.2f  %-15s", size, b->x[i]->label, rate,
+	       r->gb_per_s.median, range);
+	if (pipe >= 0 && b->st_ok[pipe][s])
+		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[pipe][s].gb_per_s.median);
+	else
+		fprintf(f, " %8s", "-");
+	if (b->mcpy_ok[s])
+		fprintf(f, " %9.2f", r->gb_per_s.median / b->mcpy[s].median);
+	else
+		fprintf(f, " %9s", "-");
+	if (r->have_wakes)
+		fprintf(f, " %9.3f", r->wakes_per_1000);
+	fprintf(f, "\n");
+}
+
+static void print_stream(FILE *f, const struct bench *b)
+{
+	int pipe = bench_find_xport(b, "pipe");
+
+	fprintf(f, "\nStreaming, one way\n");
+	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %9s %9s\n", "size", "transport",
+	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of memcpy", "wakes/1k");
+	for (int s = 0; s < b->nsizes; s++)
+		for (int i = 0; i < b->nx; i++)
+			print_stream_row(f, b, i, s, pipe);
+}
+
+/* One round-trip row: transport i, variant v, size s. */
+static void print_latency_row(FILE *f, const struct bench *b, int i, size_t v, int s, int pipe)
+{
+	const struct bench_lat_result *r = &b->lat[i][v][s];
+	/* compare like with like: asleep to asleep, the rest to blocking */
+	size_t pv = v ? v : 1;
+	char size[32], label[64], med[32], p99[32], lo[32], hi[32], range[80];
+
+	fmt_bytes(size, sizeof(size), (double)b->lat_sizes[s]);
+	bench_variant_label(label, sizeof(label), b->x[i], v);
+	if (!b->lat_ok[i][v][s]) {
+		fprintf(f, "  %-8s %-30s %10s\n", size, label, "failed");
+		return;
+	}
+	fmt_ns(med, sizeof(med), r->median_ns.median);
+	fmt_ns(p99, sizeof(p99), r->p99_ns.median);
+	fmt_ns(lo, sizeof(lo), r->median_ns.min);
+	fmt_ns(hi, sizeof(hi), r->median_ns.max);
+	snprintf(range, sizeof(range), "[%s-%s]", lo, hi);
+	fprintf(f, "  %-8s %-30s %10s %10s  %-21s", size, label, med, p99, range);
+	if (pipe >= 0 && b->lat_ok[pipe][pv][s])
+		fprintf(f, " %7.2fx", r->median_ns.median / b->lat[pipe][pv][s].median_ns.median);
+	else
+		fprintf(f, " %8s", "-");
+	if (b->line_ok)
+		fprintf(f, " %7.2fx", r->median_ns.median / b->line.median_ns.median);
+	fprintf(f, "\n");
+}
+
+static void print_latency(FILE *f, const struct bench *b)
+{
+	int pipe = bench_find_xport(b, "pipe");
+
+	fprintf(f, "\nRound trip (ping-pong)\n");
+	fprintf(f, "  %-8s %-30s %10s %10s  %-21s %8s %8s\n", "size", "transport", "median",
+	       "p99", "[min-max] of medians", "vs pipe", "vs line");
+	for (int s = 0; s < b->nlat; s++)
+		for (int i = 0; i < b->nx; i++)
+			for (size_t v = 0; v < NVARIANTS; v++)
+				if (!variants[v].policy_only || b->x[i]->has_policy)
+					print_latency_row(f, b, i, v, s, pipe);
+}
+
+static void print_hardware(FILE *f, const struct bench *b)
+{
+	char med[32], p99[32], ring[16], size[32];
+
+	fprintf(f, "\nThe hardware\n");
+	if (b->line_ok) {
+		fmt_ns(med, sizeof(med), b->line.median_ns.median);
+		fmt_ns(p99, sizeof(p99), b->line.p99_ns.median);
+		fprintf(f, "  one cache line, cpu %d to cpu %d and back: %s median, %s p99\n",
+		       b->o.cpu[0], b->o.cpu[1], med, p99);
+	}
+	fmt_bytes(ring, sizeof(ring), (double)b->o.ring);
+	fprintf(f, "  memcpy on one core into a %s region:", ring);
+	for (int s = 0; s < b->nsizes; s++) {
+		if (!b->mcpy_ok[s])
+			continue;
+		fmt_bytes(size, sizeof(size), (double)b->sizes[s]);
+		fprintf(f, "%s %s %.2f GB/s", s ? "," : "", size, b->mcpy[s].median);
+	}
+	fprintf(f, "\n");
+}
+
+static void print_ratios(FILE *f, const struct bench *b)
+{
+	struct bench_ratio t[BENCH_MAX_RATIOS];
+	int nt = bench_ratios(b, t);
+
+	if (!nt)
+		return;
+	fprintf(f, "\nshmkit against the baselines of this run (medians divided)\n");
+	fprintf(f, "  throughput: above 1x moves more; round trip: below 1x answers sooner\n");
+	for (int k = 0; k < nt; k++)
+		fprintf(f, "  %-44s %8.2f%s\n", t[k].what, t[k].value, t[k].is_ratio ? "x" : "");
+}
+
+void bench_print_table(FILE *f, const struct bench *b)
+{
+	print_heading(f, b);
+	if (b->measure & M_STREAM)
+		print_stream(f, b);
+	if (b->measure & M_LATENCY)
+		print_latency(f, b);
+	if (b->measure & M_LIMITS)
+		print_hardware(f, b);
+	print_ratios(f, b);
+}
