@@ -41,7 +41,9 @@ endif
 
 LIB_SRC  := $(wildcard src/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
-TEST_SRC := $(filter-out tests/harness.c,$(wildcard tests/*.c))
+# Shared by the test programs, not tests themselves.
+TEST_LIB := tests/harness.c tests/corrupt_cases.c
+TEST_SRC := $(filter-out $(TEST_LIB),$(wildcard tests/*.c))
 EX_SRC   := $(wildcard examples/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
@@ -73,7 +75,10 @@ $(BIN): $(CLI_OBJ) $(STATIC)
 	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(STATIC)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
-	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC) -lpthread
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(STATIC) -lpthread
+
+# The crafted channel corruptions, in one table (tests/corrupt_cases.h).
+$(B)/tests/chan_scribble: $(B)/tests/corrupt_cases.o
 
 # Examples use only the public header and link like an outside program.
 $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
