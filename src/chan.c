@@ -458,12 +458,6 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 
 /* --------------------------------------------------------------- create */
 
-static uint64_t page_size(void)
-{
-	long p = sysconf(_SC_PAGESIZE);
-	return p > 0 ? (uint64_t)p : 4096;
-}
-
 static void chan_init(void *data, uint64_t size, void *arg)
 {
 	struct __shmkit_chan_hdr *h = data;
@@ -489,13 +483,13 @@ static int check_layout(struct shmkit_chan *ch)
 	if (err < 0)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
 	if (!(view.flags & SHMKIT_HDR_CHANNEL) ||
-	    ch->map.size < SHMKIT_CHAN_RING_OFFSET - 128 ||
+	    ch->map.size < SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE ||
 	    shmkit_load_acquire(&h->magic) != SHMKIT_CHAN_MAGIC ||
 	    h->version != SHMKIT_CHAN_VERSION || h->hdr_size != sizeof(*h))
 		return -SHMKIT_ENOTCHAN;
 	cap = h->capacity;
-	if (cap < page_size() || cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
-	    ch->map.size - (SHMKIT_CHAN_RING_OFFSET - 128) < cap ||
+	if (cap < __shmkit_page_size() || cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
+	    ch->map.size - (SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE) < cap ||
 	    h->max_msg != cap / 2)
 		return -SHMKIT_ECORRUPT;
 	ch->hdr = h;
@@ -526,7 +520,7 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_chan probe;
-	uint64_t cap = page_size();
+	uint64_t cap = __shmkit_page_size();
 	int shmid, err = -ENOENT, tries;
 	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
@@ -536,7 +530,7 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 		cap <<= 1;
 	/* removed between the two steps: make it again (a few times) */
 	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - 128 + cap, mode,
+		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
 					  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
 		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
 			return shmid;
