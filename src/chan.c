@@ -51,6 +51,21 @@
  * between its re-check and its futex_wait makes futex_wait return at once.
  * While nobody sleeps, the waker's cost is one barrier and one load of a
  * line that does not change: no system call per message.
+ *   S3 waker:   exchange(sleeping, 0), seq_cst: of the wake_peer calls that
+ *               race for one announced sleep, only the one that finds the flag
+ *               still set calls futex_wake.  pairs with S1's flag store, S5
+ *   S4 waker:   fetch_add(wake_seq), seq_cst, before futex_wake: the sleeper's
+ *               futex_wait compares the wake_seq it loaded (S1) and returns
+ *               at once if it moved.  pairs with S1
+ *   S5 kicker:  store(sleeping, 0), seq_cst, then S4: kick_peer wakes whether
+ *               or not a sleep was announced (open, close).  pairs with S1, S3
+ *
+ * Owners and layout:
+ *   O0 closer:  store_release(owner, 0) after its last stores (closed).
+ *   O1 claimer: compare_exchange(owner), seq_cst: of two processes taking a
+ *               free or dead side only one wins.  pairs with O0
+ *   M0 creator: store_release(magic) after the layout.  pairs with M1
+ *   M1 opener:  load_acquire(magic), then reads the layout.
  *
  * Never trust the segment: positions, lengths and layout read from shared
  * memory are checked before use, and a bad one is -SHMKIT_ECORRUPT.
@@ -202,8 +217,13 @@ static int claim(struct __shmkit_chan_cold *cold)
 		cur = shmkit_load_acquire(&cold->owner);
 		if (cur != 0 && owner_alive(cur))
 			return -EBUSY;
-		/* a dead owner's place can be taken; the CAS settles races */
-		if (atomic_compare_exchange_strong(&cold->owner, &cur, mine))
+		/*
+		 * O1: a dead owner's place can be taken; the CAS settles races
+		 * between claimers (one wins, the others see its word and
+		 * judge it alive). Pairs with O0 in close_as: who takes a
+		 * side a closer released sees that closer's stores.
+		 */
+		if (shmkit_cas_seq_cst(&cold->owner, &cur, mine))
 			return 0;
 	}
 }
@@ -340,10 +360,14 @@ static void wake_peer(struct shmkit_chan *ch)
 	shmkit_smp_mb();
 	if (!shmkit_load_relaxed(&sl->sleeping))
 		return;
-	/* one waker per sleep: whoever clears the flag makes the call */
-	if (!atomic_exchange(&sl->sleeping, 0))
+	/*
+	 * S3: one waker per sleep: whoever clears the flag makes the call.
+	 * Pairs with S1's flag store, and with S5 in kick_peer racing us.
+	 */
+	if (!shmkit_exchange_seq_cst(&sl->sleeping, 0))
 		return;
-	atomic_fetch_add(&sl->wake_seq, 1);
+	/* S4: pairs with the sleeper's load_acquire of wake_seq (S1) */
+	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
 	__shmkit_futex_wake(&sl->wake_seq, 1);
 	count(&ch->hdr->cold[ch->side].wakes, 1);
 }
@@ -361,8 +385,10 @@ static void kick_peer(struct shmkit_chan *ch)
 
 	/* our stores (closed, positions) before the flag and the bump */
 	shmkit_smp_mb();
-	atomic_store(&sl->sleeping, 0);
-	atomic_fetch_add(&sl->wake_seq, 1);
+	/* S5: clears the flag unconditionally; pairs with S1 and S3 */
+	shmkit_store_seq_cst(&sl->sleeping, 0);
+	/* S4: as in wake_peer */
+	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
 	__shmkit_futex_wake(&sl->wake_seq, 1);
 }
 
@@ -469,7 +495,8 @@ static void chan_init(void *data, uint64_t size, void *arg)
 	h->capacity = cap;
 	h->max_msg = cap / 2;
 	/* the kernel zeroed the rest: positions 0, no owners, nobody asleep */
-	atomic_store_explicit(&h->magic, SHMKIT_CHAN_MAGIC, memory_order_release);
+	/* M0: publishes the layout above; pairs with M1 in check_layout */
+	shmkit_store_release(&h->magic, SHMKIT_CHAN_MAGIC);
 }
 
 /* Checks an attached channel and copies its layout into ch. */
@@ -484,6 +511,7 @@ static int check_layout(struct shmkit_chan *ch)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
 	if (!(view.flags & SHMKIT_HDR_CHANNEL) ||
 	    ch->map.size < SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE ||
+	    /* M1: pairs with M0 in chan_init; the layout read after is the creator's */
 	    shmkit_load_acquire(&h->magic) != SHMKIT_CHAN_MAGIC ||
 	    h->version != SHMKIT_CHAN_VERSION || h->hdr_size != sizeof(*h))
 		return -SHMKIT_ENOTCHAN;
@@ -676,6 +704,7 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 		return -EINVAL;
 	/* closed before owner: who sees no owner also sees closed (peer_gone) */
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, how);
+	/* O0: gives the side up; pairs with O1 in claim (and peer_gone's load) */
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
 	kick_peer(ch);
