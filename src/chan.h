@@ -73,7 +73,8 @@ struct __shmkit_chan_sleep {
 	uint8_t pad[128 - 8];
 };
 
-enum __shmkit_side { SHMKIT_SIDE_PROD, SHMKIT_SIDE_CONS };
+/* Internal indices of hot[], cold[], sleep[]: not the public SHMKIT_PRODUCER. */
+enum __shmkit_side { __SHMKIT_SIDE_PROD, __SHMKIT_SIDE_CONS };
 
 struct __shmkit_chan_hdr {
 	/* layout: written by the creator before magic is published */

@@ -415,10 +415,10 @@ static void half_done_wake(struct shared *sh)
 	cons = t_fork(wait_forever, sh);
 	while (atomic_load(&sh->opened) < 2)
 		usleep(100);
-	while (!atomic_load(&h->sleep[SHMKIT_SIDE_CONS].sleeping))
+	while (!atomic_load(&h->sleep[__SHMKIT_SIDE_CONS].sleeping))
 		usleep(100);
 	/* the first half of wake_peer, then the kill */
-	atomic_exchange(&h->sleep[SHMKIT_SIDE_CONS].sleeping, 0);
+	atomic_exchange(&h->sleep[__SHMKIT_SIDE_CONS].sleeping, 0);
 	kill(holder, SIGKILL);
 	T_EQ(t_wait(holder), 128 + SIGKILL);
 	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));

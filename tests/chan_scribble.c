@@ -187,9 +187,9 @@ static void scribble(void)
 			continue;
 		usleep(20);
 		if (i % 256 == 0) {
-			uint64_t tail = atomic_load(&h->hot[SHMKIT_SIDE_PROD].pos) & ~7ull;
-			atomic_store(&h->hot[SHMKIT_SIDE_PROD].pos, tail);
-			atomic_store(&h->hot[SHMKIT_SIDE_CONS].pos, tail);
+			uint64_t tail = atomic_load(&h->hot[__SHMKIT_SIDE_PROD].pos) & ~7ull;
+			atomic_store(&h->hot[__SHMKIT_SIDE_PROD].pos, tail);
+			atomic_store(&h->hot[__SHMKIT_SIDE_CONS].pos, tail);
 		}
 		if (exited(p) && exited(c))
 			break;

@@ -129,7 +129,7 @@ static void bad_segment_magic(struct cc_chan *ch)
 /* A tail more than a ring ahead of the head. */
 static void tail_past_ring(struct cc_chan *ch)
 {
-	set_pos(ch, SHMKIT_SIDE_PROD, CC_CAP + 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, CC_CAP + 8);
 	refused(ch, -SHMKIT_ECORRUPT);
 }
 
@@ -141,7 +141,7 @@ static void tail_past_ring(struct cc_chan *ch)
  */
 static void head_ahead_a_little(struct cc_chan *ch)
 {
-	set_pos(ch, SHMKIT_SIDE_CONS, 8);
+	set_pos(ch, __SHMKIT_SIDE_CONS, 8);
 	T_EQ(shmkit_chan_open(ch->name, SHMKIT_PRODUCER, &ch->p), -SHMKIT_ECORRUPT);
 	ch->p = NULL;
 	T_OK(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &ch->c));
@@ -150,7 +150,7 @@ static void head_ahead_a_little(struct cc_chan *ch)
 
 static void head_past_ring(struct cc_chan *ch)
 {
-	set_pos(ch, SHMKIT_SIDE_CONS, CC_CAP + 16);
+	set_pos(ch, __SHMKIT_SIDE_CONS, CC_CAP + 16);
 	refused(ch, -SHMKIT_ECORRUPT);
 }
 
@@ -163,16 +163,16 @@ static void positions_mid_stream(struct cc_chan *ch)
 	size_t len;
 
 	open_both(ch);
-	set_pos(ch, SHMKIT_SIDE_PROD, CC_CAP + 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, CC_CAP + 8);
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_ECORRUPT);
 	T_EQ(shmkit_chan_peek(ch->c, &rp, &len, 0), -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_PROD, 12);	/* misaligned */
+	set_pos(ch, __SHMKIT_SIDE_PROD, 12);	/* misaligned */
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_PROD, 0);
+	set_pos(ch, __SHMKIT_SIDE_PROD, 0);
 	T_OK(shmkit_chan_send(ch->p, buf, CC_MAX_MSG, 0));
-	set_pos(ch, SHMKIT_SIDE_CONS, 2 * CC_CAP);
+	set_pos(ch, __SHMKIT_SIDE_CONS, 2 * CC_CAP);
 	T_EQ(shmkit_chan_send(ch->p, buf, CC_MAX_MSG, 0), -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_CONS, 0);
+	set_pos(ch, __SHMKIT_SIDE_CONS, 0);
 	T_EQ(shmkit_chan_send(ch->p, buf, CC_MAX_MSG, 0), -EAGAIN);
 	close_side(&ch->p);
 	close_side(&ch->c);
@@ -191,14 +191,14 @@ static void tail_behind_zero(struct cc_chan *ch)
 	size_t len;
 
 	open_both(ch);
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)-8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)-8);
 	T_EQ(recv_now(ch, buf, &len), -EAGAIN);
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)-(CC_CAP + 8));
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)-(CC_CAP + 8));
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_ECORRUPT);
 	close_side(&ch->c);
 	T_EQ(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &x), -SHMKIT_ECORRUPT);
 	T_EQ(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &x), -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_PROD, 0);
+	set_pos(ch, __SHMKIT_SIDE_PROD, 0);
 	T_OK(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &ch->c));
 	close_side(&ch->p);
 	close_side(&ch->c);
@@ -216,31 +216,31 @@ static void wrapped_counters(struct cc_chan *ch)
 	char buf[CC_CAP];
 	size_t len;
 
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)-16);
-	set_pos(ch, SHMKIT_SIDE_CONS, (uint64_t)-16);
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)-16);
+	set_pos(ch, __SHMKIT_SIDE_CONS, (uint64_t)-16);
 	open_both(ch);
 	T_OK(shmkit_chan_send(ch->p, "hello", 5, 0));
 	T_OK(shmkit_chan_send(ch->p, "wrapped", 7, 0));
-	T_EQ(pos_of(ch, SHMKIT_SIDE_PROD), 16);
+	T_EQ(pos_of(ch, __SHMKIT_SIDE_PROD), 16);
 	T_OK(recv_now(ch, buf, &len));
 	T_ASSERT(len == 5 && !memcmp(buf, "hello", 5));
 	T_OK(recv_now(ch, buf, &len));
 	T_ASSERT(len == 7 && !memcmp(buf, "wrapped", 7));
-	T_EQ(pos_of(ch, SHMKIT_SIDE_CONS), 16);
+	T_EQ(pos_of(ch, __SHMKIT_SIDE_CONS), 16);
 	T_EQ(recv_now(ch, buf, &len), -EAGAIN);
-	set_pos(ch, SHMKIT_SIDE_PROD, 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, 8);
 	T_EQ(recv_now(ch, buf, &len), -EAGAIN);
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP);	/* exactly a ring behind */
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP);	/* exactly a ring behind */
 	T_EQ(recv_now(ch, buf, &len), -EAGAIN);
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP - 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP - 8);
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_PROD, 16 + (1ull << 63));
+	set_pos(ch, __SHMKIT_SIDE_PROD, 16 + (1ull << 63));
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_ECORRUPT);
 	close_side(&ch->p);
 	close_side(&ch->c);
-	set_pos(ch, SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP - 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, (uint64_t)16 - CC_CAP - 8);
 	refused(ch, -SHMKIT_ECORRUPT);
-	set_pos(ch, SHMKIT_SIDE_PROD, 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, 8);
 	T_OK(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &ch->c));
 	close_side(&ch->c);
 }
@@ -259,7 +259,7 @@ static void producer_died_before_tail(struct cc_chan *ch)
 	T_OK(shmkit_chan_send(ch->p, "first", 5, 0));
 	T_OK(shmkit_chan_send(ch->p, "second", 6, 0));
 	close_side(&ch->p);
-	set_pos(ch, SHMKIT_SIDE_PROD, 16);	/* after "first" only */
+	set_pos(ch, __SHMKIT_SIDE_PROD, 16);	/* after "first" only */
 	T_OK(recv_now(ch, buf, &len));
 	T_OK(recv_now(ch, buf, &len));
 	T_EQ(len, 6);
@@ -270,7 +270,7 @@ static void producer_died_before_tail(struct cc_chan *ch)
 	T_OK(shmkit_chan_open(ch->name, SHMKIT_CONSUMER, &ch->c));
 	T_EQ(recv_now(ch, buf, &len), -SHMKIT_EEOF);
 	T_OK(shmkit_chan_open(ch->name, SHMKIT_PRODUCER, &ch->p));
-	T_EQ(pos_of(ch, SHMKIT_SIDE_PROD), 32);
+	T_EQ(pos_of(ch, __SHMKIT_SIDE_PROD), 32);
 	T_OK(shmkit_chan_send(ch->p, "third", 5, 0));
 	T_OK(recv_now(ch, buf, &len));
 	T_EQ(len, 5);
@@ -314,8 +314,8 @@ static void length_past_ring_end(struct cc_chan *ch)
 	const void *rp;
 	size_t len;
 
-	set_pos(ch, SHMKIT_SIDE_CONS, CC_CAP - 8);
-	set_pos(ch, SHMKIT_SIDE_PROD, CC_CAP - 8 + 112);
+	set_pos(ch, __SHMKIT_SIDE_CONS, CC_CAP - 8);
+	set_pos(ch, __SHMKIT_SIDE_PROD, CC_CAP - 8 + 112);
 	put_rec(ch, CC_CAP - 8, 100, SHMKIT_REC_MARK);
 	open_both(ch);
 	T_EQ(shmkit_chan_peek(ch->c, &rp, &len, 0), -SHMKIT_ECORRUPT);
@@ -330,7 +330,7 @@ static void published_bad(struct cc_chan *ch, uint64_t tail, uint32_t len, uint3
 	char buf[CC_CAP];
 	size_t got;
 
-	set_pos(ch, SHMKIT_SIDE_PROD, tail);
+	set_pos(ch, __SHMKIT_SIDE_PROD, tail);
 	put_rec(ch, 0, len, mark);
 	open_both(ch);
 	T_EQ(recv_now(ch, buf, &got), -SHMKIT_ECORRUPT);
