@@ -100,8 +100,9 @@ void t_hold_start(struct t_holder *h, int shmid);
 void t_hold_stop(struct t_holder *h);
 
 /*
- * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. Only the runs
- * under valgrind scale down; the summary says so.
+ * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. The Makefile
+ * sets it: down under valgrind (0.002) and ThreadSanitizer (0.1), up for
+ * make stress (10); tests/run.sh names any factor but 1 in its summary.
  */
 uint64_t t_scale(uint64_t n);
 
