@@ -15,6 +15,8 @@
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
+# The version lives in VERSION; include/shmkit.h repeats it in
+# SHMKIT_VERSION_MAJOR/MINOR/PATCH, and tests/version.c fails if they differ.
 VERSION := $(shell cat VERSION)
 MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
 
