@@ -15,6 +15,8 @@
 #   make CC=clang        build with clang (kept apart in build/clang)
 #   V=1                  show full commands
 
+# The version lives in VERSION; include/shmkit.h repeats it in
+# SHMKIT_VERSION_MAJOR/MINOR/PATCH, and tests/version.c fails if they differ.
 VERSION := $(shell cat VERSION)
 MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
 
@@ -44,7 +46,9 @@ CLI_SRC  := $(wildcard cli/*.c)
 # The benchmark lives in bench/ (results go to bench/results/, ignored by
 # git); its objects link into the shmkit command, which runs it as 'bench'.
 BENCH_SRC := $(wildcard bench/*.c)
-TEST_SRC := $(filter-out tests/harness.c,$(wildcard tests/*.c))
+# Shared by the test programs, not tests themselves.
+TEST_LIB := tests/harness.c tests/corrupt_cases.c
+TEST_SRC := $(filter-out $(TEST_LIB),$(wildcard tests/*.c))
 EX_SRC   := $(wildcard examples/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
@@ -80,7 +84,10 @@ $(BIN): $(CLI_OBJ) $(BENCH_OBJ) $(STATIC)
 $(BENCH_OBJ): BASE += -Icli
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
-	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $< $(B)/tests/harness.o $(STATIC) -lpthread
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(STATIC) -lpthread
+
+# The crafted channel corruptions, in one table (tests/corrupt_cases.h).
+$(B)/tests/chan_scribble: $(B)/tests/corrupt_cases.o
 
 # Examples use only the public header and link like an outside program.
 $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)

@@ -1,6 +1,6 @@
 /*
  * JSON output: exact numbers, stable field names. The schema is listed in
- * the README (and shmkit(1) when it exists); add fields, never rename.
+ * the README and in shmkit(1), section JSON; add fields, never rename.
  */
 #include "cli.h"
 

@@ -433,12 +433,12 @@ int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
 			break;
 		case 6:	/* close a side, perhaps open it again */
 			if (param & 1) {
-				cf_close(&cons, SHMKIT_SIDE_CONS);
+				cf_close(&cons, __SHMKIT_SIDE_CONS);
 				peeked = CF_NONE;
 				if (!(param & 2))
 					cf_open(SHMKIT_CONSUMER, &cons, flags);
 			} else {
-				cf_close(&prod, SHMKIT_SIDE_PROD);
+				cf_close(&prod, __SHMKIT_SIDE_PROD);
 				resv = CF_NONE;
 				if (!(param & 2))
 					cf_open(SHMKIT_PRODUCER, &prod, flags);
@@ -456,7 +456,7 @@ int CHAN_FUZZ_ENTRY(const uint8_t *data, size_t size)
 				param, r, r < 0 ? shmkit_strerror(r) : "", n);
 	}
 
-	cf_close(&prod, SHMKIT_SIDE_PROD);
-	cf_close(&cons, SHMKIT_SIDE_CONS);
+	cf_close(&prod, __SHMKIT_SIDE_PROD);
+	cf_close(&cons, __SHMKIT_SIDE_CONS);
 	return 0;
 }

@@ -76,8 +76,8 @@
 #endif
 #define WSMOD 8			/* wake_seq counts modulo this: see futex_wait */
 
-#define P 0			/* SHMKIT_SIDE_PROD */
-#define Cn 1			/* SHMKIT_SIDE_CONS */
+#define P 0			/* __SHMKIT_SIDE_PROD */
+#define Cn 1			/* __SHMKIT_SIDE_CONS */
 
 /* Shared words: the ring, then the words of struct __shmkit_chan_hdr used */
 #define TAIL      (CAP)		/* hot[PROD].pos */

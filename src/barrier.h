@@ -1,7 +1,9 @@
 /*
- * Every atomic the library uses, on top of C11 <stdatomic.h>. The ring
- * code calls only these, so each ordering decision is visible by name at
- * its call site, where a comment labels the pairing.
+ * Every atomic operation on shared memory the library makes (the channel
+ * in chan.c, the segment header in header.c) goes through these names, on
+ * top of C11 <stdatomic.h>, so each ordering decision is visible by name
+ * at its call site, where a comment labels the pairing. Nothing in src/
+ * calls atomic_* directly.
  */
 #ifndef SHMKIT_BARRIER_H
 #define SHMKIT_BARRIER_H
@@ -16,6 +18,19 @@
 /* Single-writer fields and statistics: atomicity, no ordering. */
 #define shmkit_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define shmkit_store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+/*
+ * Sequentially consistent operations, where two processes race on one
+ * word and each must see the other's store or win outright: the owner
+ * claim, the sleeping flag and the wake sequence (labels in chan.c). The
+ * read-modify-writes are full barriers as well.
+ */
+#define shmkit_store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define shmkit_exchange_seq_cst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
+#define shmkit_fetch_add_seq_cst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
+/* On failure *expected gets the value found. */
+#define shmkit_cas_seq_cst(p, expected, desired) \
+	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
+						memory_order_seq_cst, memory_order_seq_cst)
 /* Store-load ordering, for the sleeper handshake (see chan.c). */
 #if defined(__SANITIZE_THREAD__)
 #define SHMKIT_TSAN 1

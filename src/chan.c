@@ -51,6 +51,21 @@
  * between its re-check and its futex_wait makes futex_wait return at once.
  * While nobody sleeps, the waker's cost is one barrier and one load of a
  * line that does not change: no system call per message.
+ *   S3 waker:   exchange(sleeping, 0), seq_cst: of the wake_peer calls that
+ *               race for one announced sleep, only the one that finds the flag
+ *               still set calls futex_wake.  pairs with S1's flag store, S5
+ *   S4 waker:   fetch_add(wake_seq), seq_cst, before futex_wake: the sleeper's
+ *               futex_wait compares the wake_seq it loaded (S1) and returns
+ *               at once if it moved.  pairs with S1
+ *   S5 kicker:  store(sleeping, 0), seq_cst, then S4: kick_peer wakes whether
+ *               or not a sleep was announced (open, close).  pairs with S1, S3
+ *
+ * Owners and layout:
+ *   O0 closer:  store_release(owner, 0) after its last stores (closed).
+ *   O1 claimer: compare_exchange(owner), seq_cst: of two processes taking a
+ *               free or dead side only one wins.  pairs with O0
+ *   M0 creator: store_release(magic) after the layout.  pairs with M1
+ *   M1 opener:  load_acquire(magic), then reads the layout.
  *
  * Never trust the segment: positions, lengths and layout read from shared
  * memory are checked before use, and a bad one is -SHMKIT_ECORRUPT.
@@ -97,7 +112,7 @@ struct shmkit_chan {
 	struct __shmkit_chan_hdr *hdr;
 	unsigned char *ring;
 	uint64_t cap, mask, max_msg;	/* private copies, checked at open */
-	int side, peer;			/* SHMKIT_SIDE_PROD or _CONS */
+	int side, peer;			/* __SHMKIT_SIDE_PROD or _CONS */
 	int policy;
 	uint64_t pos;		/* my position: private, the truth for me */
 	uint64_t peer_pos;	/* producer: the head, as last read;
@@ -164,7 +179,7 @@ static void rec_publish(struct shmkit_chan *ch, uint32_t len, uint64_t size)
 	shmkit_store_release(rec_word(ch, ch->pos), rec_marked(len));
 	ch->pos += size;
 	/* P1 as well: who sees this tail sees the header (data_ready) */
-	shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, ch->pos);
+	shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos, ch->pos);
 }
 
 /* Statistics have one writer each: a relaxed load and store, no RMW. */
@@ -202,8 +217,13 @@ static int claim(struct __shmkit_chan_cold *cold)
 		cur = shmkit_load_acquire(&cold->owner);
 		if (cur != 0 && owner_alive(cur))
 			return -EBUSY;
-		/* a dead owner's place can be taken; the CAS settles races */
-		if (atomic_compare_exchange_strong(&cold->owner, &cur, mine))
+		/*
+		 * O1: a dead owner's place can be taken; the CAS settles races
+		 * between claimers (one wins, the others see its word and
+		 * judge it alive). Pairs with O0 in close_as: who takes a
+		 * side a closer released sees that closer's stores.
+		 */
+		if (shmkit_cas_seq_cst(&cold->owner, &cur, mine))
 			return 0;
 	}
 }
@@ -223,7 +243,7 @@ static int peer_gone(struct shmkit_chan *ch)
 
 		if (!closed)
 			return 0;
-		if (ch->side == SHMKIT_SIDE_PROD)
+		if (ch->side == __SHMKIT_SIDE_PROD)
 			return -EPIPE;
 		return closed == CLOSED_ABORTED ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
 	}
@@ -248,7 +268,7 @@ static int space_ready(struct shmkit_chan *ch, uint64_t need)
 	if (ch->cap - (ch->pos - ch->peer_pos) >= need)
 		return 1;
 	/* P2: pairs with C2; bytes below head are the consumer's no more */
-	head = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_CONS].pos);
+	head = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos);
 	if (ch->pos - head > ch->cap || (head & (SHMKIT_REC_ALIGN - 1)))
 		return -SHMKIT_ECORRUPT;
 	ch->peer_pos = head;
@@ -272,7 +292,7 @@ static int within_tail(struct shmkit_chan *ch, uint64_t cur)
 
 	if ((int64_t)(cur - ch->peer_pos) < (int64_t)ch->cap)
 		return 1;
-	tail = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos);
+	tail = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos);
 	if ((tail & (SHMKIT_REC_ALIGN - 1)) || (int64_t)(tail - cur) < 0 ||
 	    tail - cur > ch->cap)
 		return -SHMKIT_ECORRUPT;
@@ -301,7 +321,7 @@ static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 	 * behind us: the producer stores it just after the header we may
 	 * already have read (or died in between), by one record and a pad.
 	 */
-	tail = shmkit_load_acquire(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos);
+	tail = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos);
 	if (tail & (SHMKIT_REC_ALIGN - 1))
 		return -SHMKIT_ECORRUPT;
 	if ((int64_t)(tail - cur) <= 0)
@@ -320,7 +340,7 @@ found:
 
 static int ready(struct shmkit_chan *ch, uint64_t arg)
 {
-	return ch->side == SHMKIT_SIDE_PROD ? space_ready(ch, arg) : data_ready(ch, arg);
+	return ch->side == __SHMKIT_SIDE_PROD ? space_ready(ch, arg) : data_ready(ch, arg);
 }
 
 /* Has the other side closed? Two loads, no /proc: fit for the sleep path. */
@@ -340,10 +360,14 @@ static void wake_peer(struct shmkit_chan *ch)
 	shmkit_smp_mb();
 	if (!shmkit_load_relaxed(&sl->sleeping))
 		return;
-	/* one waker per sleep: whoever clears the flag makes the call */
-	if (!atomic_exchange(&sl->sleeping, 0))
+	/*
+	 * S3: one waker per sleep: whoever clears the flag makes the call.
+	 * Pairs with S1's flag store, and with S5 in kick_peer racing us.
+	 */
+	if (!shmkit_exchange_seq_cst(&sl->sleeping, 0))
 		return;
-	atomic_fetch_add(&sl->wake_seq, 1);
+	/* S4: pairs with the sleeper's load_acquire of wake_seq (S1) */
+	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
 	__shmkit_futex_wake(&sl->wake_seq, 1);
 	count(&ch->hdr->cold[ch->side].wakes, 1);
 }
@@ -361,8 +385,10 @@ static void kick_peer(struct shmkit_chan *ch)
 
 	/* our stores (closed, positions) before the flag and the bump */
 	shmkit_smp_mb();
-	atomic_store(&sl->sleeping, 0);
-	atomic_fetch_add(&sl->wake_seq, 1);
+	/* S5: clears the flag unconditionally; pairs with S1 and S3 */
+	shmkit_store_seq_cst(&sl->sleeping, 0);
+	/* S4: as in wake_peer */
+	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
 	__shmkit_futex_wake(&sl->wake_seq, 1);
 }
 
@@ -458,12 +484,6 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 
 /* --------------------------------------------------------------- create */
 
-static uint64_t page_size(void)
-{
-	long p = sysconf(_SC_PAGESIZE);
-	return p > 0 ? (uint64_t)p : 4096;
-}
-
 static void chan_init(void *data, uint64_t size, void *arg)
 {
 	struct __shmkit_chan_hdr *h = data;
@@ -475,35 +495,52 @@ static void chan_init(void *data, uint64_t size, void *arg)
 	h->capacity = cap;
 	h->max_msg = cap / 2;
 	/* the kernel zeroed the rest: positions 0, no owners, nobody asleep */
-	atomic_store_explicit(&h->magic, SHMKIT_CHAN_MAGIC, memory_order_release);
+	/* M0: publishes the layout above; pairs with M1 in check_layout */
+	shmkit_store_release(&h->magic, SHMKIT_CHAN_MAGIC);
 }
 
-/* Checks an attached channel and copies its layout into ch. */
-static int check_layout(struct shmkit_chan *ch)
+/* The channel header of a segment whose start is at base. */
+static struct __shmkit_chan_hdr *chan_hdr_of(void *base)
+{
+	return (struct __shmkit_chan_hdr *)(void *)((char *)base + SHMKIT_HDR_SIZE);
+}
+
+/*
+ * Checks the channel layout of segment shmid, seen at base (attached or
+ * looked at), with data_size bytes after the segment header. Returns the
+ * checked capacity, or a negative error; the caller takes it from there.
+ */
+static int64_t check_layout(int shmid, void *base, uint64_t data_size)
 {
 	struct __shmkit_hdr_view view;
-	struct __shmkit_chan_hdr *h = ch->map.data;
+	struct __shmkit_chan_hdr *h = chan_hdr_of(base);
 	uint64_t cap;
-	int err = __shmkit_seg_header(ch->map.shmid, ch->map.base, &view);
+	int err = __shmkit_seg_header(shmid, base, &view);
 
 	if (err < 0)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
 	if (!(view.flags & SHMKIT_HDR_CHANNEL) ||
-	    ch->map.size < SHMKIT_CHAN_RING_OFFSET - 128 ||
+	    data_size < SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE ||
+	    /* M1: pairs with M0 in chan_init; the layout read after is the creator's */
 	    shmkit_load_acquire(&h->magic) != SHMKIT_CHAN_MAGIC ||
 	    h->version != SHMKIT_CHAN_VERSION || h->hdr_size != sizeof(*h))
 		return -SHMKIT_ENOTCHAN;
 	cap = h->capacity;
-	if (cap < page_size() || cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
-	    ch->map.size - (SHMKIT_CHAN_RING_OFFSET - 128) < cap ||
+	if (cap < __shmkit_page_size() || cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
+	    data_size - (SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE) < cap ||
 	    h->max_msg != cap / 2)
 		return -SHMKIT_ECORRUPT;
-	ch->hdr = h;
+	return (int64_t)cap;
+}
+
+/* Points an attached handle at its channel, of capacity cap (checked). */
+static void set_layout(struct shmkit_chan *ch, uint64_t cap)
+{
+	ch->hdr = chan_hdr_of(ch->map.base);
 	ch->cap = cap;
 	ch->mask = cap - 1;
 	ch->max_msg = cap / 2;
 	ch->ring = (unsigned char *)ch->map.base + SHMKIT_CHAN_RING_OFFSET;
-	return 0;
 }
 
 /* trust_mode: as for __shmkit_seg_attach_name (-1: take any owner) */
@@ -511,13 +548,16 @@ static int attach_channel(const char *name, unsigned flags, int trust_mode,
 			  struct shmkit_chan *ch)
 {
 	int err = __shmkit_seg_attach_name(name, flags, trust_mode, &ch->map);
+	int64_t cap;
 
 	if (err < 0)
 		return err;
-	if ((err = check_layout(ch)) < 0) {
+	cap = check_layout(ch->map.shmid, ch->map.base, ch->map.size);
+	if (cap < 0) {
 		shmkit_seg_detach(&ch->map);
-		return err;
+		return (int)cap;
 	}
+	set_layout(ch, (uint64_t)cap);
 	return 0;
 }
 
@@ -526,7 +566,7 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_chan probe;
-	uint64_t cap = page_size();
+	uint64_t cap = __shmkit_page_size();
 	int shmid, err = -ENOENT, tries;
 	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
@@ -536,7 +576,7 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 		cap <<= 1;
 	/* removed between the two steps: make it again (a few times) */
 	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - 128 + cap, mode,
+		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
 					  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
 		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
 			return shmid;
@@ -609,7 +649,7 @@ static uint64_t committed_end(struct shmkit_chan *ch, uint64_t tail, uint64_t he
 		pos += size;
 	}
 	if (pos != tail)
-		shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_PROD].pos, pos);
+		shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos, pos);
 	return pos;
 }
 
@@ -622,7 +662,7 @@ static uint64_t committed_end(struct shmkit_chan *ch, uint64_t tail, uint64_t he
  */
 static int positions_fit(const struct shmkit_chan *ch, uint64_t mine, uint64_t theirs)
 {
-	if (ch->side == SHMKIT_SIDE_PROD)
+	if (ch->side == __SHMKIT_SIDE_PROD)
 		return mine - theirs <= ch->cap;
 	return theirs - mine <= ch->cap || mine - theirs <= ch->cap;
 }
@@ -647,7 +687,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 		free(ch);
 		return err;
 	}
-	ch->side = role == SHMKIT_PRODUCER ? SHMKIT_SIDE_PROD : SHMKIT_SIDE_CONS;
+	ch->side = role == SHMKIT_PRODUCER ? __SHMKIT_SIDE_PROD : __SHMKIT_SIDE_CONS;
 	ch->peer = !ch->side;
 	if ((err = claim(&ch->hdr->cold[ch->side])) < 0)
 		goto fail;
@@ -655,7 +695,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	/* where this side stopped: a restarted side continues from there */
 	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
 	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
-	if (ch->side == SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
+	if (ch->side == __SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
 		mine = committed_end(ch, mine, theirs);
 	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) || !positions_fit(ch, mine, theirs)) {
 		err = -SHMKIT_ECORRUPT;
@@ -682,6 +722,7 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 		return -EINVAL;
 	/* closed before owner: who sees no owner also sees closed (peer_gone) */
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, how);
+	/* O0: gives the side up; pairs with O1 in claim (and peer_gone's load) */
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
 	kick_peer(ch);
@@ -702,7 +743,7 @@ int shmkit_chan_abort(struct shmkit_chan *ch)
 {
 	if (!ch)
 		return -EINVAL;
-	return close_as(ch, ch->side == SHMKIT_SIDE_PROD ? CLOSED_ABORTED : CLOSED_CLEAN);
+	return close_as(ch, ch->side == __SHMKIT_SIDE_PROD ? CLOSED_ABORTED : CLOSED_CLEAN);
 }
 
 SHMKIT_EXPORT
@@ -763,14 +804,14 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 	uint64_t rec, start;
 	int err;
 
-	if (!ch || !ptr || ch->side != SHMKIT_SIDE_PROD)
+	if (!ch || !ptr || ch->side != __SHMKIT_SIDE_PROD)
 		return -EINVAL;
 	/* a new reservation abandons the last one, also when it fails */
 	ch->busy = 0;
 	if (len > ch->max_msg)
 		return -EMSGSIZE;
 	/* like a pipe: writing to a closed reader fails at once */
-	if (shmkit_load_relaxed(&ch->hdr->cold[SHMKIT_SIDE_CONS].closed) &&
+	if (shmkit_load_relaxed(&ch->hdr->cold[__SHMKIT_SIDE_CONS].closed) &&
 	    peer_gone(ch) == -EPIPE)
 		return -EPIPE;
 	rec = rec_size(len);
@@ -796,11 +837,11 @@ int shmkit_chan_commit(struct shmkit_chan *ch, size_t used)
 {
 	struct __shmkit_chan_hot *hot;
 
-	if (!ch || ch->side != SHMKIT_SIDE_PROD || !ch->busy || used > ch->len)
+	if (!ch || ch->side != __SHMKIT_SIDE_PROD || !ch->busy || used > ch->len)
 		return -EINVAL;
 	ch->busy = 0;
 	rec_publish(ch, (uint32_t)used, rec_size(used));
-	hot = &ch->hdr->hot[SHMKIT_SIDE_PROD];
+	hot = &ch->hdr->hot[__SHMKIT_SIDE_PROD];
 	count(&hot->msgs, 1);
 	count(&hot->bytes, used);
 	wake_peer(ch);
@@ -829,7 +870,7 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 	uint32_t n;
 	int err;
 
-	if (!ch || !ptr || !len || ch->side != SHMKIT_SIDE_CONS)
+	if (!ch || !ptr || !len || ch->side != __SHMKIT_SIDE_CONS)
 		return -EINVAL;
 	if (ch->busy)
 		goto found;
@@ -851,7 +892,7 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 			cur += ch->cap - off;
 			ch->pos = cur;
 			/* C2: hands the pad's bytes back; pairs with P2 */
-			shmkit_store_release(&ch->hdr->hot[SHMKIT_SIDE_CONS].pos, cur);
+			shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos, cur);
 			wake_peer(ch);
 			continue;
 		}
@@ -874,11 +915,11 @@ int shmkit_chan_release(struct shmkit_chan *ch)
 {
 	struct __shmkit_chan_hot *hot;
 
-	if (!ch || ch->side != SHMKIT_SIDE_CONS || !ch->busy)
+	if (!ch || ch->side != __SHMKIT_SIDE_CONS || !ch->busy)
 		return -EINVAL;
 	ch->pos += rec_size(ch->len);
 	ch->busy = 0;
-	hot = &ch->hdr->hot[SHMKIT_SIDE_CONS];
+	hot = &ch->hdr->hot[__SHMKIT_SIDE_CONS];
 	/* C2: hands the record's bytes back to the producer; pairs with P2 */
 	shmkit_store_release(&hot->pos, ch->pos);
 	count(&hot->msgs, 1);
@@ -923,82 +964,71 @@ void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t
  * then on, so nothing it could still want was written after. One that
  * died may have a successor, which resumes where it stopped.
  */
-static int waits_for_consumer(const struct shmkit_chan *ch)
+static int waits_for_consumer(const struct __shmkit_chan_hdr *h)
 {
-	const struct __shmkit_chan_hdr *h = ch->hdr;
-	uint64_t cons = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].owner);
+	uint64_t cons = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_CONS].owner);
 
-	return shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].owner) == 0 &&
-	       shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].closed) &&
-	       !shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].closed) &&
+	return shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner) == 0 &&
+	       shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].closed) &&
+	       !shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_CONS].closed) &&
 	       !(cons && owner_alive(cons));
 }
 
 int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size)
 {
-	struct shmkit_chan ch;
-
-	memset(&ch, 0, sizeof(ch));
-	ch.map.shmid = shmid;
-	ch.map.base = base;
-	ch.map.data = (char *)base + SHMKIT_HDR_SIZE;
-	ch.map.size = (size_t)data_size;
-	return check_layout(&ch) == 0 && waits_for_consumer(&ch);
+	return check_layout(shmid, base, data_size) > 0 &&
+	       waits_for_consumer(chan_hdr_of(base));
 }
 
 SHMKIT_EXPORT
 int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 {
-	struct shmkit_chan ch;
 	struct __shmkit_chan_hdr *h;
 	struct __shmkit_hdr_view view;
 	struct __shmkit_look lk;
-	uint64_t owner, tail, head;
+	uint64_t owner, tail, head, cap;
+	int64_t checked;
 	int err;
 
 	if (!info)
 		return -EINVAL;
-	memset(&ch, 0, sizeof(ch));
 	/* a look, not an attach: asking must not make us the last user */
 	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
 		return err;
-	ch.map.shmid = shmid;
-	ch.map.base = lk.base;
 	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0) {
 		__shmkit_look_end(shmid, &lk);
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
 	}
-	ch.map.data = (char *)lk.base + SHMKIT_HDR_SIZE;
-	ch.map.size = (size_t)view.data_size;
-	if ((err = check_layout(&ch)) < 0) {
+	if ((checked = check_layout(shmid, lk.base, view.data_size)) < 0) {
 		__shmkit_look_end(shmid, &lk);
-		return err;
+		return (int)checked;
 	}
-	h = ch.hdr;
+	cap = (uint64_t)checked;
+	h = chan_hdr_of(lk.base);
 	memset(info, 0, sizeof(*info));
-	info->capacity = ch.cap;
-	info->max_msg = ch.max_msg;
-	tail = shmkit_load_acquire(&h->hot[SHMKIT_SIDE_PROD].pos);
-	head = shmkit_load_acquire(&h->hot[SHMKIT_SIDE_CONS].pos);
-	info->used = tail - head <= ch.cap ? tail - head : 0;
-	info->sent_msgs = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_PROD].msgs);
-	info->sent_bytes = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_PROD].bytes);
-	info->recv_msgs = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_CONS].msgs);
-	info->recv_bytes = shmkit_load_relaxed(&h->hot[SHMKIT_SIDE_CONS].bytes);
-	info->prod_sleeps = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].sleeps);
-	info->prod_wakes = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].wakes);
-	info->cons_sleeps = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].sleeps);
-	info->cons_wakes = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].wakes);
-	owner = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_PROD].owner);
+	info->capacity = cap;
+	info->max_msg = cap / 2;
+	tail = shmkit_load_acquire(&h->hot[__SHMKIT_SIDE_PROD].pos);
+	head = shmkit_load_acquire(&h->hot[__SHMKIT_SIDE_CONS].pos);
+	info->used = tail - head <= cap ? tail - head : 0;
+	info->sent_msgs = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_PROD].msgs);
+	info->sent_bytes = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_PROD].bytes);
+	info->recv_msgs = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_CONS].msgs);
+	info->recv_bytes = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_CONS].bytes);
+	info->prod_sleeps = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].sleeps);
+	info->prod_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].wakes);
+	info->cons_sleeps = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].sleeps);
+	info->cons_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wakes);
+	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner);
 	info->prod_pid = (pid_t)(uint32_t)owner;
 	info->prod_alive = owner && owner_alive(owner);
-	owner = shmkit_load_acquire(&h->cold[SHMKIT_SIDE_CONS].owner);
+	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_CONS].owner);
 	info->cons_pid = (pid_t)(uint32_t)owner;
 	info->cons_alive = owner && owner_alive(owner);
-	info->prod_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed);
-	info->prod_aborted = shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_PROD].closed) ==
+	info->prod_closed = !!shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].closed);
+	info->prod_aborted = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].closed) ==
 			     CLOSED_ABORTED;
-	info->cons_closed = !!shmkit_load_relaxed(&h->cold[SHMKIT_SIDE_CONS].closed);
+	info->cons_closed = !!shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].closed);
 	__shmkit_look_end(shmid, &lk);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * (header.h). It is ABI between processes: fixed-width fields, offsets
  * pinned by static assertions, nothing trusted when read back.
  *
- *   segment offset 0      segment header (128 bytes, header.h)
+ *   segment offset 0      segment header (SHMKIT_HDR_SIZE, 128 bytes, header.h)
  *   segment offset 128    struct __shmkit_chan_hdr (below)
  *   segment offset 4096   the ring: capacity bytes, a power of two
  *
@@ -21,6 +21,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "header.h"
 
 #define SHMKIT_CHAN_MAGIC 0x4e414843u	/* "CHAN" little-endian */
 #define SHMKIT_CHAN_VERSION 2
@@ -71,7 +73,8 @@ struct __shmkit_chan_sleep {
 	uint8_t pad[128 - 8];
 };
 
-enum __shmkit_side { SHMKIT_SIDE_PROD, SHMKIT_SIDE_CONS };
+/* Internal indices of hot[], cold[], sleep[]: not the public SHMKIT_PRODUCER. */
+enum __shmkit_side { __SHMKIT_SIDE_PROD, __SHMKIT_SIDE_CONS };
 
 struct __shmkit_chan_hdr {
 	/* layout: written by the creator before magic is published */
@@ -95,7 +98,7 @@ _Static_assert(offsetof(struct __shmkit_chan_hdr, hot) == 128, "layout is ABI");
 _Static_assert(offsetof(struct __shmkit_chan_hdr, cold) == 384, "layout is ABI");
 _Static_assert(offsetof(struct __shmkit_chan_hdr, sleep) == 640, "layout is ABI");
 _Static_assert(sizeof(struct __shmkit_chan_hdr) == 896, "layout is ABI");
-_Static_assert(128 + sizeof(struct __shmkit_chan_hdr) <= SHMKIT_CHAN_RING_OFFSET,
+_Static_assert(SHMKIT_HDR_SIZE + sizeof(struct __shmkit_chan_hdr) <= SHMKIT_CHAN_RING_OFFSET,
 	       "channel header fits before the ring");
 
 struct shmkit_chan;

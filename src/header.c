@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "header.h"
 #include "proc.h"
 #include "shmkit.h"
@@ -23,7 +24,7 @@ void __shmkit_hdr_init(void *base, const char *name, uint64_t data_size,
 	memset(h->name, 0, sizeof(h->name));
 	memcpy(h->name, name, strlen(name));
 	/* H0: publishes every field above; pairs with H1 in __shmkit_hdr_read */
-	atomic_store_explicit(&h->magic, SHMKIT_HDR_MAGIC, memory_order_release);
+	shmkit_store_release(&h->magic, SHMKIT_HDR_MAGIC);
 }
 
 int __shmkit_hdr_read(const void *base, uint64_t segsz, key_t key,
@@ -35,8 +36,7 @@ int __shmkit_hdr_read(const void *base, uint64_t segsz, key_t key,
 	if (segsz < SHMKIT_HDR_SIZE)
 		return -SHMKIT_EFOREIGN;
 	/* H1: pairs with H0; the fields read after it are the creator's */
-	if (atomic_load_explicit(&((struct __shmkit_hdr *)h)->magic,
-				 memory_order_acquire) != SHMKIT_HDR_MAGIC)
+	if (shmkit_load_acquire(&((struct __shmkit_hdr *)h)->magic) != SHMKIT_HDR_MAGIC)
 		return -SHMKIT_EFOREIGN;
 	/*
 	 * Another process may rewrite the header at any time: check a private

@@ -18,12 +18,6 @@
 #include "sys.h"
 #include "util.h"
 
-static uint64_t page_size(void)
-{
-	long p = sysconf(_SC_PAGESIZE);
-	return p > 0 ? (uint64_t)p : 4096;
-}
-
 /* The kernel keeps SHM_DEST and SHM_LOCKED in the mode word. */
 static void set_mode(struct shmkit_seg_info *info, unsigned raw)
 {
@@ -64,7 +58,7 @@ static void complete(struct shmkit_seg_info *info)
 	struct __shmkit_hdr_view view = { 0 };
 	struct __shmkit_last_use use = { info->lpid, info->atime, info->dtime, info->ctime };
 	struct __shmkit_look lk;
-	uint64_t page = page_size();
+	uint64_t page = __shmkit_page_size();
 	int64_t last_use;
 	int creator_alive, last_alive, pending = 0;
 

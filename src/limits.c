@@ -19,11 +19,10 @@ SHMKIT_EXPORT
 int shmkit_limits(struct shmkit_limits *lim)
 {
 	int err;
-	long page = sysconf(_SC_PAGESIZE);
 
 	if (!lim)
 		return -EINVAL;
-	lim->page_size = page > 0 ? (uint64_t)page : 4096;
+	lim->page_size = __shmkit_page_size();
 	if ((err = read_limit("/proc/sys/kernel/shmmax", &lim->shmmax)) < 0 ||
 	    (err = read_limit("/proc/sys/kernel/shmall", &lim->shmall)) < 0 ||
 	    (err = read_limit("/proc/sys/kernel/shmmni", &lim->shmmni)) < 0)

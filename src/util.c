@@ -49,3 +49,10 @@ int __shmkit_parse_u64(const char *s, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+uint64_t __shmkit_page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (uint64_t)p : 4096;
+}

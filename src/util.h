@@ -14,6 +14,9 @@
  */
 int __shmkit_read_file(const char *path, char *buf, size_t cap);
 
+/* The system's page size: sysconf's answer, or 4096 if it has none. */
+uint64_t __shmkit_page_size(void);
+
 /* Parses an unsigned decimal number that fills the string up to optional
  * trailing whitespace. Returns 0 or -EINVAL / -ERANGE. */
 int __shmkit_parse_u64(const char *s, uint64_t *out);

@@ -45,14 +45,6 @@ struct shared {
 	char name[64];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Message (epoch, seq): 16..200 bytes, header, body from a PRNG, checksum. */
 static size_t msg_len(uint32_t epoch, uint64_t seq)
 {
@@ -118,7 +110,7 @@ static int produce(struct shared *sh, uint32_t epoch, uint64_t limit)
 			if (r != -SHMKIT_EPEERDEAD)
 				break;
 			if (!atomic_load(&sh->noticed_at))
-				atomic_store(&sh->noticed_at, now_ns());
+				atomic_store(&sh->noticed_at, t_now_ns());
 			usleep(500); /* wait for a new consumer */
 		}
 		if (r == -EPIPE)
@@ -157,7 +149,7 @@ static int consume(struct shared *sh, uint64_t limit, int restarted)
 		r = shmkit_chan_peek(ch, &p, &len, 5000);
 		if (r == -SHMKIT_EPEERDEAD) {
 			if (!atomic_load(&sh->noticed_at))
-				atomic_store(&sh->noticed_at, now_ns());
+				atomic_store(&sh->noticed_at, t_now_ns());
 			usleep(500); /* wait for a new producer */
 			continue;
 		}
@@ -245,12 +237,12 @@ static void trial(struct shared *sh, int kill_producer, unsigned i)
 	while (atomic_load(&sh->opened) < 2)
 		usleep(100);
 	usleep((useconds_t)(t_rand() % 20000));
-	atomic_store(&sh->killed_at, now_ns());
+	atomic_store(&sh->killed_at, t_now_ns());
 	kill(v, SIGKILL);
 	T_EQ(t_wait(v), 128 + SIGKILL);
 	/* the survivor notices (it waits: a full ring, or an empty one) */
 	while (!atomic_load(&sh->noticed_at)) {
-		if (now_ns() - atomic_load(&sh->killed_at) > 10ull * 1000000000u)
+		if (t_now_ns() - atomic_load(&sh->killed_at) > 10ull * 1000000000u)
 			t_fail(__FILE__, __LINE__, "trial %u: survivor never noticed the death", i);
 		usleep(1000);
 	}
@@ -320,9 +312,9 @@ static void busy_and_zombie(struct shared *sh)
 	memset(&si, 0, sizeof(si));
 	/* wait until it is a zombie, without reaping it */
 	T_EQ(waitid(P_PID, (id_t)holder, &si, WEXITED | WNOWAIT), 0);
-	t0 = now_ns();
+	t0 = t_now_ns();
 	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 10000), -SHMKIT_EPEERDEAD);
-	T_ASSERT(now_ns() - t0 < 1000000000u);
+	T_ASSERT(t_now_ns() - t0 < 1000000000u);
 	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));
 	T_EQ(t_wait(holder), 128 + SIGKILL);
 	T_OK(shmkit_chan_send(p, "z", 1, 0));
@@ -423,10 +415,10 @@ static void half_done_wake(struct shared *sh)
 	cons = t_fork(wait_forever, sh);
 	while (atomic_load(&sh->opened) < 2)
 		usleep(100);
-	while (!atomic_load(&h->sleep[SHMKIT_SIDE_CONS].sleeping))
+	while (!atomic_load(&h->sleep[__SHMKIT_SIDE_CONS].sleeping))
 		usleep(100);
 	/* the first half of wake_peer, then the kill */
-	atomic_exchange(&h->sleep[SHMKIT_SIDE_CONS].sleeping, 0);
+	atomic_exchange(&h->sleep[__SHMKIT_SIDE_CONS].sleeping, 0);
 	kill(holder, SIGKILL);
 	T_EQ(t_wait(holder), 128 + SIGKILL);
 	T_OK(shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &p));

@@ -117,11 +117,6 @@ static void refused(const char *file, int line, int want_rc, const char *needle,
 	free(err);
 }
 
-static void key_text(char *buf, size_t cap, key_t key)
-{
-	snprintf(buf, cap, "0x%08x", (unsigned)key);
-}
-
 static void bad_sizes(void)
 {
 	static const char *const usage[] = {
@@ -135,7 +130,7 @@ static void bad_sizes(void)
 	key_t key = t_key();
 	size_t i;
 
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	for (i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
 		REFUSED(2, "shmkit: size: ", key, "mk", "-s", usage[i], "-k", ks);
 	REFUSED(2, "-s SIZE", key, "mk", "-k", ks);	/* no size at all */
@@ -192,7 +187,7 @@ static void above_shmmax(void)
 		       "size-above-shmmax case not run\n");
 		return;
 	}
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)lim.shmmax + 1);
 	REFUSED(1, "shmmax", key, "mk", "-s", size, "-k", ks);
 	REFUSED(1, "shmmax", 0, "mk", "-s", size);
@@ -253,7 +248,7 @@ static void above_memory(void)
 		       "above-memory case not run\n");
 		return;
 	}
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)big);
 	REFUSED(1, "vm.overcommit_memory", key, "mk", "-s", size, "-k", ks);
 	REFUSED(1, size, key, "mk", "-s", size, "-k", ks);
@@ -267,7 +262,7 @@ static void bad_modes(void)
 	key_t key = t_key();
 	size_t i;
 
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		REFUSED(2, "shmkit: mode: ", key, "mk", "-s", "4096", "-k", ks, "-m", modes[i]);
 }
@@ -329,7 +324,7 @@ static void unknown_targets(void)
 	REFUSED(1, "999999999", 0, "stat", "999999999");
 	REFUSED(1, "999999999", 0, "rm", "999999999");
 	REFUSED(1, "999999999", 0, "stat", "--json", "999999999");
-	key_text(ks, sizeof(ks), t_key());
+	t_key_text(ks, sizeof(ks), t_key());
 	REFUSED(1, "no such segment", 0, "stat", "-k", ks);
 	/* not a shmid at all */
 	REFUSED(2, "shmid", 0, "stat", "12abc");
@@ -341,7 +336,7 @@ static void bad_command_lines(void)
 	char ks[16];
 	key_t key = t_key();
 
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	REFUSED(2, "frobnicate", 0, "frobnicate");
 	REFUSED(2, "--bogus", key, "mk", "-s", "4096", "-k", ks, "--bogus");
 	REFUSED(2, "'q'", key, "mk", "-s", "4096", "-k", ks, "-q");
@@ -378,7 +373,7 @@ static void exclusive_taken(void)
 	int shmid = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
 
 	T_OK(shmid);
-	key_text(ks, sizeof(ks), ref.key);
+	t_key_text(ks, sizeof(ks), ref.key);
 	/* the key exists, so the usual "no segment with this key" check is off */
 	T_EQ(t_cli(&out, &err, "mk", "-x", "-s", "8192", "-k", ks, "-m", "0666", NULL), 1);
 	T_EQ(out[0], '\0');

@@ -36,11 +36,6 @@ struct row {
 };
 
 
-static void key_text(char *buf, size_t cap, key_t key)
-{
-	snprintf(buf, cap, "0x%08x", (unsigned)key);
-}
-
 /*
  * A random key below 0x01000000, to see the zero padding of 0x%08x. Not
  * tracked by key: create it with -x and track the shmid.
@@ -186,7 +181,7 @@ static void ls_shows_segment(void)
 	ref.name = t_name(name, sizeof(name), "ls");
 	shmid = t_track(shmkit_seg_create(&ref, 5000, 0640, SHMKIT_EXCL));
 	T_OK(shmid);
-	key_text(ks, sizeof(ks), shmkit_name_key(name));
+	t_key_text(ks, sizeof(ks), shmkit_name_key(name));
 
 	LS_ROW(shmid, &row);
 	T_ASSERT(strcmp(row.f[F_KEY], ks) == 0);
@@ -204,7 +199,7 @@ static void ls_shows_segment(void)
 		key_t key = small_key();
 		int id;
 
-		key_text(ks, sizeof(ks), key);
+		t_key_text(ks, sizeof(ks), key);
 		/* -x: the key is not from t_key(), so it must be ours alone */
 		T_EQ(t_cli(&out, &err, "mk", "-x", "-s", "100", "-k", ks, NULL), 0);
 		T_ASSERT(strspn(out, "0123456789") > 0);
@@ -266,7 +261,7 @@ static void stat_forms(void)
 	shmid = t_track(shmkit_seg_create(&ref, 3000, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
 	T_OK(shmid);
 	snprintf(id, sizeof(id), "%d", shmid);
-	key_text(ks, sizeof(ks), shmkit_name_key(name));
+	t_key_text(ks, sizeof(ks), shmkit_name_key(name));
 
 	a = STAT(id);
 	b = STAT("-k", ks);
@@ -314,7 +309,7 @@ static void stat_forms(void)
 		stat_field(d, "shmid", v1, sizeof(v1));
 		T_ASSERT(strcmp(v1, id) == 0);
 		stat_field(d, "key", v1, sizeof(v1));
-		key_text(ks, sizeof(ks), ftok(path, 9));
+		t_key_text(ks, sizeof(ks), ftok(path, 9));
 		T_ASSERT(strcmp(v1, ks) == 0);
 		stat_field(e, "key", v2, sizeof(v2));
 		T_ASSERT(strcmp(v1, v2) == 0);
@@ -358,7 +353,7 @@ static void stat_json(void)
 	{
 		char ks[16];
 
-		key_text(ks, sizeof(ks), ref.key);
+		t_key_text(ks, sizeof(ks), ref.key);
 		out = STAT("-k", ks, "--json");
 		JQ_TRUE(out, shmid, ".shmid == $id and .size == 100");
 		free(out);

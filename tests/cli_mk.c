@@ -40,11 +40,6 @@ static void one_error_line(const char *file, int line, const char *err)
 		t_fail(file, line, "expected one 'shmkit: ' line on stderr, got: '%s'", err);
 }
 
-static void key_text(char *buf, size_t cap, key_t key)
-{
-	snprintf(buf, cap, "0x%08x", (unsigned)key);
-}
-
 /* The segment exists under shmid with this key, size and mode, and raw. */
 static void check_raw(int shmid, key_t key, uint64_t size, unsigned mode)
 {
@@ -67,7 +62,7 @@ static void with_key(void)
 	key_t key = t_key(), key2 = t_key();
 	int shmid;
 
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	T_EQ(t_cli(&out, &err, "mk", "-s", "4096", "-k", ks, NULL), 0);
 	T_EQ(err[0], '\0');
 	shmid = SHMID_OF(out);
@@ -183,7 +178,7 @@ static void sizes(void)
 		key_t key = t_key();
 		int shmid;
 
-		key_text(ks, sizeof(ks), key);
+		t_key_text(ks, sizeof(ks), key);
 		T_EQ(t_cli(&out, &err, "mk", "-s", cases[i].text, "-k", ks, NULL), 0);
 		shmid = SHMID_OF(out);
 		check_raw(shmid, key, cases[i].bytes, 0600);
@@ -199,7 +194,7 @@ static void exclusive_and_reopen(void)
 	key_t key = t_key();
 	int shmid;
 
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	T_EQ(t_cli(&out, &err, "mk", "-s", "8192", "-k", ks, NULL), 0);
 	shmid = SHMID_OF(out);
 	free(out);

@@ -31,14 +31,6 @@
 #include "harness.h"
 
 
-/* Does the kernel still have shmid? IPC_STAT does not attach. */
-static int exists(int shmid)
-{
-	struct shmid_ds ds;
-
-	return shmctl(shmid, IPC_STAT, &ds) == 0;
-}
-
 /* exactly one line on stderr, "shmkit: <what>: <why>" */
 #define ONE_ERROR_LINE(err) one_error_line(__FILE__, __LINE__, err)
 static void one_error_line(const char *file, int line, const char *err)
@@ -61,11 +53,6 @@ static int listed(const char *out, const char *verb, int shmid)
 		if (strncmp(p, want, n) == 0)
 			return 1;
 	return 0;
-}
-
-static void key_text(char *buf, size_t cap, key_t key)
-{
-	snprintf(buf, cap, "0x%08x", (unsigned)key);
 }
 
 static int create(const struct shmkit_ref *ref, size_t size, unsigned flags)
@@ -149,7 +136,7 @@ static void rm_by_shmid(void)
 	T_EQ(t_cli(&out, &err, "rm", id, NULL), 0);
 	T_EQ(out[0], '\0');
 	T_EQ(err[0], '\0');
-	T_ASSERT(!exists(shmid));
+	T_ASSERT(!t_shmid_exists(shmid));
 	free(out);
 	free(err);
 }
@@ -163,10 +150,10 @@ static void rm_by_ref(void)
 	int by_key, by_name, by_path, by_path1;
 
 	by_key = create_key(key);
-	key_text(ks, sizeof(ks), key);
+	t_key_text(ks, sizeof(ks), key);
 	T_EQ(t_cli(&out, &err, "rm", "-k", ks, NULL), 0);
 	T_EQ(err[0], '\0');
-	T_ASSERT(!exists(by_key));
+	T_ASSERT(!t_shmid_exists(by_key));
 	T_EQ(shmget(key, 0, 0), -1);
 	free(out);
 	free(err);
@@ -175,7 +162,7 @@ static void rm_by_ref(void)
 	by_name = create(&name, 100, 0);
 	T_EQ(t_cli(&out, &err, "rm", "-n", nm, NULL), 0);
 	T_EQ(err[0], '\0');
-	T_ASSERT(!exists(by_name));
+	T_ASSERT(!t_shmid_exists(by_name));
 	free(out);
 	free(err);
 
@@ -186,12 +173,12 @@ static void rm_by_ref(void)
 	by_path1 = create(&path, 100, 0);
 	T_EQ(t_cli(&out, &err, "rm", "-p", pp, NULL), 0);
 	T_EQ(err[0], '\0');
-	T_ASSERT(!exists(by_path));
-	T_ASSERT(exists(by_path1));	/* project 1 is another key: left alone */
+	T_ASSERT(!t_shmid_exists(by_path));
+	T_ASSERT(t_shmid_exists(by_path1));	/* project 1 is another key: left alone */
 	free(out);
 	free(err);
 	T_EQ(t_cli(&out, &err, "rm", "--path", path.path, NULL), 0);
-	T_ASSERT(!exists(by_path1));
+	T_ASSERT(!t_shmid_exists(by_path1));
 	free(out);
 	free(err);
 }
@@ -235,7 +222,7 @@ static void rm_attached(void)
 	state_is(shmid, "removing");
 
 	t_hold_stop(&h);
-	T_ASSERT(!exists(shmid));
+	T_ASSERT(!t_shmid_exists(shmid));
 }
 
 static void rm_unknown(void)
@@ -258,7 +245,7 @@ static void rm_unknown(void)
 	{
 		char ks[16];
 
-		key_text(ks, sizeof(ks), t_key());
+		t_key_text(ks, sizeof(ks), t_key());
 		T_EQ(t_cli(&out, &err, "rm", "-k", ks, NULL), 1);
 		ONE_ERROR_LINE(err);
 		T_STR_CONTAINS(err, "no such segment");
@@ -278,12 +265,12 @@ static void rm_several(void)
 	T_OK(shmkit_seg_remove(id_bad));
 	snprintf(a, sizeof(a), "%d", id_a);
 	snprintf(bad, sizeof(bad), "%d", id_bad);
-	key_text(kb, sizeof(kb), key_b);
+	t_key_text(kb, sizeof(kb), key_b);
 	T_EQ(t_cli(&out, &err, "rm", bad, a, "-k", kb, NULL), 1);
 	ONE_ERROR_LINE(err);
 	T_STR_CONTAINS(err, bad);
-	T_ASSERT(!exists(id_a));
-	T_ASSERT(!exists(id_b));
+	T_ASSERT(!t_shmid_exists(id_a));
+	T_ASSERT(!t_shmid_exists(id_b));
 	free(out);
 	free(err);
 }
@@ -307,8 +294,8 @@ static void rm_two_paths(void)
 	id_b = create(&b, 100, 0);
 	T_EQ(t_cli(&out, &err, "rm", "-p", a.path, "-p", b.path, NULL), 0);
 	T_EQ(err[0], '\0');
-	T_ASSERT(!exists(id_a));
-	T_ASSERT(!exists(id_b));
+	T_ASSERT(!t_shmid_exists(id_a));
+	T_ASSERT(!t_shmid_exists(id_b));
 	free(out);
 	free(err);
 
@@ -320,8 +307,8 @@ static void rm_two_paths(void)
 	ONE_ERROR_LINE(err);
 	T_STR_CONTAINS(err, a.path);
 	T_STR_CONTAINS(err, "attached");
-	T_ASSERT(exists(id_a));
-	T_ASSERT(!exists(id_b));
+	T_ASSERT(t_shmid_exists(id_a));
+	T_ASSERT(!t_shmid_exists(id_b));
 	free(out);
 	free(err);
 	t_hold_stop(&h);
@@ -341,14 +328,14 @@ static void gc_named_orphan(void)
 	T_ASSERT(!listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 
 	T_EQ(t_cli(&out, &err, "gc", NULL), 0);
 	T_ASSERT(listed(out, "removed", shmid));
 	T_STR_CONTAINS(out, name);
 	free(out);
 	free(err);
-	T_ASSERT(!exists(shmid));
+	T_ASSERT(!t_shmid_exists(shmid));
 }
 
 static void gc_keeps_persistent(void)
@@ -369,12 +356,12 @@ static void gc_keeps_persistent(void)
 	T_ASSERT(!listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 	T_EQ(t_cli(&out, &err, "gc", "--foreign", NULL), 0);
 	T_ASSERT(!listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 }
 
 static void gc_foreign(void)
@@ -387,19 +374,19 @@ static void gc_foreign(void)
 	T_ASSERT(!listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 
 	T_EQ(t_cli(&out, &err, "gc", "--foreign", "--dry-run", NULL), 0);
 	T_ASSERT(listed(out, "would remove", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 
 	T_EQ(t_cli(&out, &err, "gc", "--foreign", NULL), 0);
 	T_ASSERT(listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(!exists(shmid));
+	T_ASSERT(!t_shmid_exists(shmid));
 }
 
 /* Creator gone, but a live child has it attached: never garbage. */
@@ -417,8 +404,8 @@ static void gc_spares_attached(void)
 	T_ASSERT(!listed(out, "removed", named));
 	free(out);
 	free(err);
-	T_ASSERT(exists(raw));
-	T_ASSERT(exists(named));
+	T_ASSERT(t_shmid_exists(raw));
+	T_ASSERT(t_shmid_exists(named));
 
 	/* once the children are gone they are orphans, and gc takes them */
 	t_hold_stop(&hr);
@@ -429,8 +416,8 @@ static void gc_spares_attached(void)
 	T_ASSERT(listed(out, "removed", named));
 	free(out);
 	free(err);
-	T_ASSERT(!exists(raw));
-	T_ASSERT(!exists(named));
+	T_ASSERT(!t_shmid_exists(raw));
+	T_ASSERT(!t_shmid_exists(named));
 }
 
 #define NOBODY 65534
@@ -523,7 +510,7 @@ static void gc_spares_live_last_user(void)
 	T_ASSERT(!listed(out, "removed", shmid));
 	free(out);
 	free(err);
-	T_ASSERT(exists(shmid));
+	T_ASSERT(t_shmid_exists(shmid));
 
 	/* someone lists the segments, then gc runs */
 	T_EQ(t_cli(&out, &err, "ls", NULL), 0);
@@ -531,7 +518,7 @@ static void gc_spares_live_last_user(void)
 	free(err);
 	T_EQ(t_cli(&out, &err, "gc", NULL), 0);
 	free(err);
-	if (listed(out, "removed", shmid) || !exists(shmid))
+	if (listed(out, "removed", shmid) || !t_shmid_exists(shmid))
 		t_fail(__FILE__, __LINE__,
 		       "gc removed segment %d although its last user (pid %d) still runs: "
 		       "a look by `shmkit ls` hid the real last user (see src/look.h)",

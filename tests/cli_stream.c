@@ -53,12 +53,6 @@ static int out_is_prefix(void)
 	return t_sh(NULL, NULL, "n=$(stat -c %%s \"$OUT\"); head -c $n \"$IN\" | cmp -s - \"$OUT\"") == 0;
 }
 
-static int exists(const char *name)
-{
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-	return shmkit_seg_open(&ref) >= 0;
-}
-
 static void exact(void)
 {
 	char name[64];
@@ -70,7 +64,7 @@ static void exact(void)
 	T_EQ(t_sh(NULL, &err, "\"$S\" recv -c 64K %s > \"$OUT\" & sleep 0.2; "
 		"\"$S\" send %s < \"$IN\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 	free(err);
 
 	/* sender first: it creates, fills the ring, waits for the receiver */
@@ -78,14 +72,14 @@ static void exact(void)
 	T_EQ(t_sh(NULL, NULL, "\"$S\" send -c 64K %s < \"$IN\" & sleep 0.3; "
 		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 
 	/* 0 bytes, sender done before the receiver even starts */
 	make_input(0);
 	t_name(name, sizeof(name), "empty");
 	T_EQ(t_sh(NULL, NULL, "\"$S\" send %s < \"$IN\" && \"$S\" recv %s > \"$OUT\"", name, name), 0);
 	T_EQ(out_size(), 0);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 /* Sizes around the message maximum and the ring: a 64 KiB ring carries
@@ -103,7 +97,7 @@ static void sizes(void)
 			"&& wait $!", name, name), 0);
 		T_EQ(out_size(), (long)list[i]);
 		T_ASSERT(same_files());
-		T_ASSERT(!exists(name));
+		T_ASSERT(!t_name_exists(name));
 	}
 }
 
@@ -174,7 +168,7 @@ static void gigabyte(void)
 	T_EQ(t_wait(snd), 0);
 	T_EQ(t_wait(rcv), 0);
 	T_EQ(got, total);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 /* --lines: each message is one whole line, however the input arrives. */
@@ -213,7 +207,7 @@ static void lines(void)
 	T_EQ(t_sh(NULL, NULL, "\"$S\" send --lines -c 64K %s < \"$IN\" & "
 		"\"$S\" recv %s > \"$OUT\" && wait $!", name, name), 0);
 	T_ASSERT(same_files());
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 
 	/*
 	 * A line longer than a message can be is an error, not a split. The
@@ -222,11 +216,11 @@ static void lines(void)
 	t_name(name, sizeof(name), "longline");
 	T_EQ(t_sh(NULL, NULL, "{ echo first; head -c 5000 /dev/zero | tr '\\0' x; } | "
 		"\"$S\" send --lines -c 4K --timeout 2 %s 2>/dev/null", name), 1);
-	T_ASSERT(exists(name));
+	T_ASSERT(t_name_exists(name));
 	T_EQ(t_sh(&out, &err, "\"$S\" recv -t 2 %s", name), 1);
 	T_ASSERT(!strcmp(out, "first\n"));
 	T_STR_CONTAINS(err, "the sender failed before the end of its input");
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 	free(out);
 	free(err);
 }
@@ -240,19 +234,19 @@ static void timeouts(void)
 	T_STR_CONTAINS(err, "no data");
 	T_ASSERT(strchr(err, '\n') == err + strlen(err) - 1);
 	free(err);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 	T_EQ(t_sh(NULL, &err, "head -c 1000000 /dev/zero | \"$S\" send -c 4K --timeout 0.3 %s", name), 1);
 	T_STR_CONTAINS(err, "no room");
 	free(err);
 	/* what it sent waits, ended as failed, for a receiver to learn of it */
-	T_ASSERT(exists(name));
+	T_ASSERT(t_name_exists(name));
 	T_EQ(t_sh(&out, &err, "\"$S\" recv --timeout 2 %s | wc -c", name), 0);
 	/* more than one whole message: send fills the ring, not half of it */
 	T_ASSERT(strtol(out, NULL, 10) > 2048 && strtol(out, NULL, 10) <= 4096);
 	T_STR_CONTAINS(err, "the sender failed");
 	free(out);
 	free(err);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 static void keep_and_stats(void)
@@ -277,7 +271,7 @@ static void keep_and_stats(void)
 	T_STR_CONTAINS(err, "100000 bytes");
 	T_STR_CONTAINS(err, "MB/s");
 	free(err);
-	T_ASSERT(exists(name));
+	T_ASSERT(t_name_exists(name));
 	T_EQ(t_sh(NULL, NULL, "\"$S\" rm -n %s", name), 0);
 }
 
@@ -303,7 +297,7 @@ static void killed(void)
 			  name, name, ms / 1000, ms % 1000), 1);
 		T_STR_CONTAINS(err, "the receiver died");
 		free(err);
-		T_ASSERT(!exists(name));
+		T_ASSERT(!t_name_exists(name));
 
 		t_name(name, sizeof(name), "kill2");
 		T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 1; } 2>/dev/null | "
@@ -313,7 +307,7 @@ static void killed(void)
 		free(err);
 		T_ASSERT(out_size() > 0);
 		T_ASSERT(out_is_prefix());
-		T_ASSERT(!exists(name));
+		T_ASSERT(!t_name_exists(name));
 	}
 }
 
@@ -337,7 +331,7 @@ static void interrupted(void)
 	T_ASSERT(same_files()); /* all it had read was sent */
 	free(out);
 	free(err);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 
 	/* the receiver interrupted: the sender sees it gone */
 	t_name(name, sizeof(name), "int2");
@@ -349,7 +343,7 @@ static void interrupted(void)
 	T_STR_CONTAINS(err, "the receiver closed the channel");
 	free(out);
 	free(err);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 /* recv into a pipe that closes: quiet, like cat; the sender sees it. */
@@ -365,7 +359,7 @@ static void closed_pipe(void)
 	T_EQ(err[0], '\0'); /* recv said nothing */
 	free(out);
 	free(err);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 static void busy_and_usage(void)
@@ -388,9 +382,9 @@ static void busy_and_usage(void)
 	T_EQ(t_sh(NULL, NULL, "\"$S\" send --help | grep -q Usage"), 0);
 	T_EQ(t_sh(NULL, NULL, "\"$S\" recv --help | grep -q Usage"), 0);
 	/* the first sender, killed, left its failed end for a receiver */
-	T_ASSERT(exists(name));
+	T_ASSERT(t_name_exists(name));
 	T_EQ(t_sh(NULL, NULL, "\"$S\" recv -t 1 %s 2>/dev/null", name), 1);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <sys/shm.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -216,6 +217,47 @@ const char *t_name(char *buf, size_t cap, const char *tag)
 	snprintf(buf, cap, "t-%d-%d-%s", (int)getpid(), n++, tag);
 	t_track_key(shmkit_name_key(buf));
 	return buf;
+}
+
+struct shmkit_ref t_key_ref(key_t key)
+{
+	struct shmkit_ref r = { .kind = SHMKIT_REF_KEY, .key = key };
+
+	return r;
+}
+
+struct shmkit_ref t_name_ref(const char *name)
+{
+	struct shmkit_ref r = { .kind = SHMKIT_REF_NAME, .name = name };
+
+	return r;
+}
+
+void t_key_text(char *buf, size_t cap, key_t key)
+{
+	snprintf(buf, cap, "0x%08x", (unsigned)key);
+}
+
+int t_shmid_exists(int shmid)
+{
+	struct shmid_ds ds;
+
+	return shmctl(shmid, IPC_STAT, &ds) == 0;
+}
+
+int t_name_exists(const char *name)
+{
+	struct shmkit_ref ref = t_name_ref(name);
+
+	return shmkit_seg_open(&ref) >= 0;
+}
+
+uint64_t t_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Reads fd to EOF into a malloc'd string. */

@@ -48,6 +48,21 @@ key_t t_key(void);
 /* A name of the form t-PID-N-TAG in buf (tracked for cleanup). */
 const char *t_name(char *buf, size_t cap, const char *tag);
 
+/* References for the library calls. The name is not copied: it must live
+ * as long as the reference. */
+struct shmkit_ref t_key_ref(key_t key);
+struct shmkit_ref t_name_ref(const char *name);
+/* key as the command prints and parses it: 0x%08x. */
+void t_key_text(char *buf, size_t cap, key_t key);
+
+/* Does the kernel still have shmid? IPC_STAT, so nothing attaches. */
+int t_shmid_exists(int shmid);
+/* Does a segment of this name exist, and may we open it? */
+int t_name_exists(const char *name);
+
+/* CLOCK_MONOTONIC in nanoseconds, for deadlines and elapsed times. */
+uint64_t t_now_ns(void);
+
 /*
  * Runs the shmkit command (path from $SHMKIT) with args (NULL-terminated),
  * optional stdin text. Captures stdout and stderr (malloc'd, NUL-terminated)
@@ -85,8 +100,9 @@ void t_hold_start(struct t_holder *h, int shmid);
 void t_hold_stop(struct t_holder *h);
 
 /*
- * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. Only the runs
- * under valgrind scale down; the summary says so.
+ * n scaled by $SHMKIT_TEST_SCALE (default 1), at least 1. The Makefile
+ * sets it: down under valgrind (0.002) and ThreadSanitizer (0.1), up for
+ * make stress (10); tests/run.sh names any factor but 1 in its summary.
  */
 uint64_t t_scale(uint64_t n);
 

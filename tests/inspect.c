@@ -16,12 +16,6 @@
 #include "header.h"
 #include "parse.h"
 
-static struct shmkit_ref key_ref(key_t k)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_KEY, .key = k };
-	return r;
-}
-
 static const struct shmkit_seg_info *find(const struct shmkit_seg_info *l, int n, int id)
 {
 	int i;
@@ -36,7 +30,7 @@ static const struct shmkit_seg_info *find(const struct shmkit_seg_info *l, int n
 static void list_matches_stat(void)
 {
 	char name[64];
-	struct shmkit_ref a = key_ref(t_key());
+	struct shmkit_ref a = t_key_ref(t_key());
 	struct shmkit_ref b = { .kind = SHMKIT_REF_NAME, .name = t_name(name, sizeof(name), "ls") };
 	struct shmkit_seg_info *proc = NULL, *ctl = NULL, st;
 	const struct shmkit_seg_info *p, *c;
@@ -139,7 +133,7 @@ static const char *my_comm(void)
 /* Attached processes come from /proc/PID/maps, with their command names. */
 static void attached_procs(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	struct t_holder h;
 	struct shmkit_proc *procs = NULL;
 	struct shmkit_seg_info info;
@@ -225,9 +219,9 @@ static int state_of(const struct shmkit_ref *ref)
 static void orphans(void)
 {
 	char name[64];
-	struct shmkit_ref raw = key_ref(t_key());
+	struct shmkit_ref raw = t_key_ref(t_key());
 	struct shmkit_ref named = { .kind = SHMKIT_REF_NAME, .name = t_name(name, sizeof(name), "orph") };
-	struct shmkit_ref zraw = key_ref(t_key());
+	struct shmkit_ref zraw = t_key_ref(t_key());
 	struct t_holder h;
 	pid_t pid;
 	siginfo_t si;

@@ -16,13 +16,6 @@
 
 #include "harness.h"
 
-static int exists(int shmid)
-{
-	struct shmid_ds ds;
-
-	return shmctl(shmid, IPC_STAT, &ds) == 0;
-}
-
 /*
  * The whitespace-separated fields of the line of text whose field col
  * equals want; returns the number of fields, 0 if there is no such line.
@@ -91,7 +84,7 @@ static void from_ipcmk(void)
 	T_EQ(err[0], '\0');
 	free(out);
 	free(err);
-	T_ASSERT(!exists(shmid));
+	T_ASSERT(!t_shmid_exists(shmid));
 	{
 		char *ipcs[] = { "ipcs", "-m", NULL };
 		char *info[] = { "ipcs", "-m", "-i", id, NULL };
@@ -148,7 +141,7 @@ static void to_ipcs(void)
 		T_EQ(t_run(ipcrm, &out, &err), 0);
 		free(out);
 		free(err);
-		T_ASSERT(!exists(shmid));
+		T_ASSERT(!t_shmid_exists(shmid));
 		T_EQ(t_cli(&out, &err, "stat", id, NULL), 1);
 		T_EQ(out[0], '\0');
 		nl = strchr(err, '\n');

@@ -218,18 +218,6 @@ static void same_use(int shmid, struct use was)
 		       (long long)was.dtime, (long long)now.dtime);
 }
 
-static struct shmkit_ref key_ref(key_t key)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_KEY, .key = key };
-	return r;
-}
-
-static struct shmkit_ref name_ref(const char *name)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_NAME, .name = name };
-	return r;
-}
-
 static int key_free(key_t key)
 {
 	return shmget(key, 0, 0) < 0 && errno == ENOENT;
@@ -238,7 +226,7 @@ static int key_free(key_t key)
 /* A raw segment of size bytes at a new key: the result of the create. */
 static int raw(size_t size)
 {
-	struct shmkit_ref r = key_ref(t_key());
+	struct shmkit_ref r = t_key_ref(t_key());
 
 	return keep(shmkit_seg_create(&r, size, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
 }
@@ -246,7 +234,7 @@ static int raw(size_t size)
 /* A named segment; a refused one must leave its key free. */
 static int named(size_t size, char *name, size_t cap)
 {
-	struct shmkit_ref r = name_ref(t_name(name, cap, "lim"));
+	struct shmkit_ref r = t_name_ref(t_name(name, cap, "lim"));
 	int id = keep(shmkit_seg_create(&r, size, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
 
 	if (id < 0 && !key_free(shmkit_name_key(name)))
@@ -320,11 +308,6 @@ static int mk_ok(const char *size, const char *opt, const char *target)
 	return id;
 }
 
-static void key_text(char *buf, size_t cap, key_t key)
-{
-	snprintf(buf, cap, "0x%08x", (unsigned)key);
-}
-
 struct create_job {
 	size_t size;
 	int want;
@@ -334,13 +317,13 @@ struct create_job {
 static int create_as_nobody(void *arg)
 {
 	const struct create_job *j = arg;
-	struct shmkit_ref r = key_ref(t_key());
+	struct shmkit_ref r = t_key_ref(t_key());
 	char ks[16];
 
 	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
 		return 20;
 	T_EQ(shmkit_seg_create(&r, j->size, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL), j->want);
-	key_text(ks, sizeof(ks), r.key);
+	t_key_text(ks, sizeof(ks), r.key);
 	REFUSED("mk", j->want == -SHMKIT_ESHMMNI ? "shmmni" : "shmall", NULL,
 		"-s", "4096", "-k", ks);
 	return 0;
@@ -365,10 +348,10 @@ static void shmmni(void)
 	T_EQ(lim.shmmni, max);
 
 	/* fill the table: a raw segment, a named one and a channel */
-	r0 = key_ref(t_key());
+	r0 = t_key_ref(t_key());
 	T_OK(id0 = keep(shmkit_seg_create(&r0, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL)));
 	T_OK(idn = named(4096, full_name, sizeof(full_name)));
-	rn = name_ref(full_name);
+	rn = t_name_ref(full_name);
 	T_OK(idc = chan(4096, full_chan, sizeof(full_chan)));
 	T_EQ(count_segs(NULL), max);
 
@@ -399,7 +382,7 @@ static void shmmni(void)
 	T_OK(shmkit_chan_close(c));
 
 	/* the command: one line naming shmmni, exit 1, nothing made */
-	key_text(ks, sizeof(ks), t_key());
+	t_key_text(ks, sizeof(ks), t_key());
 	REFUSED("mk", "shmmni", NULL, "-s", "4096", "-k", ks);
 	T_ASSERT(key_free((key_t)strtoul(ks, NULL, 16)));
 	REFUSED("mk", "shmmni", NULL, "-s", "4096", "-n", t_name(name, sizeof(name), "climni"));
@@ -446,7 +429,7 @@ static void shmmax(void)
 	const uint64_t max = (1u << 20) + 100;	/* not a whole number of pages */
 	struct shmkit_limits lim;
 	struct shmkit_seg_info info;
-	struct shmkit_ref big_ref = key_ref(t_key()), rn;
+	struct shmkit_ref big_ref = t_key_ref(t_key()), rn;
 	char name[64], big_chan[64], size[32], ks[16];
 	int id, big, bigc, before;
 
@@ -489,7 +472,7 @@ static void shmmax(void)
 
 	/* the command names the limit (and the header, for a name) */
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)max + 1);
-	key_text(ks, sizeof(ks), t_key());
+	t_key_text(ks, sizeof(ks), t_key());
 	REFUSED("mk", "shmmax", NULL, "-s", size, "-k", ks);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)max);
 	mk_ok(size, "-k", ks);
@@ -511,7 +494,7 @@ static void shmmax(void)
 	T_EQ(shmkit_chan_create(big_chan, 4096, SHMKIT_MODE_DEFAULT, 0), bigc);
 	/* and SHMKIT_EXCL still says it exists */
 	T_EQ(shmkit_seg_create(&big_ref, 2u << 20, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL), -EEXIST);
-	rn = name_ref(big_chan);
+	rn = t_name_ref(big_chan);
 	T_EQ(shmkit_seg_open(&rn), bigc);
 
 	/*
@@ -521,7 +504,7 @@ static void shmmax(void)
 	 */
 	t_name(name, sizeof(name), "join");
 	T_EQ(t_sh(NULL, NULL, "printf 'small ring' | \"$SHMKIT\" send -c 64K %s", name), 0);
-	rn = name_ref(name);
+	rn = t_name_ref(name);
 	T_OK(id = keep(shmkit_seg_open(&rn)));
 	T_EQ(shmkit_chan_create(name, 4u << 20, SHMKIT_MODE_DEFAULT, 0), id);
 	{
@@ -561,7 +544,7 @@ static void shmall(void)
 	T_EQ(chan((size_t)all * page, name, sizeof(name)), -SHMKIT_ESHMALL);
 
 	/* 5 of 8 pages, then 4 more do not fit: the kernel says ENOSPC */
-	r5 = key_ref(t_key());
+	r5 = t_key_ref(t_key());
 	T_OK(id5 = keep(shmkit_seg_create(&r5, 5 * page, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL)));
 	before = count_segs(NULL);
 	T_EQ(raw(4 * page), -SHMKIT_ESHMALL);
@@ -580,7 +563,7 @@ static void shmall(void)
 	T_EQ(shmkit_seg_create(&r5, 5 * page, SHMKIT_MODE_DEFAULT, 0), id5);
 
 	/* the command names shmall */
-	key_text(ks, sizeof(ks), t_key());
+	t_key_text(ks, sizeof(ks), t_key());
 	REFUSED("mk", "shmall", NULL, "-s", "4096", "-k", ks);
 	T_ASSERT(key_free((key_t)strtoul(ks, NULL, 16)));
 	REFUSED("mk", "shmall", NULL, "-s", "1", "-n", t_name(name, sizeof(name), "cliall"));

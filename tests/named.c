@@ -11,16 +11,10 @@
 
 #include "harness.h"
 
-static struct shmkit_ref name_ref(const char *name)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_NAME, .name = name };
-	return r;
-}
-
 static void create_and_verify(void)
 {
 	char name[64];
-	struct shmkit_ref ref = name_ref(t_name(name, sizeof(name), "basic"));
+	struct shmkit_ref ref = t_name_ref(t_name(name, sizeof(name), "basic"));
 	struct shmkit_seg_info info;
 	struct shmkit_map m;
 	int id;
@@ -56,7 +50,7 @@ static void create_and_verify(void)
 static void persistent_flag(void)
 {
 	char name[64];
-	struct shmkit_ref ref = name_ref(t_name(name, sizeof(name), "keep"));
+	struct shmkit_ref ref = t_name_ref(t_name(name, sizeof(name), "keep"));
 	struct shmkit_seg_info info;
 	int id = t_track(shmkit_seg_create(&ref, 64, SHMKIT_MODE_DEFAULT, SHMKIT_PERSIST));
 
@@ -69,7 +63,7 @@ static void persistent_flag(void)
 /* Two names, one key (FNV-1a collision found offline, checked in key.c). */
 static void hash_collision(void)
 {
-	struct shmkit_ref a = name_ref("c522789"), b = name_ref("c739192");
+	struct shmkit_ref a = t_name_ref("c522789"), b = t_name_ref("c739192");
 	int id;
 
 	T_EQ(shmkit_name_key(a.name), shmkit_name_key(b.name));
@@ -87,7 +81,7 @@ static void hash_collision(void)
 static void foreign_at_key(void)
 {
 	char name[64];
-	struct shmkit_ref ref = name_ref(t_name(name, sizeof(name), "foreign"));
+	struct shmkit_ref ref = t_name_ref(t_name(name, sizeof(name), "foreign"));
 	struct shmkit_ref raw = { .kind = SHMKIT_REF_KEY, .key = shmkit_name_key(name) };
 	struct shmkit_map m;
 	int id = t_track(shmkit_seg_create(&raw, 4096, SHMKIT_MODE_DEFAULT, 0));
@@ -112,7 +106,7 @@ static void foreign_at_key(void)
 static void damaged_header(void)
 {
 	char name[64];
-	struct shmkit_ref ref = name_ref(t_name(name, sizeof(name), "damaged"));
+	struct shmkit_ref ref = t_name_ref(t_name(name, sizeof(name), "damaged"));
 	struct shmkit_seg_info info;
 	struct shmkit_map m;
 	unsigned char *h;
@@ -150,7 +144,7 @@ struct racer {
 static int race_create(void *arg)
 {
 	struct racer *r = arg;
-	struct shmkit_ref ref = name_ref(r->name);
+	struct shmkit_ref ref = t_name_ref(r->name);
 	struct shmkit_map m;
 	int id = shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0);
 

@@ -102,18 +102,6 @@ static int no_read(void)
 	return vg && !strcmp(vg, "1") ? -EINVAL : -EACCES;
 }
 
-static struct shmkit_ref name_ref(const char *name)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_NAME, .name = name };
-	return r;
-}
-
-static struct shmkit_ref key_ref(key_t key)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_KEY, .key = key };
-	return r;
-}
-
 static unsigned mode_of(int shmid)
 {
 	struct shmid_ds ds;
@@ -166,7 +154,7 @@ struct targets {
 static int others_try(void *arg)
 {
 	const struct targets *t = arg;
-	struct shmkit_ref kr = key_ref(t->key), nr = name_ref(t->name);
+	struct shmkit_ref kr = t_key_ref(t->key), nr = t_name_ref(t->name);
 	struct shmkit_seg_info info;
 	struct shmkit_chan_info ci;
 	struct shmkit_chan *ch = NULL;
@@ -226,10 +214,10 @@ static void default_mode_refuses_others(void)
 	struct targets t;
 
 	t.key = t_key();
-	kr = key_ref(t.key);
+	kr = t_key_ref(t.key);
 	t.name = t_name(name, sizeof(name), "dflt");
 	t.chan_name = t_name(chan_name, sizeof(chan_name), "dfltchan");
-	nr = name_ref(t.name);
+	nr = t_name_ref(t.name);
 	T_OK(t.raw = t_track(shmkit_seg_create(&kr, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL)));
 	T_OK(t.named = t_track(shmkit_seg_create(&nr, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL)));
 	T_OK(t.chan = t_track(shmkit_chan_create(t.chan_name, 4096, SHMKIT_MODE_DEFAULT,
@@ -397,7 +385,7 @@ static void group_mode(void)
 
 	/* a raw segment made with egid SHARED: its group from the start */
 	t.key = t_key();
-	kr = key_ref(t.key);
+	kr = t_key_ref(t.key);
 	T_EQ(setegid(SHARED), 0);
 	t.raw = t_track(shmkit_seg_create(&kr, 4096, 0660, SHMKIT_EXCL));
 	T_EQ(setegid(0), 0);
@@ -528,14 +516,14 @@ static void read_only(void)
 {
 	static const char text[] = "written by the creator";
 	char n644[64], n640[64], n604[64], rname[64];
-	struct shmkit_ref kr = key_ref(t_key()), nr;
+	struct shmkit_ref kr = t_key_ref(t_key()), nr;
 	struct shmkit_map map;
 	struct ro_case c644, c640, c604;
 	int raw, named;
 
 	/* root's own read-only mappings fault too (raw, and named: map.data) */
 	T_OK(raw = t_track(shmkit_seg_create(&kr, 4096, 0644, SHMKIT_EXCL)));
-	nr = name_ref(t_name(rname, sizeof(rname), "ro"));
+	nr = t_name_ref(t_name(rname, sizeof(rname), "ro"));
 	T_OK(named = t_track(shmkit_seg_create(&nr, 100, 0600, SHMKIT_EXCL)));
 	T_OK(shmkit_seg_attach(raw, 0, &map));
 	memcpy(map.data, text, sizeof(text));
@@ -589,7 +577,7 @@ static void exact_modes(void)
 	for (u = 0; u < sizeof(umasks) / sizeof(umasks[0]); u++) {
 		umask(umasks[u]);
 		for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-			struct shmkit_ref kr = key_ref(t_key()), nr;
+			struct shmkit_ref kr = t_key_ref(t_key()), nr;
 
 			t_name(name, sizeof(name), "mode");
 			T_OK(id = t_track(shmkit_chan_create(name, 4096, modes[m], SHMKIT_EXCL)));
@@ -598,7 +586,7 @@ static void exact_modes(void)
 				       modes[m], (unsigned)umasks[u], mode_of(id));
 			T_OK(shmkit_seg_remove(id));
 
-			nr = name_ref(t_name(name, sizeof(name), "mode"));
+			nr = t_name_ref(t_name(name, sizeof(name), "mode"));
 			T_OK(id = t_track(shmkit_seg_create(&nr, 4096, modes[m], SHMKIT_EXCL)));
 			if (mode_of(id) != (unsigned)modes[m])
 				t_fail(__FILE__, __LINE__, "named mode %04o under umask %03o: %04o",
@@ -622,7 +610,7 @@ static void exact_modes(void)
 
 static void never_widened(void)
 {
-	struct shmkit_ref kr = key_ref(t_key()), nr;
+	struct shmkit_ref kr = t_key_ref(t_key()), nr;
 	char name[64], seg_name[64];
 	int id;
 
@@ -635,7 +623,7 @@ static void never_widened(void)
 	T_OK(id = t_track(shmkit_seg_create(&kr, 4096, 0640, SHMKIT_EXCL)));
 	T_EQ(shmkit_seg_create(&kr, 4096, 0666, 0), id);
 	T_EQ(mode_of(id), 0640);
-	nr = name_ref(t_name(seg_name, sizeof(seg_name), "narrow"));
+	nr = t_name_ref(t_name(seg_name, sizeof(seg_name), "narrow"));
 	T_OK(id = t_track(shmkit_seg_create(&nr, 4096, 0600, SHMKIT_EXCL)));
 	T_EQ(shmkit_seg_create(&nr, 4096, 0777, 0), id);
 	T_EQ(mode_of(id), 0600);

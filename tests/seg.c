@@ -12,15 +12,9 @@
 
 #include "harness.h"
 
-static struct shmkit_ref key_ref(key_t k)
-{
-	struct shmkit_ref r = { .kind = SHMKIT_REF_KEY, .key = k };
-	return r;
-}
-
 static void create_open_excl(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	int id, again;
 
 	T_EQ(shmkit_seg_open(&ref), -ENOENT);
@@ -39,7 +33,7 @@ static void create_open_excl(void)
 
 static void stat_fields(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	struct shmkit_seg_info info;
 	long page = sysconf(_SC_PAGESIZE);
 	time_t before = time(NULL);
@@ -75,7 +69,7 @@ static void stat_fields(void)
 
 static void modes(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	struct shmkit_seg_info info;
 	int id;
 
@@ -84,7 +78,7 @@ static void modes(void)
 	T_OK(shmkit_seg_stat(id, &info));
 	T_EQ(info.mode, 0640);
 	T_OK(shmkit_seg_remove(id));
-	ref = key_ref(t_key());
+	ref = t_key_ref(t_key());
 	id = t_track(shmkit_seg_create(&ref, 64, 0, 0));
 	T_OK(id);
 	T_OK(shmkit_seg_stat(id, &info));
@@ -100,7 +94,7 @@ static void modes(void)
 
 static void sizes(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	struct shmkit_limits lim;
 
 	T_OK(shmkit_limits(&lim));
@@ -119,7 +113,7 @@ static void sizes(void)
 
 static void attach_rw_ro(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	struct shmkit_map rw, ro;
 	struct shmkit_seg_info info;
 	int id;
@@ -175,7 +169,7 @@ static int write_ro(void *arg)
 /* A read-only attach really is read-only: writing through it faults. */
 static void readonly_faults(void)
 {
-	struct shmkit_ref ref = key_ref(t_key());
+	struct shmkit_ref ref = t_key_ref(t_key());
 	int id = t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0));
 
 	T_OK(id);

@@ -26,13 +26,6 @@
 	"i=0; until \"$S\" stat -n " name " >/dev/null 2>&1; do i=$((i+1)); " \
 	"[ $i -gt 400 ] && break; sleep 0.02; done; "
 
-static int exists(const char *name)
-{
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-
-	return shmkit_seg_open(&ref) >= 0;
-}
-
 static void need_setpriv(void)
 {
 	if (t_sh(NULL, NULL, NOBODY " true") != 0)
@@ -73,7 +66,7 @@ static void squatted_sender(void)
 
 	t_name(name, sizeof(name), "forge");
 	T_EQ(t_sh(NULL, NULL, "echo forged | " NOBODY " \"$S\" send -m 0666 %s", name), 0);
-	T_ASSERT(exists(name));
+	T_ASSERT(t_name_exists(name));
 	T_EQ(t_sh(&out, &err, "\"$S\" recv -t 1 %s", name), 1);
 	T_ASSERT(!strstr(out, "forged"));
 	T_STR_CONTAINS(err, "uid 65534");
@@ -112,7 +105,7 @@ static void wider_mode(void)
 	/* asked for, it is fine; so is --shared */
 	T_EQ(t_sh(NULL, NULL, "echo x | \"$S\" send -m 0666 %s && \"$S\" recv --shared %s "
 		  ">/dev/null", name, name), 0);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 	/* the library: create refuses, open (owner only) takes it */
 	T_OK(shmkit_chan_create(name, 4096, 0644, 0));
 	T_EQ(shmkit_chan_create(name, 4096, 0600, 0), -SHMKIT_EUNTRUSTED);
@@ -140,7 +133,7 @@ static void failed_sender(void)
 		T_STR_CONTAINS(err, "the sender failed");
 		free(out);
 		free(err);
-		T_ASSERT(!exists(name));
+		T_ASSERT(!t_name_exists(name));
 	}
 }
 
@@ -222,7 +215,7 @@ static void idle_sender(void)
 	T_ASSERT(ef >= 0 && read(ef, err_text, sizeof(err_text) - 1) >= 0);
 	close(ef);
 	T_STR_CONTAINS(err_text, "the receiver died");
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 }
 
 /*
@@ -243,13 +236,13 @@ static void pending_kept(void)
 		  name), 0);
 	T_ASSERT(!strcmp(out, "important payload\n"));
 	free(out);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 
 	/* asked for, with an age it has reached, gc removes it */
 	T_EQ(t_sh(NULL, NULL, "echo lost | \"$S\" send %s", name), 0);
 	T_EQ(t_sh(&out, &err, "\"$S\" gc --pending 0"), 0);
 	T_STR_CONTAINS(out, name);
-	T_ASSERT(!exists(name));
+	T_ASSERT(!t_name_exists(name));
 	free(out);
 	free(err);
 	T_EQ(t_sh(NULL, NULL, "\"$S\" gc --pending 1x 2>/dev/null"), 2);
