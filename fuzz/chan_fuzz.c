@@ -60,6 +60,7 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "chan.h"
 #include "fuzz.h"
 #include "header.h"
@@ -248,7 +249,7 @@ static void cf_load(const struct cf_in *in, unsigned flags)
 	off = CF_PREFIX + CF_DENSE;
 	if (in->n > off)
 		memcpy(ring, in->p + off, in->n - off < CF_CAP ? in->n - off : CF_CAP);
-	atomic_thread_fence(memory_order_seq_cst);
+	shmkit_smp_mb();	/* barrier.h: a fence TSan accepts */
 }
 
 /* Is [p, p + len) inside ch's ring, and is the ring the one we made? */

@@ -45,7 +45,8 @@
  * full barrier on the machines we run on (lock-prefixed on x86), and TSan
  * checks data races, which the acquire/release pairs already order.
  */
-static _Atomic uint32_t shmkit_tsan_fence_word;
+/* unused in files that include this header but never fence */
+static _Atomic uint32_t shmkit_tsan_fence_word __attribute__((unused));
 #define shmkit_smp_mb() \
 	((void)atomic_fetch_add_explicit(&shmkit_tsan_fence_word, 0, memory_order_seq_cst))
 #else
