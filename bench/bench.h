@@ -121,7 +121,6 @@ int bench_cacheline(const struct bench_opts *o, struct bench_lat_result *r);
 /* Whether pinning to o->cpu works here; 0 or -1 with the reason. */
 int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);
 
-double bench_now(void);	/* seconds, CLOCK_MONOTONIC */
 
 /* Median, minimum and maximum of n values (sorts v). */
 void bench_stat_of(double *v, int n, struct bench_stat *s);

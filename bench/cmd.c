@@ -60,102 +60,125 @@ static void usage(void)
 
 /* -------------------------------------------------------------- options */
 
+/*
+ * Each option's parser returns 0, or EXIT_USAGE after saying why; the
+ * command decides (nothing here exits).
+ */
+
 static int parse_list_sizes(const char *cmd, const char *arg, size_t *out, int *n)
 {
 	char *copy = strdup(arg), *save = NULL, *tok;
 	uint64_t v;
 
 	if (!copy)
-		return -1;
+		return usage_error(cmd, "out of memory");
 	*n = 0;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (parse_size(tok, &v) < 0 || *n == MAX_SIZES || v > (1u << 30)) {
 			free(copy);
-			usage_error(cmd, "'%s': sizes are 1 byte to 1G, at most %d of them",
-				    arg, MAX_SIZES);
+			return usage_error(cmd, "'%s': sizes are 1 byte to 1G, at most %d of them",
+					   arg, MAX_SIZES);
 		}
 		out[(*n)++] = (size_t)v;
 	}
 	free(copy);
-	if (!*n)
-		usage_error(cmd, "'%s': no sizes", arg);
-	return 0;
+	return *n ? 0 : usage_error(cmd, "'%s': no sizes", arg);
 }
 
-static void parse_transports(struct bench *b, const char *cmd, const char *arg)
+/* The transport named tok, or NULL. */
+static const struct bench_xport *xport_named(const char *tok)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
 	int i;
 
+	for (i = 0; bench_xports[i] && strcmp(bench_xports[i]->name, tok); i++)
+		;
+	return bench_xports[i];
+}
+
+static int parse_transports(struct bench *b, const char *cmd, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	const struct bench_xport *x;
+	int err = 0;
+
+	if (!copy)
+		return usage_error(cmd, "out of memory");
 	b->nx = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; bench_xports[i] && strcmp(bench_xports[i]->name, tok); i++)
-			;
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "all")) {
 			for (b->nx = 0; bench_xports[b->nx]; b->nx++)
 				b->x[b->nx] = bench_xports[b->nx];
 			continue;
 		}
-		if (!bench_xports[i])
-			usage_error(cmd, "'%s': unknown transport", tok);
-		for (int k = 0; k < b->nx; k++)
-			if (b->x[k] == bench_xports[i])
-				usage_error(cmd, "'%s': named twice", tok);
-		b->x[b->nx++] = bench_xports[i];
+		if (!(x = xport_named(tok))) {
+			err = usage_error(cmd, "'%s': unknown transport", tok);
+			break;
+		}
+		for (int k = 0; k < b->nx && !err; k++)
+			if (b->x[k] == x)
+				err = usage_error(cmd, "'%s': named twice", tok);
+		if (!err)
+			b->x[b->nx++] = x;
 	}
 	free(copy);
-	if (!b->nx)
-		usage_error(cmd, "'%s': no transports", arg);
+	if (!err && !b->nx)
+		err = usage_error(cmd, "'%s': no transports", arg);
+	return err;
 }
 
-static unsigned parse_measure(const char *cmd, const char *arg)
+static int parse_measure(const char *cmd, const char *arg, unsigned *m)
 {
 	char *copy = strdup(arg), *save = NULL, *tok;
-	unsigned m = 0;
+	int err = 0;
 
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	if (!copy)
+		return usage_error(cmd, "out of memory");
+	*m = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "stream"))
-			m |= M_STREAM;
+			*m |= M_STREAM;
 		else if (!strcmp(tok, "latency"))
-			m |= M_LATENCY;
+			*m |= M_LATENCY;
 		else if (!strcmp(tok, "limits"))
-			m |= M_LIMITS;
+			*m |= M_LIMITS;
 		else
-			usage_error(cmd, "'%s': measure stream, latency or limits", tok);
+			err = usage_error(cmd, "'%s': measure stream, latency or limits", tok);
 	}
 	free(copy);
-	if (!m)
-		usage_error(cmd, "'%s': nothing to measure", arg);
-	return m;
+	if (!err && !*m)
+		err = usage_error(cmd, "'%s': nothing to measure", arg);
+	return err;
 }
 
 /* SECS for -d: the common rule, and some time to measure in. */
-static double parse_duration(const char *cmd, const char *arg)
+static int parse_duration(const char *cmd, const char *arg, double *secs)
 {
 	int64_t ms;
 
 	if (parse_seconds(cmd, arg, &ms) < 0)
-		exit(EXIT_USAGE);
+		return EXIT_USAGE;
 	if (ms == 0)
-		usage_error(cmd, "'%s': at least 0.001 seconds", arg);
-	return (double)ms / 1000;
+		return usage_error(cmd, "'%s': at least 0.001 seconds", arg);
+	*secs = (double)ms / 1000;
+	return 0;
 }
 
-static void parse_cpus(struct bench *b, const char *cmd, const char *arg)
+static int parse_cpus(struct bench *b, const char *cmd, const char *arg)
 {
 	const char *comma = strchr(arg, ',');
 	char first[24];
 	uint64_t a, c;
 
 	if (!comma || (size_t)(comma - arg) >= sizeof(first))
-		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
+		return usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
 	memcpy(first, arg, (size_t)(comma - arg));
 	first[comma - arg] = '\0';
 	if (parse_decimal(first, &a) < 0 || parse_decimal(comma + 1, &c) < 0 ||
 	    a > INT_MAX || c > INT_MAX || a == c)
-		usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
+		return usage_error(cmd, "'%s': two different cpu numbers, like 0,1", arg);
 	b->o.cpu[0] = (int)a;
 	b->o.cpu[1] = (int)c;
+	return 0;
 }
 /* ------------------------------------------------------------------ main */
 
@@ -179,24 +202,27 @@ static void set_defaults(struct bench *b)
 	b->nlat = 3;
 }
 
-static int parse_reps(const char *arg)
+static int parse_reps(const char *arg, int *reps)
 {
 	uint64_t v;
 
 	if (parse_decimal(arg, &v) < 0 || v < 1 || v > BENCH_MAX_REPS)
-		usage_error("bench", "'%s': repetitions from 1 to %d", arg, BENCH_MAX_REPS);
-	return (int)v;
+		return usage_error("bench", "'%s': repetitions from 1 to %d", arg,
+				   BENCH_MAX_REPS);
+	*reps = (int)v;
+	return 0;
 }
 
-static size_t parse_ring(const char *arg)
+static int parse_ring(const char *arg, size_t *ring)
 {
 	uint64_t v;
 
 	if (parse_size(arg, &v) < 0)
-		usage_error("bench", "'%s': bad ring size", arg);
+		return usage_error("bench", "'%s': bad ring size", arg);
 	if (v < 4096 || v > (1u << 30))
-		usage_error("bench", "'%s': ring from 4K to 1G", arg);
-	return (size_t)v;
+		return usage_error("bench", "'%s': ring from 4K to 1G", arg);
+	*ring = (size_t)v;
+	return 0;
 }
 
 /*
@@ -223,18 +249,18 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, reps_set = 0, dur_set = 0, quick = 0;
+	int c, reps_set = 0, dur_set = 0, quick = 0, err = 0;
 
-	while ((c = getopt_long(argc, argv, "t:s:l:m:r:d:h", opts, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, "t:s:l:m:r:d:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': parse_transports(b, "bench", optarg); break;
-		case 's': parse_list_sizes("bench", optarg, b->sizes, &b->nsizes); break;
-		case 'l': parse_list_sizes("bench", optarg, b->lat_sizes, &b->nlat); break;
-		case 'm': b->measure = parse_measure("bench", optarg); break;
-		case 'r': b->o.reps = parse_reps(optarg); reps_set = 1; break;
-		case 'd': b->o.duration = parse_duration("bench", optarg); dur_set = 1; break;
-		case OPT_CPUS: parse_cpus(b, "bench", optarg); break;
-		case OPT_RING: b->o.ring = parse_ring(optarg); break;
+		case 't': err = parse_transports(b, "bench", optarg); break;
+		case 's': err = parse_list_sizes("bench", optarg, b->sizes, &b->nsizes); break;
+		case 'l': err = parse_list_sizes("bench", optarg, b->lat_sizes, &b->nlat); break;
+		case 'm': err = parse_measure("bench", optarg, &b->measure); break;
+		case 'r': err = parse_reps(optarg, &b->o.reps); reps_set = 1; break;
+		case 'd': err = parse_duration("bench", optarg, &b->o.duration); dur_set = 1; break;
+		case OPT_CPUS: err = parse_cpus(b, "bench", optarg); break;
+		case OPT_RING: err = parse_ring(optarg, &b->o.ring); break;
 		case OPT_QUICK: quick = 1; break;
 		case OPT_JSON: b->json = 1; break;
 		case OPT_PLOT: b->plot = optarg; break;
@@ -246,8 +272,10 @@ static int parse_options(struct bench *b, int argc, char **argv)
 			return EXIT_USAGE; /* getopt said why, in one line */
 		}
 	}
+	if (err)
+		return err;
 	if (optind < argc)
-		usage_error("bench", "'%s': unexpected argument", argv[optind]);
+		return usage_error("bench", "'%s': unexpected argument", argv[optind]);
 	if (quick) {
 		if (!reps_set)
 			b->o.reps = 3;

@@ -52,21 +52,6 @@ struct ctl {
 	char why[320];
 };
 
-double bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Spins until *v >= want or the stop flag (if any) or a failure. */
 static int wait_for(struct ctl *c, _Atomic int *v, int want)
 {
@@ -77,7 +62,7 @@ static int wait_for(struct ctl *c, _Atomic int *v, int want)
 			return -1;
 		if (atomic_load_explicit(&c->stop, memory_order_acquire))
 			return 1;
-		relax();
+		cpu_relax();
 		/* the other side may share this core when pinning is off */
 		if (++i % 1024 == 0)
 			sched_yield();
@@ -167,7 +152,7 @@ static int run_pair(struct ctl *c, const struct bench_opts *o, const char *what,
 {
 	pid_t pid[2];
 	int status, left = 2, bad = 0;
-	double start = bench_now();
+	double start = clock_s();
 
 	fflush(NULL);
 	for (int i = 0; i < 2; i++) {
@@ -186,7 +171,7 @@ static int run_pair(struct ctl *c, const struct bench_opts *o, const char *what,
 	}
 	/* both ends open before anyone may lose the name */
 	while (atomic_load(&c->ready) < 2 && !atomic_load(&c->failed) &&
-	       bench_now() - start < START_TIMEOUT)
+	       clock_s() - start < START_TIMEOUT)
 		usleep(100);
 	if (atomic_load(&c->ready) == 2) {
 		if (opened)
@@ -249,7 +234,7 @@ static void stream_side(struct ctl *c, int consumer, void *arg)
 		n = 1024 * 1024 / (a->size + 64) + 16;
 		for (int r = 0; n; r++) {
 			c->n[r] = n;
-			c->t0[r] = bench_now();
+			c->t0[r] = clock_s();
 			/* announces n[r] and t0[r]; pairs with the consumer's acquire */
 			atomic_store_explicit(&c->round, r, memory_order_release);
 			for (uint64_t i = 0; i < n; i++, seq++)
@@ -268,7 +253,7 @@ static void stream_side(struct ctl *c, int consumer, void *arg)
 			for (uint64_t i = 0; i < c->n[r]; i++)
 				if ((err = a->x->recv(a->link, seq++, a->size)) < 0)
 					child_fail(c, "receive", err);
-			c->t1[r] = bench_now();
+			c->t1[r] = clock_s();
 			atomic_store_explicit(&c->done, r, memory_order_release);
 		}
 		c->have_wakes = a->x->wakes(a->link, &c->wakes, &c->wake_msgs) == 0;
@@ -338,17 +323,10 @@ struct pp_arg {
 	const struct bench_opts *o;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Closes latency round r of n round trips t (seconds): median and p99. */
 static void end_latency_round(struct ctl *c, int r, double *t, uint64_t n)
 {
-	c->t1[r] = bench_now();
+	c->t1[r] = clock_s();
 	qsort(t, n, sizeof(*t), cmp_double);
 	c->med[r] = t[n / 2] * 1e9;
 	c->p99[r] = t[(n * 99) / 100] * 1e9;
@@ -371,18 +349,18 @@ static void pinger(struct ctl *c, struct pp_arg *a)
 		if (n > cap)
 			n = cap;
 		c->n[r] = n;
-		c->t0[r] = bench_now();
+		c->t0[r] = clock_s();
 		for (uint64_t i = 0; i < n; i++, seq++) {
 			double t0;
 
 			if (a->gap_us)
 				nanosleep(&gap, NULL);
-			t0 = bench_now();
+			t0 = clock_s();
 			if ((err = a->x->send(a->there, seq, a->size)) < 0)
 				child_fail(c, "send", err);
 			if ((err = a->x->recv(a->back, seq, a->size)) < 0)
 				child_fail(c, "receive", err);
-			t[i] = bench_now() - t0;
+			t[i] = clock_s() - t0;
 		}
 		end_latency_round(c, r, t, n);
 		n = next_round(c, r, a->o->lat_duration, a->o->reps, &timed_left);
@@ -510,7 +488,7 @@ int bench_memcpy(size_t size, const struct bench_opts *o, struct bench_stat *s)
 	memset(src, 0x5a, size);
 	memset(dst, 0, region);
 	for (int warm = 1; k < o->reps;) {
-		double t0 = bench_now(), dt;
+		double t0 = clock_s(), dt;
 
 		for (uint64_t i = 0; i < n; i++) {
 			if (off + size > region)
@@ -520,7 +498,7 @@ int bench_memcpy(size_t size, const struct bench_opts *o, struct bench_stat *s)
 			__asm__ __volatile__("" : : "r"(dst + off) : "memory");
 			off += size;
 		}
-		dt = bench_now() - t0;
+		dt = clock_s() - t0;
 		if (warm && dt < target / 4) {
 			n *= 2;
 			continue;
@@ -562,7 +540,7 @@ static void cl_side(struct ctl *c, int ponging, void *arg)
 			while (((v = atomic_load_explicit(a->line, memory_order_acquire)) & 1) == 0) {
 				if (atomic_load_explicit(&c->stop, memory_order_acquire))
 					return;
-				relax();
+				cpu_relax();
 			}
 			atomic_store_explicit(a->line, v + 1, memory_order_release);
 		}
@@ -574,15 +552,15 @@ static void cl_side(struct ctl *c, int ponging, void *arg)
 		if (n > cap)
 			n = cap;
 		c->n[r] = n;
-		c->t0[r] = bench_now();
+		c->t0[r] = clock_s();
 		for (uint64_t i = 0; i < n; i++) {
-			double t0 = bench_now();
+			double t0 = clock_s();
 
 			atomic_store_explicit(a->line, ++v, memory_order_release);
 			while (atomic_load_explicit(a->line, memory_order_acquire) == v)
-				relax();
+				cpu_relax();
 			v++;
-			t[i] = bench_now() - t0;
+			t[i] = clock_s() - t0;
 		}
 		end_latency_round(c, r, t, n);
 		n = next_round(c, r, c->t1[r] > 0 ? a->o->lat_duration : 0, a->o->reps, &timed_left);

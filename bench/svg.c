@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"	/* cmp_double */
 #include "svg.h"
 
 /* Layout, in SVG user units (pixels in a browser at 100% zoom). */
@@ -339,13 +340,6 @@ static int cmp_pt(const void *a, const void *b)
 	if (p->y != q->y)	/* equal x: still one order, for equal output */
 		return p->y < q->y ? -1 : 1;
 	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double p = *(const double *)a, q = *(const double *)b;
-
-	return p < q ? -1 : p > q;
 }
 
 /* The series' plottable points in x order: callers pass them in any order. */

@@ -36,8 +36,12 @@ int utf8_seq(const unsigned char *s);
 /* "shmkit: <what>: <why>" on stderr, escaped as by fput_safe. */
 void err_msg(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The same, then exit 2 after pointing at --help. */
-_Noreturn void usage_error(const char *cmd, const char *fmt, ...)
+/*
+ * The same, pointing at --help; returns EXIT_USAGE for the caller to end
+ * with. Helpers return an error and the subcommand decides: nothing below
+ * a subcommand's own function exits.
+ */
+int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The longest wait or run any option takes, in seconds: a day. */
@@ -91,6 +95,28 @@ void json_info(FILE *f, const struct shmkit_seg_info *info,
 
 /* A channel's counters as one JSON object (no newline). */
 void json_chan(FILE *f, const struct shmkit_chan_info *c);
+
+/* CLOCK_MONOTONIC in nanoseconds: the programs' one clock. */
+uint64_t clock_ns(void);
+
+/* ... and in seconds, for figures computed in doubles. */
+static inline double clock_s(void)
+{
+	return (double)clock_ns() * 1e-9;
+}
+
+/* qsort order for doubles, ascending. */
+int cmp_double(const void *a, const void *b);
+
+/* A spinning wait's pause: lets the other hyperthread run, saves power. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 /* Flushes stdout and reports a write error (full disk, closed pipe). */
 int finish_stdout(void);

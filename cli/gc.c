@@ -130,7 +130,7 @@ int cmd_gc(int argc, char **argv)
 			break;
 		case 'P':
 			if ((pending_age = parse_age(optarg)) < 0)
-				usage_error("gc", "--pending '%s': not an age (like 3600, 30m, 2d)",
+				return usage_error("gc", "--pending '%s': not an age (like 3600, 30m, 2d)",
 					    optarg);
 			break;
 		case 'h':
@@ -141,7 +141,7 @@ int cmd_gc(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("gc", "unexpected argument '%s'", argv[optind]);
+		return usage_error("gc", "unexpected argument '%s'", argv[optind]);
 
 	n = shmkit_seg_list(&list);
 	if (n < 0) {

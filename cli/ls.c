@@ -105,7 +105,7 @@ int cmd_ls(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("ls", "unexpected argument '%s'", argv[optind]);
+		return usage_error("ls", "unexpected argument '%s'", argv[optind]);
 
 	n = shmkit_seg_list(&list);
 	if (n < 0) {

@@ -145,9 +145,9 @@ int cmd_mk(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("mk", "unexpected argument '%s'", argv[optind]);
+		return usage_error("mk", "unexpected argument '%s'", argv[optind]);
 	if (!size)
-		usage_error("mk", "-s SIZE is required");
+		return usage_error("mk", "-s SIZE is required");
 	if (size > SIZE_MAX)
 		size = SIZE_MAX; /* the limit check below names shmmax */
 

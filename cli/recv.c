@@ -64,7 +64,7 @@ static int receive(struct stream *s, int *broken_pipe)
 	for (;;) {
 		if (stream_signal)
 			return 128 + stream_signal;
-		since = stream_now_ns();
+		since = clock_ns();
 		while ((r = shmkit_chan_peek(s->ch, &p, &len, STREAM_SLICE_MS)) < 0) {
 			if (r == -SHMKIT_EEOF)
 				return 0;
@@ -91,9 +91,10 @@ int cmd_recv(int argc, char **argv)
 	struct stream s = { .cmd = "recv", .role = SHMKIT_CONSUMER };
 	int broken_pipe = 0, st;
 
-	if (stream_parse(&s, argc, argv, usage))
-		return finish_stdout();
-	stream_open(&s);
+	if ((st = stream_parse(&s, argc, argv, usage)) != STREAM_GO)
+		return st;
+	if ((st = stream_open(&s)) != 0)
+		return st;
 	st = receive(&s, &broken_pipe);
 	if (broken_pipe) {
 		/* close first, so the sender sees us gone; then end as cat would */

@@ -101,7 +101,7 @@ int cmd_rm(int argc, char **argv)
 	}
 	if (n == 0) {
 		free(targets);
-		usage_error("rm", "nothing to remove: give a shmid, -k, -p or -n");
+		return usage_error("rm", "nothing to remove: give a shmid, -k, -p or -n");
 	}
 	for (k = 0; k < n; k++)
 		if (remove_one(&targets[k], force) < 0)

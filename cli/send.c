@@ -44,7 +44,7 @@ static void usage(void)
 /* Waits for room for len bytes; 0 with *ptr, or the status to exit with. */
 static int reserve(struct stream *s, size_t len, void **ptr)
 {
-	uint64_t since = stream_now_ns();
+	uint64_t since = clock_ns();
 	int r, st;
 
 	while ((r = shmkit_chan_reserve(s->ch, len, ptr, STREAM_SLICE_MS)) < 0)
@@ -91,7 +91,7 @@ static int wait_input(struct stream *s)
 		if (r > 0 || (r < 0 && errno != EINTR))
 			return 0; /* readable, at its end, or let read(2) say why */
 		if (r == 0 && (r = shmkit_chan_peer(s->ch)) < 0)
-			return stream_retry(s, r, stream_now_ns());
+			return stream_retry(s, r, clock_ns());
 	}
 }
 
@@ -201,9 +201,11 @@ out:
 int cmd_send(int argc, char **argv)
 {
 	struct stream s = { .cmd = "send", .role = SHMKIT_PRODUCER };
+	int st;
 
-	if (stream_parse(&s, argc, argv, usage))
-		return finish_stdout();
-	stream_open(&s);
+	if ((st = stream_parse(&s, argc, argv, usage)) != STREAM_GO)
+		return st;
+	if ((st = stream_open(&s)) != 0)
+		return st;
 	return stream_end(&s, s.lines ? send_lines(&s) : send_bytes(&s));
 }

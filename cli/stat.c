@@ -158,9 +158,9 @@ int cmd_stat(int argc, char **argv)
 	if (optind < argc && target_shmid(&t, argv[optind++]) < 0)
 		return EXIT_USAGE;
 	if (optind < argc)
-		usage_error("stat", "unexpected argument '%s'", argv[optind]);
+		return usage_error("stat", "unexpected argument '%s'", argv[optind]);
 	if (!t.ref.kind && t.shmid < 0)
-		usage_error("stat", "which segment? give a shmid, -k, -p or -n");
+		return usage_error("stat", "which segment? give a shmid, -k, -p or -n");
 
 	/*
 	 * A shmid is looked at once only: each look attaches for a moment,

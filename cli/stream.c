@@ -14,14 +14,6 @@ static void on_signal(int sig)
 	stream_signal = sig;
 }
 
-uint64_t stream_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 {
 	static const struct option opts[] = {
@@ -46,15 +38,15 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 		switch (c) {
 		case 't':
 			if (parse_seconds("timeout", optarg, &s->timeout_ms) < 0)
-				exit(EXIT_USAGE);
+				return EXIT_USAGE;
 			break;
 		case 'c':
 			if (parse_size(optarg, &s->capacity) < 0)
-				exit(EXIT_USAGE);
+				return EXIT_USAGE;
 			break;
 		case 'm':
 			if (parse_mode(optarg, &s->mode) < 0)
-				exit(EXIT_USAGE);
+				return EXIT_USAGE;
 			break;
 		case 'k': s->keep = 1; break;
 		case 's': s->stats = 1; break;
@@ -63,24 +55,24 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 		case 'S': s->shared = 1; break;
 		case 'h':
 			usage();
-			return 1;
+			return finish_stdout();
 		default:
-			exit(EXIT_USAGE); /* getopt said why */
+			return EXIT_USAGE; /* getopt said why */
 		}
 	}
 	if (optind >= argc)
-		usage_error(s->cmd, "which channel? give its NAME");
+		return usage_error(s->cmd, "which channel? give its NAME");
 	s->name = argv[optind++];
 	if (optind < argc)
-		usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
+		return usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
 	if (shmkit_name_check(s->name) < 0) {
 		err_msg(s->cmd, "'%s': not a channel name (1-63 of letters, digits, '.', '_', '-')",
 			s->name);
-		exit(EXIT_USAGE);
+		return EXIT_USAGE;
 	}
 	if (s->capacity > (1u << 30)) {
 		err_msg(s->cmd, "capacity: at most 1G");
-		exit(EXIT_USAGE);
+		return EXIT_USAGE;
 	}
 	/* no SA_RESTART: a blocked read or write returns, and we clean up */
 	memset(&sa, 0, sizeof(sa));
@@ -89,10 +81,10 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle */
-	return 0;
+	return STREAM_GO;
 }
 
-/* Creates the channel or opens the existing one; the shmid, or exits 1. */
+/* Creates the channel or opens the existing one: its shmid, or -1 said. */
 static int create(const struct stream *s)
 {
 	int r = shmkit_chan_create(s->name, (size_t)s->capacity, s->mode,
@@ -103,9 +95,7 @@ static int create(const struct stream *s)
 	else if (r < 0)
 		err_msg(s->cmd, "%s: %s", s->name,
 			r == -SHMKIT_ENOTCHAN ? "exists and is not a channel" : shmkit_strerror(r));
-	if (r < 0)
-		exit(EXIT_RUNTIME);
-	return r;
+	return r < 0 ? -1 : r;
 }
 
 int stream_open(struct stream *s)
@@ -114,23 +104,20 @@ int stream_open(struct stream *s)
 
 	/* removed between create and open (its last user left): make it again */
 	do {
-		s->shmid = create(s);
+		if ((s->shmid = create(s)) < 0)
+			return EXIT_RUNTIME;
 		r = shmkit_chan_open(s->name, s->role | (s->shared ? SHMKIT_SHARED : 0), &s->ch);
 	} while (r == -ENOENT && ++tries < 16);
-	if (r == -SHMKIT_EUNTRUSTED) {
+	if (r == -SHMKIT_EUNTRUSTED)
 		err_untrusted(s->cmd, s->name, s->mode, "--shared");
-		exit(EXIT_RUNTIME);
-	}
-	if (r == -EBUSY) {
+	else if (r == -EBUSY)
 		err_msg(s->cmd, "%s: another %s is already using this channel", s->name,
 			s->role == SHMKIT_PRODUCER ? "sender" : "receiver");
-		exit(EXIT_RUNTIME);
-	}
-	if (r < 0) {
+	else if (r < 0)
 		err_msg(s->cmd, "%s: %s", s->name, shmkit_strerror(r));
-		exit(EXIT_RUNTIME);
-	}
-	s->start_ns = s->last_report_ns = stream_now_ns();
+	if (r < 0)
+		return EXIT_RUNTIME;
+	s->start_ns = s->last_report_ns = clock_ns();
 	return 0;
 }
 
@@ -142,7 +129,7 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since)
 		return 128 + stream_signal;
 	if (r == -ETIMEDOUT || r == -EAGAIN) {
 		if (s->timeout_ms >= 0 &&
-		    stream_now_ns() - waited_since >= (uint64_t)s->timeout_ms * 1000000u) {
+		    clock_ns() - waited_since >= (uint64_t)s->timeout_ms * 1000000u) {
 			err_msg(s->cmd, "%s: no %s within %g s", s->name,
 				s->role == SHMKIT_PRODUCER ? "room (is a receiver reading?)" :
 				"data (is a sender writing?)", (double)s->timeout_ms / 1000);
@@ -164,7 +151,7 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since)
 
 static void report(struct stream *s, const char *end)
 {
-	double secs = (double)(stream_now_ns() - s->start_ns) / 1e9;
+	double secs = (double)(clock_ns() - s->start_ns) / 1e9;
 	char size[16];
 
 	fmt_size(size, sizeof(size), s->bytes);
@@ -184,7 +171,7 @@ void stream_count(struct stream *s, uint64_t bytes)
 	 * looks a second when messages are megabytes */
 	if (!s->progress || (s->msgs & 15))
 		return;
-	now = stream_now_ns();
+	now = clock_ns();
 	if (now - s->last_report_ns < 500000000u)
 		return;
 	s->last_report_ns = now;

@@ -28,11 +28,15 @@ struct stream {
 /* Set by SIGINT, SIGTERM and SIGHUP: the loops stop and clean up. */
 extern volatile sig_atomic_t stream_signal;
 
-/* Parses the options; on --help prints usage and returns 1, else 0. Bad
- * usage exits 2. */
+#define STREAM_GO (-1)
+
+/*
+ * Parses the options. Returns STREAM_GO to go on, or the status to exit
+ * with: after --help, or 2 for bad usage (said on stderr).
+ */
 int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void));
 
-/* Creates or opens the channel, takes this side. Returns 0 or exits 1. */
+/* Creates or opens the channel, takes this side. Returns 0, or 1 (said). */
 int stream_open(struct stream *s);
 
 #define STREAM_AGAIN (-1)
@@ -52,6 +56,5 @@ void stream_count(struct stream *s, uint64_t bytes);
  * are done (unless --keep). Returns status, or 1 if closing failed. */
 int stream_end(struct stream *s, int status);
 
-uint64_t stream_now_ns(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -107,7 +108,7 @@ void err_msg(const char *what, const char *fmt, ...)
 	va_end(ap);
 }
 
-void usage_error(const char *cmd, const char *fmt, ...)
+int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,7 +116,7 @@ void usage_error(const char *cmd, const char *fmt, ...)
 	vmsg(cmd, fmt, ap, "");
 	va_end(ap);
 	fprintf(stderr, " (see 'shmkit %s --help')\n", cmd);
-	exit(EXIT_USAGE);
+	return EXIT_USAGE;
 }
 
 /*
@@ -423,4 +424,19 @@ int finish_stdout(void)
 		return EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
