@@ -8,6 +8,19 @@
 #include "cli.h"
 
 #define STREAM_DEFAULT_CAPACITY (4u << 20)	/* 4 MiB ring: 2 MiB messages */
+
+/* The options send and recv share, as their --help lists them. */
+#define STREAM_HELP_CREATE \
+	"  -c, --capacity SIZE     ring size when creating (default 4M)\n" \
+	"  -m, --mode MODE         permissions when creating (default 0600)\n"
+#define STREAM_HELP_REST \
+	"      --keep              do not remove the channel at the end\n" \
+	"      --shared            use the channel even if another user made it,\n" \
+	"                          or its mode is wider than -m (refused otherwise:\n" \
+	"                          its owner could read or forge the stream)\n" \
+	"      --stats             print bytes, messages, MB/s and sleeps at the end\n" \
+	"      --progress          print a live progress line on stderr\n" \
+	"  -h, --help              this text\n"
 #define STREAM_SLICE_MS 100	/* library waits are cut in slices to see signals */
 
 struct stream {
