@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "relax.h"	/* cpu_relax, shared with the library (src/) */
 #include "shmkit.h"
 
 #define EXIT_RUNTIME 1	/* the system said no */
@@ -107,16 +108,6 @@ static inline double clock_s(void)
 
 /* qsort order for doubles, ascending. */
 int cmp_double(const void *a, const void *b);
-
-/* A spinning wait's pause: lets the other hyperthread run, saves power. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 /* Flushes stdout and reports a write error (full disk, closed pipe). */
 int finish_stdout(void);

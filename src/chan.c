@@ -82,6 +82,7 @@
 #include "futex.h"
 #include "look.h"
 #include "proc.h"
+#include "relax.h"
 #include "seg.h"
 #include "shmkit.h"
 #include "util.h"
@@ -133,15 +134,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
 }
 
 static inline uint64_t rec_size(uint64_t len)

@@ -399,21 +399,30 @@ static void line_of(const char *out, const char *word, char *line, size_t cap)
 		}
 }
 
-/*
- * Named segment name (mode), made by a process that is gone and used by
- * R (in *r), who attached, detached and still runs. Returns its shmid.
- */
-static int made_and_used(char *name, const char *tag, int mode, struct user *r)
+/* Named segment name[64] (mode), made by a process that is gone: its shmid. */
+static int made_by_the_gone(char *name, const char *tag, int mode)
 {
 	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = mode };
 	key_t key;
-	char c;
+	int shmid;
 
 	m.ref.name = t_name(name, 64, tag);
 	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
 	T_OK(shmkit_key_resolve(&m.ref, &key));
-	r->shmid = t_track(shmget(key, 0, 0));	/* shmget does not attach */
-	T_OK(r->shmid);
+	shmid = t_track(shmget(key, 0, 0));	/* shmget does not attach */
+	T_OK(shmid);
+	return shmid;
+}
+
+/*
+ * The same, then used by R (in *r), who attached, detached and still
+ * runs. Returns its shmid.
+ */
+static int made_and_used(char *name, const char *tag, int mode, struct user *r)
+{
+	char c;
+
+	r->shmid = made_by_the_gone(name, tag, mode);
 	T_EQ(pipe(r->ready), 0);
 	T_EQ(pipe(r->done), 0);
 	r->pid = t_fork(use_and_stay, r);
@@ -503,17 +512,10 @@ static void notes_cannot_make_an_orphan(int mode)
 /* c. A note by a user who could not have looked (0600) keeps no orphan. */
 static void forged_note_cannot_keep_an_orphan(void)
 {
-	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = 0600 };
 	char name[64], id[16], want[64], line[256], *out, *err;
 	struct shmid_ds ds;
-	key_t key;
-	int shmid;
+	int shmid = made_by_the_gone(name, "orphan", 0600);
 
-	m.ref.name = t_name(name, sizeof(name), "orphan");
-	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
-	T_OK(shmkit_key_resolve(&m.ref, &key));
-	shmid = t_track(shmget(key, 0, 0));
-	T_OK(shmid);
 	T_EQ(as_attacker(NULL, "set -e\n[ -d %s ] || mkdir -m 1777 %s\nmkdir -m 777 %s\n",
 			 OLD_TOP, OLD_TOP, old_dir), 0);
 	snprintf(id, sizeof(id), "%d", shmid);
@@ -546,17 +548,10 @@ static void forged_note_cannot_keep_an_orphan(void)
 /* d. A note that is a fifo neither stalls root's ls nor counts. */
 static void fifo_note_is_passed_over(void)
 {
-	struct made m = { .ref = { .kind = SHMKIT_REF_NAME }, .mode = 0644 };
 	char name[64], id[16], line[256], *out, *err;
 	struct shmid_ds ds;
-	key_t key;
-	int shmid;
+	int shmid = made_by_the_gone(name, "fifo", 0644);
 
-	m.ref.name = t_name(name, sizeof(name), "fifo");
-	T_EQ(t_wait(t_fork(make_and_exit, &m)), 0);
-	T_OK(shmkit_key_resolve(&m.ref, &key));
-	shmid = t_track(shmget(key, 0, 0));
-	T_OK(shmid);
 	snprintf(id, sizeof(id), "%d", shmid);
 	T_EQ(t_cli(&out, &err, "stat", id, NULL), 0);
 	free(out);
