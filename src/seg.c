@@ -157,18 +157,22 @@ static int vanished(int err)
  * Both uid and cuid count: a creator may hand the owner's uid to anyone
  * (IPC_SET) and keeps its own rights through cuid.
  */
+static int trusted(const struct ipc_perm *perm, int mode)
+{
+	uid_t me = geteuid();
+
+	if (perm->uid != me || perm->cuid != me || (perm->mode & 0777 & ~(unsigned)mode))
+		return -SHMKIT_EUNTRUSTED;
+	return 0;
+}
+
+/* The same, for a shmid: from the kernel's record now. */
 static int check_trust(int shmid, int mode)
 {
 	struct shmid_ds ds;
-	uid_t me = geteuid();
 	int err = __shmkit_shmctl(shmid, IPC_STAT, &ds);
 
-	if (err < 0)
-		return err;
-	if (ds.shm_perm.uid != me || ds.shm_perm.cuid != me ||
-	    (ds.shm_perm.mode & 0777 & ~(unsigned)mode))
-		return -SHMKIT_EUNTRUSTED;
-	return 0;
+	return err < 0 ? err : trusted(&ds.shm_perm, mode);
 }
 
 /*
@@ -197,7 +201,7 @@ static int open_existing(key_t key, const struct shmkit_ref *ref, uint64_t segsz
 			 int mode, unsigned flags)
 {
 	int named = ref->kind == SHMKIT_REF_NAME;
-	uint64_t have;
+	struct shmid_ds ds;
 	int err, shmid = __shmkit_shmget(key, 0, 0);
 
 	if (shmid == -ENOENT)
@@ -206,11 +210,12 @@ static int open_existing(key_t key, const struct shmkit_ref *ref, uint64_t segsz
 		return shmid;
 	if (named && (err = verify_name(shmid, ref->name)) < 0)
 		return vanished(err) ? -EAGAIN : err;
-	if (named && !(flags & SHMKIT_SHARED) && (err = check_trust(shmid, mode)) < 0)
+	/* one look at the kernel's record serves the owner and the size */
+	if ((err = __shmkit_shmctl(shmid, IPC_STAT, &ds)) < 0)
 		return vanished(err) ? -EAGAIN : err;
-	if ((err = seg_size(shmid, &have, NULL, NULL)) < 0)
-		return vanished(err) ? -EAGAIN : err;
-	if (have < segsz)
+	if (named && !(flags & SHMKIT_SHARED) && (err = trusted(&ds.shm_perm, mode)) < 0)
+		return err;
+	if (ds.shm_segsz < segsz)
 		return -SHMKIT_ESMALLER;
 	return shmid;
 }
