@@ -86,6 +86,10 @@ $(BENCH_OBJ): BASE += -Icli
 $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
 	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(STATIC) -lpthread
 
+# Includes the command's and the benchmark's sources to pin their text.
+$(B)/tests/text_forms.o: BASE += -Icli
+$(B)/tests/text_forms.o: cli/fmt.c cli/text.c cli/util.c bench/svg.c
+
 # The crafted channel corruptions, in one table (tests/corrupt_cases.h).
 $(B)/tests/chan_scribble: $(B)/tests/corrupt_cases.o
 
@@ -97,7 +101,8 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 tests: $(TESTS)
 
 # The corpus replay compiles the fuzz targets and the command's parsers in.
-$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h cli/util.c
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
+	cli/util.c cli/text.c cli/fmt.c
 
 $(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
 	@mkdir -p $(dir $@)

@@ -1,20 +1,7 @@
-/* Figures as the benchmark's table prints them. */
-#include <stdint.h>
+/* Figures as the benchmark's table prints them (sizes: fmt_bytes, cli/fmt.c). */
 #include <stdio.h>
 
 #include "sweep.h"
-
-void fmt_bytes(char *buf, size_t cap, double v)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB" };
-	int u = 0;
-
-	while (v >= 1024 && u < 3) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, cap, v == (double)(uint64_t)v ? "%.0f %s" : "%.1f %s", v, unit[u]);
-}
 
 void fmt_si(char *buf, size_t cap, double v)
 {

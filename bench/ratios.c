@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "sweep.h"
 
 /* Figures the ratios compare; NAN-free: 0 means not measured. */
@@ -53,7 +54,7 @@ static int stream_ratios(const struct bench *b, struct bench_ratio *t, int n)
 	n = add_ratio(t, n, "4 KiB GB/s, shmkit-zc vs pipe", st_gb(b, "shmkit-zc", 4096),
 		      st_gb(b, "pipe", 4096));
 	for (size_t k = 0; k < 2; k++) {
-		fmt_bytes(sz, sizeof(sz), (double)big[k]);
+		fmt_bytes(sz, sizeof(sz), (double)big[k], FMT_IEC);
 		snprintf(what, sizeof(what), "%s GB/s, shmkit vs unix", sz);
 		n = add_ratio(t, n, what, st_gb(b, "shmkit", big[k]), st_gb(b, "unix", big[k]));
 		snprintf(what, sizeof(what), "%s GB/s, shmkit vs pipe-1m", sz);
@@ -73,7 +74,7 @@ static int memcpy_ratios(const struct bench *b, struct bench_ratio *t, int n)
 	for (int s = 0; s < b->nsizes; s++) {
 		if (b->sizes[s] < 4096 || !b->mcpy_ok[s])
 			continue;
-		fmt_bytes(sz, sizeof(sz), (double)b->sizes[s]);
+		fmt_bytes(sz, sizeof(sz), (double)b->sizes[s], FMT_IEC);
 		snprintf(what, sizeof(what), "%s GB/s, shmkit vs memcpy", sz);
 		n = add_ratio(t, n, what, st_gb(b, "shmkit", b->sizes[s]), b->mcpy[s].median);
 	}

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"	/* cmp_double */
+#include "cli.h"	/* cmp_double, fmt_bytes, fmt_scaled, utf8_seq */
 #include "svg.h"
 
 /* Layout, in SVG user units (pixels in a browser at 100% zoom). */
@@ -81,36 +81,18 @@ static void put(struct out *o, const char *fmt, ...)
 		o->err = errno ? -errno : -EIO;
 }
 
-/* Length of the valid UTF-8 character at s, or 0: XML parsers reject bad
- * bytes and the characters XML does not allow, and so the whole file. */
-static size_t utf8_len(const unsigned char *s)
+/*
+ * Length of the character at s that XML may hold, or 0: a parser rejects
+ * the whole file for one bad byte. Well-formed UTF-8 is utf8_seq's rule;
+ * XML also forbids the non-characters U+FFFE and U+FFFF (EF BF BE/BF).
+ */
+static size_t xml_char_len(const unsigned char *s)
 {
-	uint32_t c;
-	size_t n, i;
+	int n = s[0] < 0x80 ? 1 : utf8_seq(s);
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
+	if (n == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
 		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff) || c == 0xfffe || c == 0xffff)
-		return 0;
-	return n;
+	return (size_t)n;
 }
 
 /* Text content or attribute value: labels come from users and hostnames. */
@@ -120,7 +102,7 @@ static void put_text(struct out *o, const char *s)
 	size_t n;
 
 	for (; *p; p += n) {
-		n = utf8_len(p);
+		n = xml_char_len(p);
 		if (!n) {
 			put(o, "?");
 			n = 1;
@@ -237,65 +219,6 @@ static int decade_ceil(double v)
 	return pow10i(k) < v ? k + 1 : k;
 }
 
-/* "2.50" -> "2.5", "3.00" -> "3": tick labels stay short. */
-static void trim_zeros(char *b)
-{
-	char *e;
-
-	if (!strchr(b, '.'))
-		return;
-	e = b + strlen(b);
-	while (e[-1] == '0')
-		e--;
-	if (e[-1] == '.')
-		e--;
-	*e = '\0';
-}
-
-/* Three significant digits with a unit per power of base: "1.5 KiB", "10k". */
-static void fmt_scaled(char *buf, size_t cap, double v, double base,
-		       const char *const *units, size_t nunits, const char *sep)
-{
-	char num[48];
-	size_t u = 0;
-	int dec;
-
-	if (v >= pow10i(18)) {	/* past the units: plain exponent form */
-		snprintf(buf, cap, "%.3g", v);
-		return;
-	}
-	while (u + 1 < nunits && v >= base) {
-		v /= base;
-		u++;
-	}
-	if (v < 1) {
-		snprintf(num, sizeof(num), "%.3g", v);
-	} else {
-		for (;;) {
-			dec = v < 10 ? 2 : v < 100 ? 1 : 0;
-			snprintf(num, sizeof(num), "%.*f", dec, v);
-			/* 999.7 rounds to "1000": that is "1k" */
-			if (u + 1 < nunits && strtod(num, NULL) >= base) {
-				v /= base;
-				u++;
-				continue;
-			}
-			break;
-		}
-		trim_zeros(num);
-	}
-	snprintf(buf, cap, "%s%s%s", num, *units[u] ? sep : "", units[u]);
-}
-
-static void fmt_bytes(char *buf, size_t cap, double v)
-{
-	static const char *const units[] = {
-		"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
-	};
-
-	fmt_scaled(buf, cap, v, 1024, units, sizeof(units) / sizeof(units[0]), " ");
-}
-
 static void fmt_number(char *buf, size_t cap, double v)
 {
 	static const char *const units[] = { "", "k", "M", "G", "T", "P", "E" };
@@ -315,7 +238,7 @@ static void fmt_decade(char *buf, size_t cap, int m, int k)
 static void fmt_x(char *buf, size_t cap, double v, int bytes)
 {
 	if (bytes)
-		fmt_bytes(buf, cap, v);
+		fmt_bytes(buf, cap, v, FMT_IEC);
 	else
 		fmt_number(buf, cap, v);
 }

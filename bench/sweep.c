@@ -68,7 +68,7 @@ static void progress(const struct bench *b, const char *fmt, const char *what, s
 
 	if (b->json || !isatty(STDERR_FILENO))
 		return;
-	fmt_bytes(sz, sizeof(sz), (double)size);
+	fmt_bytes(sz, sizeof(sz), (double)size, FMT_IEC);
 	fprintf(stderr, "\r\033[K");
 	fprintf(stderr, fmt, what, sz);
 }

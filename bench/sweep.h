@@ -62,8 +62,7 @@ int bench_find_size(const size_t *sizes, int n, size_t size);
 /* A round-trip row's label: "shmkit (copy), spin", "pipe, asleep". */
 void bench_variant_label(char *buf, size_t cap, const struct bench_xport *x, size_t v);
 
-/* format.c: figures as the table prints them. */
-void fmt_bytes(char *buf, size_t cap, double v);
+/* format.c: figures as the table prints them (sizes: cli.h's fmt_bytes). */
 void fmt_si(char *buf, size_t cap, double v);
 void fmt_ns(char *buf, size_t cap, double ns);
 

@@ -25,7 +25,7 @@ static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int p
 	const struct bench_stream_result *r = &b->st[i][s];
 	char size[32], rate[32], range[32];
 
-	fmt_bytes(size, sizeof(size), (double)b->sizes[s]);
+	fmt_bytes(size, sizeof(size), (double)b->sizes[s], FMT_IEC);
 	if (!b->st_ok[i][s]) {
 		fprintf(f, "  %-8s %-20s %10s\n", size, b->x[i]->label, "failed");
 		return;
@@ -67,7 +67,7 @@ static void print_latency_row(FILE *f, const struct bench *b, int i, size_t v, i
 	size_t pv = v ? v : 1;
 	char size[32], label[64], med[32], p99[32], lo[32], hi[32], range[80];
 
-	fmt_bytes(size, sizeof(size), (double)b->lat_sizes[s]);
+	fmt_bytes(size, sizeof(size), (double)b->lat_sizes[s], FMT_IEC);
 	bench_variant_label(label, sizeof(label), b->x[i], v);
 	if (!b->lat_ok[i][v][s]) {
 		fprintf(f, "  %-8s %-30s %10s\n", size, label, "failed");
@@ -113,12 +113,12 @@ static void print_hardware(FILE *f, const struct bench *b)
 		fprintf(f, "  one cache line, cpu %d to cpu %d and back: %s median, %s p99\n",
 		       b->o.cpu[0], b->o.cpu[1], med, p99);
 	}
-	fmt_bytes(ring, sizeof(ring), (double)b->o.ring);
+	fmt_bytes(ring, sizeof(ring), (double)b->o.ring, FMT_IEC);
 	fprintf(f, "  memcpy on one core into a %s region:", ring);
 	for (int s = 0; s < b->nsizes; s++) {
 		if (!b->mcpy_ok[s])
 			continue;
-		fmt_bytes(size, sizeof(size), (double)b->sizes[s]);
+		fmt_bytes(size, sizeof(size), (double)b->sizes[s], FMT_IEC);
 		fprintf(f, "%s %s %.2f GB/s", s ? "," : "", size, b->mcpy[s].median);
 	}
 	fprintf(f, "\n");

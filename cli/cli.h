@@ -23,10 +23,11 @@ int cmd_bench(int argc, char **argv);
 
 /*
  * Text from the system or the command line (process and user names,
- * paths, names) for a terminal: control characters and bytes that are
- * not well-formed UTF-8 become \xHH, a backslash \\. safe_text fills buf
- * (cut at a whole character if cap is short; SAFE_CAP(n) always fits n
- * bytes) and returns it; fput_safe writes to f. JSON has json_str.
+ * paths, names) for a terminal, in cli/text.c: control characters and
+ * bytes that are not well-formed UTF-8 become \xHH, a backslash \\.
+ * safe_text fills buf (cut at a whole character if cap is short;
+ * SAFE_CAP(n) always fits n bytes) and returns it; fput_safe writes to f.
+ * JSON has json_str.
  */
 #define SAFE_CAP(n) (4 * (n) + 1)
 const char *safe_text(char *buf, size_t cap, const char *s);
@@ -82,8 +83,18 @@ int target_open(const struct target *t, const char *cmd);
  */
 void err_untrusted(const char *cmd, const char *name, int mode, const char *option);
 
-/* Human forms. */
-void fmt_size(char *buf, size_t cap, uint64_t bytes);
+/*
+ * Human forms (cli/fmt.c). Byte sizes have one rule: three significant
+ * digits and a power-of-1024 unit, "1.5 KiB" in prose and tables
+ * (FMT_IEC), "1.5K" in ls's narrow columns and the units the size options
+ * accept (FMT_SHORT).
+ */
+enum fmt_style { FMT_IEC, FMT_SHORT };
+void fmt_bytes(char *buf, size_t cap, double bytes, enum fmt_style style);
+/* The same rule for any base and units: v scaled by base until below it,
+ * units[k] after k divisions (sep between number and a non-empty unit). */
+void fmt_scaled(char *buf, size_t cap, double v, double base,
+		const char *const *units, size_t nunits, const char *sep);
 void fmt_age(char *buf, size_t cap, int64_t seconds);
 const char *state_name(int state);
 void fmt_mode(char *buf, size_t cap, unsigned mode);

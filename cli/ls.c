@@ -51,7 +51,7 @@ static void state_text(char *buf, size_t cap, const struct shmkit_seg_info *i)
 		snprintf(buf, cap, "%s", state_name(i->state));
 		return;
 	}
-	fmt_size(size, sizeof(size), c.sent_bytes - c.recv_bytes);
+	fmt_bytes(size, sizeof(size), (double)(c.sent_bytes - c.recv_bytes), FMT_SHORT);
 	snprintf(buf, cap, "pending(%llu msgs %s%s)",
 		 (unsigned long long)(c.sent_msgs - c.recv_msgs), size,
 		 c.prod_aborted ? " failed" : "");
@@ -136,8 +136,8 @@ int cmd_ls(int argc, char **argv)
 
 			owner_name(owner, sizeof(owner), i->uid);
 			fmt_mode(mode, sizeof(mode), i->mode);
-			fmt_size(size, sizeof(size), i->data_size);
-			fmt_size(alloc, sizeof(alloc), i->alloc);
+			fmt_bytes(size, sizeof(size), (double)i->data_size, FMT_SHORT);
+			fmt_bytes(alloc, sizeof(alloc), (double)i->alloc, FMT_SHORT);
 			pid_list(pids, sizeof(pids), i, procs, np, partial);
 			snprintf(creator, sizeof(creator), "%d/%s", (int)i->cpid,
 				 (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "live" : "gone");

@@ -81,14 +81,15 @@ static void explain_nomem(uint64_t size)
 	if (f)
 		fclose(f);
 	mode = line[0] >= '0' && line[0] <= '2' ? line[0] - '0' : -1;
-	fmt_size(want, sizeof(want), size);
+	fmt_bytes(want, sizeof(want), (double)size, FMT_SHORT);
 	if (mode == 0) {
-		fmt_size(have, sizeof(have), meminfo("MemTotal") + meminfo("SwapTotal"));
+		fmt_bytes(have, sizeof(have),
+			  (double)(meminfo("MemTotal") + meminfo("SwapTotal")), FMT_SHORT);
 		err_msg("mk", "size %llu (%s): more memory than the system has (RAM + swap: "
 			"%s; vm.overcommit_memory=0)", (unsigned long long)size, want, have);
 	} else if (mode == 2) {
-		fmt_size(have, sizeof(have), meminfo("CommitLimit"));
-		fmt_size(used, sizeof(used), meminfo("Committed_AS"));
+		fmt_bytes(have, sizeof(have), (double)(meminfo("CommitLimit")), FMT_SHORT);
+		fmt_bytes(used, sizeof(used), (double)(meminfo("Committed_AS")), FMT_SHORT);
 		err_msg("mk", "size %llu (%s): more memory than the kernel may still promise "
 			"(commit limit %s, %s promised already; vm.overcommit_memory=2)",
 			(unsigned long long)size, want, have, used);

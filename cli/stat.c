@@ -70,7 +70,7 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 	else
 		printf("name:         - (%s)\n", (i->flags & SHMKIT_INFO_UNREAD) ?
 		       "header not readable by you" : "raw segment, no shmkit header");
-	fmt_size(size, sizeof(size), i->data_size);
+	fmt_bytes(size, sizeof(size), (double)i->data_size, FMT_SHORT);
 	printf("size:         %llu bytes usable (%s)\n", (unsigned long long)i->data_size, size);
 	printf("segment size: %llu bytes asked, %llu allocated (whole pages)\n",
 	       (unsigned long long)i->size, (unsigned long long)i->alloc);
@@ -99,7 +99,7 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 		int alive[2] = { c->prod_alive, c->cons_alive };
 		int closed[2] = { c->prod_closed, c->cons_closed };
 
-		fmt_size(cap, sizeof(cap), c->capacity);
+		fmt_bytes(cap, sizeof(cap), (double)c->capacity, FMT_SHORT);
 		printf("channel:      ring %s, messages up to %llu bytes, %llu bytes waiting\n",
 		       cap, (unsigned long long)c->max_msg, (unsigned long long)c->used);
 		for (k = 0; k < 2; k++) {

@@ -154,7 +154,7 @@ static void report(struct stream *s, const char *end)
 	double secs = (double)(clock_ns() - s->start_ns) / 1e9;
 	char size[16];
 
-	fmt_size(size, sizeof(size), s->bytes);
+	fmt_bytes(size, sizeof(size), (double)s->bytes, FMT_SHORT);
 	fprintf(stderr, "shmkit: %s: %s: %llu bytes (%s) in %llu messages, %.2f s, %.1f MB/s%s",
 		s->cmd, s->name, (unsigned long long)s->bytes, size,
 		(unsigned long long)s->msgs, secs, secs > 0 ? (double)s->bytes / secs / 1e6 : 0.0,

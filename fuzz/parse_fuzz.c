@@ -15,7 +15,7 @@
  *   7  parse_shmid (cli)            8  target_option -k/-p/-n, target_shmid (cli)
  *   9  __shmkit_hdr_read: the bytes after the selector are binary, not
  *      text: segsz (8), key (4), then the 128-byte header (zeros past the end)
- *  10  __shmkit_parse_u64           11 fmt_size, fmt_age, fmt_mode, state_name
+ *  10  __shmkit_parse_u64           11 fmt_bytes, fmt_age, fmt_mode, state_name
  *      (cli; binary: a 64-bit number, the variant picks the buffer size)
  *  12  parse_seconds (cli)          13  safe_text (cli; the variant, if not 0,
  *                                      is the buffer size)
@@ -391,10 +391,15 @@ static void pf_fmt(const uint8_t *p, size_t n, unsigned variant)
 	for (i = 0; i < 8 && i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	memset(buf, 'x', sizeof(buf));
-	fmt_size(buf, cap, v);
+	fmt_bytes(buf, cap, (double)v, FMT_SHORT);
 	PF_CHECK(memchr(buf, '\0', cap) != NULL);
 	if (cap == sizeof(buf))
 		PF_CHECK(strlen(buf) >= 2 && strchr("BKMGTPE", buf[strlen(buf) - 1]));
+	memset(buf, 'x', sizeof(buf));
+	fmt_bytes(buf, cap, (double)v, FMT_IEC);
+	PF_CHECK(memchr(buf, '\0', cap) != NULL);
+	if (cap == sizeof(buf))
+		PF_CHECK(strlen(buf) >= 3 && buf[strlen(buf) - 1] == 'B');
 	memset(buf, 'x', sizeof(buf));
 	fmt_age(buf, cap, (int64_t)v);
 	PF_CHECK(memchr(buf, '\0', cap) != NULL);

@@ -37,7 +37,7 @@ mkdir -p "$OUT/artifacts"
 for t in $TARGETS; do
 	case $t in
 	chan) extra= ;;
-	parse) extra=cli/util.c ;;
+	parse) extra="cli/util.c cli/text.c cli/fmt.c" ;;
 	*) echo "fuzz/run.sh: unknown target '$t' (chan, parse)" >&2; exit 2 ;;
 	esac
 	echo "  CC     $OUT/${t}_fuzz"

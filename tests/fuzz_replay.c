@@ -6,9 +6,10 @@
  * corruptions, each with the clean error it must give, are run by
  * tests/chan_scribble.c from tests/corrupt_cases.c.
  *
- * cli/util.c is included too, so that the command's parsers (parse_size,
- * parse_mode, parse_shmid, parse_seconds, target_option) are replayed like
- * the library's.
+ * cli/util.c, text.c and fmt.c are included too, so that the command's
+ * parsers (parse_size, parse_mode, parse_shmid, parse_seconds,
+ * target_option), safe_text and the human forms are replayed like the
+ * library's.
  * Their complaints about bad input go to stderr, which the runner shows
  * only if the test fails.
  *
@@ -30,6 +31,8 @@
 #define CHAN_FUZZ_NAME(buf, cap) t_name((buf), (cap), "fuzz")
 #define PARSE_FUZZ_ENTRY parse_fuzz_one
 
+#include "../cli/fmt.c"
+#include "../cli/text.c"
 #include "../cli/util.c"
 #include "../fuzz/chan_fuzz.c"
 #include "../fuzz/parse_fuzz.c"
