@@ -88,7 +88,7 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
 
 # Includes the command's and the benchmark's sources to pin their text.
 $(B)/tests/text_forms.o: BASE += -Icli
-$(B)/tests/text_forms.o: cli/fmt.c cli/text.c cli/util.c bench/svg.c
+$(B)/tests/text_forms.o: cli/fmt.c cli/text.c cli/util.c $(wildcard bench/svg*.c)
 
 # The crafted channel corruptions, in one table (tests/corrupt_cases.h).
 $(B)/tests/chan_scribble: $(B)/tests/corrupt_cases.o

@@ -1,7 +1,7 @@
 /*
  * The human forms every program shares, pinned to exact text: byte sizes
  * (cli/fmt.c, one rule for ls, stat, send/recv and the benchmark) and the
- * escaping of labels in the benchmark's SVG chart (bench/svg.c), where
+ * escaping of labels in the benchmark's SVG chart (bench/svg*.c), where
  * one byte XML forbids makes a browser refuse the whole file.
  *
  * The sources are included, as tests/fuzz_replay.c does, so the test sees
@@ -18,6 +18,8 @@
 #include "../cli/text.c"
 #include "../cli/util.c"
 #include "../bench/svg.c"
+#include "../bench/svg_axes.c"
+#include "../bench/svg_text.c"
 
 static void bytes_are(double v, const char *iec, const char *narrow)
 {
