@@ -1,5 +1,5 @@
 /*
- * shmkit bench: the measuring half, what runner and transports share.
+ * shmkit bench: the measuring half, what the runs and transports share.
  *
  * bench/ holds the benchmark apart from the command's cli/; the shmkit
  * binary links its objects, and cli/main.c calls cmd_bench like any other
@@ -7,18 +7,20 @@
  *
  *   cmd.c           the command: usage, options, defaults, cmd_bench
  *   sweep.c         every transport at every size, repetitions interleaved
- *   runner.c        processes: pinning, streaming and ping-pong runs, the
- *                   hardware's limits (memcpy, one cache line between cores)
+ *   pair.c          two pinned processes, their control block, rounds
+ *   stream.c        throughput runs; pingpong.c round-trip runs;
+ *                   hardware.c the limits (memcpy, one cache line)
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
  *   ratios.c        shmkit against the baselines of the same run
  *   table.c         the table; json.c the JSON; chart.c the SVG chart,
- *                   drawn by svg.c; save.c --save's three files
+ *                   drawn by svg.c (svg_axes.c, svg_text.c); save.c
+ *                   --save's three files
  *   format.c        figures as text
  *
  * sweep.h holds a whole run (struct bench) for the sweep and the writers.
  *
  * The seam for new transports is struct bench_xport: a table of a few
- * functions, listed in bench_xports[]. The runner knows nothing else about
+ * functions, listed in bench_xports[]. The runs know nothing else about
  * them, so another IPC library can be added in a file of its own.
  */
 #ifndef SHMKIT_BENCH_BENCH_H

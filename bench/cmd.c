@@ -6,7 +6,8 @@
  *
  * This file is the command: its options and cmd_bench, which the shmkit
  * command's main() calls like any subcommand. The rest of bench/ measures
- * (runner.c, xport.c, sweep.c) and reports (table.c, json.c, chart.c).
+ * (sweep.c, pair.c, stream.c, pingpong.c, hardware.c, xport.c) and
+ * reports (table.c, json.c, chart.c).
  */
 #include <errno.h>
 #include <getopt.h>

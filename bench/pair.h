@@ -1,0 +1,103 @@
+/*
+ * The runner's private seam (bench/pair.c): two forked processes with a
+ * shared control block, used by stream.c, pingpong.c and hardware.c.
+ */
+#ifndef SHMKIT_BENCH_PAIR_H
+#define SHMKIT_BENCH_PAIR_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+#include "cli.h"	/* clock_s */
+
+#define MAX_ROUNDS (BENCH_MAX_REPS + 40)
+
+struct ctl {
+	_Atomic int ready;	/* children that have opened their end */
+	_Atomic int go;		/* parent: both open, start */
+	_Atomic int round;	/* producer: round r announced (n[r] set), -1 none */
+	_Atomic int done;	/* consumer: round r checked to its end */
+	_Atomic int stop;	/* producer: no more rounds */
+	_Atomic int failed;
+	int timed_from;		/* first timed round */
+	uint64_t n[MAX_ROUNDS];
+	double t0[MAX_ROUNDS], t1[MAX_ROUNDS];
+	/* round trips: each timed round's median and 99th percentile */
+	double med[MAX_ROUNDS], p99[MAX_ROUNDS];
+	uint64_t samples;
+	int have_wakes;
+	uint64_t wakes, wake_msgs;
+	char why[320];
+};
+
+/* A fresh control block (shared, anonymous), or NULL with errno set. */
+struct ctl *pair_ctl_new(void);
+/*
+ * Forks side(c, i, arg) for i = 0 and 1, pinned to o->cpu[i]; once both
+ * have opened their ends calls opened(opened_arg) (if not NULL) and lets
+ * them go. Returns 0, or -1 with the reason printed (what names the run).
+ */
+int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
+	     void (*side)(struct ctl *, int, void *), void *arg,
+	     void (*opened)(void *), void *opened_arg);
+
+/* In a side: spins until *v >= want (0), the stop flag (1) or a failure (-1). */
+int pair_wait(struct ctl *c, _Atomic int *v, int want);
+/* In a side: records the first failure (err as -errno or -EBADMSG) and exits. */
+_Noreturn void pair_fail(struct ctl *c, const char *what, int err);
+/* Pins the calling process to cpu; cpu < 0 leaves it free. */
+void pair_pin(int cpu);
+/* How long round r+1 is, after round r: 0 when the last timed round is done. */
+uint64_t pair_next_round(struct ctl *c, int r, double target, int reps, int *timed_left);
+/* Closes latency round r of n round trips t (seconds): median and p99. */
+void pair_end_latency_round(struct ctl *c, int r, double *t, uint64_t n);
+/* The timed rounds' medians and 99th percentiles, as the result. */
+void pair_lat_result(struct ctl *c, int reps, struct bench_lat_result *r);
+
+/*
+ * The pinger's half of a round-trip measurement: rounds of trips, from
+ * first_n and then as pair_next_round says, each trip(c, arg, seq) timed
+ * alone; gap_us > 0 sleeps that long before each trip, outside its time.
+ * Returns the number of trips made. Inline, so that with trip a known
+ * function the compiler inlines it too: no indirect call is timed.
+ */
+static inline uint64_t pair_latency_rounds(struct ctl *c, const struct bench_opts *o,
+					   uint64_t first_n, unsigned gap_us,
+					   void (*trip)(struct ctl *, void *, uint64_t),
+					   void *arg)
+{
+	const size_t cap = 1 << 20;
+	double *t = malloc(cap * sizeof(*t));
+	struct timespec gap = { 0, (long)gap_us * 1000 };
+	uint64_t seq = 0, n = first_n;
+	int timed_left = 0;
+
+	if (!t)
+		pair_fail(c, "samples", -ENOMEM);
+	c->timed_from = -1;
+	for (int r = 0; n; r++) {
+		if (n > cap)
+			n = cap;
+		c->n[r] = n;
+		c->t0[r] = clock_s();
+		for (uint64_t i = 0; i < n; i++, seq++) {
+			double t0;
+
+			if (gap_us)
+				nanosleep(&gap, NULL);
+			t0 = clock_s();
+			trip(c, arg, seq);
+			t[i] = clock_s() - t0;
+		}
+		pair_end_latency_round(c, r, t, n);
+		n = pair_next_round(c, r, o->lat_duration, o->reps, &timed_left);
+	}
+	free(t);
+	return seq;
+}
+
+#endif
