@@ -266,11 +266,8 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		case OPT_JSON: b->json = 1; break;
 		case OPT_PLOT: b->plot = optarg; break;
 		case OPT_SAVE: b->save = optarg; break;
-		case 'h':
-			usage();
-			return finish_stdout();
 		default:
-			return EXIT_USAGE; /* getopt said why, in one line */
+			return help_or_bad_option(c, usage);
 		}
 	}
 	if (err)

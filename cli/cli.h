@@ -46,6 +46,13 @@ void err_msg(const char *what, const char *fmt, ...)
 int usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The last case of every subcommand's option switch: for -h/--help
+ * prints usage and returns 0 (or the write error); for anything else
+ * returns EXIT_USAGE, as getopt has already said why in one line.
+ */
+int help_or_bad_option(int opt, void (*usage)(void));
+
 /* The longest wait or run any option takes, in seconds: a day. */
 #define SECONDS_MAX 86400	/* send/recv --help and shmkit.1 say so */
 

@@ -133,11 +133,8 @@ int cmd_gc(int argc, char **argv)
 				return usage_error("gc", "--pending '%s': not an age (like 3600, 30m, 2d)",
 					    optarg);
 			break;
-		case 'h':
-			usage();
-			return finish_stdout();
 		default:
-			return EXIT_USAGE; /* getopt said why, in one line */
+			return help_or_bad_option(c, usage);
 		}
 	}
 	if (optind < argc)

@@ -138,11 +138,8 @@ int cmd_mk(int argc, char **argv)
 		case 'S':
 			flags |= SHMKIT_SHARED;
 			break;
-		case 'h':
-			usage();
-			return finish_stdout();
 		default:
-			return EXIT_USAGE; /* getopt said why, in one line */
+			return help_or_bad_option(c, usage);
 		}
 	}
 	if (optind < argc)

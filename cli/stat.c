@@ -148,11 +148,8 @@ int cmd_stat(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			usage();
-			return finish_stdout();
 		default:
-			return EXIT_USAGE; /* getopt said why, in one line */
+			return help_or_bad_option(c, usage);
 		}
 	}
 	if (optind < argc && target_shmid(&t, argv[optind++]) < 0)

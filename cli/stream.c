@@ -53,11 +53,8 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 		case 'p': s->progress = 1; break;
 		case 'l': s->lines = 1; break;
 		case 'S': s->shared = 1; break;
-		case 'h':
-			usage();
-			return finish_stdout();
 		default:
-			return EXIT_USAGE; /* getopt said why */
+			return help_or_bad_option(c, usage);
 		}
 	}
 	if (optind >= argc)

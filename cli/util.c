@@ -293,6 +293,14 @@ int target_open(const struct target *t, const char *cmd)
 	return r;
 }
 
+int help_or_bad_option(int opt, void (*usage)(void))
+{
+	if (opt != 'h')
+		return EXIT_USAGE;
+	usage();
+	return finish_stdout();
+}
+
 int finish_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {

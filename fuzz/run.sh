@@ -57,20 +57,11 @@ segments() {
 	awk 'NR > 1 { print $2 }' /proc/sysvipc/shm | sort
 }
 
-# In the target's namespace: run it, say what it left, and drop the notes
-# its looks left for this namespace, in every user's directory (see
-# src/look.h); only real directories are entered, never a link.
-inner='"$@"; rc=$?; left=$(awk "NR > 1 { printf \" %s\", \$2 }" /proc/sysvipc/shm)
-[ -n "$left" ] && echo "leaked:$left"
-ns=ipc-$(stat -L -c %i /proc/self/ns/ipc)
-for d in /dev/shm/shmkit-looks-*; do
-	[ -d "$d" ] && [ ! -L "$d" ] && rm -rf "$d/$ns"
-done; exit $rc'
-
-# Runs a command in an IPC namespace of its own, where we may.
+# Runs a command in an IPC namespace of its own, where we may
+# (tests/in_ns.sh reports leaks and drops its look notes).
 in_ns() {
 	if [ -n "$isolate" ]; then
-		$isolate sh -c "$inner" sh "$@"
+		$isolate "$(dirname "$0")/../tests/in_ns.sh" "$@"
 	else
 		"$@"
 	fi

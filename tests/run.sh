@@ -39,22 +39,11 @@ log=$(mktemp) before=$(mktemp) after=$(mktemp)
 # directory, never a link, is all rmdir removes.
 trap 'rm -f "$log" "$before" "$after"; rmdir /dev/shm/shmkit-looks-* 2>/dev/null' EXIT
 
-# In the test's namespace: run it, then list what it left ("leaked: ...")
-# and drop the notes its looks left for this namespace, in every user's
-# directory (see src/look.h). Only real directories are entered: a link
-# there is someone's bait, and rm must not reach through it.
-inner='"$@"; rc=$?; left=$(awk "NR > 1 { printf \" %s\", \$2 }" /proc/sysvipc/shm)
-[ -n "$left" ] && echo "leaked:$left"
-ns=ipc-$(stat -L -c %i /proc/self/ns/ipc)
-for d in /dev/shm/shmkit-looks-*; do
-	[ -d "$d" ] && [ ! -L "$d" ] && rm -rf "$d/$ns"
-done; exit $rc'
-
 for t in "$@"; do
 	name=${t##*/}
 	leaked=
 	if [ -n "$isolate" ]; then
-		timeout -s TERM -k 10 "$timeout" $isolate sh -c "$inner" sh $wrap "$t" >"$log" 2>&1
+		timeout -s TERM -k 10 "$timeout" $isolate "$(dirname "$0")/in_ns.sh" $wrap "$t" >"$log" 2>&1
 		rc=$?
 		leaked=$(sed -n 's/^leaked: *//p' "$log")
 	else
