@@ -34,20 +34,21 @@ int bench_check(const void *buf, size_t len, uint64_t seq)
 
 	if (!bad)
 		return 0;
-	/* a right first word is the right message, spoilt further on */
+	/* a right first word is the right message, spoilt further on; a
+	 * wrong one is another message; under 8 bytes there is no telling */
 	if (bad > len)
 		snprintf(bench_why, sizeof(bench_why),
 			 "message %llu of %zu bytes: changed while it was read",
 			 (unsigned long long)seq, len);
-	else if (bad > 8)
-		snprintf(bench_why, sizeof(bench_why),
-			 "message %llu of %zu bytes: payload torn at byte %zu",
-			 (unsigned long long)seq, len, bad - 1);
-	else
+	else if (len >= 8 && bad <= 8)
 		snprintf(bench_why, sizeof(bench_why),
 			 "message %llu of %zu bytes: out of sequence (it carries %llu)",
 			 (unsigned long long)seq, len,
 			 (unsigned long long)payload_tag(buf, len));
+	else
+		snprintf(bench_why, sizeof(bench_why),
+			 "message %llu of %zu bytes: payload %s at byte %zu",
+			 (unsigned long long)seq, len, len < 8 ? "wrong" : "torn", bad - 1);
 	return -EBADMSG;
 }
 
