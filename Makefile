@@ -63,9 +63,13 @@ BIN      := $(B)/shmkit
 
 all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak
 
-$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h tests/*.h) Makefile
+# common/ holds what the benchmark, the tests, the demo and the soak share
+# without the library: the payload scheme (common/payload.h).
+COMMON_H := $(wildcard common/*.h)
+
+$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h tests/*.h) $(COMMON_H) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -c $< -o $@
+	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -Icommon -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	$(Q)$(call msg,AR,$@)rm -f $@ && $(AR) rcs $@ $^
@@ -104,13 +108,13 @@ tests: $(TESTS)
 $(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
 	cli/util.c cli/text.c cli/fmt.c
 
-$(B)/demo/%: demo/%.c include/shmkit.h $(STATIC)
+$(B)/demo/%: demo/%.c include/shmkit.h $(COMMON_H) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -Icommon -o $@ $< $(STATIC)
 
-$(B)/soak/%: soak/%.c include/shmkit.h $(STATIC)
+$(B)/soak/%: soak/%.c include/shmkit.h $(COMMON_H) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -o $@ $< $(STATIC)
+	$(Q)$(call msg,CC,$<)$(CC) $(WARN) $(SAN) $(CFLAGS) -Iinclude -Icommon -o $@ $< $(STATIC)
 
 # A long stream with random sizes, both APIs, every byte checked; fails on
 # any error or if either side's resident memory grows. DURATION in seconds.

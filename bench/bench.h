@@ -67,8 +67,8 @@ extern const struct bench_xport *const bench_xports[];
 /* Why the last check failed, for the error message. */
 extern char bench_why[200];
 
-/* The payload of message seq: every 8-byte word holds seq, so a torn,
- * stale, repeated or reordered message fails the check. */
+/* The payload of message seq (common/payload.h), so a torn, stale,
+ * repeated or reordered message fails the check. */
 void bench_fill(void *buf, size_t len, uint64_t seq);
 int bench_check(const void *buf, size_t len, uint64_t seq);
 

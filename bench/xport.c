@@ -3,7 +3,8 @@
  * The transports shmkit bench compares. Each does the work a real user of
  * it would do: the sender writes every payload byte (into its own buffer,
  * or into the ring with the zero-copy API), the receiver reads every byte
- * (out of its buffer, or in place) and checks the sequence number.
+ * (out of its buffer, or in place) and checks it is the message expected
+ * (common/payload.h).
  *
  * Pipes and sockets carry fixed-size messages with no framing, since
  * both ends know the size; a channel frames each message itself.
@@ -17,46 +18,37 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "payload.h"
 #include "shmkit.h"
 
 char bench_why[200];
 
 void bench_fill(void *buf, size_t len, uint64_t seq)
 {
-	unsigned char *p = buf;
-	size_t i, words = len / 8;
-
-	/* memcpy of a word: any alignment, and compiles to plain stores */
-	for (i = 0; i < words; i++)
-		memcpy(p + i * 8, &seq, 8);
-	for (i = words * 8; i < len; i++)
-		p[i] = (unsigned char)seq;
+	payload_fill(buf, len, seq);
 }
 
 int bench_check(const void *buf, size_t len, uint64_t seq)
 {
-	const unsigned char *p = buf;
-	uint64_t diff = 0, w;
-	size_t i, words = len / 8;
+	size_t bad = payload_check(buf, len, seq);
 
-	/* OR of differences: no branch per word, so it runs at memory speed */
-	for (i = 0; i < words; i++) {
-		memcpy(&w, p + i * 8, 8);
-		diff |= w ^ seq;
-	}
-	for (i = words * 8; i < len; i++)
-		diff |= p[i] ^ (unsigned char)seq;
-	if (!diff)
+	if (!bad)
 		return 0;
-	if (words)
-		memcpy(&w, p, 8);
+	/* a right first word is the right message, spoilt further on; a
+	 * wrong one is another message; under 8 bytes there is no telling */
+	if (bad > len)
+		snprintf(bench_why, sizeof(bench_why),
+			 "message %llu of %zu bytes: changed while it was read",
+			 (unsigned long long)seq, len);
+	else if (len >= 8 && bad <= 8)
+		snprintf(bench_why, sizeof(bench_why),
+			 "message %llu of %zu bytes: out of sequence (it carries %llu)",
+			 (unsigned long long)seq, len,
+			 (unsigned long long)payload_tag(buf, len));
 	else
-		w = p[0];
-	snprintf(bench_why, sizeof(bench_why),
-		 "message %llu of %zu bytes: %s (first word %llu)",
-		 (unsigned long long)seq, len,
-		 w == seq || (!words && w == (uint8_t)seq) ? "payload torn" :
-		 "out of sequence", (unsigned long long)w);
+		snprintf(bench_why, sizeof(bench_why),
+			 "message %llu of %zu bytes: payload %s at byte %zu",
+			 (unsigned long long)seq, len, len < 8 ? "wrong" : "torn", bad - 1);
 	return -EBADMSG;
 }
 

@@ -1,8 +1,9 @@
 /*
  * The soak: a channel stream for as long as asked, with random sizes and
- * both APIs, every message checked. Reports messages, bytes, errors (must
- * be 0) and the resident memory of both sides at the start and the end
- * (must not grow). Exit 0 only if all of that holds.
+ * both APIs, every byte of every message checked (common/payload.h).
+ * Reports messages, bytes, errors (must be 0) and the resident memory of
+ * both sides at the start and the end (must not grow). Exit 0 only if all
+ * of that holds.
  *
  *   soak SECONDS [CAPACITY]        (make soak DURATION=600)
  */
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "payload.h"
 #include "shmkit.h"
 
 #define REPORT_S 30		/* a progress line this often */
@@ -60,31 +62,6 @@ static size_t pick_size(uint64_t *s, size_t max)
 	}
 }
 
-/* Message seq: its bytes come from seq alone, so any tear shows. */
-static void fill(unsigned char *p, size_t len, uint64_t seq)
-{
-	uint64_t s = seq * 0x9e3779b97f4a7c15ull + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		if (i % 8 == 0)
-			next_rand(&s);
-		p[i] = (unsigned char)(s >> (i % 8 * 8));
-	}
-}
-
-static int check(const unsigned char *p, size_t len, uint64_t seq)
-{
-	uint64_t s = seq * 0x9e3779b97f4a7c15ull + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		if (i % 8 == 0)
-			next_rand(&s);
-		if (p[i] != (unsigned char)(s >> (i % 8 * 8)))
-			return -1;
-	}
-	return 0;
-}
-
 static void error(struct ctl *c, const char *fmt, unsigned long long a, unsigned long long b)
 {
 	if (atomic_fetch_add(&c->errors, 1) == 0)
@@ -121,10 +98,10 @@ static void producer(struct ctl *c, const char *name)
 
 		/* the two APIs in turn, chosen by the sequence number */
 		if (seq & 1) {
-			fill(buf, len, seq);
+			payload_fill(buf, len, seq);
 			r = shmkit_chan_send(ch, buf, len, 1000);
 		} else if ((r = shmkit_chan_reserve(ch, len, &w, 1000)) == 0) {
-			fill(w, len, seq);
+			payload_fill(w, len, seq);
 			r = shmkit_chan_commit(ch, len);
 		}
 		if (r == -ETIMEDOUT)
@@ -145,7 +122,7 @@ static void consumer(struct ctl *c, const char *name)
 	struct shmkit_chan *ch;
 	uint64_t sizes = 42, seq = 0;
 	unsigned char *buf;
-	size_t max, want, len;
+	size_t max, want, len, bad;
 	const void *p;
 	int r;
 
@@ -171,9 +148,12 @@ static void consumer(struct ctl *c, const char *name)
 			error(c, "receive %llu: error %llu", (unsigned long long)seq, (unsigned long long)-r);
 			break;
 		}
-		if (len != want || check(p, len, seq) < 0)
-			error(c, "message %llu: %llu bytes, wrong size or content",
+		if (len != want)
+			error(c, "message %llu: %llu bytes, wrong size",
 			      (unsigned long long)seq, (unsigned long long)len);
+		else if ((bad = payload_check(p, len, seq)))
+			error(c, "message %llu: byte %llu is wrong",
+			      (unsigned long long)seq, (unsigned long long)bad - 1);
 		if (!(seq & 1) && shmkit_chan_release(ch) < 0)
 			error(c, "release %llu%llu", (unsigned long long)seq, 0);
 		atomic_fetch_add_explicit(&c->msgs, 1, memory_order_relaxed);

@@ -24,16 +24,6 @@ static size_t msg_len(uint64_t seq)
 	return (size_t)(t_mix(seq) % 1025); /* 0..1024 through a 4 KiB ring */
 }
 
-static void make_msg(uint64_t seq, unsigned char *b, size_t len)
-{
-	size_t k;
-
-	for (k = 0; k < len; k++)
-		b[k] = (unsigned char)(seq * 131 + k);
-	if (len >= 8)
-		memcpy(b, &seq, 8);
-}
-
 static void *producer(void *arg)
 {
 	struct side *s = arg;
@@ -50,10 +40,10 @@ static void *producer(void *arg)
 		if (s->zero_copy && (seq & 1)) {
 			if ((r = shmkit_chan_reserve(ch, len, &w, 10000)) < 0)
 				break;
-			make_msg(seq, w, len);
+			payload_fill(w, len, seq);
 			r = shmkit_chan_commit(ch, len);
 		} else {
-			make_msg(seq, buf, len);
+			payload_fill(buf, len, seq);
 			r = shmkit_chan_send(ch, buf, len, 10000);
 		}
 		if (r < 0)
@@ -67,7 +57,7 @@ static void *consumer(void *arg)
 {
 	struct side *s = arg;
 	struct shmkit_chan *ch;
-	unsigned char want[1024], got[1024];
+	unsigned char got[1024];
 	const void *p;
 	uint64_t seq;
 	size_t len;
@@ -86,8 +76,11 @@ static void *consumer(void *arg)
 		} else if ((r = shmkit_chan_recv(ch, got, sizeof(got), &len, 10000)) < 0) {
 			break;
 		}
-		make_msg(seq, want, msg_len(seq));
-		if (len != msg_len(seq) || memcmp(got, want, len) != 0) {
+		if (len != msg_len(seq) || payload_check(got, len, seq)) {
+			/* a thread leaves failing to the main one: say what came */
+			fprintf(stderr, "expected message %llu of %zu bytes, got %zu bytes "
+				"carrying %llu\n", (unsigned long long)seq, msg_len(seq), len,
+				(unsigned long long)payload_tag(got, len < sizeof(got) ? len : sizeof(got)));
 			r = -EBADMSG;
 			break;
 		}

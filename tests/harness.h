@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "payload.h"
 #include "shmkit.h"
 
 #define T_EXIT_SKIP 77
@@ -37,6 +38,14 @@ _Noreturn void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 	do { const char *h_ = (hay), *n_ = (needle); \
 	     if (!h_ || !strstr(h_, n_)) t_fail(__FILE__, __LINE__, \
 		"'%s' not found in: %s", n_, h_ ? h_ : "(null)"); } while (0)
+/* len bytes at p must be message tag (common/payload.h); names the first
+ * wrong byte and the message that came instead if not. */
+#define T_PAYLOAD(p, len, tag) \
+	do { const void *p_ = (p); size_t len_ = (len), bad_; uint64_t tag_ = (tag); \
+	     if ((bad_ = payload_check(p_, len_, tag_))) t_fail(__FILE__, __LINE__, \
+		"message %llu of %zu bytes: byte %zu is wrong (it carries %llu)", \
+		(unsigned long long)tag_, len_, bad_ - 1, \
+		(unsigned long long)payload_tag(p_, len_)); } while (0)
 
 /* Removes shmid at exit. Returns shmid (so it can wrap a create call). */
 int t_track(int shmid);

@@ -249,14 +249,6 @@ static size_t msg_len(uint64_t i)
 	return (size_t)(t_mix(i) % 300);
 }
 
-static void msg_fill(unsigned char *buf, uint64_t i, size_t len)
-{
-	size_t k;
-
-	for (k = 0; k < len; k++)
-		buf[k] = (unsigned char)(t_mix(i * 1000 + k) >> 17);
-}
-
 static int group_producer(void *arg)
 {
 	const char *name = arg;
@@ -268,7 +260,7 @@ static int group_producer(void *arg)
 	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER | SHMKIT_SHARED, &ch));
 	for (i = 0; i < GROUP_MSGS; i++) {
 		size_t len = msg_len(i);
-		msg_fill(buf, i, len);
+		payload_fill(buf, len, i);
 		T_OK(shmkit_chan_send(ch, buf, len, 20000));
 	}
 	T_OK(shmkit_chan_close(ch));
@@ -279,7 +271,7 @@ static int group_consumer(void *arg)
 {
 	const char *name = arg;
 	struct shmkit_chan *ch;
-	unsigned char buf[300], want[300];
+	unsigned char buf[300];
 	size_t len;
 	uint64_t i;
 	int r;
@@ -292,8 +284,7 @@ static int group_consumer(void *arg)
 		T_OK(r);
 		T_ASSERT(i < GROUP_MSGS);
 		T_EQ(len, msg_len(i));
-		msg_fill(want, i, len);
-		T_ASSERT(memcmp(buf, want, len) == 0);
+		T_PAYLOAD(buf, len, i);
 	}
 	T_EQ(i, GROUP_MSGS);
 	T_OK(shmkit_chan_close(ch));
