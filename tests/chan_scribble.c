@@ -106,10 +106,13 @@ static int work(void *arg)
 		case 0: case -EAGAIN: case -ETIMEDOUT: case -EMSGSIZE:
 			break;
 		case -EPIPE: case -SHMKIT_EEOF: case -SHMKIT_EPEERDEAD:
+		case -SHMKIT_EABORTED:
 			/*
 			 * A scribbled owner word reads as a closed or dead
-			 * peer, and stays so: start over like a user would,
-			 * or the side idles out its rounds on this error.
+			 * peer (with a scribbled 'closed' word, one that
+			 * aborted), and stays so: start over like a user
+			 * would, or the side idles out its rounds on this
+			 * error.
 			 */
 		case -SHMKIT_ECORRUPT:
 			shmkit_chan_close(ch);
