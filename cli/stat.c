@@ -119,6 +119,8 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 		       (unsigned long long)c->prod_sleeps, (unsigned long long)c->cons_sleeps);
 		printf("  wake calls: by producer %llu, by consumer %llu\n",
 		       (unsigned long long)c->prod_wakes, (unsigned long long)c->cons_wakes);
+		printf("  yields:     producer %llu, consumer %llu\n",
+		       (unsigned long long)c->prod_yields, (unsigned long long)c->cons_yields);
 	}
 }
 

@@ -360,6 +360,9 @@ struct shmkit_chan_info {
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;
 	uint64_t prod_sleeps, prod_wakes;	/* producer slept; woke the consumer */
 	uint64_t cons_sleeps, cons_wakes;	/* consumer slept; woke the producer */
+	/* sched_yield calls each side made while it waited: with the sleeps
+	 * and wakes, every system call a channel makes on its own */
+	uint64_t prod_yields, cons_yields;
 	pid_t prod_pid, cons_pid;	/* 0 if the side is not open */
 	int prod_alive, cons_alive;
 	int prod_closed, cons_closed;	/* closed, cleanly or not */

@@ -460,8 +460,10 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 		 * waiting for exactly this CPU. On an idle one it costs a
 		 * system call every microsecond or two, and nothing else.
 		 */
-		if (now - start >= SPIN_NS / 5)
+		if (now - start >= SPIN_NS / 5) {
 			sched_yield();
+			count(&ch->hdr->cold[ch->side].yields, 1);
+		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
 			continue;
 		slice = __shmkit_chan_sleep_slice_ns;
@@ -1011,6 +1013,8 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->prod_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].wakes);
 	info->cons_sleeps = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].sleeps);
 	info->cons_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wakes);
+	info->prod_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].yields);
+	info->cons_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].yields);
 	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner);
 	info->prod_pid = (pid_t)(uint32_t)owner;
 	info->prod_alive = owner && owner_alive(owner);

@@ -59,7 +59,8 @@ struct __shmkit_chan_cold {
 	uint32_t reserved;
 	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
 	_Atomic uint64_t wakes;		/* times this side woke the other */
-	uint8_t pad[128 - 32];
+	_Atomic uint64_t yields;	/* sched_yield calls while it waited */
+	uint8_t pad[128 - 40];
 };
 
 /*

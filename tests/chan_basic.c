@@ -1,7 +1,7 @@
 /*
  * Channels, one process holding both sides: the API's contract for every
  * result code, framing, zero copy, wrap-around, end of stream, -EPIPE,
- * -EBUSY, and the counters.
+ * -EBUSY, and the counters (messages, bytes, sleeps, wakes, yields).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -213,6 +213,7 @@ static void wrap_around(void)
 	T_EQ(info.used, 0);
 	/* one process, never waiting: nobody slept, nobody was woken */
 	T_EQ(info.prod_sleeps + info.cons_sleeps + info.prod_wakes + info.cons_wakes, 0);
+	T_EQ(info.prod_yields + info.cons_yields, 0);
 	T_OK(shmkit_chan_close(p));
 	T_OK(shmkit_chan_close(c));
 	T_OK(shmkit_chan_destroy(name));
@@ -282,6 +283,51 @@ static void in_the_command(void)
 	T_OK(shmkit_chan_destroy(name));
 }
 
+/*
+ * Every system call a channel makes on its own is counted: a consumer
+ * that waits with nothing coming yields its cpu (after a short spin) and,
+ * when it may block, sleeps. stat and stat --json show the yields.
+ */
+static void counted_waits(void)
+{
+	char name[64], buf[64], *out = NULL;
+	struct shmkit_chan *p, *c;
+	struct shmkit_chan_info info;
+	size_t len;
+	uint64_t yields;
+	int id;
+
+	open_pair(t_name(name, sizeof(name), "waits"), 4096, &p, &c);
+	id = shmkit_seg_open(&(struct shmkit_ref){ .kind = SHMKIT_REF_NAME, .name = name });
+	T_OK(id);
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &info));
+	T_ASSERT(info.cons_yields > 0);
+	T_EQ(info.cons_sleeps, 0);	/* spinning never sleeps */
+	T_EQ(info.prod_yields + info.prod_sleeps + info.prod_wakes, 0);
+	yields = info.cons_yields;
+
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_BLOCK));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &info));
+	T_ASSERT(info.cons_yields > yields);	/* the spin before the sleep */
+	T_ASSERT(info.cons_sleeps > 0);
+
+	T_EQ(t_cli(&out, NULL, "stat", "-n", name, NULL), 0);
+	snprintf(buf, sizeof(buf), "yields:     producer 0, consumer %llu",
+		 (unsigned long long)info.cons_yields);
+	T_STR_CONTAINS(out, buf);
+	free(out);
+	T_EQ(t_cli(&out, NULL, "stat", "--json", "-n", name, NULL), 0);
+	snprintf(buf, sizeof(buf), "\"consumer_yields\": %llu", (unsigned long long)info.cons_yields);
+	T_STR_CONTAINS(out, buf);
+	free(out);
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(name));
+}
+
 static void not_a_channel(void)
 {
 	char name[64];
@@ -312,5 +358,6 @@ int main(void)
 	end_of_stream();
 	not_a_channel();
 	in_the_command();
+	counted_waits();
 	return 0;
 }
