@@ -48,6 +48,7 @@ void json_chan(FILE *f, const struct shmkit_chan_info *c)
 		"\"recv_bytes\": %llu, \"producer_sleeps\": %llu, \"producer_wakes\": %llu, "
 		"\"consumer_sleeps\": %llu, \"consumer_wakes\": %llu, "
 		"\"producer_yields\": %llu, \"consumer_yields\": %llu, "
+		"\"producer_wait_ns\": %llu, \"consumer_wait_ns\": %llu, "
 		"\"producer_pid\": %d, \"producer_alive\": %s, \"producer_closed\": %s, "
 		"\"producer_aborted\": %s, "
 		"\"consumer_pid\": %d, \"consumer_alive\": %s, \"consumer_closed\": %s}",
@@ -57,7 +58,8 @@ void json_chan(FILE *f, const struct shmkit_chan_info *c)
 		(unsigned long long)c->recv_bytes, (unsigned long long)c->prod_sleeps,
 		(unsigned long long)c->prod_wakes, (unsigned long long)c->cons_sleeps,
 		(unsigned long long)c->cons_wakes, (unsigned long long)c->prod_yields,
-		(unsigned long long)c->cons_yields, (int)c->prod_pid, yesno(c->prod_alive),
+		(unsigned long long)c->cons_yields, (unsigned long long)c->prod_wait_ns,
+		(unsigned long long)c->cons_wait_ns, (int)c->prod_pid, yesno(c->prod_alive),
 		yesno(c->prod_closed), yesno(c->prod_aborted), (int)c->cons_pid,
 		yesno(c->cons_alive),
 		yesno(c->cons_closed));

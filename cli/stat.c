@@ -121,6 +121,8 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 		       (unsigned long long)c->prod_wakes, (unsigned long long)c->cons_wakes);
 		printf("  yields:     producer %llu, consumer %llu\n",
 		       (unsigned long long)c->prod_yields, (unsigned long long)c->cons_yields);
+		printf("  waited:     producer %.3f s, consumer %.3f s\n",
+		       (double)c->prod_wait_ns / 1e9, (double)c->cons_wait_ns / 1e9);
 	}
 }
 

@@ -363,6 +363,9 @@ struct shmkit_chan_info {
 	/* sched_yield calls each side made while it waited: with the sleeps
 	 * and wakes, every system call a channel makes on its own */
 	uint64_t prod_yields, cons_yields;
+	/* nanoseconds each side spent waiting for the other (ring full for
+	 * the producer, empty for the consumer), sleeps included */
+	uint64_t prod_wait_ns, cons_wait_ns;
 	pid_t prod_pid, cons_pid;	/* 0 if the side is not open */
 	int prod_alive, cons_alive;
 	int prod_closed, cons_closed;	/* closed, cleanly or not */

@@ -414,26 +414,13 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	return r;
 }
 
-/*
- * Waits until ready(ch, arg) or the timeout, per the handle's policy.
- * Returns 0 when ready, else -EAGAIN, -ETIMEDOUT, -ECORRUPT, or what
- * peer_gone says once the other side has closed or died.
- */
-static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
+/* wait_ready's loop, from start: spin, yield, then sleep in slices. */
+static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
 {
-	uint64_t start, now, deadline, next_check;
+	uint64_t now = start, deadline, next_check;
 	int64_t slice;
-	int r = ready(ch, arg), gone;
+	int r, gone;
 
-	if (r)
-		return r < 0 ? r : 0;
-	if (timeout_ms == 0 || ch->policy == SHMKIT_WAIT_NONE) {
-		gone = peer_gone(ch);
-		/* the other side's last data counts: look once more after it left */
-		r = gone ? ready(ch, arg) : 0;
-		return r > 0 ? 0 : r < 0 ? r : gone ? gone : -EAGAIN;
-	}
-	start = now = now_ns();
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
 	next_check = start;
 	for (unsigned i = 1;; i++) {
@@ -474,6 +461,32 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 			return r < 0 ? r : 0;
 		next_check = 0; /* woken without data: perhaps by a close */
 	}
+}
+
+/*
+ * Waits until ready(ch, arg) or the timeout, per the handle's policy.
+ * Returns 0 when ready, else -EAGAIN, -ETIMEDOUT, -ECORRUPT, or what
+ * peer_gone says once the other side has closed or died. Time spent in
+ * the loop is counted in the side's wait_ns (two clock reads a wait; none
+ * when ready at once).
+ */
+static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
+{
+	uint64_t start;
+	int r = ready(ch, arg), gone;
+
+	if (r)
+		return r < 0 ? r : 0;
+	if (timeout_ms == 0 || ch->policy == SHMKIT_WAIT_NONE) {
+		gone = peer_gone(ch);
+		/* the other side's last data counts: look once more after it left */
+		r = gone ? ready(ch, arg) : 0;
+		return r > 0 ? 0 : r < 0 ? r : gone ? gone : -EAGAIN;
+	}
+	start = now_ns();
+	r = wait_loop(ch, arg, timeout_ms, start);
+	count(&ch->hdr->cold[ch->side].wait_ns, now_ns() - start);
+	return r;
 }
 
 /* --------------------------------------------------------------- create */
@@ -1015,6 +1028,8 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->cons_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wakes);
 	info->prod_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].yields);
 	info->cons_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].yields);
+	info->prod_wait_ns = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].wait_ns);
+	info->cons_wait_ns = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wait_ns);
 	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner);
 	info->prod_pid = (pid_t)(uint32_t)owner;
 	info->prod_alive = owner && owner_alive(owner);

@@ -60,7 +60,8 @@ struct __shmkit_chan_cold {
 	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
 	_Atomic uint64_t wakes;		/* times this side woke the other */
 	_Atomic uint64_t yields;	/* sched_yield calls while it waited */
-	uint8_t pad[128 - 40];
+	_Atomic uint64_t wait_ns;	/* time spent waiting for the other side */
+	uint8_t pad[128 - 48];
 };
 
 /*

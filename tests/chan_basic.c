@@ -313,6 +313,9 @@ static void counted_waits(void)
 	T_OK(shmkit_chan_info(id, &info));
 	T_ASSERT(info.cons_yields > yields);	/* the spin before the sleep */
 	T_ASSERT(info.cons_sleeps > 0);
+	/* two 30 ms waits, timed; the producer never waited */
+	T_ASSERT(info.cons_wait_ns >= 60000000u);
+	T_EQ(info.prod_wait_ns, 0);
 
 	T_EQ(t_cli(&out, NULL, "stat", "-n", name, NULL), 0);
 	snprintf(buf, sizeof(buf), "yields:     producer 0, consumer %llu",
