@@ -97,9 +97,18 @@ struct bench_stream_result {
 	double wakes_per_1000;		/* wake-up system calls per 1,000 msgs */
 };
 
+/*
+ * Round trips are timed two ways. The mean is a whole round's time over
+ * its trips: no clock inside the loop, so nothing but the trips is timed.
+ * The percentiles come from timing trips one by one (a round of its own,
+ * after the timed ones), and each sample then includes one clock reading
+ * (the table prints that cost). With a gap between trips the clock's cost
+ * is small beside a sleep and a wake-up, and every round is sampled.
+ */
 struct bench_lat_result {
-	struct bench_stat median_ns;	/* each repetition's median */
-	struct bench_stat p99_ns;	/* each repetition's 99th percentile */
+	struct bench_stat mean_ns;	/* each repetition's mean trip */
+	struct bench_stat median_ns;	/* per-sample median, clock included */
+	struct bench_stat p99_ns;	/* per-sample 99th percentile, the same */
 	uint64_t samples;
 };
 
@@ -119,6 +128,8 @@ int bench_pingpong(const struct bench_xport *x, size_t size, int policy,
 int bench_memcpy(size_t size, const struct bench_opts *o, struct bench_stat *gb_per_s);
 /* One cache line passed back and forth between the two processes. */
 int bench_cacheline(const struct bench_opts *o, struct bench_lat_result *r);
+/* What one reading of the benchmark's clock costs, in ns, on o->cpu[0]. */
+double bench_clock_cost(const struct bench_opts *o);
 
 /* Whether pinning to o->cpu works here; 0 or -1 with the reason. */
 int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);

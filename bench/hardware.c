@@ -130,3 +130,21 @@ int bench_cacheline(const struct bench_opts *o, struct bench_lat_result *r)
 	munmap(c, sizeof(*c));
 	return err;
 }
+
+double bench_clock_cost(const struct bench_opts *o)
+{
+	enum { READINGS = 200000 };
+	volatile double sink = 0;
+	double t0, t1;
+	cpu_set_t old;
+
+	sched_getaffinity(0, sizeof(old), &old);
+	pair_pin(o->cpu[0]);
+	t0 = clock_s();
+	for (int i = 0; i < READINGS; i++)
+		sink += clock_s();
+	t1 = clock_s();
+	sched_setaffinity(0, sizeof(old), &old);
+	(void)sink;
+	return (t1 - t0) / READINGS * 1e9;
+}

@@ -18,10 +18,12 @@ static void json_limits(FILE *f, const struct bench *b)
 	fprintf(f, "  \"limits\": {");
 	if (b->line_ok) {
 		fprintf(f, "\"cacheline_rtt_ns\": {");
-		json_stat(f, "median", &b->line.median_ns);
+		json_stat(f, "mean", &b->line.mean_ns);
 		fprintf(f, ", ");
-		json_stat(f, "p99", &b->line.p99_ns);
-		fprintf(f, "}, ");
+		json_stat(f, "sampled_median", &b->line.median_ns);
+		fprintf(f, ", ");
+		json_stat(f, "sampled_p99", &b->line.p99_ns);
+		fprintf(f, "}, \"clock_ns\": %.6g, ", b->clock_ns);
 	}
 	fprintf(f, "\"memcpy\": [");
 	for (int s = 0; s < b->nsizes; s++) {
@@ -79,9 +81,11 @@ static void json_latency(FILE *f, const struct bench *b)
 				       "\"size\": %zu, \"samples\": %llu, ",
 				       first ? "" : ",", b->x[i]->name, variants[v].name,
 				       b->lat_sizes[s], (unsigned long long)r->samples);
-				json_stat(f, "median_ns", &r->median_ns);
+				json_stat(f, "mean_ns", &r->mean_ns);
 				fprintf(f, ", ");
-				json_stat(f, "p99_ns", &r->p99_ns);
+				json_stat(f, "sampled_median_ns", &r->median_ns);
+				fprintf(f, ", ");
+				json_stat(f, "sampled_p99_ns", &r->p99_ns);
 				fprintf(f, "}");
 				first = 0;
 			}

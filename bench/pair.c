@@ -186,28 +186,34 @@ int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
 	return 0;
 }
 
-/* Closes latency round r of n round trips t (seconds): median and p99. */
-void pair_end_latency_round(struct ctl *c, int r, double *t, uint64_t n)
+void pair_percentiles(struct ctl *c, int r, double *t, uint64_t n)
 {
-	c->t1[r] = clock_s();
 	qsort(t, n, sizeof(*t), cmp_double);
 	c->med[r] = t[n / 2] * 1e9;
 	c->p99[r] = t[(n * 99) / 100] * 1e9;
-	if (c->timed_from >= 0)
+	if (c->timed_from >= 0)	/* warm-up samples are not reported */
 		c->samples += n;
 }
 
 void pair_lat_result(struct ctl *c, int reps, struct bench_lat_result *r)
 {
-	double med[BENCH_MAX_REPS], p99[BENCH_MAX_REPS];
-	int k = 0;
+	double mean[BENCH_MAX_REPS], med[BENCH_MAX_REPS], p99[BENCH_MAX_REPS];
+	int k = 0, i;
 
-	for (int i = c->timed_from; i < MAX_ROUNDS && c->n[i] && k < reps; i++, k++) {
+	for (i = c->timed_from; i < MAX_ROUNDS && c->n[i] && k < reps; i++, k++) {
+		mean[k] = c->mean[i];
 		med[k] = c->med[i];
 		p99[k] = c->p99[i];
 	}
-	bench_stat_of(med, k, &r->median_ns);
-	bench_stat_of(p99, k, &r->p99_ns);
+	bench_stat_of(mean, k, &r->mean_ns);
+	if (c->sampled_last && i < MAX_ROUNDS) {
+		/* the sampled round after the timed ones, where the loop stopped */
+		bench_stat_of(&c->med[i], 1, &r->median_ns);
+		bench_stat_of(&c->p99[i], 1, &r->p99_ns);
+	} else {
+		bench_stat_of(med, k, &r->median_ns);
+		bench_stat_of(p99, k, &r->p99_ns);
+	}
 	r->samples = c->samples;
 }
 void bench_stat_of(double *v, int n, struct bench_stat *s)

@@ -26,8 +26,11 @@ struct ctl {
 	int timed_from;		/* first timed round */
 	uint64_t n[MAX_ROUNDS];
 	double t0[MAX_ROUNDS], t1[MAX_ROUNDS];
-	/* round trips: each timed round's median and 99th percentile */
-	double med[MAX_ROUNDS], p99[MAX_ROUNDS];
+	/* round trips: each round's mean trip; sampled rounds' median and
+	 * 99th percentile (the last round, after the timed ones, when trips
+	 * follow each other without a gap) */
+	double mean[MAX_ROUNDS], med[MAX_ROUNDS], p99[MAX_ROUNDS];
+	int sampled_last;	/* percentiles only from the round after the timed ones */
 	uint64_t samples;
 	int have_wakes;
 	uint64_t wakes, wake_msgs;
@@ -53,48 +56,84 @@ _Noreturn void pair_fail(struct ctl *c, const char *what, int err);
 void pair_pin(int cpu);
 /* How long round r+1 is, after round r: 0 when the last timed round is done. */
 uint64_t pair_next_round(struct ctl *c, int r, double target, int reps, int *timed_left);
-/* Closes latency round r of n round trips t (seconds): median and p99. */
-void pair_end_latency_round(struct ctl *c, int r, double *t, uint64_t n);
+/* Round r's median and 99th percentile from its n samples t (seconds; sorts t). */
+void pair_percentiles(struct ctl *c, int r, double *t, uint64_t n);
 /* The timed rounds' medians and 99th percentiles, as the result. */
 void pair_lat_result(struct ctl *c, int reps, struct bench_lat_result *r);
 
+/* Round r of n trips, timed as a whole: its mean trip. */
+static inline uint64_t pair_batch_round(struct ctl *c, int r, uint64_t n, uint64_t seq,
+					void (*trip)(struct ctl *, void *, uint64_t), void *arg)
+{
+	c->n[r] = n;
+	c->t0[r] = clock_s();
+	for (uint64_t i = 0; i < n; i++)
+		trip(c, arg, seq + i);
+	c->t1[r] = clock_s();
+	c->mean[r] = (c->t1[r] - c->t0[r]) / (double)n * 1e9;
+	return seq + n;
+}
+
+/* Round r of n trips (n at most the room in t), each timed alone. */
+static inline uint64_t pair_sampled_round(struct ctl *c, int r, uint64_t n, uint64_t seq,
+					  unsigned gap_us, double *t,
+					  void (*trip)(struct ctl *, void *, uint64_t), void *arg)
+{
+	struct timespec gap = { 0, (long)gap_us * 1000 };
+	double sum = 0;
+
+	c->n[r] = n;
+	c->t0[r] = clock_s();
+	for (uint64_t i = 0; i < n; i++) {
+		double t0;
+
+		if (gap_us)
+			nanosleep(&gap, NULL);
+		t0 = clock_s();
+		trip(c, arg, seq + i);
+		t[i] = clock_s() - t0;
+		sum += t[i];
+	}
+	c->t1[r] = clock_s();
+	c->mean[r] = sum / (double)n * 1e9;
+	pair_percentiles(c, r, t, n);
+	return seq + n;
+}
+
 /*
  * The pinger's half of a round-trip measurement: rounds of trips, from
- * first_n and then as pair_next_round says, each trip(c, arg, seq) timed
- * alone; gap_us > 0 sleeps that long before each trip, outside its time.
- * Returns the number of trips made. Inline, so that with trip a known
- * function the compiler inlines it too: no indirect call is timed.
+ * first_n and then as pair_next_round says. Without a gap every round is
+ * timed as a whole, and one more round, as long as the last, is sampled
+ * for the percentiles; with gap_us > 0 each trip is timed alone after a
+ * sleep of that long (outside its time). Returns the trips made. Inline,
+ * so that with trip a known function the compiler inlines it too: no
+ * indirect call is timed.
  */
 static inline uint64_t pair_latency_rounds(struct ctl *c, const struct bench_opts *o,
 					   uint64_t first_n, unsigned gap_us,
 					   void (*trip)(struct ctl *, void *, uint64_t),
 					   void *arg)
 {
-	const size_t cap = 1 << 20;
+	const uint64_t cap = 1 << 20;
 	double *t = malloc(cap * sizeof(*t));
-	struct timespec gap = { 0, (long)gap_us * 1000 };
 	uint64_t seq = 0, n = first_n;
-	int timed_left = 0;
+	int timed_left = 0, r;
 
 	if (!t)
 		pair_fail(c, "samples", -ENOMEM);
 	c->timed_from = -1;
-	for (int r = 0; n; r++) {
-		if (n > cap)
-			n = cap;
-		c->n[r] = n;
-		c->t0[r] = clock_s();
-		for (uint64_t i = 0; i < n; i++, seq++) {
-			double t0;
-
-			if (gap_us)
-				nanosleep(&gap, NULL);
-			t0 = clock_s();
-			trip(c, arg, seq);
-			t[i] = clock_s() - t0;
-		}
-		pair_end_latency_round(c, r, t, n);
+	c->sampled_last = !gap_us;
+	for (r = 0; n; r++) {
+		if (gap_us)
+			seq = pair_sampled_round(c, r, n < cap ? n : cap, seq, gap_us, t, trip, arg);
+		else
+			seq = pair_batch_round(c, r, n, seq, trip, arg);
 		n = pair_next_round(c, r, o->lat_duration, o->reps, &timed_left);
+	}
+	if (!gap_us && r < MAX_ROUNDS) {
+		n = c->n[r - 1];
+		seq = pair_sampled_round(c, r, n < cap ? n : cap, seq, 0, t, trip, arg);
+		c->n[r] = 0;	/* not a timed round: pair_lat_result stops before it */
 	}
 	free(t);
 	return seq;

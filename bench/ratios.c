@@ -23,7 +23,7 @@ static double lat_med(const struct bench *b, const char *x, int v, size_t size)
 {
 	int i = bench_find_xport(b, x), s = bench_find_size(b->lat_sizes, b->nlat, size);
 
-	return i >= 0 && s >= 0 && b->lat_ok[i][v][s] ? b->lat[i][v][s].median_ns.median : 0;
+	return i >= 0 && s >= 0 && b->lat_ok[i][v][s] ? b->lat[i][v][s].mean_ns.median : 0;
 }
 
 /* Adds what = num / den if both were measured; returns the new count. */
@@ -85,7 +85,7 @@ static int memcpy_ratios(const struct bench *b, struct bench_ratio *t, int n)
 static int latency_ratios(const struct bench *b, struct bench_ratio *t, int n)
 {
 	if (b->line_ok) {
-		double line = b->line.median_ns.median;
+		double line = b->line.mean_ns.median;
 
 		n = add_ratio(t, n, "8 B round trip, spin vs cache line",
 			      lat_med(b, "shmkit", 0, 8), line);

@@ -112,6 +112,7 @@ static void stream_size(struct bench *b, int s, const struct bench_opts *one)
 /* One round-trip size: every transport and variant, interleaved. */
 static void latency_size(struct bench *b, int s, const struct bench_opts *one)
 {
+	double mean[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
 	double med[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
 	double p99[MAX_XPORTS][NVARIANTS][BENCH_MAX_REPS];
 	int bad[MAX_XPORTS][NVARIANTS] = { { 0 } };
@@ -131,6 +132,7 @@ static void latency_size(struct bench *b, int s, const struct bench_opts *one)
 					b->failures++;
 					continue;
 				}
+				mean[i][v][rep] = r.mean_ns.median;
 				med[i][v][rep] = r.median_ns.median;
 				p99[i][v][rep] = r.p99_ns.median;
 				b->lat[i][v][s].samples += r.samples;
@@ -142,6 +144,7 @@ static void latency_size(struct bench *b, int s, const struct bench_opts *one)
 			if (bad[i][v] || (variants[v].policy_only && !b->x[i]->has_policy))
 				continue;
 			b->lat_ok[i][v][s] = 1;
+			bench_stat_of(mean[i][v], b->o.reps, &b->lat[i][v][s].mean_ns);
 			bench_stat_of(med[i][v], b->o.reps, &b->lat[i][v][s].median_ns);
 			bench_stat_of(p99[i][v], b->o.reps, &b->lat[i][v][s].p99_ns);
 		}
@@ -155,6 +158,7 @@ void bench_sweep(struct bench *b)
 	if (b->measure & M_LIMITS) {
 		progress(b, "%s%s", "cache line round trip", 0);
 		b->line_ok = bench_cacheline(&b->o, &b->line) == 0;
+		b->clock_ns = bench_clock_cost(&b->o);
 		b->failures += !b->line_ok;
 		for (int s = 0; s < b->nsizes; s++) {
 			progress(b, "%s %s", "memcpy", b->sizes[s]);

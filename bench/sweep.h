@@ -48,6 +48,7 @@ struct bench {
 	int mcpy_ok[MAX_SIZES];
 	struct bench_lat_result line;
 	int line_ok;
+	double clock_ns;	/* one clock reading, in every sampled trip */
 	int failures;
 	char machine[256];
 };

@@ -65,7 +65,7 @@ static void print_latency_row(FILE *f, const struct bench *b, int i, size_t v, i
 	const struct bench_lat_result *r = &b->lat[i][v][s];
 	/* compare like with like: asleep to asleep, the rest to blocking */
 	size_t pv = v ? v : 1;
-	char size[32], label[64], med[32], p99[32], lo[32], hi[32], range[80];
+	char size[32], label[64], mean[32], med[32], p99[32], lo[32], hi[32], range[80];
 
 	fmt_bytes(size, sizeof(size), (double)b->lat_sizes[s], FMT_IEC);
 	bench_variant_label(label, sizeof(label), b->x[i], v);
@@ -73,18 +73,19 @@ static void print_latency_row(FILE *f, const struct bench *b, int i, size_t v, i
 		fprintf(f, "  %-8s %-30s %10s\n", size, label, "failed");
 		return;
 	}
+	fmt_ns(mean, sizeof(mean), r->mean_ns.median);
 	fmt_ns(med, sizeof(med), r->median_ns.median);
 	fmt_ns(p99, sizeof(p99), r->p99_ns.median);
-	fmt_ns(lo, sizeof(lo), r->median_ns.min);
-	fmt_ns(hi, sizeof(hi), r->median_ns.max);
+	fmt_ns(lo, sizeof(lo), r->mean_ns.min);
+	fmt_ns(hi, sizeof(hi), r->mean_ns.max);
 	snprintf(range, sizeof(range), "[%s-%s]", lo, hi);
-	fprintf(f, "  %-8s %-30s %10s %10s  %-21s", size, label, med, p99, range);
+	fprintf(f, "  %-8s %-30s %10s %10s %10s  %-21s", size, label, mean, med, p99, range);
 	if (pipe >= 0 && b->lat_ok[pipe][pv][s])
-		fprintf(f, " %7.2fx", r->median_ns.median / b->lat[pipe][pv][s].median_ns.median);
+		fprintf(f, " %7.2fx", r->mean_ns.median / b->lat[pipe][pv][s].mean_ns.median);
 	else
 		fprintf(f, " %8s", "-");
 	if (b->line_ok)
-		fprintf(f, " %7.2fx", r->median_ns.median / b->line.median_ns.median);
+		fprintf(f, " %7.2fx", r->mean_ns.median / b->line.mean_ns.median);
 	fprintf(f, "\n");
 }
 
@@ -93,25 +94,30 @@ static void print_latency(FILE *f, const struct bench *b)
 	int pipe = bench_find_xport(b, "pipe");
 
 	fprintf(f, "\nRound trip (ping-pong)\n");
-	fprintf(f, "  %-8s %-30s %10s %10s  %-21s %8s %8s\n", "size", "transport", "median",
-	       "p99", "[min-max] of medians", "vs pipe", "vs line");
+	fprintf(f, "  %-8s %-30s %10s %10s %10s  %-21s %8s %8s\n", "size", "transport", "mean",
+		"p50*", "p99*", "[min-max] of means", "vs pipe", "vs line");
 	for (int s = 0; s < b->nlat; s++)
 		for (int i = 0; i < b->nx; i++)
 			for (size_t v = 0; v < NVARIANTS; v++)
 				if (!variants[v].policy_only || b->x[i]->has_policy)
 					print_latency_row(f, b, i, v, s, pipe);
+	fprintf(f, "  mean: rounds timed as a whole, over their trips; ratios divide means\n"
+		"  * sampled: trips timed one by one, each with one clock reading%s\n",
+		b->line_ok ? " (see The hardware)" : "");
 }
 
 static void print_hardware(FILE *f, const struct bench *b)
 {
-	char med[32], p99[32], ring[16], size[32];
+	char mean[32], med[32], p99[32], ring[16], size[32];
 
 	fprintf(f, "\nThe hardware\n");
 	if (b->line_ok) {
+		fmt_ns(mean, sizeof(mean), b->line.mean_ns.median);
 		fmt_ns(med, sizeof(med), b->line.median_ns.median);
 		fmt_ns(p99, sizeof(p99), b->line.p99_ns.median);
-		fprintf(f, "  one cache line, cpu %d to cpu %d and back: %s median, %s p99\n",
-		       b->o.cpu[0], b->o.cpu[1], med, p99);
+		fprintf(f, "  one cache line, cpu %d to cpu %d and back: %s mean; sampled %s "
+			"median, %s p99\n", b->o.cpu[0], b->o.cpu[1], mean, med, p99);
+		fprintf(f, "  one clock reading (clock_gettime): %.1f ns\n", b->clock_ns);
 	}
 	fmt_bytes(ring, sizeof(ring), (double)b->o.ring, FMT_IEC);
 	fprintf(f, "  memcpy on one core into a %s region:", ring);
