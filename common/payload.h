@@ -43,21 +43,43 @@
 /* 2^64 / the golden ratio, rounded to odd: its multiples spread well. */
 #define PAYLOAD_STEP 0x9e3779b97f4a7c15ull
 
+/*
+ * Two words at a time, in a 16-byte vector of the compiler's own (GCC and
+ * clang both have vector_size; x86-64 and aarch64 both have such
+ * registers), four in flight: plain C leaves gcc -O2 at one 8-byte store
+ * or load a cycle, a third of what a core moves, and the benchmark would
+ * time this loop instead of the transport.
+ */
+typedef uint64_t payload_vec __attribute__((vector_size(16)));
+#define PAYLOAD_UNROLL 8	/* words per turn: four vectors */
+
 /* Fills len bytes at buf with the payload of message tag. */
 static inline void payload_fill(void *buf, size_t len, uint64_t tag)
 {
+	const uint64_t s = PAYLOAD_STEP;
+	const payload_vec step = { PAYLOAD_UNROLL * s, PAYLOAD_UNROLL * s };
 	unsigned char *p = buf;
-	uint64_t w = tag;
-	size_t k, words = len / 8;
+	size_t k = 0, words = len / 8;
+	payload_vec a = { tag + s, tag + 2 * s }, b = { tag + 3 * s, tag + 4 * s };
+	payload_vec c = { tag + 5 * s, tag + 6 * s }, d = { tag + 7 * s, tag + 8 * s };
+	uint64_t w;
 
-	/* memcpy of a word compiles to one plain store, at any alignment */
-	for (k = 0; k < words; k++) {
-		w += PAYLOAD_STEP;
+	/* memcpy of a vector compiles to an unaligned vector store */
+	for (; k < words - words % PAYLOAD_UNROLL; k += PAYLOAD_UNROLL) {
+		memcpy(p + 8 * k, &a, 16);
+		memcpy(p + 8 * k + 16, &b, 16);
+		memcpy(p + 8 * k + 32, &c, 16);
+		memcpy(p + 8 * k + 48, &d, 16);
+		a += step, b += step, c += step, d += step;
+	}
+	w = tag + (uint64_t)k * s;
+	for (; k < words; k++) {
+		w += s;
 		memcpy(p + 8 * k, &w, 8);
 	}
 	/* no pointer arithmetic on an empty buffer, which may be NULL */
 	if (len % 8) {
-		w += PAYLOAD_STEP;
+		w += s;
 		memcpy(p + 8 * words, &w, len % 8);
 	}
 }
@@ -91,18 +113,35 @@ static inline size_t payload_locate(const unsigned char *p, size_t len, uint64_t
  */
 static inline size_t payload_check(const void *buf, size_t len, uint64_t tag)
 {
+	const uint64_t s = PAYLOAD_STEP;
+	const payload_vec step = { PAYLOAD_UNROLL * s, PAYLOAD_UNROLL * s };
 	const unsigned char *p = buf;
-	uint64_t want = tag, diff = 0, w;
-	size_t k, words = len / 8;
+	size_t k = 0, words = len / 8;
+	payload_vec a = { tag + s, tag + 2 * s }, b = { tag + 3 * s, tag + 4 * s };
+	payload_vec c = { tag + 5 * s, tag + 6 * s }, d = { tag + 7 * s, tag + 8 * s };
+	payload_vec x, y, z, u, da = { 0, 0 }, db = { 0, 0 };
+	uint64_t want, diff, w;
 
-	for (k = 0; k < words; k++) {
-		want += PAYLOAD_STEP;
+	for (; k < words - words % PAYLOAD_UNROLL; k += PAYLOAD_UNROLL) {
+		memcpy(&x, p + 8 * k, 16);
+		memcpy(&y, p + 8 * k + 16, 16);
+		memcpy(&z, p + 8 * k + 32, 16);
+		memcpy(&u, p + 8 * k + 48, 16);
+		da |= (x ^ a) | (y ^ b);
+		db |= (z ^ c) | (u ^ d);
+		a += step, b += step, c += step, d += step;
+	}
+	da |= db;
+	diff = da[0] | da[1];
+	want = tag + (uint64_t)k * s;
+	for (; k < words; k++) {
+		want += s;
 		memcpy(&w, p + 8 * k, 8);
 		diff |= w ^ want;
 	}
 	/* the tail: the bytes that are not there count as right */
 	if (len % 8) {
-		want += PAYLOAD_STEP;
+		want += s;
 		w = want;
 		memcpy(&w, p + 8 * words, len % 8);
 		diff |= w ^ want;
