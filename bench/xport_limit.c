@@ -5,9 +5,12 @@
  * slot of a shared ring and publishes it; the consumer checks the bytes in
  * place (bench_check) and frees the slot. No system calls, no framing to
  * parse, no shared indices: the only lines the two cores pass between them
- * are the slots themselves. A channel cannot stream faster than this on the
- * same machine with the same work per byte, so the table reads shmkit's
- * figures as a fraction of it.
+ * are the slots themselves. The work per byte is the copying API's and the
+ * protocol the plainest there is, so the table reads shmkit's figures as a
+ * fraction of it. One cost it has that a channel has not: freeing a slot
+ * writes the slot's first line, which then goes back to the producer (a
+ * channel's consumer publishes one position, in a line of its own), so with
+ * small messages a channel may pass it.
  *
  * The ring: nslots slots of stride bytes, stride a multiple of the cache
  * line so no two slots share one. A slot is a 64-bit word, then the
@@ -42,7 +45,8 @@
 #define LIMIT_TIMEOUT_NS 10000000000ull	/* as the channels' CHAN_TIMEOUT_MS */
 #define LIMIT_CLOCK_EVERY 4096		/* spins between looks at the clock */
 
-/* This transport's own link; the runs only pass pointers to it around. */
+/* This transport's own link (xport.c has another of the same tag): the
+ * runs only pass pointers to it, and only this file looks inside. */
 struct bench_link {
 	unsigned char *ring;	/* shared: nslots * stride bytes */
 	size_t map_len;
