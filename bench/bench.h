@@ -11,6 +11,7 @@
  *   stream.c        throughput runs; pingpong.c round-trip runs;
  *                   hardware.c the limits (memcpy, one cache line)
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
+ *   xport_limit.c   the two-core limit, a transport of its own
  *   ratios.c        shmkit against the baselines of the same run
  *   table.c         the table; json.c the JSON; chart.c the SVG chart,
  *                   drawn by svg.c (svg_axes.c, svg_text.c); save.c
@@ -63,6 +64,10 @@ struct bench_xport {
 };
 
 extern const struct bench_xport *const bench_xports[];
+
+/* The two-core limit (xport_limit.c): fill, one memcpy into a shared
+ * ring, check in place; the ceiling the streaming table compares with. */
+extern const struct bench_xport bench_xport_limit;
 
 /* Why the last check failed, for the error message. */
 extern char bench_why[200];

@@ -1,13 +1,14 @@
 /*
  * shmkit bench: the channel against pipes and UNIX sockets, and against the
- * hardware's own limits, all measured in one run on this machine. Every
- * figure is a median over repetitions; every ratio compares figures of the
- * same run, since absolute speeds on a shared machine drift.
+ * hardware's own limits (the two-core limit, memcpy, one cache line), all
+ * measured in one run on this machine. Every figure is a median over
+ * repetitions; every ratio compares figures of the same run, since
+ * absolute speeds on a shared machine drift.
  *
  * This file is the command: its options and cmd_bench, which the shmkit
  * command's main() calls like any subcommand. The rest of bench/ measures
- * (sweep.c, pair.c, stream.c, pingpong.c, hardware.c, xport.c) and
- * reports (table.c, json.c, chart.c).
+ * (sweep.c, pair.c, stream.c, pingpong.c, hardware.c, xport.c,
+ * xport_limit.c) and reports (table.c, json.c, chart.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,9 @@ static void usage(void)
 	       "                         shmkit     channel, copying API (send/recv)\n"
 	       "                         shmkit-zc  channel, zero-copy API (reserve/commit,\n"
 	       "                                    peek/release)\n"
+	       "                         limit      the two-core limit: fill, one memcpy\n"
+	       "                                    into a shared ring, check in place;\n"
+	       "                                    spin only (the \"of limit\" column)\n"
 	       "                         pipe       a pipe of the default size\n"
 	       "                         pipe-1m    a pipe enlarged to 1 MiB (F_SETPIPE_SZ)\n"
 	       "                         unix       a UNIX stream socketpair\n"
@@ -44,7 +48,8 @@ static void usage(void)
 	       "  -d, --duration SECS    seconds per streaming repetition, 0.001 to %d\n"
 	       "                         (default 0.1); round trips take a third of it\n"
 	       "      --cpus A,B         the two cpus (default 0,1)\n"
-	       "      --ring SIZE        channel capacity and memcpy region (default 4M)\n"
+	       "      --ring SIZE        channel and limit ring capacity, and memcpy\n"
+	       "                         region (default 4M)\n"
 	       "      --quick            3 short repetitions: about 10 seconds in all\n"
 	       "      --json             results as one JSON object instead of the table\n"
 	       "      --plot FILE.svg    also draw throughput and round trip against size\n"
@@ -54,9 +59,11 @@ static void usage(void)
 	       "\n"
 	       "Round trips are measured with the channel spinning (spin), spinning then\n"
 	       "sleeping on a futex (block), and with the peer gone to sleep between\n"
-	       "messages (asleep: %u us pauses). The hardware's limits: single-core\n"
-	       "memcpy of each size into a ring-sized region, and one cache line passed\n"
-	       "between the two cpus.\n", SECONDS_MAX, GAP_US);
+	       "messages (asleep: %u us pauses). Streams are compared with the two-core\n"
+	       "limit (-t limit), the same work through one shared ring and nothing\n"
+	       "else. The hardware, for reference: single-core memcpy of each size into\n"
+	       "a ring-sized region, and one cache line passed between the two cpus.\n",
+	       SECONDS_MAX, GAP_US);
 }
 
 /* -------------------------------------------------------------- options */

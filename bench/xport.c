@@ -334,7 +334,9 @@ static const struct bench_xport xport_unix = {
 	unix_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
 };
 
-/* The order of tables and plots; the pipe is every ratio's baseline. */
+/* The order of tables and plots; the pipe is every ratio's baseline, and
+ * the limit sits under the channels it is the ceiling of. */
 const struct bench_xport *const bench_xports[] = {
-	&xport_chan, &xport_chanzc, &xport_pipe, &xport_pipe1m, &xport_unix, NULL,
+	&xport_chan, &xport_chanzc, &bench_xport_limit, &xport_pipe, &xport_pipe1m,
+	&xport_unix, NULL,
 };

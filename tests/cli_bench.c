@@ -3,7 +3,8 @@
  * this checks the harness and never judges speed), the JSON parses and
  * holds each figure, the plot is well-formed SVG, --save writes its three
  * files, bad options are refused, and a run whose data arrives out of
- * sequence is an error with no figure.
+ * sequence is an error with no figure. The two-core limit runs alone too,
+ * and the streaming table and ratios divide by it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static void help_and_usage(void)
 	T_STR_CONTAINS(out, "--json");
 	T_STR_CONTAINS(out, "--plot");
 	T_STR_CONTAINS(out, "pipe-1m");
+	T_STR_CONTAINS(out, "limit      the two-core limit");
 	free(out), free(err);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_EQ(t_cli(&out, &err, "bench", bad[i][0], bad[i][1], NULL), 2);
@@ -63,7 +65,7 @@ static void json_and_plot(void)
 		  "import json, sys\n"
 		  "d = json.load(open(sys.argv[1]))\n"
 		  "assert d['failures'] == 0, d['failures']\n"
-		  "names = ['shmkit', 'shmkit-zc', 'pipe', 'pipe-1m', 'unix']\n"
+		  "names = ['shmkit', 'shmkit-zc', 'limit', 'pipe', 'pipe-1m', 'unix']\n"
 		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
 		  "assert got == {(n, z) for n in names for z in (64, 4096)}, got\n"
 		  "for s in d['stream']:\n"
@@ -73,6 +75,7 @@ static void json_and_plot(void)
 		  "lat = {(l['transport'], l['variant']) for l in d['latency']}\n"
 		  "assert ('shmkit', 'spin') in lat and ('shmkit', 'asleep') in lat, lat\n"
 		  "assert ('pipe', 'block') in lat and ('pipe', 'spin') not in lat, lat\n"
+		  "assert ('limit', 'block') in lat and ('limit', 'spin') not in lat, lat\n"
 		  "for l in d['latency']:\n"
 		  "    assert l['samples'] > 0 and l['mean_ns']['median'] > 0, l\n"
 		  "    assert 0 < l['sampled_median_ns']['median'] <= l['sampled_p99_ns']['max'], l\n"
@@ -81,6 +84,9 @@ static void json_and_plot(void)
 		  "assert 0 < d['limits']['clock_ns'] < 100000, d['limits']\n"
 		  "assert len(d['limits']['memcpy']) == 2\n"
 		  "assert any(c['what'].startswith('64 B msg/s') for c in d['comparisons'])\n"
+		  "what = {c['what'] for c in d['comparisons']}\n"
+		  "assert {'4 KiB GB/s, shmkit vs limit', '4 KiB GB/s, shmkit-zc vs limit'} <= what, what\n"
+		  "assert not any('memcpy' in w for w in what), what\n"
 		  "for c in d['comparisons']:\n"
 		  "    assert set(c) == {'what', 'value'} and c['value'] >= 0, c\n"
 		  "EOF", json), 0);
@@ -106,6 +112,9 @@ static void table_and_save(void)
 	T_STR_CONTAINS(out, "shmkit against the baselines of this run");
 	T_ASSERT(!strstr(out, "MISSED") && !strstr(out, "goal"));
 	T_STR_CONTAINS(out, "shmkit (copy), spin");
+	/* no limit in this run: the column stays, blank, and says why */
+	T_STR_CONTAINS(out, "of limit");
+	T_STR_CONTAINS(out, "the two-core limit did not run");
 	free(out), free(err);
 	for (int i = 0; i < 3; i++) {
 		static const char *const ext[] = { "txt", "json", "svg" };
@@ -120,26 +129,86 @@ static void table_and_save(void)
 	T_EQ(t_sh(NULL, NULL, "rm -f %s.txt %s.json %s.svg", prefix, prefix, prefix), 0);
 }
 
+/* The "of limit" figure on the streaming row of label; -1 if blank. */
+static double of_limit(const char *table, const char *label)
+{
+	const char *row = strstr(table, label), *end;
+	char cell[16];
+
+	T_ASSERT(row);
+	row -= 11;	/* "  " and the size column */
+	end = strchr(row, '\n');
+	T_ASSERT(end && row[0] == ' ' && row[1] == ' ');
+	if (end - row <= 77)
+		return -1;
+	snprintf(cell, sizeof(cell), "%.9s", row + 77);
+	return strspn(cell, " ") == strlen(cell) ? -1 : atof(cell);
+}
+
+/*
+ * The limit by itself (a transport like the others, for -t), and beside
+ * shmkit: its own row has no "of limit", shmkit's has, and the ratios
+ * name it.
+ */
+static void limit_runs(void)
+{
+	const char *prefix = t_tmpfile("limit");
+	char *out, *err;
+
+	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "limit", "-s", "1K", "-l", "8",
+		   "--save", prefix, NULL), 0);
+	T_STR_CONTAINS(out, "two-core limit");
+	T_STR_CONTAINS(out, "limit: fill, one memcpy into a shared ring, check in place");
+	T_ASSERT(!strstr(out, "failed"));
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 - %s.json <<'EOF'\n"
+		  "import json, sys\n"
+		  "d = json.load(open(sys.argv[1]))\n"
+		  "assert d['failures'] == 0, d['failures']\n"
+		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
+		  "assert got == {('limit', 1024)}, got\n"
+		  "s = d['stream'][0]\n"
+		  "assert s['msgs'] > 0 and s['gb_per_s']['median'] > 0, s\n"
+		  "assert 'wakes_per_1000' not in s, s\n"
+		  "assert {l['transport'] for l in d['latency']} == {'limit'}, d['latency']\n"
+		  "assert d['limits']['memcpy'], d['limits']\n"
+		  "EOF", prefix), 0);
+	free(out), free(err);
+	T_EQ(t_sh(NULL, NULL, "rm -f %s.txt %s.json %s.svg", prefix, prefix, prefix), 0);
+
+	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "shmkit,limit", "-s", "4K", "-m", "stream",
+		   NULL), 0);
+	T_STR_CONTAINS(out, "4 KiB GB/s, shmkit vs limit");
+	T_ASSERT(!strstr(out, "shmkit-zc vs limit"));
+	/* the table's columns are fixed: "of limit" is bytes 77 to 85 */
+	T_ASSERT(of_limit(out, "shmkit (copy)") > 0);
+	T_ASSERT(of_limit(out, "two-core limit") < 0);
+	free(out), free(err);
+}
+
 /* A message that arrives out of sequence: an error, and no figure. */
 static void broken_run_fails(void)
 {
 	char *out, *err;
 
 	T_EQ(t_sh(&out, &err, "SHMKIT_BENCH_FAULT=100 \"$SHMKIT\" bench --reps 1 "
-		  "--duration 0.01 -m stream -t shmkit,shmkit-zc,pipe -s 64"), 1);
+		  "--duration 0.01 -m stream -t shmkit,shmkit-zc,limit,pipe -s 64"), 1);
 	T_STR_CONTAINS(err, "shmkit (copy), 64-byte messages: receive: message 100 of 64 bytes: "
 			    "out of sequence");
 	T_STR_CONTAINS(err, "shmkit (zero-copy), 64-byte messages: receive: message 100");
+	T_STR_CONTAINS(err, "two-core limit, 64-byte messages: receive: message 100 of 64 bytes: "
+			    "out of sequence");
 	T_STR_CONTAINS(err, "pipe, 64-byte messages: receive: message 100");
 	T_STR_CONTAINS(err, "no figure reported");
-	T_STR_CONTAINS(err, "3 runs failed");
-	/* each of the three rows says so, instead of a figure */
+	T_STR_CONTAINS(err, "4 runs failed");
+	/* each of the four rows says so, instead of a figure */
 	{
 		int rows = 0;
 
 		for (const char *p = out; (p = strstr(p, " failed\n")); p++)
 			rows++;
-		T_EQ(rows, 3);
+		T_EQ(rows, 4);
 	}
 	free(out), free(err);
 }
@@ -154,6 +223,7 @@ int main(void)
 	help_and_usage();
 	json_and_plot();
 	table_and_save();
+	limit_runs();
 	broken_run_fails();
 	return 0;
 }
