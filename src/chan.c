@@ -101,13 +101,24 @@
 #include "util.h"
 
 /*
- * Spin this long before sleeping. A sleep and its wake-up cost tens of
- * microseconds here (more in a virtual machine), and a 1 MiB message takes
- * about 70 us to write at memory speed: with a 20 us spin, shmkit bench
- * measured a sleep and a wake-up every few such messages; with 100 us,
- * about one per thousand.
+ * Spin at least this long before sleeping. A sleep and its wake-up cost
+ * tens of microseconds here (more in a virtual machine), and a 1 MiB
+ * message takes about 70-95 us to write at memory speed: with a 20 us
+ * spin, shmkit bench measured a sleep and a wake-up every few such
+ * messages; with 100 us, about one per thousand. Each handle then spins
+ * twice its recent typical wait (a moving average of the waits that
+ * ended in data within SPIN_MAX_NS), between the two bounds: a side whose
+ * waits run a little over 100 us keeps spinning through them instead of
+ * sleeping every time, and an idle channel's long waits do not count.
  */
 #define SPIN_NS 100000
+#define SPIN_MAX_NS 1000000
+/*
+ * A wait this long may be for our own cpu (a crowded machine, or a peer
+ * not pinned apart from us): offer it, at most this often. Yielding at
+ * every look at the clock cost about one system call a microsecond.
+ */
+#define YIELD_EVERY_NS 20000
 #define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
 /* A sleep's length when a wake-up may be missed (S6, no membarrier). */
 #define LIGHT_FALLBACK_NS 1000000
@@ -131,6 +142,8 @@ struct shmkit_chan {
 	int side, peer;			/* __SHMKIT_SIDE_PROD or _CONS */
 	int policy;
 	int light;		/* this process wakes without a fence (S6) */
+	uint64_t wait_avg;	/* moving average of short waits, ns */
+	uint64_t spin_ns;	/* how long to spin before sleeping */
 	uint64_t pos;		/* my position: private, the truth for me */
 	uint64_t peer_pos;	/* producer: the head, as last read;
 				   consumer: the tail, as last checked */
@@ -440,10 +453,21 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	return r;
 }
 
+/* The spin for the next waits: twice the moving average, within bounds. */
+static void learn_spin(struct shmkit_chan *ch, uint64_t waited)
+{
+	uint64_t spin;
+
+	/* an eighth of the way to the new wait: a few waits to follow a change */
+	ch->wait_avg = ch->wait_avg - ch->wait_avg / 8 + waited / 8;
+	spin = 2 * ch->wait_avg;
+	ch->spin_ns = spin < SPIN_NS ? SPIN_NS : spin > SPIN_MAX_NS ? SPIN_MAX_NS : spin;
+}
+
 /* wait_ready's loop, from start: spin, yield, then sleep in slices. */
 static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
 {
-	uint64_t now = start, deadline, next_check;
+	uint64_t now = start, deadline, next_check, next_yield = start + YIELD_EVERY_NS;
 	int64_t slice;
 	int r, gone;
 
@@ -467,17 +491,12 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 		}
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		/*
-		 * Past the first fifth of the spin, offer the CPU at each clock
-		 * look: on a crowded machine the peer we wait for may be
-		 * waiting for exactly this CPU. On an idle one it costs a
-		 * system call every microsecond or two, and nothing else.
-		 */
-		if (now - start >= SPIN_NS / 5) {
+		if (now >= next_yield) {
 			sched_yield();
 			count(&ch->hdr->cold[ch->side].yields, 1);
+			next_yield = now + YIELD_EVERY_NS;
 		}
-		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
+		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
 			continue;
 		slice = __shmkit_chan_sleep_slice_ns;
 		if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
@@ -498,7 +517,7 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
  */
 static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 {
-	uint64_t start;
+	uint64_t start, waited;
 	int r = ready(ch, arg), gone;
 
 	if (r)
@@ -511,7 +530,10 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 	}
 	start = now_ns();
 	r = wait_loop(ch, arg, timeout_ms, start);
-	count(&ch->hdr->cold[ch->side].wait_ns, now_ns() - start);
+	waited = now_ns() - start;
+	count(&ch->hdr->cold[ch->side].wait_ns, waited);
+	if (r == 0 && waited <= SPIN_MAX_NS)
+		learn_spin(ch, waited);
 	return r;
 }
 
@@ -721,6 +743,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 		return err;
 	}
 	ch->side = role == SHMKIT_PRODUCER ? __SHMKIT_SIDE_PROD : __SHMKIT_SIDE_CONS;
+	ch->spin_ns = SPIN_NS;
 	ch->peer = !ch->side;
 	if ((err = claim(&ch->hdr->cold[ch->side])) < 0)
 		goto fail;
