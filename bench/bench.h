@@ -11,6 +11,7 @@
  *   stream.c        throughput runs; pingpong.c round-trip runs;
  *                   hardware.c the limits (memcpy, one cache line)
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
+ *   load.c          other processes' cpu time beside a round (/proc/stat)
  *   ratios.c        shmkit against the baselines of the same run
  *   table.c         the table; json.c the JSON; chart.c the SVG chart,
  *                   drawn by svg.c (svg_axes.c, svg_text.c); save.c
