@@ -56,7 +56,15 @@ static void usage(void)
 	       "sleeping on a futex (block), and with the peer gone to sleep between\n"
 	       "messages (asleep: %u us pauses). The hardware's limits: single-core\n"
 	       "memcpy of each size into a ring-sized region, and one cache line passed\n"
-	       "between the two cpus.\n", SECONDS_MAX, GAP_US);
+	       "between the two cpus.\n"
+	       "\n"
+	       "A streaming repetition beside more than %.0f%% of a cpu of other processes'\n"
+	       "work (/proc/stat, less the benchmark's own) runs again, up to %d times;\n"
+	       "one still disturbed is kept and its row marked '*'. For channels,\n"
+	       "syscalls/1k counts futex sleeps and wakes and sched_yield calls of both\n"
+	       "sides per 1,000 messages, and p-wait and c-wait the share of the time\n"
+	       "each side waited for the other.\n", SECONDS_MAX, GAP_US,
+	       100 * BENCH_SPOILED_CPU, BENCH_RETRIES);
 }
 
 /* -------------------------------------------------------------- options */

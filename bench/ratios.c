@@ -97,17 +97,20 @@ static int latency_ratios(const struct bench *b, struct bench_ratio *t, int n)
 }
 
 /* Not a ratio of two transports: how often the channel made a system call. */
-static int wake_figure(const struct bench *b, struct bench_ratio *t, int n)
+static int syscall_figure(const struct bench *b, struct bench_ratio *t, int n)
 {
 	double worst = -1;
 	int i = bench_find_xport(b, "shmkit");
 
-	for (int s = 0; i >= 0 && s < b->nsizes; s++)
-		if (b->st_ok[i][s] && b->st[i][s].have_wakes && b->st[i][s].wakes_per_1000 > worst)
-			worst = b->st[i][s].wakes_per_1000;
+	for (int s = 0; i >= 0 && s < b->nsizes; s++) {
+		const struct bench_stream_result *r = &b->st[i][s];
+
+		if (b->st_ok[i][s] && r->have_counts && r->syscalls_per_1000 > worst)
+			worst = r->syscalls_per_1000;
+	}
 	if (worst < 0)
 		return n;
-	snprintf(t[n].what, sizeof(t[n].what), "wake-ups per 1,000 msgs, shmkit, worst size");
+	snprintf(t[n].what, sizeof(t[n].what), "system calls per 1,000 msgs, shmkit, worst size");
 	t[n].value = worst;
 	t[n].is_ratio = 0;
 	return n + 1;
@@ -119,5 +122,5 @@ int bench_ratios(const struct bench *b, struct bench_ratio *t)
 
 	n = memcpy_ratios(b, t, n);
 	n = latency_ratios(b, t, n);
-	return wake_figure(b, t, n);
+	return syscall_figure(b, t, n);
 }

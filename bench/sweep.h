@@ -13,6 +13,7 @@
 
 #define MAX_SIZES 16
 #define MAX_XPORTS 8
+#define BENCH_RETRIES 2	/* extra runs of a repetition spoiled by other load */
 #define GAP_US 300	/* between round trips: a blocking peer is asleep by then */
 
 enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4 };
@@ -39,6 +40,8 @@ struct bench {
 	int nx;
 	size_t sizes[MAX_SIZES], lat_sizes[MAX_SIZES];
 	int nsizes, nlat;
+	double loadavg;			/* 1-minute load at the start; -1 unknown */
+	int reruns, rerun_max;		/* of spoiled repetitions: made, allowed */
 	/* results; ok flags say which were measured */
 	struct bench_stream_result st[MAX_XPORTS][MAX_SIZES];
 	int st_ok[MAX_XPORTS][MAX_SIZES];
@@ -71,7 +74,7 @@ void fmt_ns(char *buf, size_t cap, double ns);
 struct bench_ratio {
 	char what[96];		/* "64 B msg/s, shmkit vs pipe" */
 	double value;
-	int is_ratio;		/* 0: a plain figure (wake-ups per 1,000 msgs) */
+	int is_ratio;		/* 0: a plain figure (system calls per 1,000 msgs) */
 };
 /* Fills t (BENCH_MAX_RATIOS) with what this run measured; the count. */
 int bench_ratios(const struct bench *b, struct bench_ratio *t);

@@ -17,6 +17,24 @@ static void print_heading(FILE *f, const struct bench *b)
 		       b->o.cpu[0], b->o.cpu[1]);
 	else
 		fprintf(f, "not pinned: the two processes may share a cpu\n");
+	if (b->loadavg >= 0)
+		fprintf(f, "machine load at the start: %.2f (1-minute load average)\n", b->loadavg);
+}
+
+/* A row's system calls, waits, and its ring if not the section's. */
+static void print_stream_counts(FILE *f, const struct bench_stream_result *r, size_t ring)
+{
+	char real[32];
+
+	if (!r->have_counts)
+		return;
+	fprintf(f, " %11.3f %5.1f%% %5.1f%%", r->syscalls_per_1000, 100 * r->wait[0],
+		100 * r->wait[1]);
+	/* a channel's ring is a power of two, and at least two messages */
+	if (r->rep[0].ring && r->rep[0].ring != ring) {
+		fmt_bytes(real, sizeof(real), (double)r->rep[0].ring, FMT_IEC);
+		fprintf(f, "  ring %s", real);
+	}
 }
 
 /* One streaming row; pipe is the pipe's index, or -1 if it did not run. */
@@ -32,8 +50,8 @@ static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int p
 	}
 	fmt_si(rate, sizeof(rate), r->msgs_per_s.median);
 	snprintf(range, sizeof(range), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
-	fprintf(f, "  %-8s %-20s %10s %8.2f  %-15s", size, b->x[i]->label, rate,
-	       r->gb_per_s.median, range);
+	fprintf(f, "  %-8s %-20s %10s %8.2f%c %-15s", size, b->x[i]->label, rate,
+	       r->gb_per_s.median, r->spoiled ? '*' : ' ', range);
 	if (pipe >= 0 && b->st_ok[pipe][s])
 		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[pipe][s].gb_per_s.median);
 	else
@@ -42,9 +60,35 @@ static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int p
 		fprintf(f, " %9.2f", r->gb_per_s.median / b->mcpy[s].median);
 	else
 		fprintf(f, " %9s", "-");
-	if (r->have_wakes)
-		fprintf(f, " %9.3f", r->wakes_per_1000);
+	print_stream_counts(f, r, b->o.ring);
 	fprintf(f, "\n");
+}
+
+/* The '*' footnote, or how little else ran. */
+static void print_load_note(FILE *f, const struct bench *b)
+{
+	int spoiled = 0, reps = 0;
+	double most = -1;
+
+	for (int i = 0; i < b->nx; i++) {
+		for (int s = 0; s < b->nsizes; s++) {
+			const struct bench_stream_result *r = &b->st[i][s];
+
+			if (!b->st_ok[i][s])
+				continue;
+			spoiled += r->spoiled;
+			reps += r->nreps;
+			most = r->other_cpu_max > most ? r->other_cpu_max : most;
+		}
+	}
+	if (most < 0)
+		fprintf(f, "  other load beside the repetitions: not known (no /proc/stat)\n");
+	else if (spoiled)
+		fprintf(f, "  * %d of %d repetitions ran beside other load (%.0f%% of a cpu at most), "
+			"after %d reruns in all\n", spoiled, reps, 100 * most, b->reruns);
+	else
+		fprintf(f, "  other load beside the repetitions: %.0f%% of a cpu at most "
+			"(above %.0f%% one would run again)\n", 100 * most, 100 * BENCH_SPOILED_CPU);
 }
 
 static void print_stream(FILE *f, const struct bench *b)
@@ -52,11 +96,13 @@ static void print_stream(FILE *f, const struct bench *b)
 	int pipe = bench_find_xport(b, "pipe");
 
 	fprintf(f, "\nStreaming, one way\n");
-	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %9s %9s\n", "size", "transport",
-	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of memcpy", "wakes/1k");
+	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %9s %11s %6s %6s\n", "size", "transport",
+	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of memcpy", "syscalls/1k", "p-wait",
+	       "c-wait");
 	for (int s = 0; s < b->nsizes; s++)
 		for (int i = 0; i < b->nx; i++)
 			print_stream_row(f, b, i, s, pipe);
+	print_load_note(f, b);
 }
 
 /* One round-trip row: transport i, variant v, size s. */

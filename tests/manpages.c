@@ -248,7 +248,7 @@ static void json_documented(const char *man)
 		 "for label, f in zip(('ls', 'stat', 'bench'), sys.argv[2:]):\n"
 		 "    walk(json.load(open(f)), label, found)\n"
 		 "for k in ('channel_info', 'producer_pid', 'pid', 'comm', 'stream',\n"
-		 "          'wakes_per_1000', 'latency', 'p99_ns', 'memcpy', 'comparisons'):\n"
+		 "          'syscalls_per_1000', 'other_cpu', 'latency', 'p99_ns', 'memcpy', 'comparisons'):\n"
 		 "    assert k in found, 'the commands did not print ' + k\n"
 		 "missing = sorted(p for k, p in found.items() if k not in words)\n"
 		 "assert not missing, 'not in the JSON section of shmkit(1): ' + ', '.join(missing)\n"
