@@ -53,6 +53,7 @@ struct bench_xport {
 	const char *name;	/* as --transports names it: "pipe" */
 	const char *label;	/* in tables and plots: "pipe (64 KiB)" */
 	int has_policy;		/* 1 if the wait policy changes anything */
+	int uses_ring;		/* 1 if make's ring sizes it: once per --rings size */
 	/* In the parent: a link for messages of up to max bytes. policy is a
 	 * SHMKIT_WAIT_* and ring a buffer size, for transports that have them. */
 	int (*make)(struct bench_link **l, size_t max, int policy, size_t ring);

@@ -63,12 +63,19 @@ static void json_rep(FILE *f, const struct bench_rep *p)
 	fprintf(f, "}");
 }
 
-/* Transport i, size s. */
-static void json_stream_row(FILE *f, const struct bench *b, int i, int s)
+/* Transport i, size s, at ring k (null for a transport without one). */
+static void json_stream_row(FILE *f, const struct bench *b, int k, int i, int s)
 {
-	const struct bench_stream_result *r = &b->st[i][s];
+	const struct bench_stream_result *r = &b->st[k][i][s];
+
+	/* the ring the channel made, which may be larger than asked */
+	unsigned long long ring = r->rep[0].ring ? r->rep[0].ring : b->rings[k];
 
 	fprintf(f, "{\"transport\": \"%s\", \"size\": %zu, ", b->x[i]->name, b->sizes[s]);
+	if (b->x[i]->uses_ring)
+		fprintf(f, "\"ring_bytes\": %llu, ", ring);
+	else
+		fprintf(f, "\"ring_bytes\": null, ");
 	fprintf(f, "\"msgs\": %llu, ", (unsigned long long)r->msgs);
 	json_stat(f, "msgs_per_s", &r->msgs_per_s);
 	fprintf(f, ", ");
@@ -85,19 +92,21 @@ static void json_stream_row(FILE *f, const struct bench *b, int i, int s)
 	fprintf(f, "]}");
 }
 
-/* "stream": one object per transport and size that worked. */
+/* "stream": one object per ring, transport and size that worked. */
 static void json_stream(FILE *f, const struct bench *b)
 {
 	int first = 1;
 
 	fprintf(f, "  \"stream\": [");
-	for (int s = 0; s < b->nsizes; s++) {
-		for (int i = 0; i < b->nx; i++) {
-			if (!b->st_ok[i][s])
-				continue;
-			fprintf(f, "%s\n    ", first ? "" : ",");
-			json_stream_row(f, b, i, s);
-			first = 0;
+	for (int k = 0; k < b->nrings; k++) {
+		for (int s = 0; s < b->nsizes; s++) {
+			for (int i = 0; i < b->nx; i++) {
+				if (!b->st_ok[k][i][s])
+					continue;
+				fprintf(f, "%s\n    ", first ? "" : ",");
+				json_stream_row(f, b, k, i, s);
+				first = 0;
+			}
 		}
 	}
 	fprintf(f, "\n  ],\n");
@@ -153,7 +162,10 @@ void bench_print_json(FILE *f, const struct bench *b)
 	fprintf(f, ",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
 	       "\"cpus\": [%d, %d],\n", b->o.reps, b->o.duration, b->o.ring,
 	       b->o.cpu[0], b->o.cpu[1]);
-	fprintf(f, "  ");
+	fprintf(f, "  \"rings\": [");
+	for (int k = 0; k < b->nrings; k++)
+		fprintf(f, "%s%zu", k ? ", " : "", b->rings[k]);
+	fprintf(f, "], ");
 	json_num(f, "loadavg_1m", b->loadavg, b->loadavg >= 0);
 	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d,\n", BENCH_SPOILED_CPU, b->reruns);
 	json_limits(f, b);

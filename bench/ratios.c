@@ -11,12 +11,13 @@
 #include "cli.h"
 #include "sweep.h"
 
-/* Figures the ratios compare; NAN-free: 0 means not measured. */
+/* Figures the ratios compare; NAN-free: 0 means not measured. Streams at
+ * the first ring size. */
 static double st_gb(const struct bench *b, const char *x, size_t size)
 {
 	int i = bench_find_xport(b, x), s = bench_find_size(b->sizes, b->nsizes, size);
 
-	return i >= 0 && s >= 0 && b->st_ok[i][s] ? b->st[i][s].gb_per_s.median : 0;
+	return i >= 0 && s >= 0 && b->st_ok[0][i][s] ? b->st[0][i][s].gb_per_s.median : 0;
 }
 
 static double lat_med(const struct bench *b, const char *x, int v, size_t size)
@@ -103,9 +104,9 @@ static int syscall_figure(const struct bench *b, struct bench_ratio *t, int n)
 	int i = bench_find_xport(b, "shmkit");
 
 	for (int s = 0; i >= 0 && s < b->nsizes; s++) {
-		const struct bench_stream_result *r = &b->st[i][s];
+		const struct bench_stream_result *r = &b->st[0][i][s];
 
-		if (b->st_ok[i][s] && r->have_counts && r->syscalls_per_1000 > worst)
+		if (b->st_ok[0][i][s] && r->have_counts && r->syscalls_per_1000 > worst)
 			worst = r->syscalls_per_1000;
 	}
 	if (worst < 0)

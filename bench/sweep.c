@@ -74,6 +74,11 @@ static void progress(const struct bench *b, const char *fmt, const char *what, s
 	fprintf(stderr, fmt, what, sz);
 }
 
+int bench_st_row(const struct bench *b, int k, int i)
+{
+	return k == 0 || b->x[i]->uses_ring;
+}
+
 /*
  * One repetition of transport i into r: run again while other load spoils
  * it, up to BENCH_RETRIES more times and while the run's allowance lasts,
@@ -96,18 +101,23 @@ static int stream_rep(struct bench *b, int i, size_t size, const struct bench_op
 	return 0;
 }
 
-/* One streaming size, every transport, the repetitions interleaved. */
-static void stream_size(struct bench *b, int s, const struct bench_opts *one)
+/* One streaming size at ring k, every transport, the repetitions interleaved. */
+static void stream_size(struct bench *b, int k, int s, const struct bench_opts *one)
 {
 	int bad[MAX_XPORTS] = { 0 };
+	char what[96], ring[32];
 
+	fmt_bytes(ring, sizeof(ring), (double)one->ring, FMT_IEC);
 	for (int rep = 0; rep < b->o.reps; rep++) {
 		for (int i = 0; i < b->nx; i++) {
-			struct bench_stream_result r, *row = &b->st[i][s];
+			struct bench_stream_result r, *row = &b->st[k][i][s];
 
-			if (bad[i])
+			if (bad[i] || !bench_st_row(b, k, i))
 				continue;
-			progress(b, "streaming: %s, %s", b->x[i]->label, b->sizes[s]);
+			snprintf(what, sizeof(what), "%s%s%s", b->x[i]->label,
+				 b->nrings > 1 && b->x[i]->uses_ring ? ", ring " : "",
+				 b->nrings > 1 && b->x[i]->uses_ring ? ring : "");
+			progress(b, "streaming: %s, %s", what, b->sizes[s]);
 			if (stream_rep(b, i, b->sizes[s], one, &r) < 0) {
 				bad[i] = 1;
 				b->failures++;
@@ -118,23 +128,32 @@ static void stream_size(struct bench *b, int s, const struct bench_opts *one)
 		}
 	}
 	for (int i = 0; i < b->nx; i++) {
-		if (bad[i])
+		if (bad[i] || !bench_st_row(b, k, i))
 			continue;
-		b->st_ok[i][s] = 1;
-		bench_stream_sum(&b->st[i][s]);
+		b->st_ok[k][i][s] = 1;
+		bench_stream_sum(&b->st[k][i][s]);
 	}
 }
 
 /*
- * Every streaming size. Reruns of spoiled repetitions are limited to half
- * the planned ones, so that a machine busy throughout makes the run half
- * as long again, not three times as long.
+ * Every streaming size at every ring. Reruns of spoiled repetitions are
+ * limited to half the planned ones, so that a machine busy throughout
+ * makes the run half as long again, not three times as long.
  */
 static void stream_all(struct bench *b, struct bench_opts *one)
 {
-	b->rerun_max = b->nx * b->nsizes * b->o.reps / 2;
-	for (int s = 0; s < b->nsizes; s++)
-		stream_size(b, s, one);
+	int planned = 0;
+
+	for (int k = 0; k < b->nrings; k++)
+		for (int i = 0; i < b->nx; i++)
+			planned += bench_st_row(b, k, i) * b->nsizes * b->o.reps;
+	b->rerun_max = planned / 2;
+	for (int k = 0; k < b->nrings; k++) {
+		one->ring = b->rings[k];
+		for (int s = 0; s < b->nsizes; s++)
+			stream_size(b, k, s, one);
+	}
+	one->ring = b->o.ring;
 }
 
 /* One round-trip size: every transport and variant, interleaved. */

@@ -37,14 +37,14 @@ static void print_stream_counts(FILE *f, const struct bench_stream_result *r, si
 	}
 }
 
-/* One streaming row; pipe is the pipe's index, or -1 if it did not run. */
-static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int pipe)
+/* One streaming row at ring k; pipe is the pipe's index, or -1 if it did not run. */
+static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s, int pipe)
 {
-	const struct bench_stream_result *r = &b->st[i][s];
+	const struct bench_stream_result *r = &b->st[k][i][s];
 	char size[32], rate[32], range[32];
 
 	fmt_bytes(size, sizeof(size), (double)b->sizes[s], FMT_IEC);
-	if (!b->st_ok[i][s]) {
+	if (!b->st_ok[k][i][s]) {
 		fprintf(f, "  %-8s %-20s %10s\n", size, b->x[i]->label, "failed");
 		return;
 	}
@@ -52,15 +52,15 @@ static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int p
 	snprintf(range, sizeof(range), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
 	fprintf(f, "  %-8s %-20s %10s %8.2f%c %-15s", size, b->x[i]->label, rate,
 	       r->gb_per_s.median, r->spoiled ? '*' : ' ', range);
-	if (pipe >= 0 && b->st_ok[pipe][s])
-		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[pipe][s].gb_per_s.median);
+	if (pipe >= 0 && b->st_ok[0][pipe][s])
+		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[0][pipe][s].gb_per_s.median);
 	else
 		fprintf(f, " %8s", "-");
 	if (b->mcpy_ok[s])
 		fprintf(f, " %9.2f", r->gb_per_s.median / b->mcpy[s].median);
 	else
 		fprintf(f, " %9s", "-");
-	print_stream_counts(f, r, b->o.ring);
+	print_stream_counts(f, r, b->rings[k]);
 	fprintf(f, "\n");
 }
 
@@ -70,15 +70,17 @@ static void print_load_note(FILE *f, const struct bench *b)
 	int spoiled = 0, reps = 0;
 	double most = -1;
 
-	for (int i = 0; i < b->nx; i++) {
-		for (int s = 0; s < b->nsizes; s++) {
-			const struct bench_stream_result *r = &b->st[i][s];
+	for (int k = 0; k < b->nrings; k++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (int s = 0; s < b->nsizes; s++) {
+				const struct bench_stream_result *r = &b->st[k][i][s];
 
-			if (!b->st_ok[i][s])
-				continue;
-			spoiled += r->spoiled;
-			reps += r->nreps;
-			most = r->other_cpu_max > most ? r->other_cpu_max : most;
+				if (!b->st_ok[k][i][s])
+					continue;
+				spoiled += r->spoiled;
+				reps += r->nreps;
+				most = r->other_cpu_max > most ? r->other_cpu_max : most;
+			}
 		}
 	}
 	if (most < 0)
@@ -91,17 +93,33 @@ static void print_load_note(FILE *f, const struct bench *b)
 			"(above %.0f%% one would run again)\n", 100 * most, 100 * BENCH_SPOILED_CPU);
 }
 
+static int any_ring(const struct bench *b)
+{
+	for (int i = 0; i < b->nx; i++)
+		if (b->x[i]->uses_ring)
+			return 1;
+	return 0;
+}
+
 static void print_stream(FILE *f, const struct bench *b)
 {
 	int pipe = bench_find_xport(b, "pipe");
+	char ring[32];
 
 	fprintf(f, "\nStreaming, one way\n");
 	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %9s %11s %6s %6s\n", "size", "transport",
 	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of memcpy", "syscalls/1k", "p-wait",
 	       "c-wait");
-	for (int s = 0; s < b->nsizes; s++)
-		for (int i = 0; i < b->nx; i++)
-			print_stream_row(f, b, i, s, pipe);
+	for (int k = 0; k < b->nrings; k++) {
+		/* transports without a ring have their rows in the first */
+		fmt_bytes(ring, sizeof(ring), (double)b->rings[k], FMT_IEC);
+		if (any_ring(b))
+			fprintf(f, "  ring %s\n", ring);
+		for (int s = 0; s < b->nsizes; s++)
+			for (int i = 0; i < b->nx; i++)
+				if (bench_st_row(b, k, i))
+					print_stream_row(f, b, k, i, s, pipe);
+	}
 	print_load_note(f, b);
 }
 

@@ -316,29 +316,29 @@ static void chan_destroy(struct bench_link *l)
 /* ------------------------------------------------------------ the table */
 
 static const struct bench_xport xport_chan = {
-	"shmkit", "shmkit (copy)", 1,
+	"shmkit", "shmkit (copy)", 1, 1,
 	chan_make, chan_open, chan_opened, chan_send, chan_recv, chan_counts,
 	chan_close, chan_destroy,
 };
 
 static const struct bench_xport xport_chanzc = {
-	"shmkit-zc", "shmkit (zero-copy)", 1,
+	"shmkit-zc", "shmkit (zero-copy)", 1, 1,
 	chanzc_make, chan_open, chan_opened, chan_send, chan_recv, chan_counts,
 	chan_close, chan_destroy,
 };
 
 static const struct bench_xport xport_pipe = {
-	"pipe", "pipe", 0,
+	"pipe", "pipe", 0, 0,
 	pipe_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 
 static const struct bench_xport xport_pipe1m = {
-	"pipe-1m", "pipe (1 MiB)", 0,
+	"pipe-1m", "pipe (1 MiB)", 0, 0,
 	pipe1m_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 
 static const struct bench_xport xport_unix = {
-	"unix", "UNIX socket", 0,
+	"unix", "UNIX socket", 0, 0,
 	unix_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 

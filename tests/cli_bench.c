@@ -3,8 +3,8 @@
  * this checks the harness and never judges speed), the JSON parses and
  * holds each figure, the plot is well-formed SVG, --save writes its three
  * files, bad options are refused, a run whose data arrives out of
- * sequence is an error with no figure, and a run beside a busy loop on
- * one of its cpus says so.
+ * sequence is an error with no figure, --rings runs the channels once per
+ * ring, and a run beside a busy loop on one of its cpus says so.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,6 +33,9 @@ static void help_and_usage(void)
 		{ "--cpus", "1,1" },
 		{ "--cpus", "0" },
 		{ "--ring", "1K" },
+		{ "--rings", "1K" },
+		{ "--rings", "64K,junk" },
+		{ "--rings", "64K,64K" },
 	};
 	char *out, *err;
 
@@ -41,6 +44,7 @@ static void help_and_usage(void)
 	T_STR_CONTAINS(out, "--json");
 	T_STR_CONTAINS(out, "--plot");
 	T_STR_CONTAINS(out, "pipe-1m");
+	T_STR_CONTAINS(out, "--rings");
 	free(out), free(err);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_EQ(t_cli(&out, &err, "bench", bad[i][0], bad[i][1], NULL), 2);
@@ -66,7 +70,7 @@ static void json_and_plot(void)
 		  "import json, os, sys\n"
 		  "d = json.load(open(sys.argv[1]))\n"
 		  "assert d['failures'] == 0, d['failures']\n"
-		  "assert d['reruns'] >= 0, d\n"
+		  "assert d['rings'] == [d['ring_bytes']] and d['reruns'] >= 0, d\n"
 		  "assert d['loadavg_1m'] is None or d['loadavg_1m'] >= 0, d['loadavg_1m']\n"
 		  "names = ['shmkit', 'shmkit-zc', 'pipe', 'pipe-1m', 'unix']\n"
 		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
@@ -75,6 +79,7 @@ static void json_and_plot(void)
 		  "    chan = s['transport'].startswith('shmkit')\n"
 		  "    assert s['msgs'] > 0 and s['gb_per_s']['median'] > 0, s\n"
 		  "    assert s['gb_per_s']['min'] <= s['gb_per_s']['median'] <= s['gb_per_s']['max']\n"
+		  "    assert s['ring_bytes'] == (d['ring_bytes'] if chan else None), s\n"
 		  "    for k in ('syscalls_per_1000', 'producer_wait', 'consumer_wait'):\n"
 		  "        assert (s[k] is not None) == chan, (k, s)\n"
 		  "    if chan:\n"
@@ -122,6 +127,7 @@ static void table_and_save(void)
 	T_ASSERT(!strstr(out, "MISSED") && !strstr(out, "goal"));
 	T_STR_CONTAINS(out, "shmkit (copy), spin");
 	T_STR_CONTAINS(out, "syscalls/1k");
+	T_STR_CONTAINS(out, "  ring 4 MiB\n");
 	T_STR_CONTAINS(out, "machine load at the start: ");
 	T_ASSERT(strstr(out, "other load beside the repetitions: ") ||
 		 strstr(out, "repetitions ran beside other load"));
@@ -160,6 +166,36 @@ static void broken_run_fails(void)
 			rows++;
 		T_EQ(rows, 3);
 	}
+	free(out), free(err);
+}
+
+/* Two ring sizes: the channels stream at each, the pipe once, without one. */
+static void rings(void)
+{
+	const char *json = t_tmpfile("json");
+	char *out, *err;
+
+	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 2 --duration 0.01 -m stream "
+		  "-t shmkit,pipe -s 4K --rings 64K,1M --json >%s", json), 0);
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 - %s <<'EOF'\n"
+		  "import json, sys\n"
+		  "d = json.load(open(sys.argv[1]))\n"
+		  "assert d['rings'] == [65536, 1048576], d['rings']\n"
+		  "got = sorted((s['transport'], s['ring_bytes'] or 0) for s in d['stream'])\n"
+		  "assert got == [('pipe', 0), ('shmkit', 65536), ('shmkit', 1048576)], got\n"
+		  "for s in d['stream']:\n"
+		  "    assert len(s['reps']) == 2, s\n"
+		  "    chan = s['transport'] == 'shmkit'\n"
+		  "    assert (s['syscalls_per_1000'] is not None) == chan, s\n"
+		  "    assert all((r['syscalls_per_1000'] is not None) == chan for r in s['reps']), s\n"
+		  "EOF", json), 0);
+	free(out), free(err);
+	T_EQ(t_cli(&out, &err, "bench", TINY, "-m", "stream", "-t", "shmkit,pipe", "-s", "4K",
+		   "--rings", "64K,1M", NULL), 0);
+	T_STR_CONTAINS(out, "  ring 64 KiB\n");
+	T_STR_CONTAINS(out, "  ring 1 MiB\n");
 	free(out), free(err);
 }
 
@@ -208,6 +244,7 @@ int main(void)
 	json_and_plot();
 	table_and_save();
 	broken_run_fails();
+	rings();
 	load_detected();
 	return 0;
 }
