@@ -86,11 +86,13 @@ static void print_load_note(FILE *f, const struct bench *b)
 	if (most < 0)
 		fprintf(f, "  other load beside the repetitions: not known (no /proc/stat)\n");
 	else if (spoiled)
-		fprintf(f, "  * %d of %d repetitions ran beside other load (%.0f%% of a cpu at most), "
-			"after %d reruns in all\n", spoiled, reps, 100 * most, b->reruns);
+		fprintf(f, "  * %d of %d repetitions ran beside other load "
+			"(%.0f%% of a cpu at most), after %d reruns in all\n",
+			spoiled, reps, 100 * most, b->reruns);
 	else
 		fprintf(f, "  other load beside the repetitions: %.0f%% of a cpu at most "
-			"(above %.0f%% one would run again)\n", 100 * most, 100 * BENCH_SPOILED_CPU);
+			"(above %.0f%% one would run again)\n",
+			100 * most, 100 * BENCH_SPOILED_CPU);
 }
 
 static int any_ring(const struct bench *b)
