@@ -12,6 +12,7 @@
  *                   hardware.c the limits (memcpy, one cache line)
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
  *   xport_limit.c   the two-core limit, a transport of its own
+ *   load.c          other processes' cpu time beside a round (/proc/stat)
  *   ratios.c        shmkit against the baselines of the same run
  *   table.c         the table; json.c the JSON; chart.c the SVG chart,
  *                   drawn by svg.c (svg_axes.c, svg_text.c); save.c
@@ -36,10 +37,24 @@
  * children inherit it; each then opens its own end. */
 struct bench_link;
 
+/*
+ * What a transport counts of its own work, read at both ends of a timed
+ * round: [0] the producer's side, [1] the consumer's. A channel's are its
+ * struct shmkit_chan_info counters.
+ */
+struct bench_counts {
+	uint64_t ring;		/* the ring's real capacity in bytes */
+	uint64_t sleeps[2];	/* futex waits */
+	uint64_t wakes[2];	/* futex wakes of the other side */
+	uint64_t yields[2];	/* sched_yield calls while waiting */
+	uint64_t wait_ns[2];	/* time spent waiting for the other side */
+};
+
 struct bench_xport {
 	const char *name;	/* as --transports names it: "pipe" */
 	const char *label;	/* in tables and plots: "pipe (64 KiB)" */
 	int has_policy;		/* 1 if the wait policy changes anything */
+	int uses_ring;		/* 1 if make's ring sizes it: once per --rings size */
 	/* In the parent: a link for messages of up to max bytes. policy is a
 	 * SHMKIT_WAIT_* and ring a buffer size, for transports that have them. */
 	int (*make)(struct bench_link **l, size_t max, int policy, size_t ring);
@@ -56,9 +71,9 @@ struct bench_xport {
 	 */
 	int (*send)(struct bench_link *l, uint64_t seq, size_t len);
 	int (*recv)(struct bench_link *l, uint64_t seq, size_t len);
-	/* Receiving end, after a stream: wake-up system calls both sides
-	 * made, and messages; 0, or -1 when the transport cannot tell. */
-	int (*wakes)(struct bench_link *l, uint64_t *wakes, uint64_t *msgs);
+	/* Sending end, between rounds: the counters so far; 0, or -1 when
+	 * the transport cannot tell (a pipe's calls are its messages). */
+	int (*counts)(struct bench_link *l, struct bench_counts *c);
 	void (*close)(struct bench_link *l, int sender);	/* in a child */
 	void (*destroy)(struct bench_link *l);	/* in the parent */
 };
@@ -94,12 +109,38 @@ struct bench_stat {
 	double median, min, max;
 };
 
+/*
+ * A repetition that ran beside more than this share of one cpu of other
+ * processes' work is spoiled. A tenth of a cpu taken on the bench's cpus
+ * is up to a tenth of a round taken from one side, more than quiet
+ * repetitions spread; less than that is lost in that spread, and in a
+ * short round in /proc/stat's rounding (load.c).
+ */
+#define BENCH_SPOILED_CPU 0.10
+
+/* One timed repetition of a stream. */
+struct bench_rep {
+	double msgs_per_s, gb_per_s;
+	double other_cpu;	/* other processes beside it, in cpus; -1 unknown */
+	int spoiled;		/* other_cpu > BENCH_SPOILED_CPU */
+	int have_counts;	/* the transport counted its system calls */
+	double syscalls_per_1000;	/* sleeps, wakes, yields of both sides */
+	double wait[2];		/* producer, consumer: share of the round waiting */
+	uint64_t ring;		/* the ring's capacity; 0 unknown */
+};
+
 struct bench_stream_result {
 	struct bench_stat msgs_per_s;
 	struct bench_stat gb_per_s;	/* payload bytes, 1e9 per GB */
 	uint64_t msgs;			/* in the timed repetitions */
-	int have_wakes;
-	double wakes_per_1000;		/* wake-up system calls per 1,000 msgs */
+	int nreps;
+	struct bench_rep rep[BENCH_MAX_REPS];
+	/* from rep[], by bench_stream_sum */
+	int spoiled;			/* repetitions spoiled */
+	double other_cpu_max;		/* -1 if never known */
+	int have_counts;
+	double syscalls_per_1000;	/* medians over the repetitions */
+	double wait[2];
 };
 
 /*
@@ -124,6 +165,8 @@ struct bench_lat_result {
  */
 int bench_stream(const struct bench_xport *x, size_t size,
 		 const struct bench_opts *o, struct bench_stream_result *r);
+/* r's statistics and flags from its nreps repetitions. */
+void bench_stream_sum(struct bench_stream_result *r);
 /* gap_us > 0: the pinger pauses that long between round trips, so a
  * blocking peer has gone to sleep when the next message arrives. */
 int bench_pingpong(const struct bench_xport *x, size_t size, int policy,

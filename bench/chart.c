@@ -18,17 +18,18 @@ struct lines {
 	int ns, nl;
 };
 
-/* One line per transport: the median GB/s at each size that worked. */
+/* One line per transport: the median GB/s at each size that worked, at
+ * the first ring size. */
 static void stream_lines(const struct bench *b, struct lines *l)
 {
 	for (int i = 0; i < b->nx; i++) {
 		size_t n = 0;
 
 		for (int s = 0; s < b->nsizes; s++) {
-			if (!b->st_ok[i][s])
+			if (!b->st_ok[0][i][s])
 				continue;
 			l->sx[l->ns][n] = (double)b->sizes[s];
-			l->sy[l->ns][n++] = b->st[i][s].gb_per_s.median;
+			l->sy[l->ns][n++] = b->st[0][i][s].gb_per_s.median;
 		}
 		if (n) {
 			l->stream[l->ns] = (struct plot_series){ b->x[i]->label, n,

@@ -50,6 +50,8 @@ static void usage(void)
 	       "      --cpus A,B         the two cpus (default 0,1)\n"
 	       "      --ring SIZE        channel and limit ring capacity, and memcpy\n"
 	       "                         region (default 4M)\n"
+	       "      --rings LIST       streaming ring sizes, comma-separated: transports\n"
+	       "                         with a ring stream once per size (default: --ring)\n"
 	       "      --quick            3 short repetitions: about 10 seconds in all\n"
 	       "      --json             results as one JSON object instead of the table\n"
 	       "      --plot FILE.svg    also draw throughput and round trip against size\n"
@@ -62,8 +64,15 @@ static void usage(void)
 	       "messages (asleep: %u us pauses). Streams are compared with the two-core\n"
 	       "limit (-t limit), the same work through one shared ring and nothing\n"
 	       "else. The hardware, for reference: single-core memcpy of each size into\n"
-	       "a ring-sized region, and one cache line passed between the two cpus.\n",
-	       SECONDS_MAX, GAP_US);
+	       "a ring-sized region, and one cache line passed between the two cpus.\n"
+	       "\n"
+	       "A streaming repetition beside more than %.0f%% of a cpu of other processes'\n"
+	       "work (/proc/stat, less the benchmark's own) runs again, up to %d times;\n"
+	       "one still disturbed is kept and its row marked '*'. For channels,\n"
+	       "syscalls/1k counts futex sleeps and wakes and sched_yield calls of both\n"
+	       "sides per 1,000 messages, and p-wait and c-wait the share of the time\n"
+	       "each side waited for the other.\n", SECONDS_MAX, GAP_US,
+	       100 * BENCH_SPOILED_CPU, BENCH_RETRIES);
 }
 
 /* -------------------------------------------------------------- options */
@@ -233,6 +242,31 @@ static int parse_ring(const char *arg, size_t *ring)
 	return 0;
 }
 
+/* --rings: sizes as --ring takes them, each once. */
+static int parse_rings(struct bench *b, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return usage_error("bench", "out of memory");
+	b->nrings = 0;
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		if (b->nrings == MAX_RINGS)
+			err = usage_error("bench", "'%s': at most %d ring sizes", arg, MAX_RINGS);
+		else
+			err = parse_ring(tok, &b->rings[b->nrings]);
+		for (int k = 0; k < b->nrings && !err; k++)
+			if (b->rings[k] == b->rings[b->nrings])
+				err = usage_error("bench", "'%s': named twice", tok);
+		b->nrings += !err;
+	}
+	free(copy);
+	if (!err && !b->nrings)
+		err = usage_error("bench", "'%s': no ring sizes", arg);
+	return err;
+}
+
 /*
  * The command line into b. Returns -1 when the run goes ahead, or the exit
  * status when it does not (--help, or a bad option getopt has reported).
@@ -240,7 +274,7 @@ static int parse_ring(const char *arg, size_t *ring)
  */
 static int parse_options(struct bench *b, int argc, char **argv)
 {
-	enum { OPT_CPUS = 256, OPT_RING, OPT_QUICK, OPT_JSON, OPT_PLOT, OPT_SAVE };
+	enum { OPT_CPUS = 256, OPT_RING, OPT_RINGS, OPT_QUICK, OPT_JSON, OPT_PLOT, OPT_SAVE };
 	static const struct option opts[] = {
 		{ "transports", required_argument, NULL, 't' },
 		{ "sizes", required_argument, NULL, 's' },
@@ -250,6 +284,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "ring", required_argument, NULL, OPT_RING },
+		{ "rings", required_argument, NULL, OPT_RINGS },
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "plot", required_argument, NULL, OPT_PLOT },
@@ -269,6 +304,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		case 'd': err = parse_duration("bench", optarg, &b->o.duration); dur_set = 1; break;
 		case OPT_CPUS: err = parse_cpus(b, "bench", optarg); break;
 		case OPT_RING: err = parse_ring(optarg, &b->o.ring); break;
+		case OPT_RINGS: err = parse_rings(b, optarg); break;
 		case OPT_QUICK: quick = 1; break;
 		case OPT_JSON: b->json = 1; break;
 		case OPT_PLOT: b->plot = optarg; break;
@@ -288,6 +324,8 @@ static int parse_options(struct bench *b, int argc, char **argv)
 			b->o.duration = 0.03;
 	}
 	b->o.lat_duration = b->o.duration / 3;
+	if (!b->nrings)
+		b->rings[b->nrings++] = b->o.ring;
 	return -1;
 }
 

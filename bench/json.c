@@ -37,28 +37,78 @@ static void json_limits(FILE *f, const struct bench *b)
 	fprintf(f, "]},\n");
 }
 
-/* "stream": one object per transport and size that worked. */
+/* "name": v, or null when not known. */
+static void json_num(FILE *f, const char *name, double v, int known)
+{
+	if (known)
+		fprintf(f, "\"%s\": %.6g", name, v);
+	else
+		fprintf(f, "\"%s\": null", name);
+}
+
+/* The counters' figures, of a repetition or a row's medians. */
+static void json_counts(FILE *f, int have, double calls, const double wait[2])
+{
+	json_num(f, "syscalls_per_1000", calls, have);
+	fprintf(f, ", ");
+	json_num(f, "producer_wait", wait[0], have);
+	fprintf(f, ", ");
+	json_num(f, "consumer_wait", wait[1], have);
+}
+
+static void json_rep(FILE *f, const struct bench_rep *p)
+{
+	fprintf(f, "{\"msgs_per_s\": %.6g, \"gb_per_s\": %.6g, ", p->msgs_per_s, p->gb_per_s);
+	json_num(f, "other_cpu", p->other_cpu, p->other_cpu >= 0);
+	fprintf(f, ", \"spoiled\": %s, ", p->spoiled ? "true" : "false");
+	json_counts(f, p->have_counts, p->syscalls_per_1000, p->wait);
+	fprintf(f, "}");
+}
+
+/* Transport i, size s, at ring k (null for a transport without one). */
+static void json_stream_row(FILE *f, const struct bench *b, int k, int i, int s)
+{
+	const struct bench_stream_result *r = &b->st[k][i][s];
+
+	/* the ring the channel made, which may be larger than asked */
+	unsigned long long ring = r->rep[0].ring ? r->rep[0].ring : b->rings[k];
+
+	fprintf(f, "{\"transport\": \"%s\", \"size\": %zu, ", b->x[i]->name, b->sizes[s]);
+	if (b->x[i]->uses_ring)
+		fprintf(f, "\"ring_bytes\": %llu, ", ring);
+	else
+		fprintf(f, "\"ring_bytes\": null, ");
+	fprintf(f, "\"msgs\": %llu, ", (unsigned long long)r->msgs);
+	json_stat(f, "msgs_per_s", &r->msgs_per_s);
+	fprintf(f, ", ");
+	json_stat(f, "gb_per_s", &r->gb_per_s);
+	fprintf(f, ", \"spoiled\": %d, ", r->spoiled);
+	json_num(f, "other_cpu_max", r->other_cpu_max, r->other_cpu_max >= 0);
+	fprintf(f, ", ");
+	json_counts(f, r->have_counts, r->syscalls_per_1000, r->wait);
+	fprintf(f, ",\n     \"reps\": [");
+	for (int n = 0; n < r->nreps; n++) {
+		fprintf(f, "%s", n ? ",\n       " : "");
+		json_rep(f, &r->rep[n]);
+	}
+	fprintf(f, "]}");
+}
+
+/* "stream": one object per ring, transport and size that worked. */
 static void json_stream(FILE *f, const struct bench *b)
 {
 	int first = 1;
 
 	fprintf(f, "  \"stream\": [");
-	for (int s = 0; s < b->nsizes; s++) {
-		for (int i = 0; i < b->nx; i++) {
-			const struct bench_stream_result *r = &b->st[i][s];
-
-			if (!b->st_ok[i][s])
-				continue;
-			fprintf(f, "%s\n    {\"transport\": \"%s\", \"size\": %zu, \"msgs\": %llu, ",
-			       first ? "" : ",", b->x[i]->name, b->sizes[s],
-			       (unsigned long long)r->msgs);
-			json_stat(f, "msgs_per_s", &r->msgs_per_s);
-			fprintf(f, ", ");
-			json_stat(f, "gb_per_s", &r->gb_per_s);
-			if (r->have_wakes)
-				fprintf(f, ", \"wakes_per_1000\": %.6g", r->wakes_per_1000);
-			fprintf(f, "}");
-			first = 0;
+	for (int k = 0; k < b->nrings; k++) {
+		for (int s = 0; s < b->nsizes; s++) {
+			for (int i = 0; i < b->nx; i++) {
+				if (!b->st_ok[k][i][s])
+					continue;
+				fprintf(f, "%s\n    ", first ? "" : ",");
+				json_stream_row(f, b, k, i, s);
+				first = 0;
+			}
 		}
 	}
 	fprintf(f, "\n  ],\n");
@@ -116,6 +166,12 @@ void bench_print_json(FILE *f, const struct bench *b)
 	fprintf(f, ",\n  \"reps\": %d, \"duration_s\": %.6g, \"ring_bytes\": %zu, "
 	       "\"cpus\": [%d, %d],\n", b->o.reps, b->o.duration, b->o.ring,
 	       b->o.cpu[0], b->o.cpu[1]);
+	fprintf(f, "  \"rings\": [");
+	for (int k = 0; k < b->nrings; k++)
+		fprintf(f, "%s%zu", k ? ", " : "", b->rings[k]);
+	fprintf(f, "], ");
+	json_num(f, "loadavg_1m", b->loadavg, b->loadavg >= 0);
+	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d,\n", BENCH_SPOILED_CPU, b->reruns);
 	json_limits(f, b);
 	json_stream(f, b);
 	json_latency(f, b);

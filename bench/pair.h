@@ -32,8 +32,13 @@ struct ctl {
 	double mean[MAX_ROUNDS], med[MAX_ROUNDS], p99[MAX_ROUNDS];
 	int sampled_last;	/* percentiles only from the round after the timed ones */
 	uint64_t samples;
-	int have_wakes;
-	uint64_t wakes, wake_msgs;
+	/* streams, timed rounds: the consumer's cpu seconds at its start
+	 * (cons_cpu[0]) and at the end of round r (r + 1); the other load
+	 * beside round r (cpus, -1 unknown); the transport's counters' growth */
+	double cons_cpu[MAX_ROUNDS + 1];
+	double other[MAX_ROUNDS];
+	int have_counts[MAX_ROUNDS];
+	struct bench_counts counts[MAX_ROUNDS];
 	char why[320];
 };
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "load.h"
 #include "sweep.h"
 
 const struct variant variants[NVARIANTS] = {
@@ -73,40 +74,86 @@ static void progress(const struct bench *b, const char *fmt, const char *what, s
 	fprintf(stderr, fmt, what, sz);
 }
 
-/* One streaming size, every transport, the repetitions interleaved. */
-static void stream_size(struct bench *b, int s, const struct bench_opts *one)
+int bench_st_row(const struct bench *b, int k, int i)
 {
-	double rate[MAX_XPORTS][BENCH_MAX_REPS], gbs[MAX_XPORTS][BENCH_MAX_REPS];
-	double wakes[MAX_XPORTS] = { 0 };
-	int bad[MAX_XPORTS] = { 0 };
+	return k == 0 || b->x[i]->uses_ring;
+}
 
+/*
+ * One repetition of transport i into r: run again while other load spoils
+ * it, up to BENCH_RETRIES more times and while the run's allowance lasts,
+ * keeping the least disturbed run. 0, or -1 if a run failed.
+ */
+static int stream_rep(struct bench *b, int i, size_t size, const struct bench_opts *one,
+		      struct bench_stream_result *r)
+{
+	struct bench_stream_result again;
+
+	if (bench_stream(b->x[i], size, one, r) < 0)
+		return -1;
+	for (int t = 0; t < BENCH_RETRIES && r->rep[0].spoiled && b->reruns < b->rerun_max; t++) {
+		b->reruns++;
+		if (bench_stream(b->x[i], size, one, &again) < 0)
+			return -1;
+		if (again.rep[0].other_cpu < r->rep[0].other_cpu)
+			*r = again;
+	}
+	return 0;
+}
+
+/* One streaming size at ring k, every transport, the repetitions interleaved. */
+static void stream_size(struct bench *b, int k, int s, const struct bench_opts *one)
+{
+	int bad[MAX_XPORTS] = { 0 };
+	char what[96], ring[32];
+
+	fmt_bytes(ring, sizeof(ring), (double)one->ring, FMT_IEC);
 	for (int rep = 0; rep < b->o.reps; rep++) {
 		for (int i = 0; i < b->nx; i++) {
-			struct bench_stream_result r;
+			struct bench_stream_result r, *row = &b->st[k][i][s];
 
-			if (bad[i])
+			if (bad[i] || !bench_st_row(b, k, i))
 				continue;
-			progress(b, "streaming: %s, %s", b->x[i]->label, b->sizes[s]);
-			if (bench_stream(b->x[i], b->sizes[s], one, &r) < 0) {
+			snprintf(what, sizeof(what), "%s%s%s", b->x[i]->label,
+				 b->nrings > 1 && b->x[i]->uses_ring ? ", ring " : "",
+				 b->nrings > 1 && b->x[i]->uses_ring ? ring : "");
+			progress(b, "streaming: %s, %s", what, b->sizes[s]);
+			if (stream_rep(b, i, b->sizes[s], one, &r) < 0) {
 				bad[i] = 1;
 				b->failures++;
 				continue;
 			}
-			rate[i][rep] = r.msgs_per_s.median;
-			gbs[i][rep] = r.gb_per_s.median;
-			b->st[i][s].msgs += r.msgs;
-			b->st[i][s].have_wakes = r.have_wakes;
-			wakes[i] += r.wakes_per_1000;
+			row->rep[row->nreps++] = r.rep[0];
+			row->msgs += r.msgs;
 		}
 	}
 	for (int i = 0; i < b->nx; i++) {
-		if (bad[i])
+		if (bad[i] || !bench_st_row(b, k, i))
 			continue;
-		b->st_ok[i][s] = 1;
-		bench_stat_of(rate[i], b->o.reps, &b->st[i][s].msgs_per_s);
-		bench_stat_of(gbs[i], b->o.reps, &b->st[i][s].gb_per_s);
-		b->st[i][s].wakes_per_1000 = wakes[i] / b->o.reps;
+		b->st_ok[k][i][s] = 1;
+		bench_stream_sum(&b->st[k][i][s]);
 	}
+}
+
+/*
+ * Every streaming size at every ring. Reruns of spoiled repetitions are
+ * limited to half the planned ones, so that a machine busy throughout
+ * makes the run half as long again, not three times as long.
+ */
+static void stream_all(struct bench *b, struct bench_opts *one)
+{
+	int planned = 0;
+
+	for (int k = 0; k < b->nrings; k++)
+		for (int i = 0; i < b->nx; i++)
+			planned += bench_st_row(b, k, i) * b->nsizes * b->o.reps;
+	b->rerun_max = planned / 2;
+	for (int k = 0; k < b->nrings; k++) {
+		one->ring = b->rings[k];
+		for (int s = 0; s < b->nsizes; s++)
+			stream_size(b, k, s, one);
+	}
+	one->ring = b->o.ring;
 }
 
 /* One round-trip size: every transport and variant, interleaved. */
@@ -155,6 +202,8 @@ void bench_sweep(struct bench *b)
 {
 	struct bench_opts one = b->o;
 
+	/* before we add to it */
+	b->loadavg = load_avg1();
 	if (b->measure & M_LIMITS) {
 		progress(b, "%s%s", "cache line round trip", 0);
 		b->line_ok = bench_cacheline(&b->o, &b->line) == 0;
@@ -174,8 +223,7 @@ void bench_sweep(struct bench *b)
 	 */
 	one.reps = 1;
 	if (b->measure & M_STREAM)
-		for (int s = 0; s < b->nsizes; s++)
-			stream_size(b, s, &one);
+		stream_all(b, &one);
 	if (b->measure & M_LATENCY)
 		for (int s = 0; s < b->nlat; s++)
 			latency_size(b, s, &one);

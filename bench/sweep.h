@@ -13,6 +13,8 @@
 
 #define MAX_SIZES 16
 #define MAX_XPORTS 8
+#define MAX_RINGS 8	/* --rings sizes */
+#define BENCH_RETRIES 2	/* extra runs of a repetition spoiled by other load */
 #define GAP_US 300	/* between round trips: a blocking peer is asleep by then */
 
 enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4 };
@@ -39,9 +41,14 @@ struct bench {
 	int nx;
 	size_t sizes[MAX_SIZES], lat_sizes[MAX_SIZES];
 	int nsizes, nlat;
-	/* results; ok flags say which were measured */
-	struct bench_stream_result st[MAX_XPORTS][MAX_SIZES];
-	int st_ok[MAX_XPORTS][MAX_SIZES];
+	size_t rings[MAX_RINGS];	/* streaming rings; o.ring for the rest */
+	int nrings;
+	double loadavg;			/* 1-minute load at the start; -1 unknown */
+	int reruns, rerun_max;		/* of spoiled repetitions: made, allowed */
+	/* results; ok flags say which were measured. Streams per ring k: a
+	 * transport without a ring runs once, at k = 0 */
+	struct bench_stream_result st[MAX_RINGS][MAX_XPORTS][MAX_SIZES];
+	int st_ok[MAX_RINGS][MAX_XPORTS][MAX_SIZES];
 	struct bench_lat_result lat[MAX_XPORTS][NVARIANTS][MAX_SIZES];
 	int lat_ok[MAX_XPORTS][NVARIANTS][MAX_SIZES];
 	struct bench_stat mcpy[MAX_SIZES];
@@ -60,6 +67,8 @@ void bench_machine(char *buf, size_t cap);
 /* Index of transport name or of size in b, or -1 if not in this run. */
 int bench_find_xport(const struct bench *b, const char *name);
 int bench_find_size(const size_t *sizes, int n, size_t size);
+/* Whether transport i has a streaming row at ring k. */
+int bench_st_row(const struct bench *b, int k, int i);
 /* A round-trip row's label: "shmkit (copy), spin", "pipe, asleep". */
 void bench_variant_label(char *buf, size_t cap, const struct bench_xport *x, size_t v);
 
@@ -72,7 +81,7 @@ void fmt_ns(char *buf, size_t cap, double ns);
 struct bench_ratio {
 	char what[96];		/* "64 B msg/s, shmkit vs pipe" */
 	double value;
-	int is_ratio;		/* 0: a plain figure (wake-ups per 1,000 msgs) */
+	int is_ratio;		/* 0: a plain figure (system calls per 1,000 msgs) */
 };
 /* Fills t (BENCH_MAX_RATIOS) with what this run measured; the count. */
 int bench_ratios(const struct bench *b, struct bench_ratio *t);

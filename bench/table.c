@@ -17,60 +17,126 @@ static void print_heading(FILE *f, const struct bench *b)
 		       b->o.cpu[0], b->o.cpu[1]);
 	else
 		fprintf(f, "not pinned: the two processes may share a cpu\n");
+	if (b->loadavg >= 0)
+		fprintf(f, "machine load at the start: %.2f (1-minute load average)\n", b->loadavg);
+}
+
+/* A row's system calls, waits, and its ring if not the section's. */
+static void print_stream_counts(FILE *f, const struct bench_stream_result *r, size_t ring)
+{
+	char real[32];
+
+	if (!r->have_counts)
+		return;
+	fprintf(f, " %11.3f %5.1f%% %5.1f%%", r->syscalls_per_1000, 100 * r->wait[0],
+		100 * r->wait[1]);
+	/* a channel's ring is a power of two, and at least two messages */
+	if (r->rep[0].ring && r->rep[0].ring != ring) {
+		fmt_bytes(real, sizeof(real), (double)r->rep[0].ring, FMT_IEC);
+		fprintf(f, "  ring %s", real);
+	}
 }
 
 /*
- * One streaming row. pipe and limit are those transports' indexes, or -1
- * if they did not run. "of limit" is this row's GB/s over the two-core
- * limit's at the same size: blank on the limit's own row, and where the
- * limit has no figure.
+ * One streaming row at ring k. pipe and limit are those transports'
+ * indexes, or -1 if they did not run. "of limit" is this row's GB/s over
+ * the two-core limit's at the same size and ring: blank on the limit's
+ * own row, and where the limit has no figure.
  */
-static void print_stream_row(FILE *f, const struct bench *b, int i, int s, int pipe,
+static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s, int pipe,
 			     int limit)
 {
-	const struct bench_stream_result *r = &b->st[i][s];
+	const struct bench_stream_result *r = &b->st[k][i][s];
 	char size[32], rate[32], range[32], of[32] = "";
 
 	fmt_bytes(size, sizeof(size), (double)b->sizes[s], FMT_IEC);
-	if (!b->st_ok[i][s]) {
+	if (!b->st_ok[k][i][s]) {
 		fprintf(f, "  %-8s %-20s %10s\n", size, b->x[i]->label, "failed");
 		return;
 	}
 	fmt_si(rate, sizeof(rate), r->msgs_per_s.median);
 	snprintf(range, sizeof(range), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
-	fprintf(f, "  %-8s %-20s %10s %8.2f  %-15s", size, b->x[i]->label, rate,
-	       r->gb_per_s.median, range);
-	if (pipe >= 0 && b->st_ok[pipe][s])
-		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[pipe][s].gb_per_s.median);
+	fprintf(f, "  %-8s %-20s %10s %8.2f%c %-15s", size, b->x[i]->label, rate,
+	       r->gb_per_s.median, r->spoiled ? '*' : ' ', range);
+	if (pipe >= 0 && b->st_ok[0][pipe][s])
+		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[0][pipe][s].gb_per_s.median);
 	else
 		fprintf(f, " %8s", "-");
-	if (limit >= 0 && limit != i && b->st_ok[limit][s])
+	if (limit >= 0 && limit != i && b->st_ok[k][limit][s])
 		snprintf(of, sizeof(of), "%.2f",
-			 r->gb_per_s.median / b->st[limit][s].gb_per_s.median);
+			 r->gb_per_s.median / b->st[k][limit][s].gb_per_s.median);
 	/* a blank cell at the end of a line would only leave spaces there */
-	if (*of || r->have_wakes)
+	if (*of || r->have_counts)
 		fprintf(f, " %8s", of);
-	if (r->have_wakes)
-		fprintf(f, " %9.3f", r->wakes_per_1000);
+	print_stream_counts(f, r, b->rings[k]);
 	fprintf(f, "\n");
+}
+
+/* The '*' footnote, or how little else ran. */
+static void print_load_note(FILE *f, const struct bench *b)
+{
+	int spoiled = 0, reps = 0;
+	double most = -1;
+
+	for (int k = 0; k < b->nrings; k++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (int s = 0; s < b->nsizes; s++) {
+				const struct bench_stream_result *r = &b->st[k][i][s];
+
+				if (!b->st_ok[k][i][s])
+					continue;
+				spoiled += r->spoiled;
+				reps += r->nreps;
+				most = r->other_cpu_max > most ? r->other_cpu_max : most;
+			}
+		}
+	}
+	if (most < 0)
+		fprintf(f, "  other load beside the repetitions: not known (no /proc/stat)\n");
+	else if (spoiled)
+		fprintf(f, "  * %d of %d repetitions ran beside other load "
+			"(%.0f%% of a cpu at most), after %d reruns in all\n",
+			spoiled, reps, 100 * most, b->reruns);
+	else
+		fprintf(f, "  other load beside the repetitions: %.0f%% of a cpu at most "
+			"(above %.0f%% one would run again)\n",
+			100 * most, 100 * BENCH_SPOILED_CPU);
+}
+
+static int any_ring(const struct bench *b)
+{
+	for (int i = 0; i < b->nx; i++)
+		if (b->x[i]->uses_ring)
+			return 1;
+	return 0;
 }
 
 static void print_stream(FILE *f, const struct bench *b)
 {
 	int pipe = bench_find_xport(b, "pipe"), limit = bench_find_xport(b, "limit");
+	char ring[32];
 
 	fprintf(f, "\nStreaming, one way\n");
-	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %8s %9s\n", "size", "transport",
-	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of limit", "wakes/1k");
-	for (int s = 0; s < b->nsizes; s++)
-		for (int i = 0; i < b->nx; i++)
-			print_stream_row(f, b, i, s, pipe, limit);
+	fprintf(f, "  %-8s %-20s %10s %8s  %-15s %8s %8s %11s %6s %6s\n", "size", "transport",
+	       "msg/s", "GB/s", "[min-max]", "vs pipe", "of limit", "syscalls/1k", "p-wait",
+	       "c-wait");
+	for (int k = 0; k < b->nrings; k++) {
+		/* transports without a ring have their rows in the first */
+		fmt_bytes(ring, sizeof(ring), (double)b->rings[k], FMT_IEC);
+		if (any_ring(b))
+			fprintf(f, "  ring %s\n", ring);
+		for (int s = 0; s < b->nsizes; s++)
+			for (int i = 0; i < b->nx; i++)
+				if (bench_st_row(b, k, i))
+					print_stream_row(f, b, k, i, s, pipe, limit);
+	}
 	/* what the column divides by, since "limit" alone says little */
 	if (limit >= 0)
 		fprintf(f, "  limit: fill, one memcpy into a shared ring, check in place; "
 			   "spin only\n");
 	else
 		fprintf(f, "  of limit: blank, the two-core limit did not run (-t limit)\n");
+	print_load_note(f, b);
 }
 
 /* One round-trip row: transport i, variant v, size s. */

@@ -162,9 +162,9 @@ static int fd_recv(struct bench_link *l, uint64_t seq, size_t len)
 	return bench_check(l->buf, len, seq);
 }
 
-static int fd_wakes(struct bench_link *l, uint64_t *wakes, uint64_t *msgs)
+static int fd_counts(struct bench_link *l, struct bench_counts *c)
 {
-	(void)l, (void)wakes, (void)msgs;
+	(void)l, (void)c;
 	return -1;
 }
 
@@ -280,14 +280,22 @@ static int chan_recv(struct bench_link *l, uint64_t seq, size_t len)
 	return l->zero_copy ? shmkit_chan_release(l->ch) : 0;
 }
 
-static int chan_wakes(struct bench_link *l, uint64_t *wakes, uint64_t *msgs)
+/* By shmid: it works after chan_opened removed the name, while attached. */
+static int chan_counts(struct bench_link *l, struct bench_counts *c)
 {
 	struct shmkit_chan_info info;
 
 	if (shmkit_chan_info(l->shmid, &info) < 0)
 		return -1;
-	*wakes = info.prod_wakes + info.cons_wakes;
-	*msgs = info.recv_msgs;
+	c->ring = info.capacity;
+	c->sleeps[0] = info.prod_sleeps;
+	c->sleeps[1] = info.cons_sleeps;
+	c->wakes[0] = info.prod_wakes;
+	c->wakes[1] = info.cons_wakes;
+	c->yields[0] = info.prod_yields;
+	c->yields[1] = info.cons_yields;
+	c->wait_ns[0] = info.prod_wait_ns;
+	c->wait_ns[1] = info.cons_wait_ns;
 	return 0;
 }
 
@@ -308,30 +316,30 @@ static void chan_destroy(struct bench_link *l)
 /* ------------------------------------------------------------ the table */
 
 static const struct bench_xport xport_chan = {
-	"shmkit", "shmkit (copy)", 1,
-	chan_make, chan_open, chan_opened, chan_send, chan_recv, chan_wakes,
+	"shmkit", "shmkit (copy)", 1, 1,
+	chan_make, chan_open, chan_opened, chan_send, chan_recv, chan_counts,
 	chan_close, chan_destroy,
 };
 
 static const struct bench_xport xport_chanzc = {
-	"shmkit-zc", "shmkit (zero-copy)", 1,
-	chanzc_make, chan_open, chan_opened, chan_send, chan_recv, chan_wakes,
+	"shmkit-zc", "shmkit (zero-copy)", 1, 1,
+	chanzc_make, chan_open, chan_opened, chan_send, chan_recv, chan_counts,
 	chan_close, chan_destroy,
 };
 
 static const struct bench_xport xport_pipe = {
-	"pipe", "pipe", 0,
-	pipe_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+	"pipe", "pipe", 0, 0,
+	pipe_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 
 static const struct bench_xport xport_pipe1m = {
-	"pipe-1m", "pipe (1 MiB)", 0,
-	pipe1m_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+	"pipe-1m", "pipe (1 MiB)", 0, 0,
+	pipe1m_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 
 static const struct bench_xport xport_unix = {
-	"unix", "UNIX socket", 0,
-	unix_make, fd_open, fd_opened, fd_send, fd_recv, fd_wakes, fd_close, fd_destroy,
+	"unix", "UNIX socket", 0, 0,
+	unix_make, fd_open, fd_opened, fd_send, fd_recv, fd_counts, fd_close, fd_destroy,
 };
 
 /* The order of tables and plots; the pipe is every ratio's baseline, and

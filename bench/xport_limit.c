@@ -183,10 +183,10 @@ static int limit_recv(struct bench_link *l, uint64_t seq, size_t len)
 	return 0;
 }
 
-static int limit_wakes(struct bench_link *l, uint64_t *wakes, uint64_t *msgs)
+static int limit_counts(struct bench_link *l, struct bench_counts *c)
 {
-	(void)l, (void)wakes, (void)msgs;
-	return -1;	/* it makes no system calls to count */
+	(void)l, (void)c;
+	return -1;	/* it makes no system calls to count, and keeps no waits */
 }
 
 static void limit_close(struct bench_link *l, int sender)
@@ -203,7 +203,7 @@ static void limit_destroy(struct bench_link *l)
 }
 
 const struct bench_xport bench_xport_limit = {
-	"limit", "two-core limit", 0,
-	limit_make, limit_open, limit_opened, limit_send, limit_recv, limit_wakes,
+	"limit", "two-core limit", 0, 1,
+	limit_make, limit_open, limit_opened, limit_send, limit_recv, limit_counts,
 	limit_close, limit_destroy,
 };

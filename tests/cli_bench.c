@@ -2,10 +2,14 @@
  * shmkit bench, in small: every transport runs (one short repetition, so
  * this checks the harness and never judges speed), the JSON parses and
  * holds each figure, the plot is well-formed SVG, --save writes its three
- * files, bad options are refused, and a run whose data arrives out of
- * sequence is an error with no figure. The two-core limit runs alone too,
- * and the streaming table and ratios divide by it.
+ * files, bad options are refused, a run whose data arrives out of
+ * sequence is an error with no figure, --rings runs the channels once per
+ * ring, and a run beside a busy loop on one of its cpus says so. The
+ * two-core limit runs alone too, and the streaming table and ratios
+ * divide by it.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,9 @@ static void help_and_usage(void)
 		{ "--cpus", "1,1" },
 		{ "--cpus", "0" },
 		{ "--ring", "1K" },
+		{ "--rings", "1K" },
+		{ "--rings", "64K,junk" },
+		{ "--rings", "64K,64K" },
 	};
 	char *out, *err;
 
@@ -40,6 +47,7 @@ static void help_and_usage(void)
 	T_STR_CONTAINS(out, "--plot");
 	T_STR_CONTAINS(out, "pipe-1m");
 	T_STR_CONTAINS(out, "limit      the two-core limit");
+	T_STR_CONTAINS(out, "--rings");
 	free(out), free(err);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_EQ(t_cli(&out, &err, "bench", bad[i][0], bad[i][1], NULL), 2);
@@ -62,16 +70,33 @@ static void json_and_plot(void)
 	free(out), free(err);
 	T_EQ(t_sh(&out, &err,
 		  "python3 - %s <<'EOF'\n"
-		  "import json, sys\n"
+		  "import json, os, sys\n"
 		  "d = json.load(open(sys.argv[1]))\n"
 		  "assert d['failures'] == 0, d['failures']\n"
+		  "assert d['rings'] == [d['ring_bytes']] and d['reruns'] >= 0, d\n"
+		  "assert d['loadavg_1m'] is None or d['loadavg_1m'] >= 0, d['loadavg_1m']\n"
 		  "names = ['shmkit', 'shmkit-zc', 'limit', 'pipe', 'pipe-1m', 'unix']\n"
 		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
 		  "assert got == {(n, z) for n in names for z in (64, 4096)}, got\n"
 		  "for s in d['stream']:\n"
+		  "    chan = s['transport'].startswith('shmkit')\n"
 		  "    assert s['msgs'] > 0 and s['gb_per_s']['median'] > 0, s\n"
 		  "    assert s['gb_per_s']['min'] <= s['gb_per_s']['median'] <= s['gb_per_s']['max']\n"
-		  "    assert ('wakes_per_1000' in s) == s['transport'].startswith('shmkit'), s\n"
+		  "    ring = chan or s['transport'] == 'limit'\n"
+		  "    assert s['ring_bytes'] == (d['ring_bytes'] if ring else None), s\n"
+		  "    for k in ('syscalls_per_1000', 'producer_wait', 'consumer_wait'):\n"
+		  "        assert (s[k] is not None) == chan, (k, s)\n"
+		  "    if chan:\n"
+		  "        assert s['syscalls_per_1000'] >= 0, s\n"
+		  "        assert 0 <= s['producer_wait'] <= 1.01 and 0 <= s['consumer_wait'] <= 1.01, s\n"
+		  /* a quiet machine cannot be promised: only what always holds */
+		  "    assert 0 <= s['other_cpu_max'] <= os.cpu_count(), s\n"
+		  "    assert len(s['reps']) == d['reps'], s\n"
+		  "    assert s['spoiled'] == sum(r['spoiled'] for r in s['reps']), s\n"
+		  "    for r in s['reps']:\n"
+		  "        assert s['gb_per_s']['min'] <= r['gb_per_s'] <= s['gb_per_s']['max'], s\n"
+		  "        assert 0 <= r['other_cpu'] <= s['other_cpu_max'], s\n"
+		  "        assert r['spoiled'] == (r['other_cpu'] > d['spoiled_above']), s\n"
 		  "lat = {(l['transport'], l['variant']) for l in d['latency']}\n"
 		  "assert ('shmkit', 'spin') in lat and ('shmkit', 'asleep') in lat, lat\n"
 		  "assert ('pipe', 'block') in lat and ('pipe', 'spin') not in lat, lat\n"
@@ -115,6 +140,11 @@ static void table_and_save(void)
 	/* no limit in this run: the column stays, blank, and says why */
 	T_STR_CONTAINS(out, "of limit");
 	T_STR_CONTAINS(out, "the two-core limit did not run");
+	T_STR_CONTAINS(out, "syscalls/1k");
+	T_STR_CONTAINS(out, "  ring 4 MiB\n");
+	T_STR_CONTAINS(out, "machine load at the start: ");
+	T_ASSERT(strstr(out, "other load beside the repetitions: ") ||
+		 strstr(out, "repetitions ran beside other load"));
 	free(out), free(err);
 	for (int i = 0; i < 3; i++) {
 		static const char *const ext[] = { "txt", "json", "svg" };
@@ -213,6 +243,70 @@ static void broken_run_fails(void)
 	free(out), free(err);
 }
 
+/* Two ring sizes: the channels stream at each, the pipe once, without one. */
+static void rings(void)
+{
+	const char *json = t_tmpfile("json");
+	char *out, *err;
+
+	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 2 --duration 0.01 -m stream "
+		  "-t shmkit,pipe -s 4K --rings 64K,1M --json >%s", json), 0);
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 - %s <<'EOF'\n"
+		  "import json, sys\n"
+		  "d = json.load(open(sys.argv[1]))\n"
+		  "assert d['rings'] == [65536, 1048576], d['rings']\n"
+		  "got = sorted((s['transport'], s['ring_bytes'] or 0) for s in d['stream'])\n"
+		  "assert got == [('pipe', 0), ('shmkit', 65536), ('shmkit', 1048576)], got\n"
+		  "for s in d['stream']:\n"
+		  "    assert len(s['reps']) == 2, s\n"
+		  "    chan = s['transport'] == 'shmkit'\n"
+		  "    assert (s['syscalls_per_1000'] is not None) == chan, s\n"
+		  "    assert all((r['syscalls_per_1000'] is not None) == chan for r in s['reps']), s\n"
+		  "EOF", json), 0);
+	free(out), free(err);
+	T_EQ(t_cli(&out, &err, "bench", TINY, "-m", "stream", "-t", "shmkit,pipe", "-s", "4K",
+		   "--rings", "64K,1M", NULL), 0);
+	T_STR_CONTAINS(out, "  ring 64 KiB\n");
+	T_STR_CONTAINS(out, "  ring 1 MiB\n");
+	free(out), free(err);
+}
+
+/*
+ * A busy loop on the consumer's cpu for the whole run: the run must see
+ * it. Rounds of 0.2 s, so that it stands well above /proc/stat's 10 ms
+ * rounding; the loop ends with the shell, or after a minute whatever
+ * happens.
+ */
+static void load_detected(void)
+{
+	const char *json = t_tmpfile("json");
+
+	char *out, *err;
+	long hog;
+
+	T_EQ(t_sh(&out, &err,
+		  "pin=; [ \"$(nproc)\" -ge 2 ] && taskset -c 1 true 2>/dev/null && pin='taskset -c 1'\n"
+		  "timeout 60 $pin sh -c 'while :; do :; done' & hog=$!\n"
+		  /* timeout passes the signal on and waits for the loop */
+		  "trap 'kill $hog 2>/dev/null; wait $hog' EXIT INT TERM\n"
+		  "echo $hog\n"
+		  "\"$SHMKIT\" bench --reps 2 --duration 0.2 -m stream -t shmkit,pipe -s 64 "
+		  "--json >%s", json), 0);
+	hog = strtol(out, NULL, 10);
+	T_ASSERT(hog > 0 && kill((pid_t)hog, 0) < 0 && errno == ESRCH);
+	free(out), free(err);
+	T_EQ(t_sh(&out, &err,
+		  "python3 - %s <<'EOF'\n"
+		  "import json, sys\n"
+		  "d = json.load(open(sys.argv[1]))\n"
+		  "rows = [(s['transport'], s['spoiled'], s['other_cpu_max']) for s in d['stream']]\n"
+		  "assert any(n > 0 or (o or 0) > 0.1 for _, n, o in rows), rows\n"
+		  "EOF", json), 0);
+	free(out), free(err);
+}
+
 int main(void)
 {
 	char *out, *err;
@@ -225,5 +319,7 @@ int main(void)
 	table_and_save();
 	limit_runs();
 	broken_run_fails();
+	rings();
+	load_detected();
 	return 0;
 }
