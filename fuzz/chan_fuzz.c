@@ -236,8 +236,7 @@ static void cf_load(const struct cf_in *in, unsigned flags)
 				      memory_order_relaxed);
 		atomic_store_explicit(&h->cold[s].closed, (uint32_t)in_le(in, d + 8, 4),
 				      memory_order_relaxed);
-		atomic_store_explicit(&h->cold[s].light_wake, (uint32_t)in_le(in, d + 12, 4),
-				      memory_order_relaxed);
+		h->cold[s].reserved = (uint32_t)in_le(in, d + 12, 4);
 		atomic_store_explicit(&h->cold[s].sleeps, in_le(in, d + 16, 8), memory_order_relaxed);
 		atomic_store_explicit(&h->cold[s].wakes, in_le(in, d + 24, 8), memory_order_relaxed);
 	}

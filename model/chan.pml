@@ -226,47 +226,6 @@ inline fetch(me, a, v) { v = mem[a] }
 #define MB(me) true
 #endif
 
-/*
- * Light wake-ups (S6). A side built with -DLIGHT_P or -DLIGHT_C wakes
- * without a barrier, and a sleeper whose peer is light has the kernel
- * run one on the peer's cpu (membarrier): here, the peer's whole store
- * buffer drains in one step. That is the barrier the IPI runs at some
- * point of the peer's instruction stream: its earlier stores reach
- * memory, and its later loads, which come after, see the flag the
- * sleeper had already made visible (MB before).
- */
-#ifdef LIGHT_P
-#define LIGHT_PV 1
-#else
-#define LIGHT_PV 0
-#endif
-#ifdef LIGHT_C
-#define LIGHT_CV 1
-#else
-#define LIGHT_CV 0
-#endif
-#define LIGHT(s) ((s) == P -> LIGHT_PV : LIGHT_CV)
-
-#ifdef TSO
-inline membarrier(other) {
-	d_step {
-		i = 0;
-		do
-		:: i < sb_n[(other)] ->
-			mem[sb_a[(other) * BUF + i]] = sb_v[(other) * BUF + i];
-			sb_a[(other) * BUF + i] = 0;
-			sb_v[(other) * BUF + i] = 0;
-			i++
-		:: else -> break
-		od;
-		sb_n[(other)] = 0;
-		i = 0
-	}
-}
-#else
-inline membarrier(other) { skip }
-#endif
-
 /* ------------------------------------------------------------- futex */
 
 /*
@@ -406,13 +365,10 @@ inline peer_closed(me) {
 	fi
 }
 
-/* wake_peer: S2, or S6 for a light side */
+/* wake_peer: S2 */
 inline wake_peer(me) {
 #ifndef NO_WAKE_MB
-	if
-	:: LIGHT(me)		/* S6: the sleeper's membarrier stands in */
-	:: !LIGHT(me) -> MB(me)	/* S2: our publish before the flag's load */
-	fi;
+	MB(me);			/* S2: our publish before the flag's load */
 #endif
 	atomic { fetch(me, SLEEPING + 1 - me, w); x = (w != 0); w = 0 };
 	if
@@ -442,12 +398,6 @@ inline sleep_once(me, a) {
 	store(me, SLEEPING + me, 1);
 #ifndef NO_SLEEP_MB
 	MB(me);			/* S1: the flag before the re-check */
-#endif
-#ifndef NO_MEMBARRIER
-	if
-	:: LIGHT(1 - me) -> membarrier(1 - me)	/* S6 */
-	:: else
-	fi;
 #endif
 	ready(me, a);
 	if

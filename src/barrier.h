@@ -31,8 +31,6 @@
 #define shmkit_cas_seq_cst(p, expected, desired) \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_seq_cst, memory_order_seq_cst)
-/* Orders the compiler only: for the light waker (chan.c, S6). */
-#define shmkit_compiler_barrier() atomic_signal_fence(memory_order_seq_cst)
 /* Store-load ordering, for the sleeper handshake (see chan.c). */
 #if defined(__SANITIZE_THREAD__)
 #define SHMKIT_TSAN 1

@@ -59,18 +59,6 @@
  *               at once if it moved.  pairs with S1
  *   S5 kicker:  store(sleeping, 0), seq_cst, then S4: kick_peer wakes whether
  *               or not a sleep was announced (open, close).  pairs with S1, S3
- *   S6 light:   the full barrier of S2 on every message is the cost of a
- *               cross-core write's round trip (the barrier waits for the
- *               record's line). Where the kernel offers membarrier(2), a
- *               process registers at open and says so in its cold block
- *               (light_wake); its wake_peer then orders only the compiler,
- *               and a sleeper whose peer is light, after S1, has the kernel
- *               run a full barrier on every cpu of a registered process
- *               (__shmkit_membarrier_all). The peer's barrier then falls
- *               either after its publish (the sleeper's re-check sees the
- *               data) or before its load of the flag (it sees the flag).
- *               A sleeper that cannot make the call sleeps 1 ms at a time.
- *               pairs with S1, S2
  *
  * Owners and layout:
  *   O0 closer:  store_release(owner, 0) after its last stores (closed).
@@ -93,7 +81,6 @@
 #include "chan.h"
 #include "futex.h"
 #include "look.h"
-#include "membarrier.h"
 #include "proc.h"
 #include "relax.h"
 #include "seg.h"
@@ -120,8 +107,6 @@
  */
 #define YIELD_EVERY_NS 20000
 #define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
-/* A sleep's length when a wake-up may be missed (S6, no membarrier). */
-#define LIGHT_FALLBACK_NS 1000000
 
 /* cold.closed: how a side last ended; cleared by the next open */
 #define CLOSED_CLEAN 1
@@ -141,7 +126,6 @@ struct shmkit_chan {
 	uint64_t cap, mask, max_msg;	/* private copies, checked at open */
 	int side, peer;			/* __SHMKIT_SIDE_PROD or _CONS */
 	int policy;
-	int light;		/* this process wakes without a fence (S6) */
 	uint64_t wait_avg;	/* moving average of short waits, ns */
 	uint64_t spin_ns;	/* how long to spin before sleeping */
 	uint64_t pos;		/* my position: private, the truth for me */
@@ -377,14 +361,8 @@ static void wake_peer(struct shmkit_chan *ch)
 {
 	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->peer];
 
-	/*
-	 * S2: orders our publish before the load of sleeping; pairs with S1.
-	 * S6: a light waker leaves that to the sleeper's membarrier.
-	 */
-	if (ch->light)
-		shmkit_compiler_barrier();
-	else
-		shmkit_smp_mb();
+	/* S2: orders our publish before the load of sleeping; pairs with S1 */
+	shmkit_smp_mb();
 	if (!shmkit_load_relaxed(&sl->sleeping))
 		return;
 	/*
@@ -434,10 +412,6 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	count(&ch->hdr->cold[ch->side].sleeps, 1);
 	/* S1: orders the flag before the re-check; pairs with S2 */
 	shmkit_smp_mb();
-	/* S6: a light peer skipped its barrier: the kernel runs it now */
-	if (shmkit_load_acquire(&ch->hdr->cold[ch->peer].light_wake) &&
-	    __shmkit_membarrier_all() < 0 && (ns < 0 || ns > LIGHT_FALLBACK_NS))
-		ns = LIGHT_FALLBACK_NS;
 	r = ready(ch, arg);
 	/*
 	 * A close is a wake-up condition too: chan_close stores closed, then
@@ -760,10 +734,6 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	}
 	ch->pos = mine;
 	ch->peer_pos = theirs;
-	/* S6: said before our first publish; the kick below orders it before
-	 * any wake-up we skip a fence for */
-	ch->light = __shmkit_light_wake_ready();
-	shmkit_store_release(&ch->hdr->cold[ch->side].light_wake, (uint32_t)ch->light);
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
 	kick_peer(ch);
 	*out = ch;

@@ -25,7 +25,7 @@
 #include "header.h"
 
 #define SHMKIT_CHAN_MAGIC 0x4e414843u	/* "CHAN" little-endian */
-#define SHMKIT_CHAN_VERSION 3	/* 3: light wake-ups (a 2 would sleep unseen) */
+#define SHMKIT_CHAN_VERSION 2
 #define SHMKIT_CHAN_RING_OFFSET 4096	/* from the segment's start */
 #define SHMKIT_CHAN_MAX_CAPACITY (1ull << 30)
 
@@ -56,7 +56,7 @@ struct __shmkit_chan_hot {
 struct __shmkit_chan_cold {
 	_Atomic uint64_t owner;	/* pid | (start time low 32 bits) << 32; 0 none */
 	_Atomic uint32_t closed;	/* 1 after a clean close */
-	_Atomic uint32_t light_wake;	/* 1: wakes without a fence (chan.c, S6) */
+	uint32_t reserved;
 	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
 	_Atomic uint64_t wakes;		/* times this side woke the other */
 	_Atomic uint64_t yields;	/* sched_yield calls while it waited */
