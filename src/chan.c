@@ -70,6 +70,7 @@
  * Never trust the segment: positions, lengths and layout read from shared
  * memory are checked before use, and a bad one is -SHMKIT_ECORRUPT.
  */
+#define _GNU_SOURCE	/* sched_getcpu */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -101,8 +102,12 @@
 #define SPIN_NS 100000
 #define SPIN_MAX_NS 1000000
 /*
- * A wait this long may be for our own cpu (a crowded machine, or a peer
- * not pinned apart from us): offer it, at most this often. Yielding at
+ * A wait this long may be for our own cpu: the peer may be runnable on
+ * it (a crowded machine, or two processes not pinned apart). Each side
+ * notes its cpu in its cold block when it begins to wait, and a waiter
+ * offers its cpu, at most this often, only while the peer last waited on
+ * the same one: a peer on another cpu gains nothing from our yield, and
+ * at 1 MiB messages yields were most of the system calls. Yielding at
  * every look at the clock cost about one system call a microsecond.
  */
 #define YIELD_EVERY_NS 20000
@@ -438,6 +443,14 @@ static void learn_spin(struct shmkit_chan *ch, uint64_t waited)
 	ch->spin_ns = spin < SPIN_NS ? SPIN_NS : spin > SPIN_MAX_NS ? SPIN_MAX_NS : spin;
 }
 
+/* Does the peer's last wait share our cpu (the one we run on now)? */
+static int same_cpu(struct shmkit_chan *ch)
+{
+	int mine = sched_getcpu();
+
+	return mine < 0 || (uint32_t)mine == shmkit_load_relaxed(&ch->hdr->cold[ch->peer].cpu);
+}
+
 /* wait_ready's loop, from start: spin, yield, then sleep in slices. */
 static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
 {
@@ -447,6 +460,8 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
 	next_check = start;
+	/* statistics-grade: a stale cpu costs a yield or skips one */
+	shmkit_store_relaxed(&ch->hdr->cold[ch->side].cpu, (uint32_t)sched_getcpu());
 	for (unsigned i = 1;; i++) {
 		r = ready(ch, arg);
 		if (r)
@@ -466,9 +481,11 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (now >= next_yield) {
-			sched_yield();
-			count(&ch->hdr->cold[ch->side].yields, 1);
 			next_yield = now + YIELD_EVERY_NS;
+			if (same_cpu(ch)) {
+				sched_yield();
+				count(&ch->hdr->cold[ch->side].yields, 1);
+			}
 		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
 			continue;

@@ -56,7 +56,7 @@ struct __shmkit_chan_hot {
 struct __shmkit_chan_cold {
 	_Atomic uint64_t owner;	/* pid | (start time low 32 bits) << 32; 0 none */
 	_Atomic uint32_t closed;	/* 1 after a clean close */
-	uint32_t reserved;
+	_Atomic uint32_t cpu;		/* where this side last began to wait */
 	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
 	_Atomic uint64_t wakes;		/* times this side woke the other */
 	_Atomic uint64_t yields;	/* sched_yield calls while it waited */

@@ -3,12 +3,17 @@
  * result code, framing, zero copy, wrap-around, end of stream, -EPIPE,
  * -EBUSY, and the counters (messages, bytes, sleeps, wakes, yields).
  */
+#define _GNU_SOURCE	/* sched_getcpu */
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "harness.h"
 
 static void open_pair(const char *name, size_t cap, struct shmkit_chan **p,
@@ -283,9 +288,23 @@ static void in_the_command(void)
 	T_OK(shmkit_chan_destroy(name));
 }
 
+/* Pins this process to the cpu it runs on; returns that cpu. */
+static int pin_here(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	T_ASSERT(cpu >= 0);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	T_OK(sched_setaffinity(0, sizeof(set), &set));
+	return cpu;
+}
+
 /*
  * Every system call a channel makes on its own is counted: a consumer
- * that waits with nothing coming yields its cpu (after a short spin) and,
+ * that waits with nothing coming yields its cpu (after a short spin) if
+ * the producer last waited on the same cpu, never if on another, and,
  * when it may block, sleeps. stat and stat --json show the yields.
  */
 static void counted_waits(void)
@@ -293,13 +312,20 @@ static void counted_waits(void)
 	char name[64], buf[64], *out = NULL;
 	struct shmkit_chan *p, *c;
 	struct shmkit_chan_info info;
+	struct __shmkit_chan_hdr *h;
 	size_t len;
 	uint64_t yields;
-	int id;
+	int id, cpu = pin_here();
+	char *base;
 
 	open_pair(t_name(name, sizeof(name), "waits"), 4096, &p, &c);
 	id = shmkit_seg_open(&(struct shmkit_ref){ .kind = SHMKIT_REF_NAME, .name = name });
 	T_OK(id);
+	base = shmat(id, NULL, 0);
+	T_ASSERT(base != (void *)-1);
+	h = (struct __shmkit_chan_hdr *)(base + SHMKIT_HDR_SIZE);
+	/* as if the producer had last waited here */
+	atomic_store(&h->cold[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu);
 	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
 	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
 	T_OK(shmkit_chan_info(id, &info));
@@ -316,6 +342,15 @@ static void counted_waits(void)
 	/* two 30 ms waits, timed; the producer never waited */
 	T_ASSERT(info.cons_wait_ns >= 60000000u);
 	T_EQ(info.prod_wait_ns, 0);
+
+	/* the producer elsewhere: spinning, the consumer keeps its cpu */
+	yields = info.cons_yields;
+	atomic_store(&h->cold[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu + 1);
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &info));
+	T_EQ(info.cons_yields, yields);
+	T_OK(shmdt(base));
 
 	T_EQ(t_cli(&out, NULL, "stat", "-n", name, NULL), 0);
 	snprintf(buf, sizeof(buf), "yields:     producer 0, consumer %llu",
