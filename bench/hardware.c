@@ -89,9 +89,7 @@ static void cl_side(struct ctl *c, int ponging, void *arg)
 	struct cl_arg *a = arg;
 	uint64_t v;
 
-	atomic_fetch_add(&c->ready, 1);
-	if (pair_wait(c, &c->go, 1))
-		_exit(1);
+	pair_started(c);
 	if (!ponging) {
 		pair_latency_rounds(c, a->o, 1024, 0, bump, a);
 		atomic_store_explicit(&c->stop, 1, memory_order_release);

@@ -69,6 +69,13 @@ void pair_pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+void pair_started(struct ctl *c)
+{
+	atomic_fetch_add(&c->ready, 1);
+	if (pair_wait(c, &c->go, 1))
+		_exit(1);
+}
+
 int bench_can_pin(const struct bench_opts *o, char *why, size_t cap)
 {
 	cpu_set_t set;

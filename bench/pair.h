@@ -55,6 +55,9 @@ int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
 
 /* In a side: spins until *v >= want (0), the stop flag (1) or a failure (-1). */
 int pair_wait(struct ctl *c, _Atomic int *v, int want);
+/* In a side, its end open: waits for the other side and the parent's go
+ * (exits quietly if the run failed meanwhile). */
+void pair_started(struct ctl *c);
 /* In a side: records the first failure (err as -errno or -EBADMSG) and exits. */
 _Noreturn void pair_fail(struct ctl *c, const char *what, int err);
 /* Pins the calling process to cpu; cpu < 0 leaves it free. */

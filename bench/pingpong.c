@@ -69,9 +69,7 @@ static void pp_side(struct ctl *c, int ponging, void *arg)
 		pair_fail(c, "open", err);
 	if ((err = a->x->open(a->back, ponging)) < 0)
 		pair_fail(c, "open", err);
-	atomic_fetch_add(&c->ready, 1);
-	if (pair_wait(c, &c->go, 1))
-		_exit(1);
+	pair_started(c);
 	if (ponging)
 		ponger(c, a);
 	else

@@ -129,9 +129,7 @@ static void stream_side(struct ctl *c, int consumer, void *arg)
 
 	if ((err = a->x->open(a->link, !consumer)) < 0)
 		pair_fail(c, "open", err);
-	atomic_fetch_add(&c->ready, 1);
-	if (pair_wait(c, &c->go, 1))
-		_exit(1);
+	pair_started(c);
 	if (consumer)
 		consume(c, a);
 	else
