@@ -123,11 +123,21 @@ struct bench_rep {
 	double msgs_per_s, gb_per_s;
 	double other_cpu;	/* other processes beside it, in cpus; -1 unknown */
 	int spoiled;		/* other_cpu > BENCH_SPOILED_CPU */
+	double line_ns;		/* the cache line's round trip just before it */
 	int have_counts;	/* the transport counted its system calls */
 	double syscalls_per_1000;	/* sleeps, wakes, yields of both sides */
 	double wait[2];		/* producer, consumer: share of the round waiting */
 	uint64_t ring;		/* the ring's capacity; 0 unknown */
 };
+
+/*
+ * A repetition whose probe took this many times the run's fastest is taken
+ * to have run on other cpus than the rest (a virtual machine's host moved
+ * or crowded them): on the hosts we run on, probes sat at about 30 ns
+ * (two threads of one core) or 70 ns (two cores) when the figures agreed,
+ * and at 400-1000 ns in the repetitions that ran at a quarter of the speed.
+ */
+#define BENCH_MOVED 3
 
 struct bench_stream_result {
 	struct bench_stat msgs_per_s;
@@ -138,6 +148,8 @@ struct bench_stream_result {
 	/* from rep[], by bench_stream_sum */
 	int spoiled;			/* repetitions spoiled */
 	double other_cpu_max;		/* -1 if never known */
+	struct bench_stat line_ns;	/* the probes before the repetitions */
+	int moved;			/* repetitions probed at > BENCH_MOVED x the floor */
 	int have_counts;
 	double syscalls_per_1000;	/* medians over the repetitions */
 	double wait[2];

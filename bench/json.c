@@ -60,7 +60,8 @@ static void json_rep(FILE *f, const struct bench_rep *p)
 {
 	fprintf(f, "{\"msgs_per_s\": %.6g, \"gb_per_s\": %.6g, ", p->msgs_per_s, p->gb_per_s);
 	json_num(f, "other_cpu", p->other_cpu, p->other_cpu >= 0);
-	fprintf(f, ", \"spoiled\": %s, ", p->spoiled ? "true" : "false");
+	fprintf(f, ", \"spoiled\": %s, \"line_ns\": %.6g, ", p->spoiled ? "true" : "false",
+		p->line_ns);
 	json_counts(f, p->have_counts, p->syscalls_per_1000, p->wait);
 	fprintf(f, "}");
 }
@@ -82,8 +83,10 @@ static void json_stream_row(FILE *f, const struct bench *b, int k, int i, int s)
 	json_stat(f, "msgs_per_s", &r->msgs_per_s);
 	fprintf(f, ", ");
 	json_stat(f, "gb_per_s", &r->gb_per_s);
-	fprintf(f, ", \"spoiled\": %d, ", r->spoiled);
+	fprintf(f, ", \"spoiled\": %d, \"moved\": %d, ", r->spoiled, r->moved);
 	json_num(f, "other_cpu_max", r->other_cpu_max, r->other_cpu_max >= 0);
+	fprintf(f, ", ");
+	json_stat(f, "line_ns", &r->line_ns);
 	fprintf(f, ", ");
 	json_counts(f, r->have_counts, r->syscalls_per_1000, r->wait);
 	fprintf(f, ",\n     \"reps\": [");
@@ -171,7 +174,8 @@ void bench_print_json(FILE *f, const struct bench *b)
 		fprintf(f, "%s%zu", k ? ", " : "", b->rings[k]);
 	fprintf(f, "], ");
 	json_num(f, "loadavg_1m", b->loadavg, b->loadavg >= 0);
-	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d,\n", BENCH_SPOILED_CPU, b->reruns);
+	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d, \"line_floor_ns\": %.6g, "
+		"\"moved_above\": %d,\n", BENCH_SPOILED_CPU, b->reruns, b->line_floor, BENCH_MOVED);
 	json_limits(f, b);
 	json_stream(f, b);
 	json_latency(f, b);

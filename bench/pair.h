@@ -39,7 +39,12 @@ struct ctl {
 	double other[MAX_ROUNDS];
 	int have_counts[MAX_ROUNDS];
 	struct bench_counts counts[MAX_ROUNDS];
+	/* streams, timed rounds: the cache line's round trip just before */
+	double line_ns[MAX_ROUNDS];
 	char why[320];
+	/* the probe's line: the producer makes it odd, the consumer even */
+	_Alignas(64) _Atomic uint64_t probe;
+	char probe_pad[64 - sizeof(uint64_t)];
 };
 
 /* A fresh control block (shared, anonymous), or NULL with errno set. */

@@ -4,9 +4,13 @@
  * messages over the time from a round's first send to its last check.
  * Around each timed round, outside its time, the producer reads what else
  * ran on the bench's cpus (load.c) and the transport's own counters of
- * system calls and waiting.
+ * system calls and waiting, and just before it the two sides pass one
+ * cache line back and forth (the probe): the host can move or share the
+ * cpus under a virtual machine, which no counter inside it shows, and the
+ * line's round trip then changes several times over with the figures.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,6 +77,49 @@ static void round_end(struct ctl *c, const struct stream_arg *a, int r, const st
 		counts_sub(&c->counts[r], &now, &m->counts);
 }
 
+#define PROBE_TRIPS 256
+
+/* The producer's half of the probe: mean round trip in ns. */
+static double probe_line(struct ctl *c)
+{
+	uint64_t v = atomic_load_explicit(&c->probe, memory_order_relaxed);
+	double t0 = clock_s();
+
+	for (int i = 0; i < PROBE_TRIPS; i++) {
+		/* odd: the consumer answers with v + 1 (relaxed: no data rides on it) */
+		atomic_store_explicit(&c->probe, ++v, memory_order_relaxed);
+		while (atomic_load_explicit(&c->probe, memory_order_relaxed) == v)
+			cpu_relax();
+		v++;
+	}
+	return (clock_s() - t0) / PROBE_TRIPS * 1e9;
+}
+
+/*
+ * The consumer's wait for round r, answering probes meanwhile. As
+ * pair_wait: 0 when announced, 1 at the producer's stop, -1 on a failure.
+ */
+static int wait_round(struct ctl *c, int r)
+{
+	unsigned i = 0;
+	uint64_t v;
+
+	while (atomic_load_explicit(&c->round, memory_order_acquire) < r) {
+		if (atomic_load_explicit(&c->failed, memory_order_relaxed))
+			return -1;
+		if (atomic_load_explicit(&c->stop, memory_order_acquire))
+			return 1;
+		v = atomic_load_explicit(&c->probe, memory_order_relaxed);
+		if (v & 1)
+			atomic_store_explicit(&c->probe, v + 1, memory_order_relaxed);
+		cpu_relax();
+		/* the other side may share this core when pinning is off */
+		if (++i % 1024 == 0)
+			sched_yield();
+	}
+	return 0;
+}
+
 static void produce(struct ctl *c, const struct stream_arg *a)
 {
 	uint64_t seq = 0, n = 1024 * 1024 / (a->size + 64) + 16;
@@ -84,8 +131,10 @@ static void produce(struct ctl *c, const struct stream_arg *a)
 		/* set when the warm-up ends: every round after it is timed */
 		int timed = c->timed_from >= 0;
 
-		if (timed)
+		if (timed) {
+			c->line_ns[r] = probe_line(c);
 			round_begin(a, &m);
+		}
 		c->n[r] = n;
 		c->t0[r] = clock_s();
 		/* announces n[r] and t0[r]; pairs with the consumer's acquire */
@@ -110,7 +159,7 @@ static void consume(struct ctl *c, const struct stream_arg *a)
 
 	c->cons_cpu[0] = load_own_s();
 	for (int r = 0;; r++) {
-		if (pair_wait(c, &c->round, r))
+		if (wait_round(c, r))
 			break;
 		for (uint64_t i = 0; i < c->n[r]; i++)
 			if ((err = a->x->recv(a->link, seq++, a->size)) < 0)
@@ -155,6 +204,7 @@ static void round_rep(const struct ctl *c, int i, size_t size, struct bench_rep 
 	rep->gb_per_s = rep->msgs_per_s * (double)size / 1e9;
 	rep->other_cpu = c->other[i];
 	rep->spoiled = rep->other_cpu > BENCH_SPOILED_CPU;
+	rep->line_ns = c->line_ns[i];
 	if (!(rep->have_counts = c->have_counts[i]))
 		return;
 	rep->ring = k->ring;
@@ -168,6 +218,7 @@ static void round_rep(const struct ctl *c, int i, size_t size, struct bench_rep 
 void bench_stream_sum(struct bench_stream_result *r)
 {
 	double rate[BENCH_MAX_REPS], gbs[BENCH_MAX_REPS], calls[BENCH_MAX_REPS];
+	double line[BENCH_MAX_REPS];
 	double wait[2][BENCH_MAX_REPS];
 	struct bench_stat st;
 	int k = 0;
@@ -179,6 +230,7 @@ void bench_stream_sum(struct bench_stream_result *r)
 
 		rate[i] = p->msgs_per_s;
 		gbs[i] = p->gb_per_s;
+		line[i] = p->line_ns;
 		r->spoiled += p->spoiled;
 		if (p->other_cpu > r->other_cpu_max)
 			r->other_cpu_max = p->other_cpu;
@@ -190,6 +242,7 @@ void bench_stream_sum(struct bench_stream_result *r)
 	}
 	bench_stat_of(rate, r->nreps, &r->msgs_per_s);
 	bench_stat_of(gbs, r->nreps, &r->gb_per_s);
+	bench_stat_of(line, r->nreps, &r->line_ns);
 	/* medians of every repetition's, or nothing */
 	r->have_counts = k > 0 && k == r->nreps;
 	if (!r->have_counts)

@@ -135,6 +135,30 @@ static void stream_size(struct bench *b, int k, int s, const struct bench_opts *
 	}
 }
 
+/* The run's fastest probe, and each row's repetitions far above it. */
+static void mark_moved(struct bench *b)
+{
+	struct bench_stream_result *r;
+
+	b->line_floor = 0;
+	for (int k = 0; k < b->nrings; k++)
+		for (int i = 0; i < b->nx; i++)
+			for (int s = 0; s < b->nsizes; s++)
+				if (b->st_ok[k][i][s] && (r = &b->st[k][i][s])->line_ns.min > 0 &&
+				    (!b->line_floor || r->line_ns.min < b->line_floor))
+					b->line_floor = r->line_ns.min;
+	for (int k = 0; k < b->nrings; k++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (int s = 0; s < b->nsizes; s++) {
+				r = &b->st[k][i][s];
+				r->moved = 0;
+				for (int n = 0; b->st_ok[k][i][s] && n < r->nreps; n++)
+					r->moved += r->rep[n].line_ns > BENCH_MOVED * b->line_floor;
+			}
+		}
+	}
+}
+
 /*
  * Every streaming size at every ring. Reruns of spoiled repetitions are
  * limited to half the planned ones, so that a machine busy throughout
@@ -222,8 +246,10 @@ void bench_sweep(struct bench *b)
 	 * every transport through the same spells, so the ratios hold.
 	 */
 	one.reps = 1;
-	if (b->measure & M_STREAM)
+	if (b->measure & M_STREAM) {
 		stream_all(b, &one);
+		mark_moved(b);
+	}
 	if (b->measure & M_LATENCY)
 		for (int s = 0; s < b->nlat; s++)
 			latency_size(b, s, &one);

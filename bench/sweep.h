@@ -56,6 +56,7 @@ struct bench {
 	struct bench_lat_result line;
 	int line_ok;
 	double clock_ns;	/* one clock reading, in every sampled trip */
+	double line_floor;	/* the fastest stream probe of the run, ns; 0 none */
 	int failures;
 	char machine[256];
 };

@@ -57,7 +57,7 @@ static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s
 	fmt_si(rate, sizeof(rate), r->msgs_per_s.median);
 	snprintf(range, sizeof(range), "[%.2f-%.2f]", r->gb_per_s.min, r->gb_per_s.max);
 	fprintf(f, "  %-8s %-20s %10s %8.2f%c %-15s", size, b->x[i]->label, rate,
-	       r->gb_per_s.median, r->spoiled ? '*' : ' ', range);
+	       r->gb_per_s.median, r->spoiled ? '*' : r->moved ? '~' : ' ', range);
 	if (pipe >= 0 && b->st_ok[0][pipe][s])
 		fprintf(f, " %7.2fx", r->gb_per_s.median / b->st[0][pipe][s].gb_per_s.median);
 	else
@@ -70,6 +70,35 @@ static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s
 		fprintf(f, " %8s", of);
 	print_stream_counts(f, r, b->rings[k]);
 	fprintf(f, "\n");
+}
+
+/* The '~' footnote: repetitions whose cpus the host moved or crowded. */
+static void print_probe_note(FILE *f, const struct bench *b)
+{
+	int moved = 0, reps = 0;
+	double hi = 0;
+
+	if (b->line_floor <= 0)
+		return;
+	for (int k = 0; k < b->nrings; k++) {
+		for (int i = 0; i < b->nx; i++) {
+			for (int s = 0; s < b->nsizes; s++) {
+				const struct bench_stream_result *r = &b->st[k][i][s];
+
+				if (!b->st_ok[k][i][s])
+					continue;
+				moved += r->moved;
+				reps += r->nreps;
+				hi = hi > r->line_ns.max ? hi : r->line_ns.max;
+			}
+		}
+	}
+	fprintf(f, "  cache line round trip before each repetition: %.0f to %.0f ns\n",
+		b->line_floor, hi);
+	if (moved)
+		fprintf(f, "  ~ %d of %d repetitions ran with it above %dx the fastest: the host\n"
+			"    moved or crowded the cpus, and their figures may be far off\n",
+			moved, reps, BENCH_MOVED);
 }
 
 /* The '*' footnote, or how little else ran. */
@@ -137,6 +166,7 @@ static void print_stream(FILE *f, const struct bench *b)
 	else
 		fprintf(f, "  of limit: blank, the two-core limit did not run (-t limit)\n");
 	print_load_note(f, b);
+	print_probe_note(f, b);
 }
 
 /* One round-trip row: transport i, variant v, size s. */
