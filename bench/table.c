@@ -72,14 +72,16 @@ static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s
 	fprintf(f, "\n");
 }
 
-/* The '~' footnote: repetitions whose cpus the host moved or crowded. */
-static void print_probe_note(FILE *f, const struct bench *b)
-{
-	int moved = 0, reps = 0;
-	double hi = 0;
+/* What the streaming footnotes count, over every row that worked. */
+struct stream_totals {
+	int reps, spoiled, moved;
+	double other_max;	/* -1 if never known */
+	double line_max;
+};
 
-	if (b->line_floor <= 0)
-		return;
+static void stream_totals(const struct bench *b, struct stream_totals *t)
+{
+	*t = (struct stream_totals){ .other_max = -1 };
 	for (int k = 0; k < b->nrings; k++) {
 		for (int i = 0; i < b->nx; i++) {
 			for (int s = 0; s < b->nsizes; s++) {
@@ -87,39 +89,37 @@ static void print_probe_note(FILE *f, const struct bench *b)
 
 				if (!b->st_ok[k][i][s])
 					continue;
-				moved += r->moved;
-				reps += r->nreps;
-				hi = hi > r->line_ns.max ? hi : r->line_ns.max;
+				t->reps += r->nreps;
+				t->spoiled += r->spoiled;
+				t->moved += r->moved;
+				if (r->other_cpu_max > t->other_max)
+					t->other_max = r->other_cpu_max;
+				if (r->line_ns.max > t->line_max)
+					t->line_max = r->line_ns.max;
 			}
 		}
 	}
+}
+
+/* The '~' footnote: repetitions whose cpus the host moved or crowded. */
+static void print_probe_note(FILE *f, const struct bench *b, const struct stream_totals *t)
+{
+	if (b->line_floor <= 0)
+		return;
 	fprintf(f, "  cache line round trip before each repetition: %.0f to %.0f ns\n",
-		b->line_floor, hi);
-	if (moved)
+		b->line_floor, t->line_max);
+	if (t->moved)
 		fprintf(f, "  ~ %d of %d repetitions ran with it above %dx the fastest: the host\n"
 			"    moved or crowded the cpus, and their figures may be far off\n",
-			moved, reps, BENCH_MOVED);
+			t->moved, t->reps, BENCH_MOVED);
 }
 
 /* The '*' footnote, or how little else ran. */
-static void print_load_note(FILE *f, const struct bench *b)
+static void print_load_note(FILE *f, const struct bench *b, const struct stream_totals *t)
 {
-	int spoiled = 0, reps = 0;
-	double most = -1;
+	int spoiled = t->spoiled, reps = t->reps;
+	double most = t->other_max;
 
-	for (int k = 0; k < b->nrings; k++) {
-		for (int i = 0; i < b->nx; i++) {
-			for (int s = 0; s < b->nsizes; s++) {
-				const struct bench_stream_result *r = &b->st[k][i][s];
-
-				if (!b->st_ok[k][i][s])
-					continue;
-				spoiled += r->spoiled;
-				reps += r->nreps;
-				most = r->other_cpu_max > most ? r->other_cpu_max : most;
-			}
-		}
-	}
 	if (most < 0)
 		fprintf(f, "  other load beside the repetitions: not known (no /proc/stat)\n");
 	else if (spoiled)
@@ -143,6 +143,7 @@ static int any_ring(const struct bench *b)
 static void print_stream(FILE *f, const struct bench *b)
 {
 	int pipe = bench_find_xport(b, "pipe"), limit = bench_find_xport(b, "limit");
+	struct stream_totals t;
 	char ring[32];
 
 	fprintf(f, "\nStreaming, one way\n");
@@ -165,8 +166,9 @@ static void print_stream(FILE *f, const struct bench *b)
 			   "spin only\n");
 	else
 		fprintf(f, "  of limit: blank, the two-core limit did not run (-t limit)\n");
-	print_load_note(f, b);
-	print_probe_note(f, b);
+	stream_totals(b, &t);
+	print_load_note(f, b, &t);
+	print_probe_note(f, b, &t);
 }
 
 /* One round-trip row: transport i, variant v, size s. */
