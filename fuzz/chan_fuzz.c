@@ -26,7 +26,7 @@
  *   50      160    the channel header, its padding squeezed out:
  *                  layout (magic 4, version 2, hdr_size 2, flags 4,
  *                  reserved 4, capacity 8, max_msg 8), hot[2] (pos, msgs,
- *                  bytes: 24 each), cold[2] (owner 8, closed 4, cpu 4,
+ *                  bytes: 24 each), cold[2] (owner 8, closed 4, reserved 4,
  *                  sleeps 8, wakes 8: 32 each), sleep[2] (sleeping 4,
  *                  wake_seq 4: 8 each)
  *   210     4096   the ring
@@ -236,8 +236,7 @@ static void cf_load(const struct cf_in *in, unsigned flags)
 				      memory_order_relaxed);
 		atomic_store_explicit(&h->cold[s].closed, (uint32_t)in_le(in, d + 8, 4),
 				      memory_order_relaxed);
-		atomic_store_explicit(&h->cold[s].cpu, (uint32_t)in_le(in, d + 12, 4),
-				      memory_order_relaxed);
+		h->cold[s].reserved = (uint32_t)in_le(in, d + 12, 4);
 		atomic_store_explicit(&h->cold[s].sleeps, in_le(in, d + 16, 8), memory_order_relaxed);
 		atomic_store_explicit(&h->cold[s].wakes, in_le(in, d + 24, 8), memory_order_relaxed);
 	}

@@ -104,7 +104,7 @@
 /*
  * A wait this long may be for our own cpu: the peer may be runnable on
  * it (a crowded machine, or two processes not pinned apart). Each side
- * notes its cpu in its cold block when it begins to wait, and a waiter
+ * notes its cpu in its hot block's wait line when it begins to wait, and a waiter
  * offers its cpu, at most this often, only while the peer last waited on
  * the same one: a peer on another cpu gains nothing from our yield, and
  * at 1 MiB messages yields were most of the system calls. Yielding at
@@ -448,7 +448,7 @@ static int same_cpu(struct shmkit_chan *ch)
 {
 	int mine = sched_getcpu();
 
-	return mine < 0 || (uint32_t)mine == shmkit_load_relaxed(&ch->hdr->cold[ch->peer].cpu);
+	return mine < 0 || (uint32_t)mine == shmkit_load_relaxed(&ch->hdr->hot[ch->peer].cpu);
 }
 
 /* wait_ready's loop, from start: spin, yield, then sleep in slices. */
@@ -461,7 +461,7 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
 	next_check = start;
 	/* statistics-grade: a stale cpu costs a yield or skips one */
-	shmkit_store_relaxed(&ch->hdr->cold[ch->side].cpu, (uint32_t)sched_getcpu());
+	shmkit_store_relaxed(&ch->hdr->hot[ch->side].cpu, (uint32_t)sched_getcpu());
 	for (unsigned i = 1;; i++) {
 		r = ready(ch, arg);
 		if (r)
@@ -484,7 +484,7 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 			next_yield = now + YIELD_EVERY_NS;
 			if (same_cpu(ch)) {
 				sched_yield();
-				count(&ch->hdr->cold[ch->side].yields, 1);
+				count(&ch->hdr->hot[ch->side].yields, 1);
 			}
 		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
@@ -522,7 +522,7 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 	start = now_ns();
 	r = wait_loop(ch, arg, timeout_ms, start);
 	waited = now_ns() - start;
-	count(&ch->hdr->cold[ch->side].wait_ns, waited);
+	count(&ch->hdr->hot[ch->side].wait_ns, waited);
 	if (r == 0 && waited <= SPIN_MAX_NS)
 		learn_spin(ch, waited);
 	return r;
@@ -1066,10 +1066,10 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->prod_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].wakes);
 	info->cons_sleeps = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].sleeps);
 	info->cons_wakes = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wakes);
-	info->prod_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].yields);
-	info->cons_yields = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].yields);
-	info->prod_wait_ns = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].wait_ns);
-	info->cons_wait_ns = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].wait_ns);
+	info->prod_yields = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_PROD].yields);
+	info->cons_yields = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_CONS].yields);
+	info->prod_wait_ns = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_PROD].wait_ns);
+	info->cons_wait_ns = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_CONS].wait_ns);
 	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner);
 	info->prod_pid = (pid_t)(uint32_t)owner;
 	info->prod_alive = owner && owner_alive(owner);

@@ -43,25 +43,34 @@ struct __shmkit_rec {
 #define SHMKIT_REC_MARK 0x31434552u	/* "REC1" */
 #define SHMKIT_REC_ALIGN 8
 
-/* Written on every message, by its side only. */
+/*
+ * Written by its side only: the first line on every message, the second
+ * whenever the side waits. The peer reads the first line's pos when its
+ * own cached copy says it must wait, and the second line's cpu only when
+ * it might yield: a side that waits often keeps these stores off the
+ * lines the peer reads on every message (the cold block).
+ */
 struct __shmkit_chan_hot {
 	_Atomic uint64_t pos;	/* producer: tail (end of published data);
 				   consumer: head (end of released data) */
 	_Atomic uint64_t msgs;	/* statistics, single writer */
 	_Atomic uint64_t bytes;
-	uint8_t pad[128 - 24];
+	uint8_t pad0[64 - 24];
+	_Atomic uint64_t yields;	/* sched_yield calls while it waited */
+	_Atomic uint64_t wait_ns;	/* time spent waiting for the other side */
+	_Atomic uint32_t cpu;		/* where this side last began to wait */
+	uint32_t reserved;
+	uint8_t pad1[64 - 24];
 };
 
 /* Written on open, close and sleep, by its side only. */
 struct __shmkit_chan_cold {
 	_Atomic uint64_t owner;	/* pid | (start time low 32 bits) << 32; 0 none */
 	_Atomic uint32_t closed;	/* 1 after a clean close */
-	_Atomic uint32_t cpu;		/* where this side last began to wait */
+	uint32_t reserved;
 	_Atomic uint64_t sleeps;	/* times this side slept on its futex */
 	_Atomic uint64_t wakes;		/* times this side woke the other */
-	_Atomic uint64_t yields;	/* sched_yield calls while it waited */
-	_Atomic uint64_t wait_ns;	/* time spent waiting for the other side */
-	uint8_t pad[128 - 48];
+	uint8_t pad[128 - 32];
 };
 
 /*
@@ -94,6 +103,7 @@ struct __shmkit_chan_hdr {
 };
 
 _Static_assert(sizeof(struct __shmkit_chan_hot) == 128, "layout is ABI");
+_Static_assert(offsetof(struct __shmkit_chan_hot, yields) == 64, "waits have their own line");
 _Static_assert(sizeof(struct __shmkit_chan_cold) == 128, "layout is ABI");
 _Static_assert(sizeof(struct __shmkit_chan_sleep) == 128, "layout is ABI");
 _Static_assert(offsetof(struct __shmkit_chan_hdr, hot) == 128, "layout is ABI");

@@ -325,7 +325,7 @@ static void counted_waits(void)
 	T_ASSERT(base != (void *)-1);
 	h = (struct __shmkit_chan_hdr *)(base + SHMKIT_HDR_SIZE);
 	/* as if the producer had last waited here */
-	atomic_store(&h->cold[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu);
+	atomic_store(&h->hot[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu);
 	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
 	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
 	T_OK(shmkit_chan_info(id, &info));
@@ -345,7 +345,7 @@ static void counted_waits(void)
 
 	/* the producer elsewhere: spinning, the consumer keeps its cpu */
 	yields = info.cons_yields;
-	atomic_store(&h->cold[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu + 1);
+	atomic_store(&h->hot[__SHMKIT_SIDE_PROD].cpu, (uint32_t)cpu + 1);
 	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
 	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
 	T_OK(shmkit_chan_info(id, &info));
