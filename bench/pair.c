@@ -31,16 +31,23 @@
 
 #define START_TIMEOUT 10.0	/* seconds for both children to open */
 
-/* Spins until *v >= want or the stop flag (if any) or a failure. */
+/*
+ * Spins until *v >= want or the stop flag (if any) or a failure, and
+ * answers the other side's probe meanwhile (an odd value: stream.c).
+ */
 int pair_wait(struct ctl *c, _Atomic int *v, int want)
 {
 	unsigned i = 0;
+	uint64_t probe;
 
 	while (atomic_load_explicit(v, memory_order_acquire) < want) {
 		if (atomic_load_explicit(&c->failed, memory_order_relaxed))
 			return -1;
 		if (atomic_load_explicit(&c->stop, memory_order_acquire))
 			return 1;
+		probe = atomic_load_explicit(&c->probe, memory_order_relaxed);
+		if (probe & 1)
+			atomic_store_explicit(&c->probe, probe + 1, memory_order_relaxed);
 		cpu_relax();
 		/* the other side may share this core when pinning is off */
 		if (++i % 1024 == 0)

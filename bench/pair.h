@@ -58,7 +58,8 @@ int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
 	     void (*side)(struct ctl *, int, void *), void *arg,
 	     void (*opened)(void *), void *opened_arg);
 
-/* In a side: spins until *v >= want (0), the stop flag (1) or a failure (-1). */
+/* In a side: spins until *v >= want (0), the stop flag (1) or a failure (-1),
+ * answering the probe (stream.c) while it waits. */
 int pair_wait(struct ctl *c, _Atomic int *v, int want);
 /* In a side, its end open: waits for the other side and the parent's go
  * (exits quietly if the run failed meanwhile). */

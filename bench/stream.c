@@ -10,7 +10,6 @@
  * line's round trip then changes several times over with the figures.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -79,7 +78,7 @@ static void round_end(struct ctl *c, const struct stream_arg *a, int r, const st
 
 #define PROBE_TRIPS 256
 
-/* The producer's half of the probe: mean round trip in ns. */
+/* The producer's half of the probe (pair_wait answers it): mean round trip in ns. */
 static double probe_line(struct ctl *c)
 {
 	uint64_t v = atomic_load_explicit(&c->probe, memory_order_relaxed);
@@ -93,31 +92,6 @@ static double probe_line(struct ctl *c)
 		v++;
 	}
 	return (clock_s() - t0) / PROBE_TRIPS * 1e9;
-}
-
-/*
- * The consumer's wait for round r, answering probes meanwhile. As
- * pair_wait: 0 when announced, 1 at the producer's stop, -1 on a failure.
- */
-static int wait_round(struct ctl *c, int r)
-{
-	unsigned i = 0;
-	uint64_t v;
-
-	while (atomic_load_explicit(&c->round, memory_order_acquire) < r) {
-		if (atomic_load_explicit(&c->failed, memory_order_relaxed))
-			return -1;
-		if (atomic_load_explicit(&c->stop, memory_order_acquire))
-			return 1;
-		v = atomic_load_explicit(&c->probe, memory_order_relaxed);
-		if (v & 1)
-			atomic_store_explicit(&c->probe, v + 1, memory_order_relaxed);
-		cpu_relax();
-		/* the other side may share this core when pinning is off */
-		if (++i % 1024 == 0)
-			sched_yield();
-	}
-	return 0;
 }
 
 static void produce(struct ctl *c, const struct stream_arg *a)
@@ -159,7 +133,7 @@ static void consume(struct ctl *c, const struct stream_arg *a)
 
 	c->cons_cpu[0] = load_own_s();
 	for (int r = 0;; r++) {
-		if (wait_round(c, r))
+		if (pair_wait(c, &c->round, r))
 			break;
 		for (uint64_t i = 0; i < c->n[r]; i++)
 			if ((err = a->x->recv(a->link, seq++, a->size)) < 0)
