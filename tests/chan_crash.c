@@ -14,6 +14,8 @@
  *  - The same when the victim is killed while opening and closing: one
  *    side opens, moves one message, and closes, over and over, until it
  *    dies at a random point of that cycle; its place is then taken.
+ *  - Several processes racing to take a dead side's place: exactly one
+ *    gets it, the others -EBUSY.
  *
  * Messages are common/payload.h's, tagged with (epoch, seq); a producer's
  * epoch is its number in the trial, so the consumer can tell a restarted
@@ -43,6 +45,8 @@ struct shared {
 	_Atomic uint64_t noticed_at;	/* ns, when the survivor saw it */
 	_Atomic uint64_t peeked;	/* consumer: last seq verified, + 1 */
 	_Atomic int opened;		/* sides that have opened the channel */
+	_Atomic int go;			/* claim race: 1 start, 2 winner may close */
+	_Atomic int won, busy;		/* claim race: outcomes */
 	char name[64];
 };
 
@@ -313,6 +317,67 @@ static void busy_and_zombie(struct shared *sh)
 	T_OK(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0));
 	T_OK(shmkit_chan_close(p));
 	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(sh->name));
+}
+
+#define RACERS 6
+
+static int race_to_claim(void *arg)
+{
+	struct shared *sh = arg;
+	struct shmkit_chan *ch;
+	int r;
+
+	while (atomic_load(&sh->go) == 0)
+		;
+	r = shmkit_chan_open(sh->name, SHMKIT_PRODUCER, &ch);
+	if (r == -EBUSY) {
+		atomic_fetch_add(&sh->busy, 1);
+		return 0;
+	}
+	if (r < 0)
+		return 1;
+	atomic_fetch_add(&sh->won, 1);
+	/* hold the side until every racer has tried */
+	while (atomic_load(&sh->go) != 2)
+		usleep(100);
+	return shmkit_chan_close(ch) < 0;
+}
+
+/*
+ * The producer dies; RACERS processes, released at one moment, all open
+ * its side. claim's one compare-and-swap (O1) must let exactly one in.
+ */
+static void claim_race(struct shared *sh)
+{
+	pid_t racer[RACERS], holder;
+	unsigned t, trials = (unsigned)t_scale(20);
+	int i;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(sh->name, sizeof(sh->name), "t-%d-race", (int)getpid());
+	t_track_key(shmkit_name_key(sh->name));
+	T_OK(shmkit_chan_create(sh->name, 4096, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	for (t = 0; t < trials; t++) {
+		atomic_store(&sh->opened, 0);
+		holder = t_fork(open_and_wait, sh);
+		while (atomic_load(&sh->opened) < 1)
+			usleep(100);
+		kill(holder, SIGKILL);
+		T_EQ(t_wait(holder), 128 + SIGKILL);
+		atomic_store(&sh->go, 0);
+		atomic_store(&sh->won, 0);
+		atomic_store(&sh->busy, 0);
+		for (i = 0; i < RACERS; i++)
+			racer[i] = t_fork(race_to_claim, sh);
+		atomic_store(&sh->go, 1);
+		while (atomic_load(&sh->won) + atomic_load(&sh->busy) < RACERS)
+			usleep(100);
+		T_EQ(atomic_load(&sh->won), 1);
+		atomic_store(&sh->go, 2);
+		for (i = 0; i < RACERS; i++)
+			T_EQ(t_wait(racer[i]), 0);
+	}
 	T_OK(shmkit_chan_destroy(sh->name));
 }
 
@@ -588,6 +653,7 @@ int main(void)
 	busy_and_zombie(sh);
 	reserve_then_die(sh);
 	half_done_wake(sh);
+	claim_race(sh);
 	for (i = 0; i < trials; i++) {
 		trial(sh, 0, 2 * i);
 		/* everyone is gone: the channel is an orphan, and gc takes it */
