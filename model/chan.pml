@@ -14,29 +14,25 @@
  * the word after the record (REC_END_WORD). The ring has CAP words, so
  * max_msg = CAP/2 words, as max_msg = capacity/2 bytes in C.
  *
- * Memory model. spin is sequentially consistent. With -DTSO (every
- * configuration of check.sh) each side has an x86-TSO store buffer: each
- * of its stores (ring words, tail or head, sleeping, closed, owner) goes
- * into a FIFO of BUF entries and reaches memory later, in order, when a
- * separate Drain process moves it; the side's own loads see its buffered
- * stores first (store forwarding). A full barrier (smp_mb) and every
- * locked read-modify-write (the exchange and fetch_add in wake_peer, the
- * seq_cst store in close, the CAS in claim) wait until the buffer is
- * empty. So the one reordering x86 allows is modelled: a load overtaking
- * an earlier store, which is what the S1/S2 handshake must defeat.
- * Not modelled: the reorderings weaker machines add (store-store,
- * load-load, load-store, as on ARM or POWER). The C code forbids them with
- * its acquire/release pairs, and TSO never does them, so this model says
- * nothing about a missing acquire or release there. A full buffer stalls
- * the next store until an entry drains: real buffers are deeper, but the
- * handshake needs only the publish stores (end word, header and tail, or
- * head) to be overtaken by the next load, and three entries allow that
- * (two already find every mutant; the third adds a few per cent of
- * states).
+ * Memory model. spin is sequentially consistent; every configuration of
+ * check.sh adds one of two memory models. With -DTSO each side has an
+ * x86-TSO store buffer: each of its stores (ring words, tail or head,
+ * sleeping, closed, owner) goes into a FIFO of BUF entries and reaches
+ * memory later, in order, when a separate Drain process moves it; the
+ * side's own loads see its buffered stores first (store forwarding). A
+ * full barrier (smp_mb) and every locked read-modify-write (the exchange
+ * and fetch_add in wake_peer, the seq_cst store in close, the CAS in
+ * claim) wait until the buffer is empty. So the one reordering x86 allows
+ * is modelled: a load overtaking an earlier store, which is what the
+ * S1/S2 handshake must defeat. The reorderings weaker machines add
+ * (store-store, load-load, load-store, as on Armv8) are the weak model's,
+ * -DWMM (see the memory section below): there each access keeps its C11
+ * ordering, and a mutant can weaken any one of them. Buffers are deep
+ * enough never to fill (BUF, asserted), so no store waits for room and
+ * no reordering is lost to a shallow buffer.
  *
- * Without -DTSO the model is sequentially consistent: the Dekker
- * handshake then holds even without its barriers, which is why every
- * check runs with -DTSO.
+ * Sequentially consistent alone, the Dekker handshake holds even without
+ * its barriers, which is why no check runs without a memory model.
  *
  * Crashes (-DCRASH_P, -DCRASH_C). A Killer process may, at any moment,
  * kill one side: that side's `unless` escape then runs before its next
@@ -50,6 +46,16 @@
  * none of them except g_alive, which stands for the /proc lookup.
  */
 
+/*
+ * -DSMALL: an 8-word ring and small messages (1, 0, 2, 1, 3, 0, 1, 2
+ * payload words), so that records follow each other on the fast path,
+ * with the cached head, for most of a lap (README, configurations).
+ */
+#ifdef SMALL
+#define CAP 8
+#define LEN(i) ((i) == 0 -> 1 : ((i) == 1 -> 0 : ((i) == 2 -> 2 : ((i) == 3 -> 1 : \
+	((i) == 4 -> 3 : ((i) == 5 -> 0 : ((i) == 6 -> 1 : 2)))))))
+#endif
 #ifndef CAP
 #define CAP 4			/* ring words: a power of two */
 #endif
@@ -71,8 +77,39 @@
 #define LEN(i) ((i) == 0 -> 2 : ((i) == 1 -> 1 : ((i) == 2 -> 2 : 0)))
 #endif
 
+/*
+ * -DSHORT: every message reserves one payload word more than it commits
+ * (where max_msg allows), as shmkit_chan_commit(ch, used) with used less
+ * than reserved: the end word then lies inside the reservation.
+ */
+#ifdef SHORT
+#define RESERVE_EXTRA(ln) ((ln) < MAXLEN -> 1 : 0)
+#else
+#define RESERVE_EXTRA(ln) 0
+#endif
+
+/*
+ * -DCLOSE_C=k: the consumer closes cleanly after k messages and a new
+ * consumer opens the channel and reads on; meanwhile the producer may get
+ * -EPIPE, and then tries again.
+ */
+#ifdef CLOSE_C
+#define CLOSE_SET 1
+#else
+#define CLOSE_SET 0
+#endif
+
+/*
+ * Store buffer entries per side. A side makes at most MAXLEN + 5 stores
+ * between two points that empty its buffer (a barrier or a locked
+ * instruction): sleep_once's last store (sleeping = 0), a record's payload,
+ * its end word, header and tail, and one store more for the TAIL_FIRST
+ * mutant. A buffer that size never fills, and store() asserts so: real
+ * buffers are deeper still, and a model whose stores waited for room
+ * would hide the reorderings only a deep buffer allows. At most 10.
+ */
 #ifndef BUF
-#define BUF 3			/* store buffer entries per side (TSO): 2 or 3 */
+#define BUF (MAXLEN + 5)
 #endif
 #define WSMOD 8			/* wake_seq counts modulo this: see futex_wait */
 
@@ -115,12 +152,6 @@
 
 short mem[NADDR];
 
-#ifdef TSO
-byte sb_a[2 * BUF];		/* store buffers: address and value, oldest first */
-short sb_v[2 * BUF];
-byte sb_n[2];
-#endif
-
 bit fw[2];			/* this side is blocked in futex_wait */
 
 /* ghosts */
@@ -132,7 +163,8 @@ byte g_sent;			/* ids whose header is stored = next id to send */
 byte g_expect;			/* next id the consumer must receive */
 #define NONE 255
 byte g_redo = NONE;		/* an id a dead consumer peeked, never released */
-bit g_eos;			/* the consumer saw the end of the stream */
+bit g_eos;
+bit g_reopened;			/* CLOSE_C: the second consumer has come */			/* the consumer saw the end of the stream */
 byte g_res_lo, g_res_n;		/* the producer's reservation (positions) */
 byte g_hold_lo, g_hold_n, g_hold_id;	/* the record the consumer holds */
 bit g_win[2];			/* between a sleeper's read of wake_seq and its wait */
@@ -167,36 +199,155 @@ byte g_bumps[2];		/* bumps of its wake_seq in that window */
 
 /* ------------------------------------------------------------ memory */
 
-#ifdef TSO
-inline store(me, a, v) {
+/*
+ * Orderings. Each annotated shared access of src/chan.c is written here
+ * with its C ordering, by site (the labels of README.md's annotation
+ * table). A mutant passes -DW_<site>=1 and lowers that one access a step:
+ * a release store or an acquire load to relaxed; a seq_cst
+ * read-modify-write or store, which Armv8 and x86 compile as they do
+ * acq_rel and which this model cannot tell apart from it, to relaxed.
+ * Only -DWMM gives orderings a meaning: under -DTSO every load acquires,
+ * every store releases and every locked instruction is a full barrier,
+ * as on x86.
+ */
+#define RLX 0
+#define ACQ 1
+#define REL 1
+#ifndef W_P1H
+#define W_P1H 0			/* rec_publish: store_release(header) */
+#endif
+#ifndef W_P1T
+#define W_P1T 0			/* rec_publish: store_release(tail) */
+#endif
+#ifndef W_P2
+#define W_P2 0			/* space_ready: load_acquire(head) */
+#endif
+#ifndef W_C1H
+#define W_C1H 0			/* data_ready: load_acquire(header) */
+#endif
+#ifndef W_C1T
+#define W_C1T 0			/* data_ready: load_acquire(tail) */
+#endif
+#ifndef W_C1R
+#define W_C1R 0			/* data_ready: load_acquire(header), again */
+#endif
+#ifndef W_C1W
+#define W_C1W 0			/* within_tail: load_acquire(tail) */
+#endif
+#ifndef W_C2
+#define W_C2 0			/* release: store_release(head) */
+#endif
+#ifndef W_C2P
+#define W_C2P 0			/* peek, pad: store_release(head) */
+#endif
+#ifndef W_GO
+#define W_GO 0			/* peer_gone: load_acquire(owner) */
+#endif
+#ifndef W_GC
+#define W_GC 0			/* peer_gone: load_acquire(closed) */
+#endif
+#ifndef W_PCO
+#define W_PCO 0			/* peer_closed: load_acquire(owner) */
+#endif
+#ifndef W_PCC
+#define W_PCC 0			/* peer_closed: load_acquire(closed) */
+#endif
+#ifndef W_SQ
+#define W_SQ 0			/* sleep_once: load_acquire(wake_seq) */
+#endif
+#ifndef W_S3
+#define W_S3 0			/* wake_peer: exchange(sleeping), seq_cst */
+#endif
+#ifndef W_S4
+#define W_S4 0			/* wake_peer, kick_peer: fetch_add(wake_seq), seq_cst */
+#endif
+#ifndef W_S5
+#define W_S5 0			/* kick_peer: store(sleeping, 0), seq_cst */
+#endif
+#ifndef W_CC
+#define W_CC 0			/* close_as: store_release(closed) */
+#endif
+#ifndef W_O0
+#define W_O0 0			/* close_as: store_release(owner, 0) */
+#endif
+#ifndef W_O1
+#define W_O1 0			/* claim: compare_exchange(owner), seq_cst */
+#endif
+#ifndef W_OPM
+#define W_OPM 0			/* open: load_acquire(own position) */
+#endif
+#ifndef W_OPT
+#define W_OPT 0			/* open: load_acquire(other position) */
+#endif
+#ifndef W_OPC
+#define W_OPC 0			/* open: store_release(closed, 0) */
+#endif
+#ifndef W_CEL
+#define W_CEL 0			/* committed_end: load_acquire(ring word) */
+#endif
+#ifndef W_CET
+#define W_CET 0			/* committed_end: store_release(tail) */
+#endif
+#define ORD(strong, w) ((w) -> RLX : (strong))
+
+#if defined(TSO) || defined(WMM)
+byte sb_a[2 * BUF];		/* store buffers: address and value, oldest first */
+short sb_v[2 * BUF];
+#ifdef WMM
+bit sb_r[2 * BUF];		/* a release store: waits for every older entry */
+short vw[2 * NADDR];		/* each side's view of memory (WMM loads) */
+byte g_j;			/* scratch for the loops below; always 0 between steps */
+#endif
+byte sb_n[2];
+
+inline store(me, a, v, o) {
 	atomic {
-		sb_n[me] < BUF ->
+		assert(sb_n[me] < BUF);	/* the bound above holds */
 		sb_a[(me) * BUF + sb_n[me]] = a;
 		sb_v[(me) * BUF + sb_n[me]] = v;
+#ifdef WMM
+		sb_r[(me) * BUF + sb_n[me]] = (o == REL);
+#endif
 		sb_n[me]++
 	}
 }
 
 /*
- * A load, inside a step: the newest buffered store of this side to a,
- * else memory (written out for BUF of 2 or 3).
+ * The newest buffered store of this side to a, if any (store
+ * forwarding); written out for up to 10 entries.
  */
 #define SB_HIT(me, e, a) (sb_n[me] > (e) && sb_a[(me) * BUF + (e)] == (a))
-#if BUF == 3
-inline fetch(me, a, v) {
-	v = (SB_HIT(me, 2, a) -> sb_v[(me) * BUF + 2] :
-	     (SB_HIT(me, 1, a) -> sb_v[(me) * BUF + 1] :
-	      (SB_HIT(me, 0, a) -> sb_v[(me) * BUF] : mem[a])))
-}
-#else
-inline fetch(me, a, v) {
-	v = (SB_HIT(me, 1, a) -> sb_v[(me) * BUF + 1] :
-	     (SB_HIT(me, 0, a) -> sb_v[(me) * BUF] : mem[a]))
-}
-#endif
+#define SB_ANY(me, a) (SB_HIT(me, 9, a) || \
+	SB_HIT(me, 8, a) || \
+	SB_HIT(me, 7, a) || \
+	SB_HIT(me, 6, a) || \
+	SB_HIT(me, 5, a) || \
+	SB_HIT(me, 4, a) || \
+	SB_HIT(me, 3, a) || \
+	SB_HIT(me, 2, a) || \
+	SB_HIT(me, 1, a) || \
+	SB_HIT(me, 0, a))
+#define SB_E(me, e, a, older) (SB_HIT(me, e, a) -> sb_v[(me) * BUF + (e)] : (older))
+#define SB_VAL(me, a) SB_E(me, 9, a, SB_E(me, 8, a, SB_E(me, 7, a, SB_E(me, 6, a, SB_E(me, 5, a, SB_E(me, 4, a, SB_E(me, 3, a, SB_E(me, 2, a, SB_E(me, 1, a, sb_v[(me) * BUF])))))))))
 
 /* smp_mb(): wait until this side's stores have all reached memory */
 #define MB(me) (sb_n[me] == 0)
+
+#ifdef TSO
+/* A load, inside a step: store forwarding, else memory. */
+inline load(me, a, v, o) {
+	v = (SB_ANY(me, a) -> SB_VAL(me, a) : mem[a])
+}
+inline sync_view(me) { skip }
+
+/*
+ * A fence; a read-modify-write waits for the buffer to empty first (on
+ * x86 every locked instruction does, whatever its C ordering), then acts
+ * on memory in the same step, then RMW_DONE.
+ */
+inline fence(me) { MB(me) }
+#define RMW_READY(me, w) MB(me)
+inline RMW_DONE(me, w, a) { skip }
 
 /* A store buffer's drain: its oldest entry reaches memory, at any time. */
 proctype Drain(byte me) {
@@ -221,9 +372,194 @@ end:	do
 	od
 }
 #else
-inline store(me, a, v) { mem[a] = v }
-inline fetch(me, a, v) { v = mem[a] }
+/*
+ * The weak model (-DWMM): what C11's release, acquire and relaxed allow,
+ * and what Armv8 does with them.
+ *
+ * Stores: a side's store buffer drains any entry whose address no older
+ * entry shares (one location's stores stay in order: coherence), except
+ * that a release store drains only as the oldest entry, after every
+ * store before it. So stores to different locations become visible out
+ * of order unless a release (or a fence) orders them.
+ *
+ * Loads: each side has a view of memory, vw, the values as of its last
+ * synchronisation. A load takes the side's own newest buffered store to
+ * that address, else either its view's value (a load satisfied early) or
+ * memory's (and the view of that one location moves up: coherence). An
+ * acquire load, a fence and every read-modify-write bring the whole view
+ * up to memory after their access, so no later load is satisfied before
+ * them. Drained stores update their own side's view.
+ */
+inline sync_view(me) {
+	d_step {
+		vw[(me) * NADDR + 0] = mem[0];
+		vw[(me) * NADDR + 1] = mem[1];
+		vw[(me) * NADDR + 2] = mem[2];
+		vw[(me) * NADDR + 3] = mem[3];
+		vw[(me) * NADDR + 4] = mem[4];
+		vw[(me) * NADDR + 5] = mem[5];
+		vw[(me) * NADDR + 6] = mem[6];
+		vw[(me) * NADDR + 7] = mem[7];
+		vw[(me) * NADDR + 8] = mem[8];
+		vw[(me) * NADDR + 9] = mem[9];
+		vw[(me) * NADDR + 10] = mem[10];
+		vw[(me) * NADDR + 11] = mem[11];
+		vw[(me) * NADDR + 12] = mem[12];
+		vw[(me) * NADDR + 13] = mem[13];
+#if NADDR > 14
+		vw[(me) * NADDR + 14] = mem[14];
+#endif
+#if NADDR > 15
+		vw[(me) * NADDR + 15] = mem[15];
+#endif
+#if NADDR > 16
+		vw[(me) * NADDR + 16] = mem[16];
+#endif
+#if NADDR > 17
+		vw[(me) * NADDR + 17] = mem[17];
+#endif
+#if NADDR > 18
+		vw[(me) * NADDR + 18] = mem[18];
+#endif
+#if NADDR > 19
+		vw[(me) * NADDR + 19] = mem[19];
+#endif
+#if NADDR > 20
+		vw[(me) * NADDR + 20] = mem[20];
+#endif
+#if NADDR > 21
+		vw[(me) * NADDR + 21] = mem[21];
+#endif
+#if NADDR > 22
+		vw[(me) * NADDR + 22] = mem[22];
+#endif
+#if NADDR > 23
+		vw[(me) * NADDR + 23] = mem[23];
+#endif
+#if NADDR > 24
+		vw[(me) * NADDR + 24] = mem[24];
+#endif
+#if NADDR > 25
+		vw[(me) * NADDR + 25] = mem[25];
+#endif
+		skip
+	}
+}
+
+inline load(me, a, v, o) {
+	if
+	:: SB_ANY(me, a) -> v = SB_VAL(me, a)
+	:: else ->
+		if
+		:: v = vw[(me) * NADDR + (a)]
+		:: vw[(me) * NADDR + (a)] != mem[a] ->
+			v = mem[a];
+			vw[(me) * NADDR + (a)] = v
+		fi
+	fi;
+	if
+	:: o == ACQ -> sync_view(me)
+	:: else
+	fi
+}
+
+/*
+ * smp_mb: the buffer empties, then the view comes up to memory. A
+ * seq_cst or acq_rel read-modify-write does the same around its access; a
+ * relaxed one (a mutant) waits for nothing and only keeps its own side's
+ * view of its location coherent.
+ */
+inline fence(me) { atomic { MB(me) -> sync_view(me) } }
+#define RMW_READY(me, w) ((w) || MB(me))
+inline RMW_DONE(me, w, a) {
+	if
+	:: w -> vw[(me) * NADDR + (a)] = mem[a]
+	:: else -> sync_view(me)
+	fi
+}
+
+/* May entry e of side me drain now? (e >= 1) */
+#define SB_SAME(me, e, f) (sb_a[(me) * BUF + (e)] == sb_a[(me) * BUF + (f)])
+#define SB_FREE1(me) (sb_n[me] > 1 && !sb_r[(me) * BUF + 1] && \
+	!SB_SAME(me, 1, 0))
+#define SB_FREE2(me) (sb_n[me] > 2 && !sb_r[(me) * BUF + 2] && \
+	!SB_SAME(me, 2, 0) && !SB_SAME(me, 2, 1))
+#define SB_FREE3(me) (sb_n[me] > 3 && !sb_r[(me) * BUF + 3] && \
+	!SB_SAME(me, 3, 0) && !SB_SAME(me, 3, 1) && !SB_SAME(me, 3, 2))
+#define SB_FREE4(me) (sb_n[me] > 4 && !sb_r[(me) * BUF + 4] && \
+	!SB_SAME(me, 4, 0) && !SB_SAME(me, 4, 1) && !SB_SAME(me, 4, 2) && !SB_SAME(me, 4, 3))
+#define SB_FREE5(me) (sb_n[me] > 5 && !sb_r[(me) * BUF + 5] && \
+	!SB_SAME(me, 5, 0) && !SB_SAME(me, 5, 1) && !SB_SAME(me, 5, 2) && !SB_SAME(me, 5, 3) && !SB_SAME(me, 5, 4))
+#define SB_FREE6(me) (sb_n[me] > 6 && !sb_r[(me) * BUF + 6] && \
+	!SB_SAME(me, 6, 0) && !SB_SAME(me, 6, 1) && !SB_SAME(me, 6, 2) && !SB_SAME(me, 6, 3) && !SB_SAME(me, 6, 4) && !SB_SAME(me, 6, 5))
+#define SB_FREE7(me) (sb_n[me] > 7 && !sb_r[(me) * BUF + 7] && \
+	!SB_SAME(me, 7, 0) && !SB_SAME(me, 7, 1) && !SB_SAME(me, 7, 2) && !SB_SAME(me, 7, 3) && !SB_SAME(me, 7, 4) && !SB_SAME(me, 7, 5) && !SB_SAME(me, 7, 6))
+#define SB_FREE8(me) (sb_n[me] > 8 && !sb_r[(me) * BUF + 8] && \
+	!SB_SAME(me, 8, 0) && !SB_SAME(me, 8, 1) && !SB_SAME(me, 8, 2) && !SB_SAME(me, 8, 3) && !SB_SAME(me, 8, 4) && !SB_SAME(me, 8, 5) && !SB_SAME(me, 8, 6) && !SB_SAME(me, 8, 7))
+#define SB_FREE9(me) (sb_n[me] > 9 && !sb_r[(me) * BUF + 9] && \
+	!SB_SAME(me, 9, 0) && !SB_SAME(me, 9, 1) && !SB_SAME(me, 9, 2) && !SB_SAME(me, 9, 3) && !SB_SAME(me, 9, 4) && !SB_SAME(me, 9, 5) && !SB_SAME(me, 9, 6) && !SB_SAME(me, 9, 7) && !SB_SAME(me, 9, 8))
+
+/* entry e reaches memory and this side's view; the younger ones move down */
+inline drain_entry(me, e) {
+	mem[sb_a[me * BUF + e]] = sb_v[me * BUF + e];
+	vw[me * NADDR + sb_a[me * BUF + e]] = sb_v[me * BUF + e];
+	g_j = e + 1;
+	do
+	:: g_j < sb_n[me] ->
+		sb_a[me * BUF + g_j - 1] = sb_a[me * BUF + g_j];
+		sb_v[me * BUF + g_j - 1] = sb_v[me * BUF + g_j];
+		sb_r[me * BUF + g_j - 1] = sb_r[me * BUF + g_j];
+		g_j++
+	:: else -> break
+	od;
+	sb_n[me]--;
+	sb_a[me * BUF + sb_n[me]] = 0;
+	sb_v[me * BUF + sb_n[me]] = 0;
+	sb_r[me * BUF + sb_n[me]] = 0;
+	g_j = 0
+}
+
+proctype Drain(byte me) {
+end:	do
+	:: d_step { sb_n[me] > 0 -> drain_entry(me, 0) }
+#if BUF > 1
+	:: d_step { SB_FREE1(me) -> drain_entry(me, 1) }
+#endif
+#if BUF > 2
+	:: d_step { SB_FREE2(me) -> drain_entry(me, 2) }
+#endif
+#if BUF > 3
+	:: d_step { SB_FREE3(me) -> drain_entry(me, 3) }
+#endif
+#if BUF > 4
+	:: d_step { SB_FREE4(me) -> drain_entry(me, 4) }
+#endif
+#if BUF > 5
+	:: d_step { SB_FREE5(me) -> drain_entry(me, 5) }
+#endif
+#if BUF > 6
+	:: d_step { SB_FREE6(me) -> drain_entry(me, 6) }
+#endif
+#if BUF > 7
+	:: d_step { SB_FREE7(me) -> drain_entry(me, 7) }
+#endif
+#if BUF > 8
+	:: d_step { SB_FREE8(me) -> drain_entry(me, 8) }
+#endif
+#if BUF > 9
+	:: d_step { SB_FREE9(me) -> drain_entry(me, 9) }
+#endif
+	od
+}
+#endif
+#else
+inline store(me, a, v, o) { mem[a] = v }
+inline load(me, a, v, o) { v = mem[a] }
+inline sync_view(me) { skip }
 #define MB(me) true
+inline fence(me) { skip }
+#define RMW_READY(me, w) true
+inline RMW_DONE(me, w, a) { skip }
 #endif
 
 /* ------------------------------------------------------------- futex */
@@ -255,6 +591,9 @@ inline futex_wait(me, s) {
 	if
 	:: fw[me] == 0
 	:: atomic { fw[me] == 1 && TIMEOUT_OK(me) -> fw[me] = 0 }
+#ifdef SPURIOUS
+	:: atomic { fw[me] == 1 -> fw[me] = 0 }	/* a spurious return */
+#endif
 	fi
 }
 
@@ -272,7 +611,7 @@ inline ready(me, a) {
 	:: atomic { me == P && CAP - (pos - peer) >= a -> rd = 1 }
 	:: atomic {		/* space_ready: P2, load_acquire(head) */
 		me == P && CAP - (pos - peer) < a ->
-		fetch(P, HEAD, h);
+		load(P, HEAD, h, ORD(ACQ, W_P2));
 		assert(h <= pos && pos - h <= CAP);
 		peer = h;
 		h = 0;
@@ -280,7 +619,7 @@ inline ready(me, a) {
 	   }
 	:: atomic {		/* data_ready: C1, load_acquire(header at cur) */
 		me == Cn ->
-		fetch(Cn, (a) & MASK, w);
+		load(Cn, (a) & MASK, w, ORD(ACQ, W_C1H));
 		if
 		:: MARKED(w) -> assert(GENUINE(w, a)); nrec = w; rd = 1;
 			/*
@@ -291,7 +630,7 @@ inline ready(me, a) {
 			 * header's load: the code's later load can only see a
 			 * tail as new or newer, which the bounds hold for too.
 			 */
-			fetch(Cn, TAIL, t);
+			load(Cn, TAIL, t, ORD(ACQ, W_C1W));
 			/* the tail store came before this header's (P1) */
 			assert(t >= a && t - a <= CAP);	/* else -ECORRUPT */
 			t = 0
@@ -304,7 +643,7 @@ inline ready(me, a) {
 	:: me == P || rd == 1
 	:: atomic {		/* no mark: is the tail past cur? */
 		me == Cn && rd == 0 ->
-		fetch(Cn, TAIL, t);
+		load(Cn, TAIL, t, ORD(ACQ, W_C1T));
 		if
 		:: t <= a -> assert(a - t <= CAP)	/* it may lag */
 		:: else -> assert(t - a <= CAP); rd = 2
@@ -316,7 +655,7 @@ inline ready(me, a) {
 	:: rd != 2
 	:: atomic {		/* the header was stored before that tail */
 		rd == 2 ->
-		fetch(Cn, (a) & MASK, w);
+		load(Cn, (a) & MASK, w, ORD(ACQ, W_C1R));
 		assert(MARKED(w));
 		assert(GENUINE(w, a));
 		nrec = w;
@@ -332,7 +671,7 @@ inline ready(me, a) {
  */
 inline peer_gone(me) {
 	atomic {
-		fetch(me, OWNER + 1 - me, w);
+		load(me, OWNER + 1 - me, w, ORD(ACQ, W_GO));
 		if
 		:: w == 0 -> gone = 255		/* look at closed */
 		:: w != 0 && w == g_alive[1 - me] -> gone = 0
@@ -344,7 +683,7 @@ inline peer_gone(me) {
 	:: gone < 254
 	:: atomic {
 		gone == 255 ->
-		fetch(me, CLOSED + 1 - me, w);
+		load(me, CLOSED + 1 - me, w, ORD(ACQ, W_GC));
 		if
 		:: w == 0 -> gone = 0		/* not yet come */
 		:: else -> gone = (me == P -> EPIPE : EEOF)
@@ -358,31 +697,33 @@ inline peer_gone(me) {
 
 /* peer_closed: two loads, owner then closed; leaves x */
 inline peer_closed(me) {
-	atomic { fetch(me, OWNER + 1 - me, w); x = (w == 0); w = 0 };
+	atomic { load(me, OWNER + 1 - me, w, ORD(ACQ, W_PCO)); x = (w == 0); w = 0 };
 	if
 	:: x == 0
-	:: atomic { x == 1 -> fetch(me, CLOSED + 1 - me, w); x = (w != 0); w = 0 }
+	:: atomic { x == 1 -> load(me, CLOSED + 1 - me, w, ORD(ACQ, W_PCC)); x = (w != 0); w = 0 }
 	fi
 }
 
 /* wake_peer: S2 */
 inline wake_peer(me) {
 #ifndef NO_WAKE_MB
-	MB(me);			/* S2: our publish before the flag's load */
+	fence(me);		/* S2: our publish before the flag's load */
 #endif
-	atomic { fetch(me, SLEEPING + 1 - me, w); x = (w != 0); w = 0 };
+	atomic { load(me, SLEEPING + 1 - me, w, RLX); x = (w != 0); w = 0 };
 	if
 	:: x == 0
 	:: atomic {		/* atomic_exchange(&sleeping, 0) */
-		x == 1 && MB(me) ->
+		x == 1 && RMW_READY(me, W_S3) ->
 		x = (mem[SLEEPING + 1 - me] != 0);
-		mem[SLEEPING + 1 - me] = 0
+		mem[SLEEPING + 1 - me] = 0;
+		RMW_DONE(me, W_S3, SLEEPING + 1 - me)
 	   };
 		if
 		:: x == 0
 		:: atomic {	/* atomic_fetch_add(&wake_seq, 1) */
-			x == 1 && MB(me) ->
+			x == 1 && RMW_READY(me, W_S4) ->
 			BUMP(1 - me);
+			RMW_DONE(me, W_S4, WAKESEQ + 1 - me);
 			x = 0
 		   };
 			futex_wake(1 - me)
@@ -393,18 +734,18 @@ inline wake_peer(me) {
 /* sleep_once: S1; leaves rd */
 inline sleep_once(me, a) {
 #ifndef SEQ_LATE
-	atomic { fetch(me, WAKESEQ + me, seq); g_win[me] = 1 };
+	atomic { load(me, WAKESEQ + me, seq, ORD(ACQ, W_SQ)); g_win[me] = 1 };
 #endif
-	store(me, SLEEPING + me, 1);
+	store(me, SLEEPING + me, 1, RLX);
 #ifndef NO_SLEEP_MB
-	MB(me);			/* S1: the flag before the re-check */
+	fence(me);		/* S1: the flag before the re-check */
 #endif
 	ready(me, a);
 	if
 	:: rd != 0
 	:: rd == 0 ->
 #ifdef SEQ_LATE
-		atomic { fetch(me, WAKESEQ + me, seq); g_win[me] = 1 };
+		atomic { load(me, WAKESEQ + me, seq, ORD(ACQ, W_SQ)); g_win[me] = 1 };
 #endif
 		peer_closed(me);
 		if
@@ -413,7 +754,7 @@ inline sleep_once(me, a) {
 		fi
 	fi;
 	atomic { seq = 0; g_win[me] = 0; g_bumps[me] = 0; g_across[me] = 0 };
-	store(me, SLEEPING + me, 0)
+	store(me, SLEEPING + me, 0, RLX)
 }
 
 /*
@@ -454,17 +795,26 @@ inline wait_ready(me, a) {
 
 /* rec_publish: P1. The empty word past the end, the header, the tail. */
 inline rec_publish(lenw, sz) {
+#ifdef NO_END_WORD_FAST
+	/* a mutant: the fast path's records go without their end word */
+	if
+	:: fast -> fast = 0
+	:: else ->
+#endif
 #ifndef NO_END_WORD
 	atomic {
 		assert(APART(pos + sz, 1, g_hold_lo, g_hold_n));
-		store(P, (pos + sz) & MASK, 0)
+		store(P, (pos + sz) & MASK, 0, RLX)
 	};
 #endif
+#ifdef NO_END_WORD_FAST
+	fi;
+#endif
 #ifdef TAIL_FIRST
-	store(P, TAIL, pos + sz);
+	store(P, TAIL, pos + sz, REL);
 #endif
 	atomic {
-		store(P, pos & MASK, HDRW(lenw, g_sent, pos));	/* P1: release */
+		store(P, pos & MASK, HDRW(lenw, g_sent, pos), ORD(REL, W_P1H));	/* P1 */
 		if
 		:: lenw != PAD -> g_sent++; g_res_n = 0; g_res_lo = 0
 		:: else -> skip
@@ -474,7 +824,7 @@ inline rec_publish(lenw, sz) {
 		pos = pos + sz;
 		assert(pos < 250);
 #ifndef TAIL_FIRST
-		store(P, TAIL, pos)				/* P1: release */
+		store(P, TAIL, pos, ORD(REL, W_P1T))	/* P1 */
 #endif
 	}
 }
@@ -486,13 +836,27 @@ inline rec_publish(lenw, sz) {
  * the word after it. One loop, so that wait_ready is written out once.
  */
 inline reserve() {
+#ifdef CLOSE_C
+	/* like a pipe: a closed reader fails the write at once (EPIPE) */
+	atomic { load(P, CLOSED + Cn, w, RLX); x = (w != 0); w = 0 };
+	if
+	:: x == 1 -> x = 0; peer_gone(P); err = (gone == EPIPE -> EPIPE : 0); gone = 0
+	:: else -> err = 0
+	fi;
+#endif
 	atomic {
-		rec = 1 + ln;
-		err = 0;
-		x = (rec <= CAP - (pos & MASK) && CAP - (pos - peer) >= rec + 1)
+		rec = 1 + ln + RESERVE_EXTRA(ln);
+		x = (err == 0 -> (rec <= CAP - (pos & MASK) && CAP - (pos - peer) >= rec + 1) : 2);
+		err = 0
 	};
 	if
-	:: x == 1 -> x = 0		/* the fast path */
+	:: x == 2 -> x = 0; err = EPIPE
+	:: x == 1 -> x = 0;		/* the fast path */
+#ifdef NO_END_WORD_FAST
+		fast = 1
+#else
+		skip
+#endif
 	:: x == 0 ->
 		do
 		:: atomic {
@@ -531,7 +895,7 @@ inline write_payload() {
 	:: atomic {
 		i <= ln ->
 		assert(APART(pos + i, 1, g_hold_lo, g_hold_n));
-		store(P, (pos + i) & MASK, PAYW(g_sent, pos + i));
+		store(P, (pos + i) & MASK, PAYW(g_sent, pos + i), RLX);
 		i++
 	   }
 	:: i > ln -> i = 0; break
@@ -549,7 +913,7 @@ inline committed_end() {
 	do
 	:: atomic {
 		x == 0 ->
-		fetch(P, pos & MASK, w);
+		load(P, pos & MASK, w, ORD(ACQ, W_CEL));
 		if
 		:: !MARKED(w) -> x = 1
 		:: else ->
@@ -570,7 +934,7 @@ inline committed_end() {
 	:: x == 1 -> x = 0; break
 	od;
 	if
-	:: pos != t -> store(P, TAIL, pos)
+	:: pos != t -> store(P, TAIL, pos, ORD(REL, W_CET))
 	:: else
 	fi
 }
@@ -578,17 +942,18 @@ inline committed_end() {
 /* claim, for a new process: the dead owner's word is replaced (a CAS) */
 inline claim(me) {
 	atomic {
-		MB(me) ->
+		RMW_READY(me, W_O1) ->
 		assert(mem[OWNER + me] == 0 || mem[OWNER + me] != g_alive[me]);
 		mem[OWNER + me] = g_crashes[me] + 1;
+		RMW_DONE(me, W_O1, OWNER + me);
 		g_alive[me] = g_crashes[me] + 1
 	}
 }
 
 inline open_producer() {
 	claim(P);
-	atomic { fetch(P, TAIL, t) };	/* mine */
-	atomic { fetch(P, HEAD, h) };	/* theirs */
+	atomic { load(P, TAIL, t, ORD(ACQ, W_OPM)) };	/* mine */
+	atomic { load(P, HEAD, h, ORD(ACQ, W_OPT)) };	/* theirs */
 #ifndef NO_WALK
 	committed_end();
 #else
@@ -600,25 +965,30 @@ inline open_producer() {
 		t = 0;
 		h = 0
 	};
-	store(P, CLOSED + P, 0);
+	store(P, CLOSED + P, 0, ORD(REL, W_OPC));
 	open_kick(P)
 }
 
 /* kick_peer: wake the other side, flag or not */
 inline kick(me) {
-	MB(me);
-	atomic { MB(me) -> mem[SLEEPING + 1 - me] = 0 };	/* seq_cst store */
-	atomic {						/* fetch_add */
-		MB(me) ->
-		BUMP(1 - me)
+	fence(me);
+	atomic {				/* S5: seq_cst store */
+		RMW_READY(me, W_S5) ->
+		mem[SLEEPING + 1 - me] = 0;
+		RMW_DONE(me, W_S5, SLEEPING + 1 - me)
+	};
+	atomic {				/* S4: fetch_add */
+		RMW_READY(me, W_S4) ->
+		BUMP(1 - me);
+		RMW_DONE(me, W_S4, WAKESEQ + 1 - me)
 	};
 	futex_wake(1 - me)
 }
 
 /* shmkit_chan_close */
 inline chan_close(me) {
-	store(me, CLOSED + me, 1);
-	store(me, OWNER + me, 0);
+	store(me, CLOSED + me, 1, ORD(REL, W_CC));
+	store(me, OWNER + me, 0, ORD(REL, W_O0));	/* O0 */
 #ifndef CLOSE_NO_WAKE
 	kick(me)
 #else
@@ -639,6 +1009,8 @@ inline open_kick(me) {
 inline crash(me) {
 	MB(me);
 	atomic {
+		/* the successor starts after system calls: full barriers */
+		sync_view(me);
 		g_kill[me] = 0;
 		g_alive[me] = 0;
 		g_win[me] = 0;
@@ -655,15 +1027,23 @@ inline crash(me) {
 		:: me == Cn -> g_hold_lo = 0; g_hold_n = 0; g_hold_id = 0
 		:: else -> g_res_lo = 0; g_res_n = 0
 		fi;
+#ifdef NO_END_WORD_FAST
+		fast = 0;
+#endif
 		pos = 0; peer = 0; ln = 0; rec = 0; off = 0; size = 0;
 		need = 0; pad = 0; rd = 0; err = 0; gone = 0; x = 0; i = 0;
 		w = 0; t = 0; h = 0; seq = 0; nrec = 0
 	}
 }
 
+#ifdef NO_END_WORD_FAST
+#define FAST_LOCAL bit fast;
+#else
+#define FAST_LOCAL
+#endif
 #define LOCALS \
 	byte pos, peer, ln, rec, off, size, need, rd, err, gone, x, i; \
-	bit pad; \
+	bit pad; FAST_LOCAL \
 	short w, t, h, seq, nrec
 
 proctype Producer() {
@@ -685,7 +1065,7 @@ restart:
 				rec_publish(ln, 1 + ln);	/* commit */
 				rec = 0;
 				wake_peer(P)
-			:: else -> assert(err == EPEERDEAD); err = 0
+			:: else -> assert(err == EPEERDEAD || (CLOSE_SET && err == EPIPE)); err = 0
 			fi;
 			ln = 0
 		:: else -> break
@@ -701,8 +1081,8 @@ restart:
 
 inline open_consumer() {
 	claim(Cn);
-	atomic { fetch(Cn, HEAD, h) };	/* mine */
-	atomic { fetch(Cn, TAIL, t) };	/* theirs */
+	atomic { load(Cn, HEAD, h, ORD(ACQ, W_OPM)) };	/* mine */
+	atomic { load(Cn, TAIL, t, ORD(ACQ, W_OPT)) };	/* theirs */
 	atomic {
 		/*
 		 * shmkit_chan_open (positions_fit): -SHMKIT_ECORRUPT unless
@@ -719,7 +1099,7 @@ inline open_consumer() {
 		t = 0;
 		h = 0
 	};
-	store(Cn, CLOSED + Cn, 0);
+	store(Cn, CLOSED + Cn, 0, ORD(REL, W_OPC));
 	open_kick(Cn)
 }
 
@@ -733,10 +1113,33 @@ restart:
 		fi;
 		do
 		:: /* shmkit_chan_peek */
+#ifdef CLOSE_C
+			if
+			:: g_expect == CLOSE_C && !g_reopened ->
+				chan_close(Cn);
+				/* a new process: a new owner, a fresh view */
+				atomic {
+					g_reopened = 1;
+					g_alive[Cn] = 0;
+					g_crashes[Cn]++;
+					sync_view(Cn);
+					pos = 0; peer = 0
+				};
+				open_consumer()
+			:: else
+			fi;
+#endif
 			wait_ready(Cn, pos);
 			if
 			:: err == EEOF -> break
-			:: err == EPEERDEAD -> err = 0	/* the application tries again */
+			:: err == EPEERDEAD ->
+				/*
+				 * Told its producer is dead, the consumer has
+				 * had every record that producer committed (a
+				 * dead process's stores have all landed).
+				 */
+				assert(g_alive[P] != 0 || g_expect == g_sent);
+				err = 0	/* the application tries again */
 			:: err == 0 && WLEN(nrec) == PAD ->
 				atomic {
 					off = pos & MASK;
@@ -745,7 +1148,7 @@ restart:
 					off = 0;
 					nrec = 0
 				};
-				store(Cn, HEAD, pos);	/* C2: the pad back at once */
+				store(Cn, HEAD, pos, ORD(REL, W_C2P));	/* C2: the pad back at once */
 				wake_peer(Cn)
 			:: err == 0 && WLEN(nrec) != PAD ->
 				atomic {
@@ -768,25 +1171,38 @@ restart:
 					i = 1
 				};
 #ifdef RELEASE_EARLY
-				store(Cn, HEAD, pos + 1 + ln);
+				store(Cn, HEAD, pos + 1 + ln, REL);
 #endif
 				/* the application reads the payload: never torn */
 				do
 				:: atomic {
 					i <= ln ->
-					fetch(Cn, (pos + i) & MASK, w);
+					load(Cn, (pos + i) & MASK, w, RLX);
 					assert(KIND(w) == K_PAY && WID(w) == g_hold_id &&
 					       WGP(w) == (pos + i) % 32);
 					w = 0;
 					i++
 				   }
 				:: i > ln -> i = 0; break
+#if defined(WMM) && W_C2
+				/*
+				 * A relaxed store may become visible before the
+				 * loads program order puts before it, when it
+				 * does not depend on them (Armv8 allows this
+				 * load-to-store reordering): the head store of
+				 * shmkit_chan_release, among the payload's loads.
+				 */
+				:: x == 0 -> store(Cn, HEAD, pos + 1 + ln, RLX); x = 1
+#endif
 				od;
 				/* shmkit_chan_release: C2 */
 				atomic {
 					pos = pos + 1 + ln;
 					ln = 0;
-					store(Cn, HEAD, pos);
+					if
+					:: x == 0 -> store(Cn, HEAD, pos, ORD(REL, W_C2))
+					:: else -> x = 0
+					fi;
 					g_hold_lo = 0; g_hold_n = 0; g_hold_id = 0
 				};
 				wake_peer(Cn)
@@ -832,10 +1248,12 @@ init {
 #if defined(CRASH_P) || defined(CRASH_C)
 		run Killer();
 #endif
-#ifdef TSO
+#if defined(TSO) || defined(WMM)
 		run Drain(P);
 		run Drain(Cn);
 #endif
+		sync_view(P);
+		sync_view(Cn);
 		run Producer();
 		run Consumer()
 	}

@@ -185,10 +185,12 @@ static inline int rec_has_mark(uint64_t word)
 static void rec_publish(struct shmkit_chan *ch, uint32_t len, uint64_t size)
 {
 	shmkit_store_relaxed(rec_word(ch, ch->pos + size), 0);
-	/* P1: the payload and the empty word before the mark; pairs with C1 */
+	/* P1: the payload and the empty word before the mark; pairs with C1
+	   (model: weak-p1h) */
 	shmkit_store_release(rec_word(ch, ch->pos), rec_marked(len));
 	ch->pos += size;
-	/* P1 as well: who sees this tail sees the header (data_ready) */
+	/* P1 as well: who sees this tail sees the header (data_ready;
+	   model: weak-p1t) */
 	shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos, ch->pos);
 }
 
@@ -231,7 +233,9 @@ static int claim(struct __shmkit_chan_cold *cold)
 		 * O1: a dead owner's place can be taken; the CAS settles races
 		 * between claimers (one wins, the others see its word and
 		 * judge it alive). Pairs with O0 in close_as: who takes a
-		 * side a closer released sees that closer's stores.
+		 * side a closer released sees that closer's stores. The model
+		 * is blind to this ordering (full-unneeded-o1: its successors
+		 * start after system calls); C11 needs it.
 		 */
 		if (shmkit_cas_seq_cst(&cold->owner, &cur, mine))
 			return 0;
@@ -245,6 +249,11 @@ static int claim(struct __shmkit_chan_cold *cold)
 static int peer_gone(struct shmkit_chan *ch)
 {
 	struct __shmkit_chan_cold *cold = &ch->hdr->cold[ch->peer];
+	/*
+	 * Either acquire alone orders the last look at the data after the
+	 * peer's last stores (model: full-unneeded-go, full-unneeded-gc):
+	 * one of the two must stay.
+	 */
 	uint64_t owner = shmkit_load_acquire(&cold->owner), now;
 
 	if (owner == 0) {
@@ -277,7 +286,13 @@ static int space_ready(struct shmkit_chan *ch, uint64_t need)
 
 	if (ch->cap - (ch->pos - ch->peer_pos) >= need)
 		return 1;
-	/* P2: pairs with C2; bytes below head are the consumer's no more */
+	/*
+	 * P2: pairs with C2; bytes below head are the consumer's no more.
+	 * The model passes with it relaxed (full-unneeded-p2): the payload
+	 * stores depend on this load, and Armv8 never makes such a store
+	 * visible early. C11 has no such rule, and those stores are plain:
+	 * without the acquire they would race with the consumer's reads.
+	 */
 	head = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos);
 	if (ch->pos - head > ch->cap || (head & (SHMKIT_REC_ALIGN - 1)))
 		return -SHMKIT_ECORRUPT;
@@ -302,6 +317,8 @@ static int within_tail(struct shmkit_chan *ch, uint64_t cur)
 
 	if ((int64_t)(cur - ch->peer_pos) < (int64_t)ch->cap)
 		return 1;
+	/* relaxed would do: C1's acquire of the header orders this load
+	   (model: full-unneeded-c1w); a bound check, not a hot path */
 	tail = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos);
 	if ((tail & (SHMKIT_REC_ALIGN - 1)) || (int64_t)(tail - cur) < 0 ||
 	    tail - cur > ch->cap)
@@ -319,7 +336,8 @@ static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 	uint64_t tail, word;
 	int r;
 
-	/* C1: pairs with P1; a marked header means a complete record */
+	/* C1: pairs with P1; a marked header means a complete record
+	   (model: weak-c1h) */
 	word = shmkit_load_acquire(rec_word(ch, cur));
 	if (rec_has_mark(word)) {
 		if ((r = within_tail(ch, cur)) < 0)
@@ -330,6 +348,7 @@ static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 	 * Nothing yet: the tail tells whether that can be true. It may lag
 	 * behind us: the producer stores it just after the header we may
 	 * already have read (or died in between), by one record and a pad.
+	 * C1 as well: the header is read again below (model: weak-c1t).
 	 */
 	tail = shmkit_load_acquire(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos);
 	if (tail & (SHMKIT_REC_ALIGN - 1))
@@ -338,7 +357,8 @@ static int data_ready(struct shmkit_chan *ch, uint64_t cur)
 		return cur - tail <= ch->cap ? 0 : -SHMKIT_ECORRUPT;
 	if (tail - cur > ch->cap)
 		return -SHMKIT_ECORRUPT;
-	/* the header was stored before this tail: it must show now (C1) */
+	/* the header was stored before this tail: it must show now (C1);
+	   relaxed would do, after the tail's acquire (full-unneeded-c1r) */
 	word = shmkit_load_acquire(rec_word(ch, cur));
 	if (!rec_has_mark(word))
 		return -SHMKIT_ECORRUPT;
@@ -353,7 +373,11 @@ static int ready(struct shmkit_chan *ch, uint64_t arg)
 	return ch->side == __SHMKIT_SIDE_PROD ? space_ready(ch, arg) : data_ready(ch, arg);
 }
 
-/* Has the other side closed? Two loads, no /proc: fit for the sleep path. */
+/*
+ * Has the other side closed? Two loads, no /proc: fit for the sleep path.
+ * Called after S1's barrier, which already orders them (model:
+ * full-unneeded-pco, full-unneeded-pcc).
+ */
 static int peer_closed(const struct shmkit_chan *ch)
 {
 	const struct __shmkit_chan_cold *cold = &ch->hdr->cold[ch->peer];
@@ -373,6 +397,8 @@ static void wake_peer(struct shmkit_chan *ch)
 	/*
 	 * S3: one waker per sleep: whoever clears the flag makes the call.
 	 * Pairs with S1's flag store, and with S5 in kick_peer racing us.
+	 * Its atomicity is what counts: after S2's barrier a relaxed
+	 * exchange, and a relaxed S4, would do (model: full-unneeded-s3, -s4).
 	 */
 	if (!shmkit_exchange_seq_cst(&sl->sleeping, 0))
 		return;
@@ -395,7 +421,8 @@ static void kick_peer(struct shmkit_chan *ch)
 
 	/* our stores (closed, positions) before the flag and the bump */
 	shmkit_smp_mb();
-	/* S5: clears the flag unconditionally; pairs with S1 and S3 */
+	/* S5: clears the flag unconditionally; pairs with S1 and S3; after
+	   the barrier above, relaxed would do (model: full-unneeded-s5) */
 	shmkit_store_seq_cst(&sl->sleeping, 0);
 	/* S4: as in wake_peer */
 	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
@@ -406,6 +433,8 @@ static void kick_peer(struct shmkit_chan *ch)
 static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 {
 	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->side];
+	/* S1's barrier below orders what follows; relaxed would do here
+	   (model: full-unneeded-sq) */
 	uint32_t seq = shmkit_load_acquire(&sl->wake_seq);
 	int r;
 
@@ -673,6 +702,8 @@ static uint64_t committed_end(struct shmkit_chan *ch, uint64_t tail, uint64_t he
 	uint64_t pos = tail, word, off, size;
 	uint32_t len;
 
+	/* acquire and release here: the model passes with either relaxed
+	   (full-unneeded-cel, -cet): the claim already ordered them */
 	for (;;) {
 		word = shmkit_load_acquire(rec_word(ch, pos));
 		if (!rec_has_mark(word))
@@ -739,7 +770,12 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	if ((err = claim(&ch->hdr->cold[ch->side])) < 0)
 		goto fail;
 
-	/* where this side stopped: a restarted side continues from there */
+	/*
+	 * Where this side stopped: a restarted side continues from there.
+	 * The model passes with these two loads relaxed (full-unneeded-opm-*,
+	 * -opt-*), and with the store of closed below (-opc); the producer's
+	 * load of the head is kept acquire for P2's reason.
+	 */
 	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
 	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
 	if (ch->side == __SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
@@ -767,9 +803,14 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 
 	if (!ch)
 		return -EINVAL;
-	/* closed before owner: who sees no owner also sees closed (peer_gone) */
+	/* closed before owner: who sees no owner also sees closed (peer_gone);
+	   O0's release alone orders that (model: full-unneeded-cc) */
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, how);
-	/* O0: gives the side up; pairs with O1 in claim (and peer_gone's load) */
+	/*
+	 * O0: gives the side up; pairs with O1 in claim (and peer_gone's
+	 * load). The model is blind to it (full-unneeded-o0: a successor
+	 * there shares its side's store buffer); C11 needs it.
+	 */
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
 	kick_peer(ch);
@@ -938,7 +979,9 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 			 */
 			cur += ch->cap - off;
 			ch->pos = cur;
-			/* C2: hands the pad's bytes back; pairs with P2 */
+			/* C2: hands the pad's bytes back; pairs with P2. Nothing
+			   of the pad was read: relaxed would do (model:
+			   full-unneeded-c2p) */
 			shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos, cur);
 			wake_peer(ch);
 			continue;
@@ -967,7 +1010,8 @@ int shmkit_chan_release(struct shmkit_chan *ch)
 	ch->pos += rec_size(ch->len);
 	ch->busy = 0;
 	hot = &ch->hdr->hot[__SHMKIT_SIDE_CONS];
-	/* C2: hands the record's bytes back to the producer; pairs with P2 */
+	/* C2: hands the record's bytes back to the producer; pairs with P2
+	   (model: weak-c2) */
 	shmkit_store_release(&hot->pos, ch->pos);
 	count(&hot->msgs, 1);
 	count(&hot->bytes, ch->len);
