@@ -164,7 +164,9 @@ byte g_expect;			/* next id the consumer must receive */
 #define NONE 255
 byte g_redo = NONE;		/* an id a dead consumer peeked, never released */
 bit g_eos;
-bit g_reopened;			/* CLOSE_C: the second consumer has come */			/* the consumer saw the end of the stream */
+bit g_reopened;
+byte g_dead_seen[2];		/* the dead owner peer_gone reported, if any */
+byte g_dead_sent[4];		/* g_sent when producer incarnation i died */			/* CLOSE_C: the second consumer has come */			/* the consumer saw the end of the stream */
 byte g_res_lo, g_res_n;		/* the producer's reservation (positions) */
 byte g_hold_lo, g_hold_n, g_hold_id;	/* the record the consumer holds */
 bit g_win[2];			/* between a sleeper's read of wake_seq and its wait */
@@ -296,8 +298,8 @@ short sb_v[2 * BUF];
 #ifdef WMM
 bit sb_r[2 * BUF];		/* a release store: waits for every older entry */
 short vw[2 * NADDR];		/* each side's view of memory (WMM loads) */
-byte g_j;			/* scratch for the loops below; always 0 between steps */
 #endif
+byte g_j;			/* scratch for the loops below; always 0 between steps */
 byte sb_n[2];
 
 inline store(me, a, v, o) {
@@ -313,22 +315,17 @@ inline store(me, a, v, o) {
 }
 
 /*
- * The newest buffered store of this side to a, if any (store
- * forwarding); written out for up to 10 entries.
+ * Store forwarding: g_j becomes 1 + the index of this side's newest
+ * buffered store to a, or 0 if none. g_j is scratch, back to 0 when the
+ * step ends; every load runs inside one.
  */
-#define SB_HIT(me, e, a) (sb_n[me] > (e) && sb_a[(me) * BUF + (e)] == (a))
-#define SB_ANY(me, a) (SB_HIT(me, 9, a) || \
-	SB_HIT(me, 8, a) || \
-	SB_HIT(me, 7, a) || \
-	SB_HIT(me, 6, a) || \
-	SB_HIT(me, 5, a) || \
-	SB_HIT(me, 4, a) || \
-	SB_HIT(me, 3, a) || \
-	SB_HIT(me, 2, a) || \
-	SB_HIT(me, 1, a) || \
-	SB_HIT(me, 0, a))
-#define SB_E(me, e, a, older) (SB_HIT(me, e, a) -> sb_v[(me) * BUF + (e)] : (older))
-#define SB_VAL(me, a) SB_E(me, 9, a, SB_E(me, 8, a, SB_E(me, 7, a, SB_E(me, 6, a, SB_E(me, 5, a, SB_E(me, 4, a, SB_E(me, 3, a, SB_E(me, 2, a, SB_E(me, 1, a, sb_v[(me) * BUF])))))))))
+inline sb_find(me, a) {
+	g_j = sb_n[me];
+	do
+	:: g_j > 0 && sb_a[(me) * BUF + g_j - 1] != (a) -> g_j--
+	:: else -> break
+	od
+}
 
 /* smp_mb(): wait until this side's stores have all reached memory */
 #define MB(me) (sb_n[me] == 0)
@@ -336,7 +333,11 @@ inline store(me, a, v, o) {
 #ifdef TSO
 /* A load, inside a step: store forwarding, else memory. */
 inline load(me, a, v, o) {
-	v = (SB_ANY(me, a) -> SB_VAL(me, a) : mem[a])
+	d_step {
+		sb_find(me, a);
+		v = (g_j > 0 -> sb_v[(me) * BUF + g_j - 1] : mem[a]);
+		g_j = 0
+	}
 }
 inline sync_view(me) { skip }
 
@@ -447,8 +448,15 @@ inline sync_view(me) {
 }
 
 inline load(me, a, v, o) {
+	d_step {
+		sb_find(me, a);
+		if
+		:: g_j > 0 -> v = sb_v[(me) * BUF + g_j - 1]; g_j = 1
+		:: else
+		fi
+	};
 	if
-	:: SB_ANY(me, a) -> v = SB_VAL(me, a)
+	:: g_j == 1 -> g_j = 0
 	:: else ->
 		if
 		:: v = vw[(me) * NADDR + (a)]
@@ -675,7 +683,7 @@ inline peer_gone(me) {
 		if
 		:: w == 0 -> gone = 255		/* look at closed */
 		:: w != 0 && w == g_alive[1 - me] -> gone = 0
-		:: w != 0 && w != g_alive[1 - me] -> gone = 254
+		:: w != 0 && w != g_alive[1 - me] -> gone = 254; g_dead_seen[me] = w
 		fi;
 		w = 0
 	};
@@ -690,7 +698,7 @@ inline peer_gone(me) {
 		fi;
 		w = 0
 	   }
-	:: gone == 254 -> gone = 0		/* the 20 ms cache */
+	:: atomic { gone == 254 -> gone = 0; g_dead_seen[me] = 0 }	/* the 20 ms cache */
 	:: gone == 254 -> gone = EPEERDEAD
 	fi
 }
@@ -776,10 +784,24 @@ inline wait_ready(me, a) {
 		if
 		:: gone != 0 ->
 			/* the other side's last data counts: look once more */
+#ifndef NO_LAST_LOOK
 			ready(me, a);
-			err = (rd == 1 -> 0 : gone);
-			rd = 0;
-			gone = 0;
+#else
+			/* a mutant: no last look after -EPEERDEAD */
+			if
+			:: gone != EPEERDEAD -> ready(me, a)
+			:: else
+			fi;
+#endif
+			atomic {
+				err = (rd == 1 -> 0 : gone);
+				if
+				:: err != EPEERDEAD -> g_dead_seen[me] = 0
+				:: else
+				fi;
+				rd = 0;
+				gone = 0
+			};
 			break
 		:: else
 		fi;
@@ -1009,6 +1031,10 @@ inline open_kick(me) {
 inline crash(me) {
 	MB(me);
 	atomic {
+		if
+		:: me == P -> g_dead_sent[g_alive[P]] = g_sent
+		:: else
+		fi;
 		/* the successor starts after system calls: full barriers */
 		sync_view(me);
 		g_kill[me] = 0;
@@ -1065,7 +1091,9 @@ restart:
 				rec_publish(ln, 1 + ln);	/* commit */
 				rec = 0;
 				wake_peer(P)
-			:: else -> assert(err == EPEERDEAD || (CLOSE_SET && err == EPIPE)); err = 0
+			:: else ->
+				assert(err == EPEERDEAD || (CLOSE_SET && err == EPIPE));
+				atomic { err = 0; g_dead_seen[P] = 0 }
 			fi;
 			ln = 0
 		:: else -> break
@@ -1136,10 +1164,14 @@ restart:
 				/*
 				 * Told its producer is dead, the consumer has
 				 * had every record that producer committed (a
-				 * dead process's stores have all landed).
+				 * dead process's stores have all landed). A
+				 * successor may have sent more since.
 				 */
-				assert(g_alive[P] != 0 || g_expect == g_sent);
-				err = 0	/* the application tries again */
+				atomic {
+					assert(g_expect >= g_dead_sent[g_dead_seen[Cn]]);
+					g_dead_seen[Cn] = 0;
+					err = 0	/* the application tries again */
+				}
 			:: err == 0 && WLEN(nrec) == PAD ->
 				atomic {
 					off = pos & MASK;

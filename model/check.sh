@@ -47,6 +47,7 @@ mutant-no-end-word-fast|assert|-DTSO -DSMALL -DN=5 -DNO_END_WORD_FAST|the same, 
 mutant-tail-first|assert|-DTSO -DN=4 -DTAIL_FIRST|commit stores the tail before the header
 mutant-release-early|assert|-DTSO -DN=4 -DRELEASE_EARLY|consumer releases before reading the payload
 mutant-no-walk|assert|-DTSO -DN=2 -DCRASH_P -DNO_WALK|restarted producer trusts the stored tail (no committed_end)
+mutant-no-last-look|assert|-DTSO -DN=2 -DCRASH_P -DNO_LAST_LOOK|no last look at the data after -EPEERDEAD
 mutant-open-strict|assert|-DTSO -DN=2 -DCRASH_C -DOPEN_STRICT|consumer open refuses a tail behind the head (finding 1)
 mutant-open-no-kick-p|deadlock|-DTSO -DN=2 -DCRASH_P -DOPEN_NO_KICK|open does not wake the other side (finding 2), producer killed
 mutant-open-no-kick-c|deadlock|-DTSO -DN=2 -DCRASH_C -DOPEN_NO_KICK|the same, consumer killed
