@@ -298,10 +298,11 @@ static void keep_and_stats(void)
 /*
  * Shell text that waits (20 s at most) until the stream is live: until
  * both sides of channel name are open, or with name NULL, until $OUT has
- * its first bytes. The tests below stop a side at a moment of a live
- * stream; one stopped while still starting (slow under emulation, or on a
- * loaded machine) never joined it, and its peer would wait for it for
- * good. Returns buf.
+ * its first bytes (so the snippet must empty $OUT before it starts recv:
+ * the shell truncates it only in recv's child, maybe after we look). The
+ * tests below stop a side at a moment of a live stream; one stopped while
+ * still starting (slow under emulation, or on a loaded machine) never
+ * joined it, and its peer would wait for it for good. Returns buf.
  */
 static const char *until_live(char *buf, size_t cap, const char *name)
 {
@@ -341,7 +342,7 @@ static void killed(void)
 		T_ASSERT(!t_name_exists(name));
 
 		t_name(name, sizeof(name), "kill2");
-		T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 1; } 2>/dev/null | "
+		T_EQ(t_sh(NULL, &err, ": > \"$OUT\"; { cat \"$IN\"; sleep 1; } 2>/dev/null | "
 			  "\"$S\" send -c 64K %s & s=$!; \"$S\" recv %s > \"$OUT\" & r=$!; "
 			  "%ssleep %u.%03u; kill -9 $s; wait $r", name, name,
 			  until_live(live, sizeof(live), NULL), ms / 1000, ms % 1000), 1);
@@ -364,7 +365,8 @@ static void interrupted(void)
 	 * The sender interrupted: the receiver drains, then fails, saying the
 	 * stream was cut: exit 0 would pass a prefix off as the whole.
 	 */
-	T_EQ(t_sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
+	T_EQ(t_sh(&out, &err, ": > \"$OUT\"; { cat \"$IN\"; sleep 3; } 2>/dev/null | "
+		"\"$S\" send %s & s=$!; "
 		"\"$S\" recv %s > \"$OUT\" & r=$!; %ssleep 0.5; kill -INT $s; "
 		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name,
 		until_live(live, sizeof(live), NULL)), 0);
