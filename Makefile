@@ -174,9 +174,9 @@ check: all tests $(if $(EMU),emu-dir)
 # Every test of an aarch64 build, run here under qemu-user. It catches
 # what differs by architecture (system call numbers and argument layouts,
 # the pause instruction, struct layouts, atomics' alignment), not weak
-# memory ordering, which the spin model covers (make model). Needs
-# gcc-aarch64-linux-gnu, qemu-user, and for the header test
-# g++-aarch64-linux-gnu.
+# memory ordering: qemu on x86 orders memory as x86 does, and ordering is
+# the spin model's part (make model). Needs gcc-aarch64-linux-gnu,
+# qemu-user, and for the header test g++-aarch64-linux-gnu.
 AARCH64_CC  ?= aarch64-linux-gnu-gcc
 AARCH64_EMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 check-aarch64:
