@@ -13,6 +13,10 @@
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
 #   make CC=clang        build with clang (kept apart in build/clang)
+#   make CC=aarch64-linux-gnu-gcc   build for aarch64 (in build/aarch64-linux-gnu-gcc)
+#   make check-aarch64   that build, then every test run here under qemu-user
+#                        (long streams scaled down; README: aarch64)
+#   make check CC=... EMU=...   the same for another cross compiler and emulator
 #   V=1                  show full commands
 
 # The version lives in VERSION; include/shmkit.h repeats it in
@@ -129,16 +133,58 @@ demo: all
 	@echo
 	@demo/segments.sh $(B)
 
-# Under valgrind and ThreadSanitizer the long streams run scaled down
-# (tests read SHMKIT_TEST_SCALE); the runner prints the factor.
-SCALE := $(if $(filter 1,$(VALGRIND)),0.002,$(if $(filter thread,$(SANITIZE)),0.1,1))
+# A build for another machine (CC=aarch64-linux-gnu-gcc) runs here under
+# an emulator: EMU is the command put before each test and each program a
+# test starts, e.g. EMU="qemu-aarch64 -L /usr/aarch64-linux-gnu" (what
+# make check-aarch64 sets).
+EMU ?=
+
+# Under valgrind, ThreadSanitizer and an emulator the long streams run
+# scaled down (tests read SHMKIT_TEST_SCALE); the runner prints the factor.
+SCALE := $(if $(filter 1,$(VALGRIND)),0.002,$(if $(filter thread,$(SANITIZE)),0.1,$(if $(EMU),0.1,1)))
+
+# The compilers the header and install tests build outside programs with:
+# the host's, or under EMU the cross compiler and its C++ twin.
+TEST_CC  ?= $(if $(EMU),$(CC),cc)
+TEST_CXX ?= $(if $(EMU),$(patsubst %gcc,%g++,$(CC)),c++)
+
+# Under EMU the tests find the command in $(B)/emu/, and beside it what
+# they look for beside the command: there each program is a script that
+# runs the real one under EMU (tests start them by path, from C and from
+# shell snippets alike), each library a link.
+EMU_DIR   := $(B)/emu
+EMU_PROGS := $(patsubst $(B)/%,%,$(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak)
+
+emu-dir: all
+	$(Q)rm -rf $(EMU_DIR)
+	$(Q)for p in $(EMU_PROGS); do mkdir -p $$(dirname $(EMU_DIR)/$$p) && \
+		printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(EMU)' '$(CURDIR)/$(B)/'$$p \
+			>$(EMU_DIR)/$$p && chmod +x $(EMU_DIR)/$$p || exit 1; done
+	$(Q)for l in libshmkit.a libshmkit.so $(SONAME) libshmkit.so.$(VERSION); do \
+		ln -s ../$$l $(EMU_DIR)/$$l || exit 1; done
 
 # The install test stages this very build: it gets the settings, and the
 # flags an outside program needs to link a sanitized library.
-check: all tests
-	@SHMKIT=$(BIN) VALGRIND=$(VALGRIND) SHMKIT_TEST_SCALE=$(SCALE) \
+check: all tests $(if $(EMU),emu-dir)
+	@SHMKIT=$(if $(EMU),$(EMU_DIR)/shmkit,$(BIN)) VALGRIND=$(VALGRIND) EMU="$(EMU)" \
+		SHMKIT_TEST_SCALE=$(SCALE) SHMKIT_CC="$(TEST_CC)" SHMKIT_CXX="$(TEST_CXX)" \
 		SHMKIT_MAKE_ARGS="CC=$(CC) SANITIZE=$(SANITIZE)" SHMKIT_SAN="$(SAN)" \
 		tests/run.sh $(TESTS)
+
+# Every test of an aarch64 build, run here under qemu-user. It catches
+# what differs by architecture (system call numbers and argument layouts,
+# the pause instruction, struct layouts, atomics' alignment), not weak
+# memory ordering: qemu on x86 orders memory as x86 does, and ordering is
+# the spin model's part (make model). Needs gcc-aarch64-linux-gnu,
+# qemu-user, and for the header test g++-aarch64-linux-gnu.
+AARCH64_CC  ?= aarch64-linux-gnu-gcc
+AARCH64_EMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+check-aarch64:
+	@for t in $(firstword $(AARCH64_CC)) $(firstword $(AARCH64_EMU)); do \
+		command -v $$t >/dev/null || { echo "check-aarch64: no $$t" \
+		"(apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user)" >&2; \
+		exit 2; }; done
+	@$(MAKE) --no-print-directory check CC="$(AARCH64_CC)" EMU="$(AARCH64_EMU)"
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
 # side), the streams and the scribbler.
@@ -213,5 +259,6 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all tests check clean demo stress bench soak model fuzz install uninstall
+.PHONY: all tests check check-aarch64 emu-dir clean demo stress bench soak model fuzz \
+	install uninstall
 .SECONDARY:

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,16 +10,37 @@
 /* Field 22 of /proc/PID/stat counted from the state field (field 3). */
 #define STAT_STARTTIME_AFTER_STATE 19
 
+/*
+ * /proc/PID/stat, opened relative to a descriptor of /proc: the same file
+ * to the kernel. But qemu-user (aarch64 builds run on x86, as in tests
+ * and containers) answers an absolute path naming its own process,
+ * /proc/self/stat or /proc/<its pid>/stat, with a text of its own, whose
+ * start time is when qemu began (and in a forked child, its parent's).
+ * A process would then sign its channel side with a start time no other
+ * process reads for it, and its peer would take it for dead. A relative
+ * path qemu 7.2 passes on to the kernel.
+ */
+static int read_stat(pid_t pid, char *buf, size_t cap)
+{
+	char name[32];
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n;
+
+	if (dir < 0)
+		return -errno;
+	snprintf(name, sizeof(name), "%d/stat", (int)pid);
+	n = __shmkit_read_file_at(dir, name, buf, cap);
+	close(dir);
+	return n;
+}
+
 int __shmkit_proc_start(pid_t pid, uint64_t *start)
 {
-	char path[64], buf[1024], *p, *end;
-	int i, n;
+	char buf[1024], *p, *end;
+	int i;
 
 	if (pid <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = __shmkit_read_file(path, buf, sizeof(buf));
-	if (n < 0)
+	if (read_stat(pid, buf, sizeof(buf)) < 0)
 		return -ESRCH;
 	/* the command name may hold spaces and parentheses: skip to the last ')' */
 	p = strrchr(buf, ')');

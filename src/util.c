@@ -7,8 +7,13 @@
 
 int __shmkit_read_file(const char *path, char *buf, size_t cap)
 {
+	return __shmkit_read_file_at(AT_FDCWD, path, buf, cap);
+}
+
+int __shmkit_read_file_at(int dirfd, const char *path, char *buf, size_t cap)
+{
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;

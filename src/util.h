@@ -13,6 +13,8 @@
  * NUL-terminates it. Returns the length or a negative errno.
  */
 int __shmkit_read_file(const char *path, char *buf, size_t cap);
+/* The same for a path relative to the directory dirfd (or AT_FDCWD). */
+int __shmkit_read_file_at(int dirfd, const char *path, char *buf, size_t cap);
 
 /* The system's page size: sysconf's answer, or 4096 if it has none. */
 uint64_t __shmkit_page_size(void);

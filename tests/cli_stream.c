@@ -296,6 +296,27 @@ static void keep_and_stats(void)
 }
 
 /*
+ * Shell text that waits (20 s at most) until the stream is live: until
+ * both sides of channel name are open, or with name NULL, until $OUT has
+ * its first bytes (so the snippet must empty $OUT before it starts recv:
+ * the shell truncates it only in recv's child, maybe after we look). The
+ * tests below stop a side at a moment of a live stream; one stopped while
+ * still starting (slow under emulation, or on a loaded machine) never
+ * joined it, and its peer would wait for it for good. Returns buf.
+ */
+static const char *until_live(char *buf, size_t cap, const char *name)
+{
+	if (!name)
+		snprintf(buf, cap, "i=0; until [ -s \"$OUT\" ] || [ $i -gt 400 ]; do "
+			 "i=$((i+1)); sleep 0.05; done; ");
+	else
+		snprintf(buf, cap, "i=0; until \"$S\" stat -n %s 2>/dev/null | "
+			 "grep -c -e 'producer:   pid' -e 'consumer:   pid' | grep -q 2; do "
+			 "i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done; ", name);
+	return buf;
+}
+
+/*
  * A killed receiver: the sender says so and exits 1. A killed sender: the
  * receiver exits 1, and what it wrote is an exact prefix of the input.
  * Each is killed at a random moment of a live stream, several times.
@@ -303,7 +324,7 @@ static void keep_and_stats(void)
 static void killed(void)
 {
 	unsigned trials = (unsigned)t_scale(5);
-	char name[64], *err = NULL;
+	char name[64], live[256], *err = NULL;
 
 	if (trials < 1)
 		trials = 1;
@@ -313,16 +334,18 @@ static void killed(void)
 
 		t_name(name, sizeof(name), "kill1");
 		T_EQ(t_sh(NULL, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
-			  "\"$S\" recv %s > /dev/null & r=$!; sleep %u.%03u; kill -9 $r; wait $s",
-			  name, name, ms / 1000, ms % 1000), 1);
+			  "\"$S\" recv %s > /dev/null & r=$!; %ssleep %u.%03u; kill -9 $r; wait $s",
+			  name, name, until_live(live, sizeof(live), name),
+			  ms / 1000, ms % 1000), 1);
 		T_STR_CONTAINS(err, "the receiver died");
 		free(err);
 		T_ASSERT(!t_name_exists(name));
 
 		t_name(name, sizeof(name), "kill2");
-		T_EQ(t_sh(NULL, &err, "{ cat \"$IN\"; sleep 1; } 2>/dev/null | "
+		T_EQ(t_sh(NULL, &err, ": > \"$OUT\"; { cat \"$IN\"; sleep 1; } 2>/dev/null | "
 			  "\"$S\" send -c 64K %s & s=$!; \"$S\" recv %s > \"$OUT\" & r=$!; "
-			  "sleep %u.%03u; kill -9 $s; wait $r", name, name, ms / 1000, ms % 1000), 1);
+			  "%ssleep %u.%03u; kill -9 $s; wait $r", name, name,
+			  until_live(live, sizeof(live), NULL), ms / 1000, ms % 1000), 1);
 		T_STR_CONTAINS(err, "the sender died");
 		free(err);
 		T_ASSERT(out_size() > 0);
@@ -334,7 +357,7 @@ static void killed(void)
 /* Ctrl-C on either side ends both, cleanly. */
 static void interrupted(void)
 {
-	char name[64], *out = NULL, *err = NULL;
+	char name[64], live[256], *out = NULL, *err = NULL;
 
 	make_input(1000000);
 	t_name(name, sizeof(name), "int1");
@@ -342,9 +365,11 @@ static void interrupted(void)
 	 * The sender interrupted: the receiver drains, then fails, saying the
 	 * stream was cut: exit 0 would pass a prefix off as the whole.
 	 */
-	T_EQ(t_sh(&out, &err, "{ cat \"$IN\"; sleep 3; } 2>/dev/null | \"$S\" send %s & s=$!; "
-		"\"$S\" recv %s > \"$OUT\" & r=$!; sleep 0.5; kill -INT $s; "
-		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name), 0);
+	T_EQ(t_sh(&out, &err, ": > \"$OUT\"; { cat \"$IN\"; sleep 3; } 2>/dev/null | "
+		"\"$S\" send %s & s=$!; "
+		"\"$S\" recv %s > \"$OUT\" & r=$!; %ssleep 0.5; kill -INT $s; "
+		"wait $s; echo send=$?; wait $r; echo recv=$?", name, name,
+		until_live(live, sizeof(live), NULL)), 0);
 	T_STR_CONTAINS(out, "send=130");
 	T_STR_CONTAINS(out, "recv=1");
 	T_STR_CONTAINS(err, "the sender failed before the end of its input");
@@ -356,8 +381,9 @@ static void interrupted(void)
 	/* the receiver interrupted: the sender sees it gone */
 	t_name(name, sizeof(name), "int2");
 	T_EQ(t_sh(&out, &err, "cat /dev/zero | \"$S\" send -c 64K %s & s=$!; "
-		"\"$S\" recv %s > /dev/null & r=$!; sleep 0.5; kill -INT $r; "
-		"wait $r; echo recv=$?; wait $s; echo send=$?", name, name), 0);
+		"\"$S\" recv %s > /dev/null & r=$!; %ssleep 0.5; kill -INT $r; "
+		"wait $r; echo recv=$?; wait $s; echo send=$?", name, name,
+		until_live(live, sizeof(live), name)), 0);
 	T_STR_CONTAINS(out, "recv=130");
 	T_STR_CONTAINS(out, "send=1");
 	T_STR_CONTAINS(err, "the receiver closed the channel");

@@ -2,6 +2,10 @@
  * The public header on its own: it compiles cleanly as C11 and as C++
  * (its declarations inside extern "C"), with -Wall -Wextra -pedantic
  * -Werror, and a C++ program links against the library and runs.
+ *
+ * The compilers are cc and c++, or the build's own when it is for another
+ * machine (SHMKIT_CC and SHMKIT_CXX, from the Makefile); the program then
+ * runs under $EMU, as the tests do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,22 +41,23 @@ int main(void)
 	T_EQ(t_sh(&out, &err, "cp %s %s", c, cc), 0);
 	free(out), free(err);
 
-	if (t_sh(&out, &err, "cc -std=c11 -Wall -Wextra -pedantic -Werror -Iinclude "
+	if (t_sh(&out, &err, "${SHMKIT_CC:-cc} -std=c11 -Wall -Wextra -pedantic -Werror -Iinclude "
 		 "-fsyntax-only -x c %s", c) != 0)
 		t_fail(__FILE__, __LINE__, "as C11:\n%s", err);
 	free(out), free(err);
-	if (t_sh(&out, &err, "command -v c++") != 0)
-		t_skip("no C++ compiler (apt-get install g++)");
+	if (t_sh(&out, &err, "command -v ${SHMKIT_CXX:-c++}") != 0)
+		t_skip("no C++ compiler %s (apt-get install g++; for aarch64, g++-aarch64-linux-gnu)",
+		       getenv("SHMKIT_CXX") ? getenv("SHMKIT_CXX") : "c++");
 	free(out), free(err);
 	for (int std = 0; std < 2; std++) {
-		if (t_sh(&out, &err, "c++ -std=%s -Wall -Wextra -pedantic -Werror -Iinclude "
+		if (t_sh(&out, &err, "${SHMKIT_CXX:-c++} -std=%s -Wall -Wextra -pedantic -Werror -Iinclude "
 			 "-fsyntax-only -x c++ %s", std ? "c++17" : "c++11", cc) != 0)
 			t_fail(__FILE__, __LINE__, "as C++:\n%s", err);
 		free(out), free(err);
 	}
 	/* linked from C++: only right if the header says extern "C" */
-	if (t_sh(&out, &err, "c++ -std=c++11 $SHMKIT_SAN -Iinclude -x c++ %s -x none %s/libshmkit.a "
-		 "-o %s && %s", cc, dir, exe, exe) != 0)
+	if (t_sh(&out, &err, "${SHMKIT_CXX:-c++} -std=c++11 $SHMKIT_SAN -Iinclude -x c++ %s "
+		 "-x none %s/libshmkit.a -o %s && $EMU %s", cc, dir, exe, exe) != 0)
 		t_fail(__FILE__, __LINE__, "C++ program:\n%s%s", out, err);
 	T_STR_CONTAINS(out, shmkit_version());
 	T_STR_CONTAINS(out, "end of stream");

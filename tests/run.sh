@@ -10,8 +10,11 @@
 # host's segments before and after, and reports what appeared.
 #
 # Environment: SHMKIT (the command under test), VALGRIND=1 (run every test
-# and the commands it starts under valgrind), TEST_TIMEOUT (seconds),
-# SHMKIT_TEST_SCALE (read by the tests with long streams).
+# and the commands it starts under valgrind), EMU (a cross build's
+# emulator, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu": every test runs
+# under it; the Makefile points SHMKIT at scripts that run the command and
+# the examples under it too), TEST_TIMEOUT (seconds), SHMKIT_TEST_SCALE
+# (read by the tests with long streams).
 
 passed=0 failed=0 skipped=0
 timeout=${TEST_TIMEOUT:-180}
@@ -20,6 +23,11 @@ if [ "$VALGRIND" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "run.sh: VALGRIND=1 but no valgrind" >&2; exit 2; }
 	timeout=${TEST_TIMEOUT:-900}
 	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --vgdb=no --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*"
+fi
+if [ -n "$EMU" ]; then
+	[ -z "$wrap" ] || { echo "run.sh: VALGRIND=1 and EMU do not go together" >&2; exit 2; }
+	command -v ${EMU%% *} >/dev/null || { echo "run.sh: EMU=$EMU, but no ${EMU%% *}" >&2; exit 2; }
+	wrap=$EMU
 fi
 export SHMKIT=${SHMKIT:-build/shmkit}
 
@@ -70,6 +78,7 @@ for t in "$@"; do
 	esac
 done
 
+[ -n "$EMU" ] && echo "(each test ran under $EMU)"
 case ${SHMKIT_TEST_SCALE:-1} in
 1|1.0) ;;
 *) echo "(long streams ran scaled by SHMKIT_TEST_SCALE=$SHMKIT_TEST_SCALE)" ;;
