@@ -151,14 +151,17 @@ TEST_CXX ?= $(if $(EMU),$(patsubst %gcc,%g++,$(CC)),c++)
 # Under EMU the tests find the command in $(B)/emu/, and beside it what
 # they look for beside the command: there each program is a script that
 # runs the real one under EMU (tests start them by path, from C and from
-# shell snippets alike), each library a link.
+# shell snippets alike), each library a link. A script finds its program
+# from its own path, as the test named it (relative to the tree): tests
+# that drop to another user must not need a way through the directories
+# above the tree, which a private temporary directory closes.
 EMU_DIR   := $(B)/emu
 EMU_PROGS := $(patsubst $(B)/%,%,$(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak)
 
 emu-dir: all
 	$(Q)rm -rf $(EMU_DIR)
 	$(Q)for p in $(EMU_PROGS); do mkdir -p $$(dirname $(EMU_DIR)/$$p) && \
-		printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(EMU)' '$(CURDIR)/$(B)/'$$p \
+		printf '#!/bin/sh\nexec %s "$${0%%/emu/*}/%s" "$$@"\n' '$(EMU)' $$p \
 			>$(EMU_DIR)/$$p && chmod +x $(EMU_DIR)/$$p || exit 1; done
 	$(Q)for l in libshmkit.a libshmkit.so $(SONAME) libshmkit.so.$(VERSION); do \
 		ln -s ../$$l $(EMU_DIR)/$$l || exit 1; done
