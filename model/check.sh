@@ -87,7 +87,7 @@ full-unneeded-s3|pass|-DWMM -DN=3 -DW_S3=1|S3's exchange relaxed: S2's barrier p
 full-unneeded-s4|pass|-DWMM -DN=3 -DW_S4=1|S4's fetch_add relaxed: a barrier precedes it
 full-unneeded-s5|pass|-DWMM -DN=3 -DW_S5=1|S5's store relaxed: kick_peer's barrier precedes it
 full-unneeded-cc|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_CC=1|close's closed store relaxed: the owner store releases
-full-unneeded-o0|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_O0=1|O0 relaxed: blind here (a successor shares its side's buffer)
+full-unneeded-o0|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_O0=1|O0 relaxed: blind here (no check of closed's last value)
 full-unneeded-o1|pass|-DWMM -DN=2 -DCRASH_C -DW_O1=1|O1 relaxed: blind here (a successor starts after system calls)
 full-unneeded-opc|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_OPC=1|open's closed=0 store relaxed
 full-unneeded-opm-c|pass|-DWMM -DN=2 -DCRASH_C -DW_OPM=1|consumer open's load of its own position relaxed

@@ -808,8 +808,13 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, how);
 	/*
 	 * O0: gives the side up; pairs with O1 in claim (and peer_gone's
-	 * load). The model is blind to it (full-unneeded-o0: a successor
-	 * there shares its side's store buffer); C11 needs it.
+	 * load). The last position store is already behind wake_peer's
+	 * barrier; what this release still orders is closed (and the
+	 * counters). Without it a claimer could take the side before our
+	 * closed = 1 lands, and that late store would then overwrite the
+	 * claimer's closed = 0: a live side shown closed. The model does not
+	 * check closed's last value, and passes without it
+	 * (full-unneeded-o0).
 	 */
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
