@@ -364,7 +364,8 @@ struct shmkit_chan_info {
 	 * and wakes, every system call a channel makes on its own */
 	uint64_t prod_yields, cons_yields;
 	/* nanoseconds each side spent waiting for the other (ring full for
-	 * the producer, empty for the consumer), sleeps included */
+	 * the producer, empty for the consumer), sleeps included; waits
+	 * shorter than a few microseconds are not timed */
 	uint64_t prod_wait_ns, cons_wait_ns;
 	pid_t prod_pid, cons_pid;	/* 0 if the side is not open */
 	int prod_alive, cons_alive;
