@@ -59,6 +59,27 @@ static void help_and_usage(void)
 	free(out), free(err);
 }
 
+/*
+ * Runs checks, Python statements with the JSON of file loaded as d (json,
+ * os and sys imported), and returns python's exit status: 0 when every
+ * assertion held. A failed one's message goes to stderr.
+ */
+static int json_holds(const char *file, const char *checks)
+{
+	char *out, *err;
+	int rc = t_sh(&out, &err,
+		      "python3 - %s <<'EOF'\n"
+		      "import json, os, sys\n"
+		      "d = json.load(open(sys.argv[1]))\n"
+		      "%s"
+		      "EOF", file, checks);
+
+	if (rc != 0)
+		fprintf(stderr, "%s", err);
+	free(out), free(err);
+	return rc;
+}
+
 /* Every transport, every measure; the figures checked by a JSON reader. */
 static void json_and_plot(void)
 {
@@ -68,10 +89,7 @@ static void json_and_plot(void)
 	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 1 --duration 0.01 -s 64,4K -l 8 "
 		  "--json --plot %s >%s", svg, json), 0);
 	free(out), free(err);
-	T_EQ(t_sh(&out, &err,
-		  "python3 - %s <<'EOF'\n"
-		  "import json, os, sys\n"
-		  "d = json.load(open(sys.argv[1]))\n"
+	T_EQ(json_holds(json,
 		  "assert d['failures'] == 0, d['failures']\n"
 		  "assert d['rings'] == [d['ring_bytes']] and d['reruns'] >= 0, d\n"
 		  "assert d['loadavg_1m'] is None or d['loadavg_1m'] >= 0, d['loadavg_1m']\n"
@@ -116,9 +134,7 @@ static void json_and_plot(void)
 		  "assert {'4 KiB GB/s, shmkit vs limit', '4 KiB GB/s, shmkit-zc vs limit'} <= what, what\n"
 		  "assert not any('memcpy' in w for w in what), what\n"
 		  "for c in d['comparisons']:\n"
-		  "    assert set(c) == {'what', 'value'} and c['value'] >= 0, c\n"
-		  "EOF", json), 0);
-	free(out), free(err);
+		  "    assert set(c) == {'what', 'value'} and c['value'] >= 0, c\n"), 0);
 	T_EQ(t_sh(&out, &err,
 		  "python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); "
 		  "assert d.documentElement.tagName == \"svg\"; "
@@ -186,7 +202,7 @@ static double of_limit(const char *table, const char *label)
 static void limit_runs(void)
 {
 	const char *prefix = t_tmpfile("limit");
-	char *out, *err;
+	char *out, *err, path[512];
 
 	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "limit", "-s", "1K", "-l", "8",
 		   "--save", prefix, NULL), 0);
@@ -194,10 +210,8 @@ static void limit_runs(void)
 	T_STR_CONTAINS(out, "limit: fill, one memcpy into a shared ring, check in place");
 	T_ASSERT(!strstr(out, "failed"));
 	free(out), free(err);
-	T_EQ(t_sh(&out, &err,
-		  "python3 - %s.json <<'EOF'\n"
-		  "import json, sys\n"
-		  "d = json.load(open(sys.argv[1]))\n"
+	snprintf(path, sizeof(path), "%s.json", prefix);
+	T_EQ(json_holds(path,
 		  "assert d['failures'] == 0, d['failures']\n"
 		  "got = {(s['transport'], s['size']) for s in d['stream']}\n"
 		  "assert got == {('limit', 1024)}, got\n"
@@ -205,9 +219,7 @@ static void limit_runs(void)
 		  "assert s['msgs'] > 0 and s['gb_per_s']['median'] > 0, s\n"
 		  "assert 'wakes_per_1000' not in s, s\n"
 		  "assert {l['transport'] for l in d['latency']} == {'limit'}, d['latency']\n"
-		  "assert d['limits']['memcpy'], d['limits']\n"
-		  "EOF", prefix), 0);
-	free(out), free(err);
+		  "assert d['limits']['memcpy'], d['limits']\n"), 0);
 	T_EQ(t_sh(NULL, NULL, "rm -f %s.txt %s.json %s.svg", prefix, prefix, prefix), 0);
 
 	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "shmkit,limit", "-s", "4K", "-m", "stream",
@@ -255,10 +267,7 @@ static void rings(void)
 	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 2 --duration 0.01 -m stream "
 		  "-t shmkit,pipe -s 4K --rings 64K,1M --json >%s", json), 0);
 	free(out), free(err);
-	T_EQ(t_sh(&out, &err,
-		  "python3 - %s <<'EOF'\n"
-		  "import json, sys\n"
-		  "d = json.load(open(sys.argv[1]))\n"
+	T_EQ(json_holds(json,
 		  "assert d['rings'] == [65536, 1048576], d['rings']\n"
 		  "got = sorted((s['transport'], s['ring_bytes'] or 0) for s in d['stream'])\n"
 		  "assert got == [('pipe', 0), ('shmkit', 65536), ('shmkit', 1048576)], got\n"
@@ -266,9 +275,7 @@ static void rings(void)
 		  "    assert len(s['reps']) == 2, s\n"
 		  "    chan = s['transport'] == 'shmkit'\n"
 		  "    assert (s['syscalls_per_1000'] is not None) == chan, s\n"
-		  "    assert all((r['syscalls_per_1000'] is not None) == chan for r in s['reps']), s\n"
-		  "EOF", json), 0);
-	free(out), free(err);
+		  "    assert all((r['syscalls_per_1000'] is not None) == chan for r in s['reps']), s\n"), 0);
 	T_EQ(t_cli(&out, &err, "bench", TINY, "-m", "stream", "-t", "shmkit,pipe", "-s", "4K",
 		   "--rings", "64K,1M", NULL), 0);
 	T_STR_CONTAINS(out, "  ring 64 KiB\n");
@@ -300,14 +307,9 @@ static void load_detected(void)
 	hog = strtol(out, NULL, 10);
 	T_ASSERT(hog > 0 && kill((pid_t)hog, 0) < 0 && errno == ESRCH);
 	free(out), free(err);
-	T_EQ(t_sh(&out, &err,
-		  "python3 - %s <<'EOF'\n"
-		  "import json, sys\n"
-		  "d = json.load(open(sys.argv[1]))\n"
+	T_EQ(json_holds(json,
 		  "rows = [(s['transport'], s['spoiled'], s['other_cpu_max']) for s in d['stream']]\n"
-		  "assert any(n > 0 or (o or 0) > 0.1 for _, n, o in rows), rows\n"
-		  "EOF", json), 0);
-	free(out), free(err);
+		  "assert any(n > 0 or (o or 0) > 0.1 for _, n, o in rows), rows\n"), 0);
 }
 
 int main(void)
