@@ -206,9 +206,10 @@ bench: all
 	for e in txt json svg; do cp $$stamp.$$e bench/results/latest.$$e; done && \
 	echo "saved $$stamp.txt, .json and .svg (also bench/results/latest.*)"
 
-# The spin model of the channel protocol: every interleaving of a small
-# ring, with crashes, on x86-TSO (model/README.md). MODEL_ARGS=--full for
-# the longer set.
+# The spin models of the channel protocol: every interleaving of a small
+# ring, with crashes, and of a side changing hands, on x86-TSO and on
+# C11 / Armv8 ordering (model/README.md). MODEL_ARGS=--full for the
+# longer set.
 model:
 	@model/check.sh $(MODEL_ARGS)
 

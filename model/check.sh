@@ -1,5 +1,7 @@
 #!/bin/sh
-# Checks model/chan.pml, the channel ring protocol of src/chan.c, with spin:
+# Checks model/chan.pml, the channel ring protocol of src/chan.c, and
+# model/owner.pml, a side changing hands (configurations named owner-*),
+# with spin:
 # every configuration is an exhaustive search (no bitstate, no hash
 # compaction), memory-bounded. Each mutant is the model with one safeguard
 # of the C code removed, and must be caught: a mutant that passes means
@@ -56,6 +58,11 @@ weak-p1t|assert|-DWMM -DN=2 -DW_P1T=1|P1: the tail's store_release made relaxed
 weak-c1h|assert|-DWMM -DN=2 -DW_C1H=1|C1: the header's load_acquire made relaxed
 weak-c1t|assert|-DWMM -DN=2 -DW_C1T=1|C1: the tail's load_acquire made relaxed
 weak-c2|assert|-DWMM -DN=2 -DW_C2=1|C2: release's store_release of the head made relaxed
+owner|pass|-DWMM|owner.pml: a side closed and two openers racing for it (C11 / Armv8)
+owner-kill|pass|-DWMM -DKILL|owner.pml: the same, the owner killed instead
+owner-weak-o0|assert|-DWMM -DW_O0=1|O0: close's store_release(owner, 0) made relaxed
+owner-weak-ol-o1|assert|-DWMM -DW_OL=1 -DW_O1=1|claim's owner load and its CAS (O1) both relaxed
+owner-split-cas|assert|-DTSO -DSPLIT_CAS|claim's compare-and-swap done as two steps
 EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
@@ -87,8 +94,6 @@ full-unneeded-s3|pass|-DWMM -DN=3 -DW_S3=1|S3's exchange relaxed: S2's barrier p
 full-unneeded-s4|pass|-DWMM -DN=3 -DW_S4=1|S4's fetch_add relaxed: a barrier precedes it
 full-unneeded-s5|pass|-DWMM -DN=3 -DW_S5=1|S5's store relaxed: kick_peer's barrier precedes it
 full-unneeded-cc|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_CC=1|close's closed store relaxed: the owner store releases
-full-unneeded-o0|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_O0=1|O0 relaxed: blind here (no check of closed's last value)
-full-unneeded-o1|pass|-DWMM -DN=2 -DCRASH_C -DW_O1=1|O1 relaxed: blind here (a successor starts after system calls)
 full-unneeded-opc|pass|-DWMM -DN=3 -DCLOSE_C=1 -DW_OPC=1|open's closed=0 store relaxed
 full-unneeded-opm-c|pass|-DWMM -DN=2 -DCRASH_C -DW_OPM=1|consumer open's load of its own position relaxed
 full-unneeded-opt-c|pass|-DWMM -DN=2 -DCRASH_C -DW_OPT=1|consumer open's load of the tail relaxed
@@ -96,8 +101,24 @@ full-unneeded-opm-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPM=1|producer open's load of
 full-unneeded-opt-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPT=1|producer open's load of the head relaxed: blind, as P2
 full-unneeded-cel|pass|-DWMM -DN=2 -DCRASH_P -DW_CEL=1|committed_end's ring loads relaxed
 full-unneeded-cet|pass|-DWMM -DN=2 -DCRASH_P -DW_CET=1|committed_end's tail store relaxed
+full-owner-tso|pass|-DTSO|owner.pml on x86-TSO
+full-owner-tso-kill|pass|-DTSO -DKILL|owner.pml on x86-TSO, the owner killed
+full-owner-unneeded-cc|pass|-DWMM -DW_CC=1|close's closed store relaxed: O0 releases after it
+full-owner-unneeded-ol|pass|-DWMM -DW_OL=1|claim's owner load relaxed: the CAS acquires
+full-owner-unneeded-o1|pass|-DWMM -DW_O1=1|O1 relaxed: the owner load before it acquires
+full-owner-unneeded-opm|pass|-DWMM -DW_OPM=1|open's load of its position relaxed: the claim acquired
+full-owner-unneeded-opc|pass|-DWMM -DW_OPC=1|open's closed = 0 relaxed: the CAS is on memory before it
+full-owner-kill-ol-o1|pass|-DWMM -DKILL -DW_OL=1 -DW_O1=1|both relaxed, owner killed: the /proc lookup orders it
 EOF
 	fi
+}
+
+# Which model a configuration checks: owner.pml for the owner-* ones
+model_of() {
+	case "$1" in
+	owner*|full-owner*) echo owner.pml ;;
+	*) echo chan.pml ;;
+	esac
 }
 
 # One configuration, in its own directory: spin -a, compile pan, run it,
@@ -107,7 +128,7 @@ run_one() {
 	line=$(table | grep "^$name|")
 	defs=$(echo "$line" | cut -d'|' -f3)
 	d=$tmp/$name
-	mkdir -p "$d" && cp "$here/chan.pml" "$d/" || exit 1
+	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/mem.pml" "$d/" || exit 1
 	cd "$d" || exit 1
 	start=$(date +%s.%N)
 	# the weak model's crash runs (--full) store some 18 million states
@@ -132,7 +153,7 @@ run_one() {
 	*) opt=${MODEL_OPT:--O0} ;;
 	esac
 
-	if ! spin -a $defs chan.pml >spin.out 2>&1; then
+	if ! spin -a $defs "$(model_of "$name")" >spin.out 2>&1; then
 		echo "error|0|0|spin -a failed: $(tail -1 spin.out)" >result
 		return
 	fi
@@ -204,7 +225,7 @@ table | while IFS='|' read -r name expect defs what; do
 		"$outcome" "$states" "$secs" "$what"
 	if [ "$verdict" = FAIL ]; then
 		echo "     expected: $want; got: ${detail:-$outcome}"
-		echo "     replay: cd $tmp/$name && spin -t -p $defs chan.pml"
+		echo "     replay: cd $tmp/$name && spin -t -p $defs $(model_of "$name")"
 	fi
 	[ "$verdict" = ok ] || echo fail >>"$tmp/failed"
 done

@@ -62,8 +62,10 @@
  *
  * Owners and layout:
  *   O0 closer:  store_release(owner, 0) after its last stores (closed).
- *   O1 claimer: compare_exchange(owner), seq_cst: of two processes taking a
- *               free or dead side only one wins.  pairs with O0
+ *   O1 claimer: load_acquire(owner), then compare_exchange(owner),
+ *               seq_cst: of two processes taking a free or dead side
+ *               only one wins, and it sees the closer's stores.
+ *               pairs with O0 (model/owner.pml)
  *   M0 creator: store_release(magic) after the layout.  pairs with M1
  *   M1 opener:  load_acquire(magic), then reads the layout.
  *
@@ -236,16 +238,23 @@ static int claim(struct __shmkit_chan_cold *cold)
 	uint64_t mine = owner_word(), cur;
 
 	for (;;) {
+		/*
+		 * Either this acquire or O1's orders what the new owner reads
+		 * next after a clean close (model/owner.pml: each alone passes,
+		 * full-owner-unneeded-ol and -o1; both relaxed is caught,
+		 * owner-weak-ol-o1). Both are kept: this is the open path.
+		 */
 		cur = shmkit_load_acquire(&cold->owner);
 		if (cur != 0 && owner_alive(cur))
 			return -EBUSY;
 		/*
 		 * O1: a dead owner's place can be taken; the CAS settles races
 		 * between claimers (one wins, the others see its word and
-		 * judge it alive). Pairs with O0 in close_as: who takes a
-		 * side a closer released sees that closer's stores. The model
-		 * is blind to this ordering (full-unneeded-o1: its successors
-		 * start after system calls); C11 needs it.
+		 * judge it alive; owner-split-cas shows a two-step claim
+		 * letting two win). Pairs with O0 in close_as: who takes a
+		 * side a closer released sees that closer's stores. After a
+		 * death it is owner_alive's system calls that order them
+		 * (full-owner-kill-ol-o1).
 		 */
 		if (shmkit_cas_seq_cst(&cold->owner, &cur, mine))
 			return 0;
@@ -827,9 +836,8 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 	 * barrier; what this release still orders is closed (and the
 	 * counters). Without it a claimer could take the side before our
 	 * closed = 1 lands, and that late store would then overwrite the
-	 * claimer's closed = 0: a live side shown closed. The model does not
-	 * check closed's last value, and passes without it
-	 * (full-unneeded-o0).
+	 * claimer's closed = 0: a live side shown closed (model/owner.pml
+	 * finds exactly that with it relaxed: owner-weak-o0).
 	 */
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
