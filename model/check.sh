@@ -34,7 +34,6 @@ table() {
 crash-producer|pass|-DTSO -DN=2 -DCRASH_P|producer killed at any step, restarted; safety + no lost wake-up
 crash-consumer|pass|-DTSO -DN=2 -DCRASH_C|consumer killed at any step, restarted; safety + no lost wake-up
 nocrash-eos|pass|-DTSO -DN=4 -DLIVE|no crash; LTL <> eos: end of stream always reached
-nocrash|pass|-DTSO -DN=4|no crash; safety + no lost wake-up
 small|pass|-DTSO -DSMALL -DN=5|8-word ring, small messages: the fast path on a cached head
 short|pass|-DTSO -DN=4 -DSHORT|each commit smaller than its reservation
 spurious|pass|-DTSO -DN=4 -DSPURIOUS|futex_wait may return at any moment (safety)
@@ -66,6 +65,7 @@ owner-split-cas|assert|-DTSO -DSPLIT_CAS|claim's compare-and-swap done as two st
 EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
+full-nocrash|pass|-DTSO -DN=4|no crash, safety only: what nocrash-eos checks, with invalid end states named as such
 full-crash-producer-n3|pass|-DTSO -DN=3 -DCRASH_P|producer crash, three messages
 full-crash-consumer-n3|pass|-DTSO -DN=3 -DCRASH_C|consumer crash, three messages
 full-crash-producer-twice|pass|-DTSO -DN=2 -DCRASH_P -DMAXCRASH=2|producer killed twice
