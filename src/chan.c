@@ -97,9 +97,11 @@
  * spin, shmkit bench measured a sleep and a wake-up every few such
  * messages; with 100 us, about one per thousand. Each handle then spins
  * twice its recent typical wait (a moving average of the waits that
- * ended in data within SPIN_MAX_NS), between the two bounds: a side whose
- * waits run a little over 100 us keeps spinning through them instead of
- * sleeping every time, and an idle channel's long waits do not count.
+ * ended in data within SPIN_MAX_NS) or a quarter more than its longest
+ * recent one, between the two bounds (learn_spin): a side whose waits
+ * run a little over 100 us, or stall now and then, keeps spinning through
+ * them instead of sleeping every time. An idle channel's long waits do
+ * not count, and each halves the longest.
  */
 #define SPIN_NS 100000
 #define SPIN_MAX_NS 1000000
@@ -145,6 +147,7 @@ struct shmkit_chan {
 	int policy;
 	uint64_t wait_avg;	/* moving average of short waits, ns */
 	uint64_t spin_ns;	/* how long to spin before sleeping */
+	uint64_t wait_tail;	/* the longest recent short wait, fading, ns */
 	uint64_t pos;		/* my position: private, the truth for me */
 	uint64_t peer_pos;	/* producer: the head, as last read;
 				   consumer: the tail, as last checked */
@@ -480,14 +483,31 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	return r;
 }
 
-/* The spin for the next waits: twice the moving average, within bounds. */
+/*
+ * The spin for the next waits, from a wait that ended in data within
+ * SPIN_MAX_NS: twice the moving average, or a quarter more than the
+ * longest recent wait, whichever is longer, within bounds. The average
+ * alone follows the typical wait, and a stream whose waits are short but
+ * now and then stall for a few hundred microseconds (a peer preempted;
+ * common in virtual machines) slept at every stall: at 1 MiB messages
+ * that was 1.6-3.9 sleeps, and as many wakes, per 1,000 messages. The longest
+ * wait fades by 1/2048 a wait, over hundreds of milliseconds of a 1 MiB
+ * stream, so the spin outlasts the gap between two stalls. Paired A/B
+ * runs (AMD EPYC VM, 2026-11-30, 1 MiB copying, 8 pairs of 20,000
+ * messages): 3.2x fewer sleeps, fewer in every pair, throughput equal
+ * (paired median 1.01).
+ */
 static void learn_spin(struct shmkit_chan *ch, uint64_t waited)
 {
-	uint64_t spin;
+	uint64_t spin, tail;
 
 	/* an eighth of the way to the new wait: a few waits to follow a change */
 	ch->wait_avg = ch->wait_avg - ch->wait_avg / 8 + waited / 8;
 	spin = 2 * ch->wait_avg;
+	tail = ch->wait_tail - ch->wait_tail / 2048;
+	ch->wait_tail = waited > tail ? waited : tail;
+	if (spin < ch->wait_tail + ch->wait_tail / 4)
+		spin = ch->wait_tail + ch->wait_tail / 4;
 	ch->spin_ns = spin < SPIN_NS ? SPIN_NS : spin > SPIN_MAX_NS ? SPIN_MAX_NS : spin;
 }
 
@@ -578,6 +598,8 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 	count(&ch->hdr->hot[ch->side].wait_ns, waited);
 	if (r == 0 && waited <= SPIN_MAX_NS)
 		learn_spin(ch, waited);
+	else if (r == 0)
+		ch->wait_tail /= 2;	/* idle: the next waits need no long spin */
 	return r;
 }
 
