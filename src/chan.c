@@ -84,6 +84,7 @@
 #include "chan.h"
 #include "futex.h"
 #include "look.h"
+#include "owner.h"
 #include "proc.h"
 #include "relax.h"
 #include "seg.h"
@@ -215,55 +216,6 @@ static inline void count(_Atomic uint64_t *c, uint64_t n)
 	shmkit_store_relaxed(c, shmkit_load_relaxed(c) + n);
 }
 
-/* ---------------------------------------------------------------- owners */
-
-/* Who holds a side: pid and the low 32 bits of its start time. */
-static uint64_t owner_word(void)
-{
-	uint64_t start = 0;
-
-	__shmkit_proc_start(getpid(), &start);
-	return (uint64_t)(uint32_t)getpid() | (start & 0xffffffffu) << 32;
-}
-
-static int owner_alive(uint64_t owner)
-{
-	uint64_t start;
-	pid_t pid = (pid_t)(uint32_t)owner;
-
-	return __shmkit_proc_start(pid, &start) == 0 &&
-	       (start & 0xffffffffu) == owner >> 32;
-}
-
-/* Takes a side for this process, unless a live process holds it. */
-static int claim(struct __shmkit_chan_cold *cold)
-{
-	uint64_t mine = owner_word(), cur;
-
-	for (;;) {
-		/*
-		 * Either this acquire or O1's orders what the new owner reads
-		 * next after a clean close (model/owner.pml: each alone passes,
-		 * full-owner-unneeded-ol and -o1; both relaxed is caught,
-		 * owner-weak-ol-o1). Both are kept: this is the open path.
-		 */
-		cur = shmkit_load_acquire(&cold->owner);
-		if (cur != 0 && owner_alive(cur))
-			return -EBUSY;
-		/*
-		 * O1: a dead owner's place can be taken; the CAS settles races
-		 * between claimers (one wins, the others see its word and
-		 * judge it alive; owner-split-cas shows a two-step claim
-		 * letting two win). Pairs with O0 in close_as: who takes a
-		 * side a closer released sees that closer's stores. After a
-		 * death it is owner_alive's system calls that order them
-		 * (full-owner-kill-ol-o1).
-		 */
-		if (shmkit_cas_seq_cst(&cold->owner, &cur, mine))
-			return 0;
-	}
-}
-
 /*
  * Has the other side gone? 0 if it may still act (alive, or not yet come);
  * else the error this side's waits end with.
@@ -292,7 +244,7 @@ static int peer_gone(struct shmkit_chan *ch)
 	now = now_ns();
 	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_CHECK_NS)
 		return 0;
-	if (!owner_alive(owner))
+	if (!__shmkit_owner_alive(owner))
 		return -SHMKIT_EPEERDEAD;
 	ch->peer_owner = owner;
 	ch->peer_seen = now;
@@ -813,7 +765,7 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	ch->side = role == SHMKIT_PRODUCER ? __SHMKIT_SIDE_PROD : __SHMKIT_SIDE_CONS;
 	ch->spin_ns = SPIN_NS;
 	ch->peer = !ch->side;
-	if ((err = claim(&ch->hdr->cold[ch->side])) < 0)
+	if ((err = __shmkit_owner_claim(&ch->hdr->cold[ch->side].owner)) < 0)
 		goto fail;
 
 	/*
@@ -1112,7 +1064,7 @@ static int waits_for_consumer(const struct __shmkit_chan_hdr *h)
 	return shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner) == 0 &&
 	       shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].closed) &&
 	       !shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_CONS].closed) &&
-	       !(cons && owner_alive(cons));
+	       !(cons && __shmkit_owner_alive(cons));
 }
 
 int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size)
@@ -1166,10 +1118,10 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->cons_wait_ns = shmkit_load_relaxed(&h->hot[__SHMKIT_SIDE_CONS].wait_ns);
 	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_PROD].owner);
 	info->prod_pid = (pid_t)(uint32_t)owner;
-	info->prod_alive = owner && owner_alive(owner);
+	info->prod_alive = owner && __shmkit_owner_alive(owner);
 	owner = shmkit_load_acquire(&h->cold[__SHMKIT_SIDE_CONS].owner);
 	info->cons_pid = (pid_t)(uint32_t)owner;
-	info->cons_alive = owner && owner_alive(owner);
+	info->cons_alive = owner && __shmkit_owner_alive(owner);
 	info->prod_closed = !!shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].closed);
 	info->prod_aborted = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].closed) ==
 			     CLOSED_ABORTED;
