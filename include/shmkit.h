@@ -50,6 +50,8 @@ enum shmkit_error {
 	SHMKIT_EPEERDEAD,	/* the other side died without closing */
 	SHMKIT_EUNTRUSTED,	/* another user's segment, or more open than asked */
 	SHMKIT_EABORTED,	/* end of stream: the producer ended by error */
+	SHMKIT_ENOTTOPIC,	/* segment is not a topic (or another version) */
+	SHMKIT_ELOST,		/* messages were overwritten before this subscriber read them */
 };
 
 /* Text for a negative (or positive) error code; never NULL. */
@@ -376,6 +378,86 @@ struct shmkit_chan_info {
 /* Reads a channel's info by shmid (read-only attach); -SHMKIT_ENOTCHAN if
  * the segment is not one. */
 int shmkit_chan_info(int shmid, struct shmkit_chan_info *info);
+
+/* ---------------------------------------------------------------- topics */
+
+/*
+ * A topic is one publisher and many subscribers in one named segment:
+ * each message is written once, into a ring of fixed slots, and every
+ * subscriber reads it from there, in order, whole, at most once, from
+ * where it joined. See topic.h for the layout and the protocol.
+ */
+struct shmkit_pub;
+struct shmkit_sub;
+
+enum shmkit_topic_policy {
+	SHMKIT_TOPIC_BLOCK = 1,	/* the publisher waits for the slowest live subscriber */
+	SHMKIT_TOPIC_OVERWRITE,	/* it never waits; one that falls behind loses messages, and is told */
+};
+
+struct shmkit_topic_params {
+	size_t max_msg;		/* the largest message, bytes (every slot holds one) */
+	uint32_t slots;		/* messages the topic holds: a power of two, at least 4 */
+	uint32_t max_subs;	/* subscribers at once, 1 to 1024 */
+	uint32_t history;	/* how far back a new subscriber may start: at most slots - 2 */
+	int policy;		/* shmkit_topic_policy */
+};
+
+/*
+ * Creates topic name (slots rounded up to a power of two), or opens the
+ * existing one, whatever its shape, unless SHMKIT_EXCL. flags as for
+ * shmkit_chan_create. Returns the shmid; -EINVAL for a shape out of
+ * bounds; -SHMKIT_ENOTTOPIC if name exists and is not a topic.
+ */
+int shmkit_topic_create(const char *name, const struct shmkit_topic_params *params, int mode,
+			unsigned flags);
+
+/* Removes the topic's segment: it goes when the last handle detaches. */
+int shmkit_topic_destroy(const char *name);
+
+/*
+ * The publisher. open: -EBUSY if a live process publishes; a dead one's
+ * place is taken, and publishing goes on after its last whole message.
+ * flags: SHMKIT_SHARED (as for channels). close: subscribers get end of
+ * stream once they have read everything. send and reserve wait, under
+ * the block policy, for the slowest live subscriber (timeouts as for
+ * channels; a dead subscriber holds it back at most about 20 ms after
+ * it died). reserve gives *ptr to len bytes of the next slot; commit
+ * publishes its first used bytes. Under the overwrite policy the slot may
+ * be one a slow subscriber is reading: it will be told (-SHMKIT_ELOST).
+ */
+int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **pub);
+int shmkit_pub_close(struct shmkit_pub *pub);
+int shmkit_pub_set_wait(struct shmkit_pub *pub, int policy);
+int shmkit_pub_send(struct shmkit_pub *pub, const void *buf, size_t len, int timeout_ms);
+int shmkit_pub_reserve(struct shmkit_pub *pub, size_t len, void **ptr, int timeout_ms);
+int shmkit_pub_commit(struct shmkit_pub *pub, size_t used);
+
+#define SHMKIT_FROM_OLDEST (1u << 8)	/* shmkit_sub_open: start at the oldest message held */
+
+/*
+ * A subscriber. open takes a free place (-EBUSY if max_subs live ones
+ * hold them all) and starts at the next message published, or with
+ * SHMKIT_FROM_OLDEST up to history messages back. recv copies the next
+ * message out (-EMSGSIZE with *len set if it is larger than cap, left in
+ * place); peek gives it in place and release is done with it. Waits end
+ * as a channel consumer's do (-SHMKIT_EEOF, -SHMKIT_EABORTED,
+ * -SHMKIT_EPEERDEAD once everything published was read).
+ *
+ * Under the overwrite policy a subscriber that fell more than the ring
+ * behind gets -SHMKIT_ELOST once, and then goes on from the oldest message
+ * still held; shmkit_sub_lost counts the messages lost so far. A peeked
+ * message may be overwritten while it is held: release then returns
+ * -SHMKIT_ELOST, and what was read from the pointer must be thrown away.
+ * Under the block policy a peeked message stays put until release.
+ */
+int shmkit_sub_open(const char *name, unsigned flags, struct shmkit_sub **sub);
+int shmkit_sub_close(struct shmkit_sub *sub);
+int shmkit_sub_set_wait(struct shmkit_sub *sub, int policy);
+int shmkit_sub_recv(struct shmkit_sub *sub, void *buf, size_t cap, size_t *len, int timeout_ms);
+int shmkit_sub_peek(struct shmkit_sub *sub, const void **ptr, size_t *len, int timeout_ms);
+int shmkit_sub_release(struct shmkit_sub *sub);
+uint64_t shmkit_sub_lost(const struct shmkit_sub *sub);
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,10 @@ const char *shmkit_strerror(int err)
 	case SHMKIT_EABORTED:
 		return "end of stream: the producer failed before its end (what it "
 		       "sent before was delivered)";
+	case SHMKIT_ENOTTOPIC:
+		return "not a topic (or a topic of another layout version)";
+	case SHMKIT_ELOST:
+		return "messages were overwritten before this subscriber read them";
 	case SHMKIT_EPEERDEAD:
 		return "the other side of the channel died";
 	case SHMKIT_ESMALLER:

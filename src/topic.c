@@ -1,0 +1,864 @@
+/*
+ * Topics: one publisher, many subscribers, each message written once.
+ * The layout and the protocol, with its labels (T1-T4, J1-J2, W1-W3), are
+ * in topic.h; the comments here name the label each access implements.
+ *
+ * Never trust the segment: every position, length and layout field read
+ * from shared memory is checked before use; a bad one is
+ * -SHMKIT_ECORRUPT, never an access outside the segment.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "barrier.h"
+#include "futex.h"
+#include "owner.h"
+#include "relax.h"
+#include "seg.h"
+#include "shmkit.h"
+#include "topic.h"
+#include "util.h"
+
+#define SPIN_NS 100000			/* spin this long before sleeping */
+#define SLICE_NS 20000000		/* a sleep's longest slice: see dead peers */
+#define PEER_CHECK_NS 20000000		/* look for dead peers this often */
+
+/* The checked shape of a topic and where its parts are, private to a handle. */
+struct topic_view {
+	struct shmkit_map map;
+	struct __shmkit_topic_hdr *hdr;
+	struct __shmkit_topic_sub *subs;
+	unsigned char *slots;
+	uint64_t nslots, mask, slot_size, max_msg, history;
+	uint32_t max_subs;
+	int policy;		/* __shmkit_topic_policy */
+	int wait;		/* shmkit_wait_policy */
+};
+
+struct shmkit_pub {
+	struct topic_view t;
+	uint64_t pos;		/* the next message's number */
+	uint64_t min_pos;	/* block: the subscribers' least pos, as last scanned */
+	uint64_t joins;		/* block: joins as of that scan */
+	int rescan;		/* block: joins changed since: scan before the next slot */
+	int busy;		/* a reservation is open */
+	uint64_t len;
+};
+
+struct shmkit_sub {
+	struct topic_view t;
+	struct __shmkit_topic_sub *me;
+	uint64_t pos;		/* the next message to read: private, the truth */
+	uint64_t lost;		/* messages lost so far */
+	uint64_t held_seq;	/* peek: the slot word of the held message */
+	int busy;		/* a message is peeked */
+	uint64_t len;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Statistics have one writer each: a relaxed load and store, no RMW. */
+static inline void count(_Atomic uint64_t *c, uint64_t n)
+{
+	shmkit_store_relaxed(c, shmkit_load_relaxed(c) + n);
+}
+
+static struct __shmkit_topic_slot *slot_of(const struct topic_view *t, uint64_t s)
+{
+	return (struct __shmkit_topic_slot *)(void *)(t->slots + (s & t->mask) * t->slot_size);
+}
+
+static unsigned char *payload_of(struct __shmkit_topic_slot *slot)
+{
+	return (unsigned char *)slot + sizeof(*slot);
+}
+
+/*
+ * Under the overwrite policy the publisher may write a slot while a
+ * subscriber copies it out; the subscriber then throws the copy away (T2).
+ * Both sides copy with relaxed atomic words there, so the race is one the
+ * language defines. Under block policy nobody writes a slot being read,
+ * and plain memcpy does.
+ */
+static void copy_in(const struct topic_view *t, unsigned char *dst, const void *src, size_t n)
+{
+	const unsigned char *s = src;
+	size_t i;
+
+	if (t->policy == __SHMKIT_TOPIC_BLOCK) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		__atomic_store_n((uint64_t *)(void *)(dst + i), w, __ATOMIC_RELAXED);
+	}
+	if (i < n) {
+		uint64_t w = 0;
+
+		memcpy(&w, s + i, n - i);
+		__atomic_store_n((uint64_t *)(void *)(dst + i), w, __ATOMIC_RELAXED);
+	}
+}
+
+static void copy_out(const struct topic_view *t, void *dst, const unsigned char *src, size_t n)
+{
+	unsigned char *d = dst;
+	size_t i;
+
+	if (t->policy == __SHMKIT_TOPIC_BLOCK) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (i = 0; i + 8 <= n; i += 8) {
+		uint64_t w = __atomic_load_n((const uint64_t *)(const void *)(src + i), __ATOMIC_RELAXED);
+
+		memcpy(d + i, &w, 8);
+	}
+	if (i < n) {
+		uint64_t w = __atomic_load_n((const uint64_t *)(const void *)(src + i), __ATOMIC_RELAXED);
+
+		memcpy(d + i, &w, n - i);
+	}
+}
+
+/* ---------------------------------------------------------------- layout */
+
+struct topic_shape {
+	uint64_t nslots, slot_size, history, slots_offset;
+	uint32_t max_subs, policy;
+};
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+/* The shape params ask for, or -EINVAL. */
+static int shape_of(const struct shmkit_topic_params *p, struct topic_shape *sh)
+{
+	uint64_t n = 4;
+
+	if (!p || p->max_msg == 0 || p->max_msg > SHMKIT_TOPIC_MAX_BYTES / 4 ||
+	    p->slots == 0 || p->slots > SHMKIT_TOPIC_MAX_SLOTS ||
+	    p->max_subs == 0 || p->max_subs > SHMKIT_TOPIC_MAX_SUBS ||
+	    (p->policy != SHMKIT_TOPIC_BLOCK && p->policy != SHMKIT_TOPIC_OVERWRITE))
+		return -EINVAL;
+	while (n < p->slots)
+		n <<= 1;
+	if (p->history > n - 2)
+		return -EINVAL;
+	sh->nslots = n;
+	sh->slot_size = round_up(sizeof(struct __shmkit_topic_slot) + p->max_msg, 64);
+	if (sh->slot_size > SHMKIT_TOPIC_MAX_BYTES / n)
+		return -EINVAL;
+	sh->history = p->history;
+	sh->max_subs = p->max_subs;
+	sh->policy = p->policy == SHMKIT_TOPIC_BLOCK ? __SHMKIT_TOPIC_BLOCK : __SHMKIT_TOPIC_OVERWRITE;
+	sh->slots_offset = round_up(SHMKIT_TOPIC_SUBS_OFFSET +
+				    (uint64_t)p->max_subs * sizeof(struct __shmkit_topic_sub),
+				    __shmkit_page_size());
+	return 0;
+}
+
+static void topic_init(void *data, uint64_t size, void *arg)
+{
+	struct __shmkit_topic_hdr *h = data;
+	const struct topic_shape *sh = arg;
+
+	(void)size;
+	h->version = SHMKIT_TOPIC_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->policy = sh->policy;
+	h->max_subs = sh->max_subs;
+	h->nslots = sh->nslots;
+	h->slot_size = sh->slot_size;
+	h->max_msg = sh->slot_size - sizeof(struct __shmkit_topic_slot);
+	h->history = sh->history;
+	h->slots_offset = sh->slots_offset;
+	/* the kernel zeroed the rest: nothing published, no owners, no sleepers */
+	/* publishes the layout above; pairs with the acquire in check_layout */
+	shmkit_store_release(&h->magic, SHMKIT_TOPIC_MAGIC);
+}
+
+/*
+ * Checks the topic layout of segment shmid seen at base, with data_size
+ * bytes after the segment header, and fills t's layout fields.
+ */
+static int check_layout(int shmid, void *base, uint64_t data_size, struct topic_view *t)
+{
+	struct __shmkit_hdr_view view;
+	struct __shmkit_topic_hdr *h = (void *)((char *)base + SHMKIT_HDR_SIZE);
+	uint64_t n, size, subs_end, off;
+	uint32_t max_subs;
+	int err = __shmkit_seg_header(shmid, base, &view);
+
+	if (err < 0)
+		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTTOPIC : err;
+	if (!(view.flags & SHMKIT_HDR_TOPIC) ||
+	    data_size < SHMKIT_TOPIC_SUBS_OFFSET - SHMKIT_HDR_SIZE ||
+	    /* pairs with the release in topic_init: the layout read next is the creator's */
+	    shmkit_load_acquire(&h->magic) != SHMKIT_TOPIC_MAGIC ||
+	    h->version != SHMKIT_TOPIC_VERSION || h->hdr_size != sizeof(*h))
+		return -SHMKIT_ENOTTOPIC;
+	n = h->nslots;
+	size = h->slot_size;
+	max_subs = h->max_subs;
+	off = h->slots_offset;
+	if (n < 4 || n > SHMKIT_TOPIC_MAX_SLOTS || (n & (n - 1)) ||
+	    size < 64 || size % 64 || size > SHMKIT_TOPIC_MAX_BYTES / n ||
+	    h->max_msg != size - sizeof(struct __shmkit_topic_slot) ||
+	    h->history > n - 2 || max_subs == 0 || max_subs > SHMKIT_TOPIC_MAX_SUBS ||
+	    (h->policy != __SHMKIT_TOPIC_BLOCK && h->policy != __SHMKIT_TOPIC_OVERWRITE))
+		return -SHMKIT_ECORRUPT;
+	subs_end = SHMKIT_TOPIC_SUBS_OFFSET + (uint64_t)max_subs * sizeof(struct __shmkit_topic_sub);
+	if (off < subs_end || off % 64 || off > SHMKIT_HDR_SIZE + data_size ||
+	    SHMKIT_HDR_SIZE + data_size - off < n * size)
+		return -SHMKIT_ECORRUPT;
+	t->hdr = h;
+	t->subs = (void *)((char *)base + SHMKIT_TOPIC_SUBS_OFFSET);
+	t->slots = (unsigned char *)base + off;
+	t->nslots = n;
+	t->mask = n - 1;
+	t->slot_size = size;
+	t->max_msg = size - sizeof(struct __shmkit_topic_slot);
+	t->history = h->history;
+	t->max_subs = max_subs;
+	t->policy = (int)h->policy;
+	t->wait = SHMKIT_WAIT_BLOCK;
+	return 0;
+}
+
+static int attach_topic(const char *name, unsigned flags, int trust_mode, struct topic_view *t)
+{
+	int err = __shmkit_seg_attach_name(name, flags, trust_mode, &t->map);
+
+	if (err < 0)
+		return err;
+	err = check_layout(t->map.shmid, t->map.base, t->map.size, t);
+	if (err < 0)
+		shmkit_seg_detach(&t->map);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_topic_create(const char *name, const struct shmkit_topic_params *params, int mode,
+			unsigned flags)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	struct topic_view probe;
+	struct topic_shape sh;
+	int shmid, err = -ENOENT, tries;
+	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
+
+	if ((err = shape_of(params, &sh)) < 0)
+		return err;
+	err = -ENOENT;
+	/* removed between the two steps: make it again (a few times) */
+	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
+		shmid = __shmkit_seg_make(&ref, sh.slots_offset - SHMKIT_HDR_SIZE +
+						    sh.nslots * sh.slot_size,
+					  mode, flags, SHMKIT_HDR_TOPIC, topic_init, &sh);
+		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
+			return shmid;
+		/* made now, or it existed: then it must be a topic (its own shape) */
+		memset(&probe, 0, sizeof(probe));
+		err = attach_topic(name, SHMKIT_RDONLY, trust, &probe);
+	}
+	if (err < 0)
+		return err;
+	shmid = probe.map.shmid;
+	shmkit_seg_detach(&probe.map);
+	return shmid;
+}
+
+SHMKIT_EXPORT
+int shmkit_topic_destroy(const char *name)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	struct topic_view probe;
+	int shmid = shmkit_seg_open(&ref), err;
+
+	if (shmid < 0)
+		return shmid;
+	/* a named segment that is no topic is not ours to remove here */
+	memset(&probe, 0, sizeof(probe));
+	if ((err = attach_topic(name, SHMKIT_RDONLY, -1, &probe)) < 0)
+		return err;
+	shmkit_seg_detach(&probe.map);
+	return shmkit_seg_remove(shmid);
+}
+
+/* ----------------------------------------------------------------- waits */
+
+/*
+ * A wait for cond(arg) == nonzero, per the handle's policy: spin, then
+ * sleep on word in slices (sleep announces the sleep, re-checks and calls
+ * futex_wait; W1, W3). gone(arg) says whether to stop (a closed or dead
+ * peer); it runs every PEER_CHECK_NS and after each sleep. Returns what
+ * cond or gone returned (cond's > 0 as 0), -EAGAIN or -ETIMEDOUT.
+ */
+typedef int (*ready_fn)(void *arg);
+typedef int (*sleep_fn)(void *arg, int64_t ns);
+
+static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sleep_fn sleep,
+		    void *arg, _Atomic uint64_t *wait_ns)
+{
+	uint64_t start, now, deadline, next_check;
+	int r;
+
+	if ((r = cond(arg)))
+		return r < 0 ? r : 0;
+	if (timeout_ms == 0 || policy == SHMKIT_WAIT_NONE) {
+		r = gone(arg);
+		return r ? r : -EAGAIN;
+	}
+	start = now = now_ns();
+	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	next_check = start;
+	for (unsigned i = 1;; i++) {
+		if ((r = cond(arg)))
+			break;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		now = now_ns();
+		if (now >= next_check) {
+			if ((r = gone(arg)))
+				break;
+			next_check = now + PEER_CHECK_NS;
+		}
+		if (now >= deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
+			continue;
+		if ((r = sleep(arg, deadline - now < SLICE_NS ? (int64_t)(deadline - now) : SLICE_NS)))
+			break;
+		next_check = 0;
+	}
+	count(wait_ns, now_ns() - start);
+	return r < 0 ? r : 0;
+}
+
+/* ------------------------------------------------------------- publisher */
+
+static void wake_subs(struct shmkit_pub *p, int always)
+{
+	struct __shmkit_topic_hdr *h = p->t.hdr;
+
+	/* W2: the slot's word (T1) before our look at the flag; pairs with W1 */
+	shmkit_smp_mb();
+	if (always || shmkit_load_relaxed(&h->subs_sleeping)) {
+		if (shmkit_exchange_seq_cst(&h->subs_sleeping, 0) || always) {
+			shmkit_fetch_add_seq_cst(&h->sub_wake_seq, 1);
+			__shmkit_futex_wake(&h->sub_wake_seq, INT_MAX);
+			count(&h->wakes, 1);
+		}
+	}
+	/* J2: a join since our last scan makes us scan before the next slot */
+	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
+	    shmkit_load_acquire(&h->joins) != p->joins)
+		p->rescan = 1;
+}
+
+/*
+ * T4: the least pos of the active subscribers, into p->min_pos (p->pos if
+ * there are none: nothing holds the publisher). -SHMKIT_ECORRUPT if one
+ * claims to have read what was never published.
+ */
+static int scan_subs(struct shmkit_pub *p)
+{
+	uint64_t min = p->pos;
+
+	p->joins = shmkit_load_acquire(&p->t.hdr->joins);
+	p->rescan = 0;
+	for (uint32_t i = 0; i < p->t.max_subs; i++) {
+		struct __shmkit_topic_sub *e = &p->t.subs[i];
+		uint64_t pos;
+
+		if (!shmkit_load_acquire(&e->owner))
+			continue;
+		/* T4: pairs with T3; the bytes below pos are read and done with */
+		pos = shmkit_load_acquire(&e->pos);
+		if (pos > p->pos)
+			return -SHMKIT_ECORRUPT;
+		if (pos < min)
+			min = pos;
+	}
+	p->min_pos = min;
+	return 0;
+}
+
+/* Block policy: is slot p->pos free for every subscriber? 1, 0 or an error. */
+static int room_ready(void *arg)
+{
+	struct shmkit_pub *p = arg;
+	int err;
+
+	if (!p->rescan && p->min_pos + p->t.nslots > p->pos)
+		return 1;
+	if ((err = scan_subs(p)) < 0)
+		return err;
+	return p->min_pos + p->t.nslots > p->pos;
+}
+
+/*
+ * While it waits, the publisher drops subscribers that died holding it
+ * back: a CAS from the dead owner's word, so that one claiming the entry
+ * at the same moment either wins or finds it free. Never "gone": it is the
+ * publisher that decides to go on.
+ */
+static int evict_dead(void *arg)
+{
+	struct shmkit_pub *p = arg;
+
+	for (uint32_t i = 0; i < p->t.max_subs; i++) {
+		struct __shmkit_topic_sub *e = &p->t.subs[i];
+		uint64_t owner = shmkit_load_acquire(&e->owner);
+
+		if (owner && shmkit_load_acquire(&e->pos) + p->t.nslots <= p->pos &&
+		    !__shmkit_owner_alive(owner) &&
+		    shmkit_cas_seq_cst(&e->owner, &owner, 0))
+			p->rescan = 1;
+	}
+	return 0;
+}
+
+static int pub_sleep(void *arg, int64_t ns)
+{
+	struct shmkit_pub *p = arg;
+	struct __shmkit_topic_hdr *h = p->t.hdr;
+	uint32_t seq = shmkit_load_acquire(&h->pub_wake_seq);
+	int r;
+
+	/* W3: the flag, a full barrier, the re-check; pairs with sub_wake_pub */
+	shmkit_store_relaxed(&h->pub_sleeping, 1);
+	count(&h->sleeps, 1);
+	shmkit_smp_mb();
+	p->rescan = 1;
+	r = room_ready(p);
+	if (r == 0) {
+		__shmkit_futex_wait(&h->pub_wake_seq, seq, ns);
+		r = room_ready(p);
+	}
+	shmkit_store_relaxed(&h->pub_sleeping, 0);
+	return r;
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **out)
+{
+	struct shmkit_pub *p;
+	int err;
+
+	if (!out || (flags & ~(unsigned)SHMKIT_SHARED))
+		return -EINVAL;
+	if (!(p = calloc(1, sizeof(*p))))
+		return -ENOMEM;
+	if ((err = attach_topic(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, &p->t)) < 0) {
+		free(p);
+		return err;
+	}
+	if ((err = __shmkit_owner_claim(&p->t.hdr->owner)) < 0) {
+		shmkit_seg_detach(&p->t.map);
+		free(p);
+		return err;
+	}
+	/*
+	 * A new publisher goes on where the last one stopped. One that died
+	 * between a slot's even word and published left a message that
+	 * subscribers may have read: step over it. A slot left odd is
+	 * rewritten by the next send.
+	 */
+	p->pos = shmkit_load_acquire(&p->t.hdr->published);
+	while (shmkit_load_acquire(&slot_of(&p->t, p->pos)->seq) == 2 * p->pos + 2)
+		p->pos++;
+	shmkit_store_release(&p->t.hdr->published, p->pos);
+	p->rescan = 1;
+	shmkit_store_release(&p->t.hdr->closed, 0);
+	*out = p;
+	return 0;
+}
+
+static int pub_close_as(struct shmkit_pub *p, uint32_t how)
+{
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	/* closed before the owner word: who sees no owner also sees closed */
+	shmkit_store_release(&p->t.hdr->closed, how);
+	shmkit_store_release(&p->t.hdr->owner, 0);
+	wake_subs(p, 1);
+	err = shmkit_seg_detach(&p->t.map);
+	free(p);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_close(struct shmkit_pub *p)
+{
+	return pub_close_as(p, 1);
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_set_wait(struct shmkit_pub *p, int policy)
+{
+	if (!p || policy < SHMKIT_WAIT_BLOCK || policy > SHMKIT_WAIT_NONE)
+		return -EINVAL;
+	p->t.wait = policy;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout_ms)
+{
+	struct __shmkit_topic_slot *slot;
+	int err;
+
+	if (!p || !ptr)
+		return -EINVAL;
+	if (len > p->t.max_msg)
+		return -EMSGSIZE;
+	p->busy = 0;
+	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
+	    (err = wait_for(p->t.wait, timeout_ms, room_ready, evict_dead, pub_sleep, p,
+			    &p->t.hdr->wait_ns)) < 0)
+		return err;
+	slot = slot_of(&p->t, p->pos);
+	/* T1: the odd word before any byte of the new message */
+	shmkit_store_relaxed(&slot->seq, 2 * p->pos + 1);
+	atomic_thread_fence(memory_order_release);
+	p->busy = 1;
+	p->len = len;
+	*ptr = payload_of(slot);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_commit(struct shmkit_pub *p, size_t used)
+{
+	struct __shmkit_topic_slot *slot;
+
+	if (!p || !p->busy || used > p->len)
+		return -EINVAL;
+	slot = slot_of(&p->t, p->pos);
+	shmkit_store_relaxed(&slot->len, (uint32_t)used);
+	/* T1: the message whole before its even word; pairs with T2 */
+	shmkit_store_release(&slot->seq, 2 * p->pos + 2);
+	p->pos++;
+	p->busy = 0;
+	shmkit_store_release(&p->t.hdr->published, p->pos);
+	count(&p->t.hdr->bytes, used);
+	wake_subs(p, 0);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_send(struct shmkit_pub *p, const void *buf, size_t len, int timeout_ms)
+{
+	void *dst;
+	int err;
+
+	if (!p || (!buf && len))
+		return -EINVAL;
+	if ((err = shmkit_pub_reserve(p, len, &dst, timeout_ms)) < 0)
+		return err;
+	copy_in(&p->t, dst, buf, len);
+	return shmkit_pub_commit(p, len);
+}
+
+/* ------------------------------------------------------------ subscriber */
+
+/* What slot word w says of message k: 1 ready, 0 not yet, -1 overwritten. */
+static int slot_state(uint64_t w, uint64_t k)
+{
+	if (w == 2 * k + 2)
+		return 1;
+	return w > 2 * k + 2 ? -1 : 0;
+}
+
+/*
+ * Message k was overwritten: move to the oldest one still held and count
+ * the rest as lost. Returns -SHMKIT_ELOST, or -SHMKIT_ECORRUPT.
+ */
+static int skip_lost(struct shmkit_sub *s, uint64_t k)
+{
+	uint64_t published = shmkit_load_acquire(&s->t.hdr->published), next;
+
+	if (s->t.policy == __SHMKIT_TOPIC_BLOCK || published <= k)
+		return -SHMKIT_ECORRUPT;
+	/* the publisher may be writing slot published: the one after it is whole */
+	next = published + 1 > s->t.nslots ? published + 1 - s->t.nslots : 0;
+	if (next <= k)
+		next = k + 1;
+	s->lost += next - k;
+	count(&s->me->lost, next - k);
+	s->pos = next;
+	shmkit_store_release(&s->me->pos, next);
+	return -SHMKIT_ELOST;
+}
+
+/* Is message s->pos here? 1 yes, 0 not yet, or an error (-SHMKIT_ELOST). */
+static int msg_ready(void *arg)
+{
+	struct shmkit_sub *s = arg;
+	/* T2: pairs with T1's release of the even word */
+	uint64_t w = shmkit_load_acquire(&slot_of(&s->t, s->pos)->seq);
+	int st = slot_state(w, s->pos);
+
+	return st >= 0 ? st : skip_lost(s, s->pos);
+}
+
+/* Has the publisher gone with nothing more for us? 0, or how it ended. */
+static int pub_gone(void *arg)
+{
+	struct shmkit_sub *s = arg;
+	struct __shmkit_topic_hdr *h = s->t.hdr;
+	uint32_t closed = shmkit_load_acquire(&h->closed);
+	uint64_t owner = shmkit_load_acquire(&h->owner);
+	int r;
+
+	if (closed)
+		r = closed == 2 ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
+	else if (owner && !__shmkit_owner_alive(owner))
+		r = -SHMKIT_EPEERDEAD;
+	else
+		return 0;
+	/* the last look: what it published before it went is still ours */
+	int ready = msg_ready(s);
+
+	return ready > 0 ? 0 : ready < 0 ? ready : r;
+}
+
+static int sub_sleep(void *arg, int64_t ns)
+{
+	struct shmkit_sub *s = arg;
+	struct __shmkit_topic_hdr *h = s->t.hdr;
+	uint32_t seq = shmkit_load_acquire(&h->sub_wake_seq);
+	int r;
+
+	/* W1: the shared flag, a full barrier, the re-check; pairs with W2 */
+	shmkit_store_relaxed(&h->subs_sleeping, 1);
+	count(&s->me->sleeps, 1);
+	shmkit_smp_mb();
+	r = msg_ready(s);
+	/* a close also bumps sub_wake_seq: see it before sleeping on it */
+	if (r == 0 && !shmkit_load_acquire(&h->closed))
+		__shmkit_futex_wait(&h->sub_wake_seq, seq, ns);
+	return r;
+}
+
+/* W3's other half: after T3, wake a block-policy publisher that sleeps. */
+static void sub_wake_pub(struct shmkit_sub *s)
+{
+	struct __shmkit_topic_hdr *h = s->t.hdr;
+
+	if (s->t.policy != __SHMKIT_TOPIC_BLOCK)
+		return;
+	shmkit_smp_mb();
+	if (shmkit_load_relaxed(&h->pub_sleeping) && shmkit_exchange_seq_cst(&h->pub_sleeping, 0)) {
+		shmkit_fetch_add_seq_cst(&h->pub_wake_seq, 1);
+		__shmkit_futex_wake(&h->pub_wake_seq, 1);
+		count(&s->me->wakes, 1);
+	}
+}
+
+/* J1: takes a free (or dead) entry of the table; -EBUSY if none. */
+static int claim_entry(struct shmkit_sub *s)
+{
+	for (uint32_t i = 0; i < s->t.max_subs; i++) {
+		if (__shmkit_owner_claim(&s->t.subs[i].owner) == 0) {
+			s->me = &s->t.subs[i];
+			return 0;
+		}
+	}
+	return -EBUSY;
+}
+
+/* J1: the start position, published where a block-policy publisher sees it. */
+static int join(struct shmkit_sub *s, int from_oldest)
+{
+	struct __shmkit_topic_hdr *h = s->t.hdr;
+	uint64_t published = shmkit_load_acquire(&h->published), start;
+
+	for (int tries = 0;; tries++) {
+		start = from_oldest && published > s->t.history ? published - s->t.history :
+			from_oldest ? 0 : published;
+		shmkit_store_release(&s->me->pos, start);
+		/* J1: pos before joins (seq_cst), joins before published; pairs with J2 */
+		shmkit_fetch_add_seq_cst(&h->joins, 1);
+		published = atomic_load_explicit(&h->published, memory_order_seq_cst);
+		if (published < start || published - start > s->t.nslots)
+			return -SHMKIT_ECORRUPT;
+		if (published - start <= s->t.nslots - 2 || s->t.policy != __SHMKIT_TOPIC_BLOCK)
+			break;
+		/* it ran ahead of our first look: look again (it waits for us soon) */
+		if (tries > 1000)
+			return -EAGAIN;
+	}
+	s->pos = start;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_open(const char *name, unsigned flags, struct shmkit_sub **out)
+{
+	struct shmkit_sub *s;
+	int err;
+
+	if (!out || (flags & ~(unsigned)(SHMKIT_SHARED | SHMKIT_FROM_OLDEST)))
+		return -EINVAL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return -ENOMEM;
+	if ((err = attach_topic(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, &s->t)) < 0) {
+		free(s);
+		return err;
+	}
+	if ((err = claim_entry(s)) < 0)
+		goto fail;
+	/* the entry's counters are this subscriber's from now on */
+	shmkit_store_relaxed(&s->me->msgs, 0);
+	shmkit_store_relaxed(&s->me->bytes, 0);
+	shmkit_store_relaxed(&s->me->lost, 0);
+	shmkit_store_relaxed(&s->me->sleeps, 0);
+	shmkit_store_relaxed(&s->me->wakes, 0);
+	shmkit_store_relaxed(&s->me->wait_ns, 0);
+	if ((err = join(s, flags & SHMKIT_FROM_OLDEST)) < 0) {
+		shmkit_store_release(&s->me->owner, 0);
+		goto fail;
+	}
+	/* a publisher asleep on the entry's old pos: it has a new one now */
+	sub_wake_pub(s);
+	*out = s;
+	return 0;
+fail:
+	shmkit_seg_detach(&s->t.map);
+	free(s);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_close(struct shmkit_sub *s)
+{
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	/* leaving: the publisher stops counting us (after our last pos) */
+	shmkit_store_release(&s->me->owner, 0);
+	sub_wake_pub(s);
+	err = shmkit_seg_detach(&s->t.map);
+	free(s);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_set_wait(struct shmkit_sub *s, int policy)
+{
+	if (!s || policy < SHMKIT_WAIT_BLOCK || policy > SHMKIT_WAIT_NONE)
+		return -EINVAL;
+	s->t.wait = policy;
+	return 0;
+}
+
+SHMKIT_EXPORT
+uint64_t shmkit_sub_lost(const struct shmkit_sub *s)
+{
+	return s ? s->lost : 0;
+}
+
+/* T3: done with message s->pos. */
+static void advance(struct shmkit_sub *s, size_t n)
+{
+	s->pos++;
+	/* T3: pairs with T4; the slot is the publisher's again */
+	shmkit_store_release(&s->me->pos, s->pos);
+	count(&s->me->msgs, 1);
+	count(&s->me->bytes, n);
+	sub_wake_pub(s);
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_peek(struct shmkit_sub *s, const void **ptr, size_t *len, int timeout_ms)
+{
+	struct __shmkit_topic_slot *slot;
+	uint32_t n;
+	int err;
+
+	if (!s || !ptr || !len)
+		return -EINVAL;
+	s->busy = 0;
+	if ((err = wait_for(s->t.wait, timeout_ms, msg_ready, pub_gone, sub_sleep, s,
+			    &s->me->wait_ns)) < 0)
+		return err;
+	slot = slot_of(&s->t, s->pos);
+	n = shmkit_load_relaxed(&slot->len);
+	if (n > s->t.max_msg) {
+		/* under overwrite a torn length is the publisher's next message */
+		if (s->t.policy == __SHMKIT_TOPIC_OVERWRITE) {
+			atomic_thread_fence(memory_order_acquire);
+			if (shmkit_load_relaxed(&slot->seq) != 2 * s->pos + 2)
+				return skip_lost(s, s->pos);
+		}
+		return -SHMKIT_ECORRUPT;
+	}
+	s->busy = 1;
+	s->len = n;
+	*ptr = payload_of(slot);
+	*len = n;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_release(struct shmkit_sub *s)
+{
+	struct __shmkit_topic_slot *slot;
+
+	if (!s || !s->busy)
+		return -EINVAL;
+	s->busy = 0;
+	if (s->t.policy == __SHMKIT_TOPIC_OVERWRITE) {
+		/* T2: was it overwritten while it was held? Then what was read is void */
+		slot = slot_of(&s->t, s->pos);
+		atomic_thread_fence(memory_order_acquire);
+		if (shmkit_load_relaxed(&slot->seq) != 2 * s->pos + 2)
+			return skip_lost(s, s->pos);
+	}
+	advance(s, s->len);
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_recv(struct shmkit_sub *s, void *buf, size_t cap, size_t *len, int timeout_ms)
+{
+	const void *src;
+	size_t n;
+	int err;
+
+	if (!s || !len || (!buf && cap))
+		return -EINVAL;
+	if ((err = shmkit_sub_peek(s, &src, &n, timeout_ms)) < 0)
+		return err;
+	*len = n;
+	if (n > cap) {
+		s->busy = 0;
+		return -EMSGSIZE;
+	}
+	copy_out(&s->t, buf, src, n);
+	return shmkit_sub_release(s);
+}
