@@ -109,6 +109,7 @@ void json_info(FILE *f, const struct shmkit_seg_info *i,
 	fprintf(f, "%s  \"removing\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_REMOVING));
 	fprintf(f, "%s  \"locked\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_LOCKED));
 	fprintf(f, "%s  \"channel\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_CHANNEL));
+	fprintf(f, "%s  \"topic\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_TOPIC));
 	if (chan) {
 		fprintf(f, "%s  \"channel_info\": ", in);
 		json_chan(f, chan);

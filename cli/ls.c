@@ -20,9 +20,11 @@ static void usage(void)
 	       "  removing  marked for removal; freed at the last detach\n"
 	       "  pending   a channel nobody attached whose sender has finished:\n"
 	       "            its unread messages and bytes follow, as (3 msgs 120B);\n"
+	       "            or a topic nobody attached that keeps a history of\n"
+	       "            messages a new subscriber could still read;\n"
 	       "            kept by 'shmkit gc' unless it is given an age for them\n"
 	       "A shmkit segment made by 'shmkit mk -n' adds \"persistent\"; one that\n"
-	       "holds a channel adds \"channel\".\n"
+	       "holds a channel adds \"channel\", a topic \"topic\".\n"
 	       "\n"
 	       "  --json      exact numbers as a JSON array, one object per segment\n"
 	       "  -h, --help  this text\n"
@@ -147,7 +149,8 @@ int cmd_ls(int argc, char **argv)
 			       owner, mode, size, alloc, (unsigned long long)i->nattch,
 			       pids, creator, age, state,
 			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "",
-			       (i->flags & SHMKIT_INFO_CHANNEL) ? ",channel" : "");
+			       (i->flags & SHMKIT_INFO_CHANNEL) ? ",channel" :
+			       (i->flags & SHMKIT_INFO_TOPIC) ? ",topic" : "");
 		}
 	}
 	shmkit_free(list);

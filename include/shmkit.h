@@ -176,6 +176,7 @@ enum shmkit_info_flags {
 	SHMKIT_INFO_CREATOR_ALIVE = 1 << 5,
 	SHMKIT_INFO_LASTPID_ALIVE = 1 << 6,
 	SHMKIT_INFO_CHANNEL = 1 << 7,	/* the segment holds a channel */
+	SHMKIT_INFO_TOPIC = 1 << 8,	/* the segment holds a topic */
 };
 
 /* Everything known about one segment, as stat and list report it. */

@@ -14,6 +14,7 @@
 #include "look.h"
 #include "parse.h"
 #include "proc.h"
+#include "topic.h"
 #include "shmkit.h"
 #include "sys.h"
 #include "util.h"
@@ -77,6 +78,11 @@ static void complete(struct shmkit_seg_info *info)
 				info->flags |= SHMKIT_INFO_CHANNEL;
 				pending = __shmkit_chan_pending(info->shmid, lk.base,
 								view.data_size);
+			}
+			if (view.flags & SHMKIT_HDR_TOPIC) {
+				info->flags |= SHMKIT_INFO_TOPIC;
+				pending = __shmkit_topic_pending(info->shmid, lk.base,
+								 view.data_size);
 			}
 			info->data_size = view.data_size;
 			memcpy(info->name, view.name, sizeof(info->name));

@@ -301,6 +301,14 @@ int shmkit_topic_destroy(const char *name)
 	return shmkit_seg_remove(shmid);
 }
 
+int __shmkit_topic_pending(int shmid, void *base, uint64_t data_size)
+{
+	struct topic_view t;
+
+	return check_layout(shmid, base, data_size, &t) == 0 && t.history > 0 &&
+	       shmkit_load_acquire(&t.hdr->published) > 0;
+}
+
 /* ----------------------------------------------------------------- waits */
 
 /*

@@ -177,4 +177,12 @@ _Static_assert(sizeof(struct __shmkit_topic_hdr) == 448, "layout is ABI");
 _Static_assert(SHMKIT_HDR_SIZE + sizeof(struct __shmkit_topic_hdr) <= SHMKIT_TOPIC_SUBS_OFFSET,
 	       "topic header fits before the table");
 
+/*
+ * For judging a segment's state (info.c): does the topic in the segment
+ * attached at base hold messages a subscriber could still get? It has
+ * published some, and keeps a history that a new subscriber may start
+ * from. 1 or 0.
+ */
+int __shmkit_topic_pending(int shmid, void *base, uint64_t data_size);
+
 #endif

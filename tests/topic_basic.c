@@ -276,6 +276,50 @@ static void overwrite(void)
 	T_OK(shmkit_sub_close(fast));
 }
 
+/*
+ * The segment's state: a topic is marked as one, and one nobody attached
+ * that keeps a history to read is pending, which gc keeps.
+ */
+static void in_the_listing(void)
+{
+	struct shmkit_seg_info si;
+	struct shmkit_pub *p;
+	char name[64], flat[64], *out = NULL, *err = NULL;
+	int id, flat_id;
+
+	id = make_topic(t_name(name, sizeof(name), "kept"), 64, 8, 4, SHMKIT_TOPIC_BLOCK);
+	flat_id = make_topic(t_name(flat, sizeof(flat), "flat"), 64, 8, 0, SHMKIT_TOPIC_BLOCK);
+	T_OK(id);
+	T_OK(flat_id);
+	T_OK(shmkit_seg_stat(id, &si));
+	T_ASSERT(si.flags & SHMKIT_INFO_TOPIC);
+	T_ASSERT(!(si.flags & SHMKIT_INFO_CHANNEL));
+	T_ASSERT(si.state != SHMKIT_STATE_PENDING);	/* nothing published yet */
+	for (int k = 0; k < 2; k++) {
+		T_OK(shmkit_pub_open(k ? flat : name, 0, &p));
+		send_tag(p, 1, 10);
+		T_OK(shmkit_pub_close(p));
+	}
+	T_OK(shmkit_seg_stat(id, &si));
+	T_EQ(si.state, SHMKIT_STATE_PENDING);
+	T_OK(shmkit_seg_stat(flat_id, &si));
+	T_ASSERT(si.state != SHMKIT_STATE_PENDING);	/* no history: nothing to get */
+	T_EQ(t_cli(&out, &err, "ls", NULL), 0);
+	T_STR_CONTAINS(out, ",topic");
+	free(out);
+	free(err);
+	/* gc keeps a pending topic, unless told an age for pending ones */
+	T_EQ(t_cli(&out, &err, "gc", NULL), 0);
+	free(out);
+	free(err);
+	T_ASSERT(t_name_exists(name));
+	T_EQ(t_cli(&out, &err, "gc", "--pending", "0", NULL), 0);
+	free(out);
+	free(err);
+	T_ASSERT(!t_name_exists(name));
+	T_ASSERT(t_name_exists(flat));	/* idle: its creator (we) still runs */
+}
+
 /* ------------------------------------------------------ across processes */
 
 #define SUBS 3
@@ -451,6 +495,7 @@ int main(void)
 	fan_out_block();
 	history();
 	overwrite();
+	in_the_listing();
 	stream(SHMKIT_TOPIC_BLOCK, n);
 	stream(SHMKIT_TOPIC_OVERWRITE, n);
 	dead_subscriber();
