@@ -1,7 +1,8 @@
 #!/bin/sh
-# Checks model/chan.pml, the channel ring protocol of src/chan.c, and
+# Checks model/chan.pml, the channel ring protocol of src/chan.c,
 # model/owner.pml, a side changing hands (configurations named owner-*),
-# with spin:
+# and model/topic.pml, the topic protocol of src/topic.h (topic-*), with
+# spin:
 # every configuration is an exhaustive search (no bitstate, no hash
 # compaction), memory-bounded. Each mutant is the model with one safeguard
 # of the C code removed, and must be caught: a mutant that passes means
@@ -50,8 +51,7 @@ mutant-release-early|assert|-DTSO -DN=4 -DRELEASE_EARLY|consumer releases before
 mutant-no-walk|assert|-DTSO -DN=2 -DCRASH_P -DNO_WALK|restarted producer trusts the stored tail (no committed_end)
 mutant-no-last-look|assert|-DTSO -DN=2 -DCRASH_P -DNO_LAST_LOOK|no last look at the data after -EPEERDEAD
 mutant-open-strict|assert|-DTSO -DN=2 -DCRASH_C -DOPEN_STRICT|consumer open refuses a tail behind the head (finding 1)
-mutant-open-no-kick-p|deadlock|-DTSO -DN=2 -DCRASH_P -DOPEN_NO_KICK|open does not wake the other side (finding 2), producer killed
-mutant-open-no-kick-c|deadlock|-DTSO -DN=2 -DCRASH_C -DOPEN_NO_KICK|the same, consumer killed
+mutant-open-no-kick-c|deadlock|-DTSO -DN=2 -DCRASH_C -DOPEN_NO_KICK|open does not wake the other side (finding 2), consumer killed
 weak-p1h|assert|-DWMM -DN=2 -DW_P1H=1|P1: the header's store_release made relaxed
 weak-p1t|assert|-DWMM -DN=2 -DW_P1T=1|P1: the tail's store_release made relaxed
 weak-c1h|assert|-DWMM -DN=2 -DW_C1H=1|C1: the header's load_acquire made relaxed
@@ -62,9 +62,14 @@ owner-kill|pass|-DWMM -DKILL|owner.pml: the same, the owner killed instead
 owner-weak-o0|assert|-DWMM -DW_O0=1|O0: close's store_release(owner, 0) made relaxed
 owner-weak-ol-o1|assert|-DWMM -DW_OL=1 -DW_O1=1|claim's owner load and its CAS (O1) both relaxed
 owner-split-cas|assert|-DTSO -DSPLIT_CAS|claim's compare-and-swap done as two steps
+topic-block|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN|topic.pml: block policy, one subscriber, sleeping on both sides
+topic-overwrite|pass|-DTSO -DOVERWRITE -DNOJOIN|topic.pml: overwrite policy, one subscriber, 2-word payload
+topic-no-validate|assert|-DTSO -DOVERWRITE -DNOJOIN -DNO_VALIDATE|T2 without the second seq load: a torn copy delivered
+topic-no-w2-mb|deadlock|-DTSO -DOVERWRITE -DNOJOIN -DPW=1 -DN=2 -DIDLE -DNO_W2_MB|W2's full barrier after the flag's load (publisher idle, not closed)
 EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
+full-mutant-open-no-kick-p|deadlock|-DTSO -DN=2 -DCRASH_P -DOPEN_NO_KICK|the same as mutant-open-no-kick-c, the producer killed
 full-nocrash|pass|-DTSO -DN=4|no crash, safety only: what nocrash-eos checks, with invalid end states named as such
 full-crash-producer-n3|pass|-DTSO -DN=3 -DCRASH_P|producer crash, three messages
 full-crash-consumer-n3|pass|-DTSO -DN=3 -DCRASH_C|consumer crash, three messages
@@ -109,6 +114,41 @@ full-owner-unneeded-o1|pass|-DWMM -DW_O1=1|O1 relaxed: the owner load before it 
 full-owner-unneeded-opm|pass|-DWMM -DW_OPM=1|open's load of its position relaxed: the claim acquired
 full-owner-unneeded-opc|pass|-DWMM -DW_OPC=1|open's closed = 0 relaxed: the CAS is on memory before it
 full-owner-kill-ol-o1|pass|-DWMM -DKILL -DW_OL=1 -DW_O1=1|both relaxed, owner killed: the /proc lookup orders it
+full-topic-join|pass|-DTSO -DBLOCK -DALONE|topic.pml: a subscriber joins a publisher running free (J1, J2)
+full-topic-join-overwrite|pass|-DTSO -DOVERWRITE -DALONE|the same, overwrite policy
+full-topic-two|pass|-DTSO -DBLOCK -DPW=1 -DN=3|two subscribers, one joining, both sleeping (no wrap)
+full-topic-two-idle|pass|-DTSO -DOVERWRITE -DPW=1 -DN=2 -DIDLE|two subscribers on the shared flag, the publisher idle (no close to wake them)
+full-topic-idle|pass|-DTSO -DBLOCK -DNOJOIN -DIDLE|block policy, the publisher idle after the last message (no close)
+full-topic-two-overwrite|pass|-DTSO -DOVERWRITE -DPW=1 -DN=3|the same, overwrite policy
+full-topic-wmm-block|pass|-DWMM -DBLOCK -DPW=1 -DNOJOIN|C11 / Armv8, block policy, one subscriber
+full-topic-wmm-overwrite|pass|-DWMM -DOVERWRITE -DNOJOIN|C11 / Armv8, overwrite policy, one subscriber
+full-topic-wmm-join|pass|-DWMM -DBLOCK -DPW=1 -DALONE|C11 / Armv8, a subscriber joins, sleeping on both sides
+full-topic-wmm-join-acq|pass|-DWMM -DBLOCK -DPW=1 -DALONE -DN=7 -DPOLL -DSCAN_DOWN -DJ2_ACQ|C11 / Armv8, joins, 7 messages, no sleeping; J2's joins load an acquire
+full-topic-wmm-join-rlx|assert|-DWMM -DBLOCK -DPW=1 -DALONE -DN=7 -DPOLL -DSCAN_DOWN|finding: the same with J2's load(joins) relaxed, as the text has it
+full-topic-kill|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_SUB|a subscriber killed at any step; the publisher evicts it
+full-topic-mutant-no-evict|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_SUB -DNO_EVICT|the publisher never evicts a dead subscriber: its slices end forever
+full-topic-leave|deadlock|-DTSO -DBLOCK -DPW=1 -DALONE -DLEAVE|finding: a leaver wakes no publisher held back by it
+full-topic-leave-wake|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DLEAVE -DLEAVE_WAKE|leaving with W3's wake after the owner store
+full-topic-h0|deadlock|-DTSO -DBLOCK -DPW=1 -DALONE -DH=0|finding: H=0, the publisher sleeps on the joiner's pos before J1 stores it
+full-topic-h0-wake|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DH=0 -DJ1_WAKE|H=0 with W3's wake at the end of J1
+full-topic-h3-lim3|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DH=3 -DJ1LIM=3|H = nslots - 1 with J1's test at nslots - 1: no loss
+full-topic-mutant-no-j2|assert|-DTSO -DBLOCK -DPW=1 -DALONE -DN=7 -DNO_J2|J2 dropped: the publisher trusts its cached minimum
+full-topic-mutant-h3|assert|-DTSO -DBLOCK -DPW=1 -DALONE -DH=3|H = nslots - 1: J1's test never passes (repeat bound)
+full-topic-mutant-h4|assert|-DTSO -DBLOCK -DPW=1 -DALONE -DH=4 -DJ1LIM=4|H = nslots, J1's test at nslots: a lost message
+full-topic-mutant-no-j1-check|assert|-DTSO -DBLOCK -DPW=1 -DALONE -DN=8 -DNO_J1_CHECK|J1 without its look at published after joins
+full-topic-mutant-no-w1-mb|deadlock|-DTSO -DBLOCK -DNOJOIN -DNO_W1_MB|W1 without its full barrier
+full-topic-mutant-no-w3-mb|deadlock|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DNO_W3_MB|W3 (subscriber) without its full barrier
+full-topic-mutant-sub-clears|deadlock|-DTSO -DOVERWRITE -DPW=1 -DN=2 -DIDLE -DSUB_CLEARS|a subscriber clears the shared subs_sleeping flag
+full-topic-mutant-close-no-wake|deadlock|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DCLOSE_NO_WAKE|close without waking the subscribers
+full-topic-weak-t1s|assert|-DWMM -DOVERWRITE -DNOJOIN -DW_T1S=1|T1: the even seq's store_release made relaxed
+full-topic-weak-t1f|assert|-DWMM -DOVERWRITE -DNOJOIN -DW_T1F=1|T1: the release fence dropped
+full-topic-weak-t2|assert|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_T2=1|T2: the seq's load_acquire made relaxed
+full-topic-weak-t2f|assert|-DWMM -DOVERWRITE -DNOJOIN -DW_T2F=1|T2: the acquire fence before the second seq load dropped
+full-topic-weak-t3|assert|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_T3=1|T3: the pos store_release made relaxed
+full-topic-mutant-no-w3p-mb|deadlock|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DNO_W3P_MB|W3 (publisher's sleep) without its full barrier
+full-topic-weak-cl|assert|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_CL=1|end of stream: closed's load_acquire made relaxed
+full-topic-unneeded-t1p|pass|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_T1P=1|T1: published's store_release relaxed
+full-topic-unneeded-t4|pass|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_T4=1|T4's pos load relaxed: blind (a control dependency), as P2
 EOF
 	fi
 }
@@ -117,6 +157,7 @@ EOF
 model_of() {
 	case "$1" in
 	owner*|full-owner*) echo owner.pml ;;
+	topic*|full-topic*) echo topic.pml ;;
 	*) echo chan.pml ;;
 	esac
 }
@@ -128,7 +169,7 @@ run_one() {
 	line=$(table | grep "^$name|")
 	defs=$(echo "$line" | cut -d'|' -f3)
 	d=$tmp/$name
-	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/mem.pml" "$d/" || exit 1
+	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/topic.pml" "$here/mem.pml" "$d/" || exit 1
 	cd "$d" || exit 1
 	start=$(date +%s.%N)
 	# the weak model's crash runs (--full) store some 18 million states

@@ -49,19 +49,29 @@
  *      dead owner); store pos = max(0, P0 - H) for P0 = published as read
  *      now; fetch_add(joins) (seq_cst: after the pos store); then
  *      P = load(published). If P - pos > nslots - 2 the publisher ran
- *      ahead: store pos = P - H and repeat J1's last two steps.
+ *      ahead: store pos = P - H and repeat J1's last two steps. Then
+ *      W3's wake: a scan between the claim and the pos store read the
+ *      entry's previous pos, and may have put the publisher to sleep on
+ *      it (model: with H = 0 nothing else would wake it).
  *   J2 publisher (block policy): after store_release(published) and the
- *      full barrier of its wake check (W2), load(joins); a change since
- *      its last scan makes it re-scan before writing the next slot.
- *   Either the subscriber's load of published sees s + 1, or the
+ *      full barrier of its wake check (W2), load_acquire(joins); a change
+ *      since its last scan makes it re-scan before writing the next slot.
+ *      The acquire keeps the scan's loads of the table after it: relaxed,
+ *      a scan on Armv8 may see the joiner's entry as it was before the
+ *      claim, skip it, and overwrite its start (model: a torn copy).
+ *   Either the subscriber's load of published sees P + 1, or the
  *   publisher's load of joins sees the join (a store-buffer pattern, full
- *   barriers on both sides): so the publisher writes at most one more
- *   slot, s, without the new pos, and a start of P - H with H <= nslots - 2
- *   is never that slot. Under block policy a join loses nothing; under
- *   overwrite every read is validated anyway.
+ *   barriers on both sides): so without the new pos the publisher writes
+ *   at most message P, into the slot of message P - nslots, and a start
+ *   of P - H with H <= nslots - 1 is never that one. J1's test allows
+ *   nslots - 2, one less, so that its loop ends even when the publisher
+ *   keeps one message ahead. Under block policy a join loses nothing;
+ *   under overwrite every read is validated anyway.
  *
  * Leaving: store_release(owner, 0) after the last pos store; the
- * publisher's scans skip entries whose owner is 0. A dead subscriber
+ * publisher's scans skip entries whose owner is 0; then W3's wake, for
+ * a publisher asleep on this entry's pos (model: else only the 20 ms
+ * slice ends its sleep). A dead subscriber
  * (its owner word names a process that is gone) holds a block-policy
  * publisher at most until the publisher's next check of the entries that
  * hold it back (every 20 ms while it waits): the publisher then clears
@@ -76,7 +86,9 @@
  *      it to 0, bump sub_wake_seq, futex_wake all. Every sleeping
  *      subscriber waits for the same next message, so waking all of them
  *      wakes only those who sleep, with one flag however many there are.
- *      A dead sleeper's flag costs the publisher one wake, once.
+ *      A dead sleeper's flag costs the publisher one wake, once. The flag
+ *      is shared: only the publisher clears it, never a subscriber, who
+ *      cannot know whether another one sleeps (model: sub-clears).
  *   W3 publisher (block policy): pub_sleeping, pub_wake_seq: as on a
  *      channel's producer; a subscriber after T3: full barrier; if
  *      load(pub_sleeping), exchange it to 0, bump, wake.
