@@ -634,39 +634,31 @@ static int attach_channel(const char *name, unsigned flags, int trust_mode,
 	return 0;
 }
 
+/* __shmkit_seg_make_checked's check: a channel, of any capacity. */
+static int is_channel(struct shmkit_map *map, void *arg)
+{
+	int64_t cap = check_layout(map->shmid, map->base, map->size);
+
+	(void)arg;
+	return cap < 0 ? (int)cap : 0;
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
 {
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-	struct shmkit_chan probe;
 	uint64_t cap = __shmkit_page_size();
-	int shmid, err = -ENOENT, tries;
-	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
 	if (capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
 		return -EINVAL;
 	while (cap < capacity)
 		cap <<= 1;
-	/* removed between the two steps: make it again (a few times) */
-	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
-					  flags, SHMKIT_HDR_CHANNEL, chan_init, &cap);
-		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
-			return shmid;
-		/*
-		 * Made now, or it existed: then it must be a channel. Its
-		 * capacity is the one it was made with, smaller or larger than
-		 * asked: the capacity is a creation parameter, and both sides
-		 * must share one ring.
-		 */
-		memset(&probe, 0, sizeof(probe));
-		err = attach_channel(name, SHMKIT_RDONLY, trust, &probe);
-	}
-	if (err < 0)
-		return err;
-	shmid = probe.map.shmid;
-	shmkit_seg_detach(&probe.map);
-	return shmid;
+	/*
+	 * An existing channel keeps the capacity it was made with, smaller
+	 * or larger than asked: the capacity is a creation parameter, and
+	 * both sides must share one ring.
+	 */
+	return __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
+					 flags, SHMKIT_HDR_CHANNEL, chan_init, &cap, is_channel, NULL);
 }
 
 SHMKIT_EXPORT

@@ -432,3 +432,28 @@ int shmkit_seg_remove(int shmid)
 		__shmkit_look_forget(shmid);
 	return err;
 }
+
+int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
+			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+			      __shmkit_check_fn check, void *check_arg)
+{
+	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
+	struct shmkit_map map;
+	int shmid = -ENOENT, err = -ENOENT;
+	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
+
+	/* removed between the two steps: make it again (a few times) */
+	for (int tries = 0; tries < 16 && err == -ENOENT; tries++) {
+		shmid = __shmkit_seg_make(&ref, size, mode, flags, hdr_flags, init, init_arg);
+		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
+			return shmid;
+		/* made now, or it existed: then it must be of the kind asked for */
+		err = __shmkit_seg_attach_name(name, SHMKIT_RDONLY, trust, &map);
+		if (err < 0)
+			continue;
+		err = check(&map, check_arg);
+		shmid = map.shmid;
+		shmkit_seg_detach(&map);
+	}
+	return err < 0 ? err : shmid;
+}

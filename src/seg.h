@@ -19,6 +19,21 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
 		      void *arg);
 
+/* Checks what an attached segment holds: 0 if it is the caller's kind. */
+typedef int (*__shmkit_check_fn)(struct shmkit_map *map, void *arg);
+
+/*
+ * Makes named segment name as __shmkit_seg_make does, or takes the one
+ * that exists, and checks it, attached read-only, with check: a channel
+ * or a topic keeps the shape it was made with, whatever this call asks,
+ * but it must be of the kind asked for. Returns the shmid, or the error
+ * of the making, the attach (with the trust rule of flags and mode) or
+ * the check.
+ */
+int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
+			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+			      __shmkit_check_fn check, void *check_arg);
+
 /*
  * Finds the segment named name and attaches it (shmkit_seg_attach flags).
  * With trust_mode >= 0, refuses one the caller does not own, or with

@@ -253,35 +253,29 @@ static int attach_topic(const char *name, unsigned flags, int trust_mode, struct
 	return err;
 }
 
+/* __shmkit_seg_make_checked's check: a topic, of any shape. */
+static int is_topic(struct shmkit_map *map, void *arg)
+{
+	struct topic_view t;
+
+	(void)arg;
+	return check_layout(map->shmid, map->base, map->size, &t);
+}
+
 SHMKIT_EXPORT
 int shmkit_topic_create(const char *name, const struct shmkit_topic_params *params, int mode,
 			unsigned flags)
 {
-	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
-	struct topic_view probe;
 	struct topic_shape sh;
-	int shmid, err = -ENOENT, tries;
-	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
+	int err;
 
 	if ((err = shape_of(params, &sh)) < 0)
 		return err;
-	err = -ENOENT;
-	/* removed between the two steps: make it again (a few times) */
-	for (tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, sh.slots_offset - SHMKIT_HDR_SIZE +
-						    sh.nslots * sh.slot_size,
-					  mode, flags, SHMKIT_HDR_TOPIC, topic_init, &sh);
-		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
-			return shmid;
-		/* made now, or it existed: then it must be a topic (its own shape) */
-		memset(&probe, 0, sizeof(probe));
-		err = attach_topic(name, SHMKIT_RDONLY, trust, &probe);
-	}
-	if (err < 0)
-		return err;
-	shmid = probe.map.shmid;
-	shmkit_seg_detach(&probe.map);
-	return shmid;
+	/* an existing topic keeps its shape: every handle must agree on it */
+	return __shmkit_seg_make_checked(name, sh.slots_offset - SHMKIT_HDR_SIZE +
+						       sh.nslots * sh.slot_size,
+					 mode, flags, SHMKIT_HDR_TOPIC, topic_init, &sh, is_topic,
+					 NULL);
 }
 
 SHMKIT_EXPORT

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/shm.h>
 #include <sys/types.h>
@@ -371,6 +372,23 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 		_exit(fn(arg));
 	if (nchildren < MAX_TRACKED)
 		children[nchildren++] = pid;
+	return pid;
+}
+
+pid_t t_child(void)
+{
+	pid_t parent = getpid(), pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		t_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* a test that dies leaves no child waiting for ever */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(20);
+		nchildren = 0;	/* the test's to clean up, not the child's */
+	}
 	return pid;
 }
 

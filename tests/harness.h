@@ -89,6 +89,9 @@ int t_sh(char **out, char **err, const char *fmt, ...)
  * Children not yet waited for are killed and reaped when the test exits. */
 pid_t t_fork(int (*fn)(void *), void *arg);
 int t_wait(pid_t pid);
+/* fork(2) for code that goes on in the child (0 returned there), which
+ * the caller reaps: the child dies with the test (PR_SET_PDEATHSIG). */
+pid_t t_child(void);
 
 uint64_t t_rand(void);
 

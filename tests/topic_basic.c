@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,17 +329,6 @@ static size_t size_of(uint64_t tag, size_t max)
 	return 8 + (size_t)((tag * 2654435761u) >> 7) % (max - 7);
 }
 
-/* A child that must not outlive the test, whatever happens to it. */
-static pid_t child(void)
-{
-	pid_t parent = getpid(), pid = fork();
-
-	T_ASSERT(pid >= 0);
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
-		_exit(20);
-	return pid;
-}
-
 /* Waits for n children to say (one byte each on fd) that they have joined. */
 static void joined(int fd, int n)
 {
@@ -404,7 +392,7 @@ static void stream(int policy, uint64_t n)
 	T_OK(pipe(fds));
 	T_OK(pipe(ready));
 	for (int i = 0; i < SUBS; i++)
-		if ((kids[i] = child()) == 0)
+		if ((kids[i] = t_child()) == 0)
 			subscriber(name, ready[1], fds[1], i == 0);
 	/* every subscriber has joined (from the oldest: message 0) before we start */
 	joined(ready[0], SUBS);
@@ -455,7 +443,7 @@ static void dead_subscriber(void)
 	T_OK(make_topic(name, 64, 8, 0, SHMKIT_TOPIC_BLOCK));
 	T_OK(shmkit_pub_open(name, 0, &p));
 	T_OK(pipe(ready));
-	if ((kid = child()) == 0) {
+	if ((kid = t_child()) == 0) {
 		if (shmkit_sub_open(name, 0, &s) < 0 || write(ready[1], "j", 1) != 1)
 			_exit(1);
 		pause();

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,16 +46,6 @@ static struct shared *sh;
 static size_t size_of(uint64_t tag)
 {
 	return 8 + (size_t)((tag * 2654435761u) >> 9) % 249;
-}
-
-static pid_t child(void)
-{
-	pid_t parent = getpid(), pid = fork();
-
-	T_ASSERT(pid >= 0);
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
-		_exit(20);
-	return pid;
 }
 
 /* Sends from tag epoch << 32 on, up to n messages, then closes (n == 0: until killed). */
@@ -170,17 +159,17 @@ static void trial(int t, int policy, int kill_publisher)
 	t_name(name, sizeof(name), "crash");
 	T_OK(t_track(shmkit_topic_create(name, &tp, SHMKIT_MODE_DEFAULT, 0)));
 	for (int k = 0; k < SUBS; k++)
-		if ((subs[k] = child()) == 0)
+		if ((subs[k] = t_child()) == 0)
 			subscriber(name, k);
 	while (atomic_load(&sh->joined) < SUBS)
 		usleep(200);
-	if ((pub = child()) == 0)
+	if ((pub = t_child()) == 0)
 		publisher(name, 1, kill_publisher ? 0 : FIRST_MAX);
 	usleep((useconds_t)(rand() % 3000));
 	if (kill_publisher) {
 		T_OK(kill(pub, SIGKILL));
 		reap(pub, 20000);
-		if ((next = child()) == 0)
+		if ((next = t_child()) == 0)
 			publisher(name, 2, AFTER);
 		st = reap(next, 20000);
 		T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
