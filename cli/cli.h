@@ -106,11 +106,22 @@ void fmt_age(char *buf, size_t cap, int64_t seconds);
 const char *state_name(int state);
 void fmt_mode(char *buf, size_t cap, unsigned mode);
 
+/* stat shows at most this many of a topic's subscribers (a topic has up to 1,024) */
+#define SHMKIT_TOPIC_MAX_SUBS_SHOWN 1024
+
+/* A topic's info and the subscribers read with it (n of info.nsubs). */
+struct topic_report {
+	struct shmkit_topic_info info;
+	struct shmkit_topic_sub_info subs[SHMKIT_TOPIC_MAX_SUBS_SHOWN];
+	size_t n;
+};
+
 /* JSON output. */
 void json_str(FILE *f, const char *s);
 void json_info(FILE *f, const struct shmkit_seg_info *info,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
-	       const struct shmkit_chan_info *chan, const char *indent);
+	       const struct shmkit_chan_info *chan, const struct topic_report *topic,
+	       const char *indent);
 
 /* A channel's counters as one JSON object (no newline). */
 void json_chan(FILE *f, const struct shmkit_chan_info *c);

@@ -65,9 +65,41 @@ void json_chan(FILE *f, const struct shmkit_chan_info *c)
 		yesno(c->cons_closed));
 }
 
+/* A topic's info and subscribers as one JSON object (no newline). */
+static void json_topic(FILE *f, const struct topic_report *t, const char *in)
+{
+	const struct shmkit_topic_info *i = &t->info;
+
+	fprintf(f, "{\"slots\": %llu, \"max_msg\": %llu, \"history\": %llu, "
+		"\"max_subs\": %u, \"policy\": \"%s\", \"published\": %llu, \"bytes\": %llu, "
+		"\"publisher_pid\": %d, \"publisher_alive\": %s, \"publisher_closed\": %s, "
+		"\"publisher_sleeps\": %llu, \"publisher_wakes\": %llu, "
+		"\"publisher_wait_ns\": %llu, \"subscriber_count\": %u, \"subscribers\": [",
+		(unsigned long long)i->slots, (unsigned long long)i->max_msg,
+		(unsigned long long)i->history, i->max_subs,
+		i->policy == SHMKIT_TOPIC_BLOCK ? "block" : "overwrite",
+		(unsigned long long)i->published, (unsigned long long)i->bytes, (int)i->pub_pid,
+		yesno(i->pub_alive), yesno(i->pub_closed), (unsigned long long)i->pub_sleeps,
+		(unsigned long long)i->pub_wakes, (unsigned long long)i->pub_wait_ns, i->nsubs);
+	for (size_t k = 0; k < t->n; k++) {
+		const struct shmkit_topic_sub_info *s = &t->subs[k];
+
+		fprintf(f, "%s\n%s    {\"pid\": %d, \"alive\": %s, \"pos\": %llu, \"lag\": %llu, "
+			"\"msgs\": %llu, \"bytes\": %llu, \"lost\": %llu, \"sleeps\": %llu, "
+			"\"wakes\": %llu, \"wait_ns\": %llu}", k ? "," : "", in, (int)s->pid,
+			yesno(s->alive), (unsigned long long)s->pos, (unsigned long long)s->lag,
+			(unsigned long long)s->msgs, (unsigned long long)s->bytes,
+			(unsigned long long)s->lost, (unsigned long long)s->sleeps,
+			(unsigned long long)s->wakes, (unsigned long long)s->wait_ns);
+	}
+	fprintf(f, "%s]}", t->n ? "\n  " : "");
+	(void)in;
+}
+
 void json_info(FILE *f, const struct shmkit_seg_info *i,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
-	       const struct shmkit_chan_info *chan, const char *in)
+	       const struct shmkit_chan_info *chan, const struct topic_report *topic,
+	       const char *in)
 {
 	int k, first = 1;
 
@@ -113,6 +145,11 @@ void json_info(FILE *f, const struct shmkit_seg_info *i,
 	if (chan) {
 		fprintf(f, "%s  \"channel_info\": ", in);
 		json_chan(f, chan);
+		fprintf(f, ",\n");
+	}
+	if (topic) {
+		fprintf(f, "%s  \"topic_info\": ", in);
+		json_topic(f, topic, in);
 		fprintf(f, ",\n");
 	}
 	fprintf(f, "%s  \"state\": \"%s\"\n", in, state_name(i->state));

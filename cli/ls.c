@@ -121,7 +121,7 @@ int cmd_ls(int argc, char **argv)
 		printf("[");
 		for (k = 0; k < n; k++) {
 			printf("%s\n  ", k ? "," : "");
-			json_info(stdout, &list[k], procs, np, partial, NULL, "  ");
+			json_info(stdout, &list[k], procs, np, partial, NULL, NULL, "  ");
 		}
 		printf("%s]\n", n ? "\n" : "");
 	} else {

@@ -13,7 +13,9 @@ static void usage(void)
 	       "\n"
 	       "Shows everything about one segment: key, name, sizes, mode, owner and\n"
 	       "creator, attach count and the processes attached, creator and last\n"
-	       "pid (and whether they still run), times and state.\n"
+	       "pid (and whether they still run), times and state. A channel adds its\n"
+	       "ring, sides and counters; a topic its shape, publisher, and each\n"
+	       "subscriber's pid, position, lag and losses.\n"
 	       "\n"
 	       "  -k, --key KEY          the segment with this System V key\n"
 	       "  -p, --path PATH[:PROJ] the segment with key ftok(PATH, PROJ)\n"
@@ -54,8 +56,41 @@ static const char *when(int64_t t, char *buf, size_t cap)
 	return buf;
 }
 
+static void print_topic(const struct topic_report *t)
+{
+	const struct shmkit_topic_info *i = &t->info;
+
+	printf("topic:        %llu slots of up to %llu bytes, history %llu, %s policy, "
+	       "%u subscribers at most\n", (unsigned long long)i->slots,
+	       (unsigned long long)i->max_msg, (unsigned long long)i->history,
+	       i->policy == SHMKIT_TOPIC_BLOCK ? "block" : "overwrite", i->max_subs);
+	if (i->pub_pid)
+		printf("  publisher:  pid %d (%s)\n", (int)i->pub_pid,
+		       i->pub_alive ? "running" : "gone without closing");
+	else
+		printf("  publisher:  %s\n", i->pub_closed ? "closed" : "not open yet");
+	printf("  published:  %llu messages, %llu bytes\n", (unsigned long long)i->published,
+	       (unsigned long long)i->bytes);
+	printf("  publisher:  slept %llu times, woke subscribers %llu times, waited %.3f s\n",
+	       (unsigned long long)i->pub_sleeps, (unsigned long long)i->pub_wakes,
+	       (double)i->pub_wait_ns / 1e9);
+	printf("  subscribers: %u\n", i->nsubs);
+	for (size_t k = 0; k < t->n; k++) {
+		const struct shmkit_topic_sub_info *s = &t->subs[k];
+
+		printf("    pid %-8d %-8s at %llu, lag %llu, read %llu (%llu bytes), lost %llu, "
+		       "slept %llu\n", (int)s->pid, s->alive ? "running" : "gone",
+		       (unsigned long long)s->pos, (unsigned long long)s->lag,
+		       (unsigned long long)s->msgs, (unsigned long long)s->bytes,
+		       (unsigned long long)s->lost, (unsigned long long)s->sleeps);
+	}
+	if (t->n < i->nsubs)
+		printf("    (%u more not shown)\n", i->nsubs - (unsigned)t->n);
+}
+
 static void print_human(const struct shmkit_seg_info *i, const struct shmkit_proc *p,
-			int np, int partial, const struct shmkit_chan_info *c)
+			int np, int partial, const struct shmkit_chan_info *c,
+			const struct topic_report *topic)
 {
 	char a[SAFE_CAP(32) + 16], b[SAFE_CAP(32) + 16], size[16];
 	char text[SAFE_CAP(SHMKIT_NAME_MAX)];
@@ -124,6 +159,8 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 		printf("  waited:     producer %.3f s, consumer %.3f s\n",
 		       (double)c->prod_wait_ns / 1e9, (double)c->cons_wait_ns / 1e9);
 	}
+	if (topic)
+		print_topic(topic);
 }
 
 int cmd_stat(int argc, char **argv)
@@ -139,7 +176,8 @@ int cmd_stat(int argc, char **argv)
 	struct target t = { .shmid = -1 };
 	struct shmkit_seg_info info;
 	struct shmkit_chan_info chan;
-	int have_chan = 0;
+	static struct topic_report topic;
+	int have_chan = 0, have_topic = 0;
 	struct shmkit_proc *procs = NULL;
 	int json = 0, c, shmid, np, partial = 0, r;
 
@@ -185,11 +223,20 @@ int cmd_stat(int argc, char **argv)
 	/* a channel's counters too; one that cannot be read is left out */
 	if ((info.flags & SHMKIT_INFO_CHANNEL) && shmkit_chan_info(shmid, &chan) == 0)
 		have_chan = 1;
+	/* and a topic's, with its subscribers */
+	if ((info.flags & SHMKIT_INFO_TOPIC) &&
+	    shmkit_topic_info(shmid, &topic.info, topic.subs, SHMKIT_TOPIC_MAX_SUBS_SHOWN) == 0) {
+		have_topic = 1;
+		topic.n = topic.info.nsubs < SHMKIT_TOPIC_MAX_SUBS_SHOWN ? topic.info.nsubs :
+			  SHMKIT_TOPIC_MAX_SUBS_SHOWN;
+	}
 	if (json) {
-		json_info(stdout, &info, procs, np, partial, have_chan ? &chan : NULL, "");
+		json_info(stdout, &info, procs, np, partial, have_chan ? &chan : NULL,
+			  have_topic ? &topic : NULL, "");
 		printf("\n");
 	} else {
-		print_human(&info, procs, np, partial, have_chan ? &chan : NULL);
+		print_human(&info, procs, np, partial, have_chan ? &chan : NULL,
+			    have_topic ? &topic : NULL);
 	}
 	shmkit_free(procs);
 	return finish_stdout();

@@ -460,6 +460,41 @@ int shmkit_sub_peek(struct shmkit_sub *sub, const void **ptr, size_t *len, int t
 int shmkit_sub_release(struct shmkit_sub *sub);
 uint64_t shmkit_sub_lost(const struct shmkit_sub *sub);
 
+/* A topic's shape and counters, as stored in its segment. */
+struct shmkit_topic_info {
+	uint64_t slots, max_msg, history;
+	uint32_t max_subs;
+	int policy;		/* shmkit_topic_policy */
+	uint64_t published;	/* messages published so far */
+	uint64_t bytes;		/* their bytes */
+	pid_t pub_pid;		/* 0 if no publisher holds the topic */
+	int pub_alive, pub_closed;
+	uint64_t pub_sleeps;	/* the publisher waited for a subscriber, asleep */
+	uint64_t pub_wakes;	/* its wake calls to sleeping subscribers */
+	uint64_t pub_wait_ns;
+	uint32_t nsubs;		/* subscribers holding a place now */
+};
+
+/* One subscriber's place in a topic. */
+struct shmkit_topic_sub_info {
+	pid_t pid;
+	int alive;
+	uint64_t pos;		/* the number of the next message it reads */
+	uint64_t lag;		/* published messages it has not read yet */
+	uint64_t msgs, bytes;	/* read since it joined */
+	uint64_t lost;		/* overwritten before it read them */
+	uint64_t sleeps, wakes, wait_ns;
+};
+
+/*
+ * Reads a topic's info by shmid without attaching (a look, as
+ * shmkit_chan_info), and up to cap of its subscribers into subs (NULL
+ * with cap 0 for none); info->nsubs says how many there are.
+ * -SHMKIT_ENOTTOPIC if the segment is not one.
+ */
+int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
+		      struct shmkit_topic_sub_info *subs, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 
 #include "barrier.h"
 #include "futex.h"
+#include "look.h"
 #include "owner.h"
 #include "relax.h"
 #include "seg.h"
@@ -301,6 +302,73 @@ int __shmkit_topic_pending(int shmid, void *base, uint64_t data_size)
 
 	return check_layout(shmid, base, data_size, &t) == 0 && t.history > 0 &&
 	       shmkit_load_acquire(&t.hdr->published) > 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
+		      struct shmkit_topic_sub_info *subs, size_t cap)
+{
+	struct __shmkit_hdr_view view;
+	struct __shmkit_look lk;
+	struct topic_view t;
+	struct __shmkit_topic_hdr *h;
+	uint64_t owner;
+	size_t n = 0;
+	int err;
+
+	if (!info || (!subs && cap))
+		return -EINVAL;
+	/* a look, not an attach: asking must not make us the last user */
+	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
+		return err;
+	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0 ||
+	    (err = check_layout(shmid, lk.base, view.data_size, &t)) < 0) {
+		__shmkit_look_end(shmid, &lk);
+		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTTOPIC : err;
+	}
+	h = t.hdr;
+	memset(info, 0, sizeof(*info));
+	info->slots = t.nslots;
+	info->max_msg = t.max_msg;
+	info->history = t.history;
+	info->max_subs = t.max_subs;
+	info->policy = t.policy == __SHMKIT_TOPIC_BLOCK ? SHMKIT_TOPIC_BLOCK : SHMKIT_TOPIC_OVERWRITE;
+	info->published = shmkit_load_acquire(&h->published);
+	info->bytes = shmkit_load_relaxed(&h->bytes);
+	owner = shmkit_load_acquire(&h->owner);
+	info->pub_pid = (pid_t)(uint32_t)owner;
+	info->pub_alive = owner && __shmkit_owner_alive(owner);
+	info->pub_closed = !!shmkit_load_relaxed(&h->closed);
+	info->pub_sleeps = shmkit_load_relaxed(&h->sleeps);
+	info->pub_wakes = shmkit_load_relaxed(&h->wakes);
+	info->pub_wait_ns = shmkit_load_relaxed(&h->wait_ns);
+	for (uint32_t i = 0; i < t.max_subs; i++) {
+		struct __shmkit_topic_sub *e = &t.subs[i];
+		struct shmkit_topic_sub_info *o;
+		uint64_t pos;
+
+		if (!(owner = shmkit_load_acquire(&e->owner)))
+			continue;
+		if (n++ >= cap)
+			continue;
+		o = &subs[n - 1];
+		memset(o, 0, sizeof(*o));
+		pos = shmkit_load_acquire(&e->pos);
+		o->pid = (pid_t)(uint32_t)owner;
+		o->alive = __shmkit_owner_alive(owner);
+		o->pos = pos;
+		/* numbers from shared memory: a pos past published is shown as no lag */
+		o->lag = info->published > pos ? info->published - pos : 0;
+		o->msgs = shmkit_load_relaxed(&e->msgs);
+		o->bytes = shmkit_load_relaxed(&e->bytes);
+		o->lost = shmkit_load_relaxed(&e->lost);
+		o->sleeps = shmkit_load_relaxed(&e->sleeps);
+		o->wakes = shmkit_load_relaxed(&e->wakes);
+		o->wait_ns = shmkit_load_relaxed(&e->wait_ns);
+	}
+	info->nsubs = (uint32_t)n;
+	__shmkit_look_end(shmid, &lk);
+	return 0;
 }
 
 /* ----------------------------------------------------------------- waits */

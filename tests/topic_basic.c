@@ -319,6 +319,59 @@ static void in_the_listing(void)
 	T_ASSERT(t_name_exists(flat));	/* idle: its creator (we) still runs */
 }
 
+/* shmkit_topic_info and shmkit stat: the publisher, and each subscriber's lag. */
+static void in_stat(void)
+{
+	struct shmkit_topic_info info;
+	struct shmkit_topic_sub_info subs[4];
+	struct shmkit_pub *p;
+	struct shmkit_sub *a, *b;
+	char name[64], *out = NULL, *err = NULL;
+	int id;
+
+	id = make_topic(t_name(name, sizeof(name), "stat"), 64, 8, 0, SHMKIT_TOPIC_OVERWRITE);
+	T_OK(id);
+	T_OK(shmkit_pub_open(name, 0, &p));
+	T_OK(shmkit_sub_open(name, 0, &a));
+	T_OK(shmkit_sub_open(name, 0, &b));
+	for (uint64_t t = 0; t < 3; t++) {
+		send_tag(p, t, 20);
+		recv_tag(a, t);
+	}
+	T_OK(shmkit_topic_info(id, &info, subs, 4));
+	T_EQ(info.slots, 8);
+	T_EQ(info.policy, SHMKIT_TOPIC_OVERWRITE);
+	T_EQ(info.published, 3);
+	T_EQ(info.bytes, 60);
+	T_EQ(info.pub_pid, getpid());
+	T_ASSERT(info.pub_alive && !info.pub_closed);
+	T_EQ(info.nsubs, 2);
+	T_EQ(subs[0].lag + subs[1].lag, 3);	/* one has read all three, one none */
+	T_EQ(subs[0].msgs + subs[1].msgs, 3);
+	T_ASSERT(subs[0].alive && subs[1].alive);
+	T_OK(shmkit_topic_info(id, &info, NULL, 0));	/* counts only */
+	T_EQ(info.nsubs, 2);
+	T_EQ(shmkit_topic_info(id, NULL, NULL, 0), -EINVAL);
+
+	T_EQ(t_cli(&out, &err, "stat", "-n", name, NULL), 0);
+	T_STR_CONTAINS(out, "topic:");
+	T_STR_CONTAINS(out, "published:  3 messages, 60 bytes");
+	T_STR_CONTAINS(out, "subscribers: 2");
+	T_STR_CONTAINS(out, "lag 3");
+	free(out);
+	free(err);
+	T_EQ(t_sh(&out, &err, "%s stat --json -n %s | python3 -c 'import json, sys; "
+		  "t = json.load(sys.stdin)[\"topic_info\"]; "
+		  "print(t[\"published\"], sorted(s[\"lag\"] for s in t[\"subscribers\"]))'",
+		  getenv("SHMKIT") ? getenv("SHMKIT") : "build/shmkit", name), 0);
+	T_STR_CONTAINS(out, "3 [0, 3]");
+	free(out);
+	free(err);
+	T_OK(shmkit_sub_close(a));
+	T_OK(shmkit_sub_close(b));
+	T_OK(shmkit_pub_close(p));
+}
+
 /* ------------------------------------------------------ across processes */
 
 #define SUBS 3
@@ -484,6 +537,7 @@ int main(void)
 	history();
 	overwrite();
 	in_the_listing();
+	in_stat();
 	stream(SHMKIT_TOPIC_BLOCK, n);
 	stream(SHMKIT_TOPIC_OVERWRITE, n);
 	dead_subscriber();
