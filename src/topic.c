@@ -371,6 +371,18 @@ int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 	return 0;
 }
 
+void __shmkit_pub_slots(const struct shmkit_pub *p, const void **start, size_t *len)
+{
+	*start = p->t.slots;
+	*len = p->t.nslots * p->t.slot_size;
+}
+
+void __shmkit_sub_slots(const struct shmkit_sub *s, const void **start, size_t *len)
+{
+	*start = s->t.slots;
+	*len = s->t.nslots * s->t.slot_size;
+}
+
 /* ----------------------------------------------------------------- waits */
 
 /*

@@ -197,4 +197,10 @@ _Static_assert(SHMKIT_HDR_SIZE + sizeof(struct __shmkit_topic_hdr) <= SHMKIT_TOP
  */
 int __shmkit_topic_pending(int shmid, void *base, uint64_t data_size);
 
+/* The slots a handle uses, for tests that check pointers stay inside. */
+struct shmkit_pub;
+struct shmkit_sub;
+void __shmkit_pub_slots(const struct shmkit_pub *p, const void **start, size_t *len);
+void __shmkit_sub_slots(const struct shmkit_sub *s, const void **start, size_t *len);
+
 #endif
