@@ -45,7 +45,7 @@ enum shmkit_error {
 	SHMKIT_EBADHDR,		/* shmkit header present but damaged */
 	SHMKIT_ESMALLER,	/* existing segment smaller than the size asked */
 	SHMKIT_ENOTCHAN,	/* segment is not a channel (or another version) */
-	SHMKIT_ECORRUPT,	/* channel state in the segment is inconsistent */
+	SHMKIT_ECORRUPT,	/* channel or topic state in the segment is inconsistent */
 	SHMKIT_EEOF,		/* end of stream: the producer closed, all read */
 	SHMKIT_EPEERDEAD,	/* the other side died without closing */
 	SHMKIT_EUNTRUSTED,	/* another user's segment, or more open than asked */

@@ -57,7 +57,7 @@ const char *shmkit_strerror(int err)
 	case SHMKIT_ENOTCHAN:
 		return "not a channel (or a channel of another layout version)";
 	case SHMKIT_ECORRUPT:
-		return "channel state in the segment is inconsistent";
+		return "channel or topic state in the segment is inconsistent";
 	case SHMKIT_EEOF:
 		return "end of stream: the producer closed the channel";
 	case SHMKIT_EUNTRUSTED:
@@ -71,7 +71,7 @@ const char *shmkit_strerror(int err)
 	case SHMKIT_ELOST:
 		return "messages were overwritten before this subscriber read them";
 	case SHMKIT_EPEERDEAD:
-		return "the other side of the channel died";
+		return "the other side died without closing (channel peer or topic publisher)";
 	case SHMKIT_ESMALLER:
 		return "existing segment is smaller than the size asked for";
 	case 0:
