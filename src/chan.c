@@ -162,14 +162,6 @@ struct shmkit_chan {
 	uint64_t peer_seen;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static inline uint64_t rec_size(uint64_t len)
 {
 	return sizeof(struct __shmkit_rec) +
@@ -210,12 +202,6 @@ static void rec_publish(struct shmkit_chan *ch, uint32_t len, uint64_t size)
 	shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos, ch->pos);
 }
 
-/* Statistics have one writer each: a relaxed load and store, no RMW. */
-static inline void count(_Atomic uint64_t *c, uint64_t n)
-{
-	shmkit_store_relaxed(c, shmkit_load_relaxed(c) + n);
-}
-
 /*
  * Has the other side gone? 0 if it may still act (alive, or not yet come);
  * else the error this side's waits end with.
@@ -241,7 +227,7 @@ static int peer_gone(struct shmkit_chan *ch)
 		return closed == CLOSED_ABORTED ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
 	}
 	/* asking /proc costs microseconds: trust a recent answer */
-	now = now_ns();
+	now = __shmkit_now_ns();
 	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_CHECK_NS)
 		return 0;
 	if (!__shmkit_owner_alive(owner))
@@ -366,20 +352,9 @@ static void wake_peer(struct shmkit_chan *ch)
 
 	/* S2: orders our publish before the load of sleeping; pairs with S1 */
 	shmkit_smp_mb();
-	if (!shmkit_load_relaxed(&sl->sleeping))
-		return;
-	/*
-	 * S3: one waker per sleep: whoever clears the flag makes the call.
-	 * Pairs with S1's flag store, and with S5 in kick_peer racing us.
-	 * Its atomicity is what counts: after S2's barrier a relaxed
-	 * exchange, and a relaxed S4, would do (model: full-unneeded-s3, -s4).
-	 */
-	if (!shmkit_exchange_seq_cst(&sl->sleeping, 0))
-		return;
-	/* S4: pairs with the sleeper's load_acquire of wake_seq (S1) */
-	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
-	__shmkit_futex_wake(&sl->wake_seq, 1);
-	count(&ch->hdr->cold[ch->side].wakes, 1);
+	/* S3, S4: in __shmkit_futex_wake_flagged */
+	if (__shmkit_futex_wake_flagged(&sl->sleeping, &sl->wake_seq, 1))
+		__shmkit_count(&ch->hdr->cold[ch->side].wakes, 1);
 }
 
 /*
@@ -395,12 +370,8 @@ static void kick_peer(struct shmkit_chan *ch)
 
 	/* our stores (closed, positions) before the flag and the bump */
 	shmkit_smp_mb();
-	/* S5: clears the flag unconditionally; pairs with S1 and S3; after
-	   the barrier above, relaxed would do (model: full-unneeded-s5) */
-	shmkit_store_seq_cst(&sl->sleeping, 0);
-	/* S4: as in wake_peer */
-	shmkit_fetch_add_seq_cst(&sl->wake_seq, 1);
-	__shmkit_futex_wake(&sl->wake_seq, 1);
+	/* S5, S4: in __shmkit_futex_kick */
+	__shmkit_futex_kick(&sl->sleeping, &sl->wake_seq, 1);
 }
 
 /* Sleeps on this side's futex word until woken or ns pass. */
@@ -417,7 +388,7 @@ static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 	 * Counted as it is announced: each announcement allows the other side
 	 * at most one wake call, so wakes <= sleeps always holds.
 	 */
-	count(&ch->hdr->cold[ch->side].sleeps, 1);
+	__shmkit_count(&ch->hdr->cold[ch->side].sleeps, 1);
 	/* S1: orders the flag before the re-check; pairs with S2 */
 	shmkit_smp_mb();
 	r = ready(ch, arg);
@@ -489,7 +460,7 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 		cpu_relax();
 		if (i % 64)
 			continue;
-		now = now_ns();
+		now = __shmkit_now_ns();
 		if (now >= next_check) {
 			gone = peer_gone(ch);
 			if (gone) {
@@ -504,7 +475,7 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 			next_yield = now + YIELD_EVERY_NS;
 			if (same_cpu(ch)) {
 				sched_yield();
-				count(&ch->hdr->hot[ch->side].yields, 1);
+				__shmkit_count(&ch->hdr->hot[ch->side].yields, 1);
 			}
 		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
@@ -544,10 +515,10 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 		if ((r = ready(ch, arg)))
 			return r < 0 ? r : 0;
 	}
-	start = now_ns();
+	start = __shmkit_now_ns();
 	r = wait_loop(ch, arg, timeout_ms, start);
-	waited = now_ns() - start;
-	count(&ch->hdr->hot[ch->side].wait_ns, waited);
+	waited = __shmkit_now_ns() - start;
+	__shmkit_count(&ch->hdr->hot[ch->side].wait_ns, waited);
 	if (r == 0 && waited <= SPIN_MAX_NS)
 		learn_spin(ch, waited);
 	else if (r == 0)
@@ -856,7 +827,7 @@ int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy)
 /* What remains of a timeout that started at start (for a second wait). */
 static int remaining_ms(int timeout_ms, uint64_t start)
 {
-	uint64_t spent = (now_ns() - start) / 1000000u;
+	uint64_t spent = (__shmkit_now_ns() - start) / 1000000u;
 
 	if (timeout_ms <= 0)
 		return timeout_ms;
@@ -901,7 +872,7 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 	if (rec <= ch->cap - (ch->pos & ch->mask) &&
 	    ch->cap - (ch->pos - ch->peer_pos) >= rec + REC_END_WORD)
 		goto reserved;
-	start = now_ns();
+	start = __shmkit_now_ns();
 	if (rec > ch->cap - (ch->pos & ch->mask) &&
 	    (err = pad_to_end(ch, timeout_ms)) < 0)
 		return err;
@@ -924,8 +895,8 @@ int shmkit_chan_commit(struct shmkit_chan *ch, size_t used)
 	ch->busy = 0;
 	rec_publish(ch, (uint32_t)used, rec_size(used));
 	hot = &ch->hdr->hot[__SHMKIT_SIDE_PROD];
-	count(&hot->msgs, 1);
-	count(&hot->bytes, used);
+	__shmkit_count(&hot->msgs, 1);
+	__shmkit_count(&hot->bytes, used);
 	wake_peer(ch);
 	return 0;
 }
@@ -1007,8 +978,8 @@ int shmkit_chan_release(struct shmkit_chan *ch)
 	/* C2: hands the record's bytes back to the producer; pairs with P2
 	   (model: weak-c2) */
 	shmkit_store_release(&hot->pos, ch->pos);
-	count(&hot->msgs, 1);
-	count(&hot->bytes, ch->len);
+	__shmkit_count(&hot->msgs, 1);
+	__shmkit_count(&hot->bytes, ch->len);
 	wake_peer(ch);
 	return 0;
 }

@@ -18,4 +18,18 @@ int __shmkit_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns);
 /* Wakes up to n sleepers on word. Returns the number woken or -errno. */
 int __shmkit_futex_wake(_Atomic uint32_t *word, int n);
 
+/*
+ * The waker's half of the sleep handshake of channels (S2-S5, chan.c) and
+ * topics (W2, W3, topic.h): a sleeper reads seq, raises flag, makes a full
+ * barrier, re-checks, and waits on seq. The waker has published and made
+ * its own full barrier before calling these.
+ *
+ * wake_flagged: if flag is raised, clears it; the caller that cleared it
+ * bumps seq and wakes up to n waiters. 1 if this call woke, else 0.
+ * kick: the same whether or not the flag is raised (for close and open,
+ * and for a waker that may have died halfway).
+ */
+int __shmkit_futex_wake_flagged(_Atomic uint32_t *flag, _Atomic uint32_t *seq, int n);
+void __shmkit_futex_kick(_Atomic uint32_t *flag, _Atomic uint32_t *seq, int n);
+
 #endif

@@ -60,20 +60,6 @@ struct shmkit_sub {
 	uint64_t len;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Statistics have one writer each: a relaxed load and store, no RMW. */
-static inline void count(_Atomic uint64_t *c, uint64_t n)
-{
-	shmkit_store_relaxed(c, shmkit_load_relaxed(c) + n);
-}
-
 static struct __shmkit_topic_slot *slot_of(const struct topic_view *t, uint64_t s)
 {
 	return (struct __shmkit_topic_slot *)(void *)(t->slots + (s & t->mask) * t->slot_size);
@@ -407,7 +393,7 @@ static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sl
 		r = gone(arg);
 		return r ? r : -EAGAIN;
 	}
-	start = now = now_ns();
+	start = now = __shmkit_now_ns();
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
 	next_check = start;
 	for (unsigned i = 1;; i++) {
@@ -416,7 +402,7 @@ static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sl
 		cpu_relax();
 		if (i % 64)
 			continue;
-		now = now_ns();
+		now = __shmkit_now_ns();
 		if (now >= next_check) {
 			if ((r = gone(arg)))
 				break;
@@ -432,7 +418,7 @@ static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sl
 			break;
 		next_check = 0;
 	}
-	count(wait_ns, now_ns() - start);
+	__shmkit_count(wait_ns, __shmkit_now_ns() - start);
 	return r < 0 ? r : 0;
 }
 
@@ -444,12 +430,11 @@ static void wake_subs(struct shmkit_pub *p, int always)
 
 	/* W2: the slot's word (T1) before our look at the flag; pairs with W1 */
 	shmkit_smp_mb();
-	if (always || shmkit_load_relaxed(&h->subs_sleeping)) {
-		if (shmkit_exchange_seq_cst(&h->subs_sleeping, 0) || always) {
-			shmkit_fetch_add_seq_cst(&h->sub_wake_seq, 1);
-			__shmkit_futex_wake(&h->sub_wake_seq, INT_MAX);
-			count(&h->wakes, 1);
-		}
+	if (always) {
+		__shmkit_futex_kick(&h->subs_sleeping, &h->sub_wake_seq, INT_MAX);
+		__shmkit_count(&h->wakes, 1);
+	} else if (__shmkit_futex_wake_flagged(&h->subs_sleeping, &h->sub_wake_seq, INT_MAX)) {
+		__shmkit_count(&h->wakes, 1);
 	}
 	/* J2: a join since our last scan makes us scan before the next slot */
 	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
@@ -529,7 +514,7 @@ static int pub_sleep(void *arg, int64_t ns)
 
 	/* W3: the flag, a full barrier, the re-check; pairs with sub_wake_pub */
 	shmkit_store_relaxed(&h->pub_sleeping, 1);
-	count(&h->sleeps, 1);
+	__shmkit_count(&h->sleeps, 1);
 	shmkit_smp_mb();
 	p->rescan = 1;
 	r = room_ready(p);
@@ -645,7 +630,7 @@ int shmkit_pub_commit(struct shmkit_pub *p, size_t used)
 	p->pos++;
 	p->busy = 0;
 	shmkit_store_release(&p->t.hdr->published, p->pos);
-	count(&p->t.hdr->bytes, used);
+	__shmkit_count(&p->t.hdr->bytes, used);
 	wake_subs(p, 0);
 	return 0;
 }
@@ -689,7 +674,7 @@ static int skip_lost(struct shmkit_sub *s, uint64_t k)
 	if (next <= k)
 		next = k + 1;
 	s->lost += next - k;
-	count(&s->me->lost, next - k);
+	__shmkit_count(&s->me->lost, next - k);
 	s->pos = next;
 	shmkit_store_release(&s->me->pos, next);
 	return -SHMKIT_ELOST;
@@ -736,7 +721,7 @@ static int sub_sleep(void *arg, int64_t ns)
 
 	/* W1: the shared flag, a full barrier, the re-check; pairs with W2 */
 	shmkit_store_relaxed(&h->subs_sleeping, 1);
-	count(&s->me->sleeps, 1);
+	__shmkit_count(&s->me->sleeps, 1);
 	shmkit_smp_mb();
 	r = msg_ready(s);
 	/* a close also bumps sub_wake_seq: see it before sleeping on it */
@@ -753,11 +738,8 @@ static void sub_wake_pub(struct shmkit_sub *s)
 	if (s->t.policy != __SHMKIT_TOPIC_BLOCK)
 		return;
 	shmkit_smp_mb();
-	if (shmkit_load_relaxed(&h->pub_sleeping) && shmkit_exchange_seq_cst(&h->pub_sleeping, 0)) {
-		shmkit_fetch_add_seq_cst(&h->pub_wake_seq, 1);
-		__shmkit_futex_wake(&h->pub_wake_seq, 1);
-		count(&s->me->wakes, 1);
-	}
+	if (__shmkit_futex_wake_flagged(&h->pub_sleeping, &h->pub_wake_seq, 1))
+		__shmkit_count(&s->me->wakes, 1);
 }
 
 /* J1: takes a free (or dead) entry of the table; -EBUSY if none. */
@@ -870,8 +852,8 @@ static void advance(struct shmkit_sub *s, size_t n)
 	s->pos++;
 	/* T3: pairs with T4; the slot is the publisher's again */
 	shmkit_store_release(&s->me->pos, s->pos);
-	count(&s->me->msgs, 1);
-	count(&s->me->bytes, n);
+	__shmkit_count(&s->me->msgs, 1);
+	__shmkit_count(&s->me->bytes, n);
 	sub_wake_pub(s);
 }
 
