@@ -527,8 +527,7 @@ static void dead_subscriber(void)
 
 int main(void)
 {
-	const char *scale = getenv("SHMKIT_TEST_SCALE");
-	uint64_t n = (uint64_t)(200000 * (scale ? atof(scale) : 1.0));
+	uint64_t n = t_scale(200000);
 
 	if (n < 1000)
 		n = 1000;

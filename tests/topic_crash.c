@@ -165,7 +165,7 @@ static void trial(int t, int policy, int kill_publisher)
 		usleep(200);
 	if ((pub = t_child()) == 0)
 		publisher(name, 1, kill_publisher ? 0 : FIRST_MAX);
-	usleep((useconds_t)(rand() % 3000));
+	usleep((useconds_t)(t_rand() % 3000));
 	if (kill_publisher) {
 		T_OK(kill(pub, SIGKILL));
 		reap(pub, 20000);
@@ -197,14 +197,12 @@ static void trial(int t, int policy, int kill_publisher)
 
 int main(void)
 {
-	const char *scale = getenv("SHMKIT_TEST_SCALE");
-	int trials = (int)(100 * (scale ? atof(scale) : 1.0));
+	int trials = (int)t_scale(100);
 
 	if (trials < 8)
 		trials = 8;
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	T_ASSERT(sh != MAP_FAILED);
-	srand((unsigned)getpid());
 	for (int t = 0; t < trials; t++)
 		trial(t, t % 4 < 2 ? SHMKIT_TOPIC_BLOCK : SHMKIT_TOPIC_OVERWRITE, t % 2);
 	printf("%d trials: publisher or subscriber killed at random, block and overwrite\n",

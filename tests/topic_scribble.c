@@ -117,8 +117,7 @@ int main(void)
 	struct shmkit_sub *s[2] = { NULL, NULL };
 	struct shmkit_map map;
 	char name[64], *out = NULL, *err = NULL;
-	const char *scale = getenv("SHMKIT_TEST_SCALE");
-	int id, rounds = (int)(3000 * (scale ? atof(scale) : 1.0));
+	int id, rounds = (int)t_scale(3000);
 
 	if (rounds < 300)
 		rounds = 300;	/* valgrind's scale: still every kind of scribble */
