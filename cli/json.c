@@ -92,8 +92,9 @@ static void json_topic(FILE *f, const struct topic_report *t, const char *in)
 			(unsigned long long)s->lost, (unsigned long long)s->sleeps,
 			(unsigned long long)s->wakes, (unsigned long long)s->wait_ns);
 	}
-	fprintf(f, "%s]}", t->n ? "\n  " : "");
-	(void)in;
+	if (t->n)
+		fprintf(f, "\n%s  ", in);
+	fprintf(f, "]}");
 }
 
 void json_info(FILE *f, const struct shmkit_seg_info *i,
