@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -372,6 +373,42 @@ static void in_stat(void)
 	T_OK(shmkit_pub_close(p));
 }
 
+/*
+ * A topic another user owns is refused, as a channel is: its owner could
+ * read or forge the stream. SHMKIT_SHARED takes it on purpose. Needs root
+ * to hand the segment to nobody (65534); run.sh runs the tests as root.
+ */
+static void foreign(void)
+{
+	struct shmkit_topic_params tp = { .max_msg = 64, .slots = 4, .max_subs = 2,
+					  .policy = SHMKIT_TOPIC_BLOCK };
+	struct shmkit_pub *p;
+	struct shmkit_sub *s;
+	struct shmid_ds ds;
+	char name[64];
+	int id;
+
+	if (geteuid() != 0) {
+		printf("  (not root: a foreign topic not tried)\n");
+		return;
+	}
+	id = make_topic(t_name(name, sizeof(name), "foreign"), 64, 4, 0, SHMKIT_TOPIC_BLOCK);
+	T_OK(id);
+	T_EQ(shmctl(id, IPC_STAT, &ds), 0);
+	ds.shm_perm.uid = 65534;
+	T_EQ(shmctl(id, IPC_SET, &ds), 0);
+	T_EQ(shmkit_pub_open(name, 0, &p), -SHMKIT_EUNTRUSTED);
+	T_EQ(shmkit_sub_open(name, 0, &s), -SHMKIT_EUNTRUSTED);
+	T_EQ(shmkit_topic_create(name, &tp, SHMKIT_MODE_DEFAULT, 0), -SHMKIT_EUNTRUSTED);
+	T_EQ(shmkit_topic_create(name, &tp, SHMKIT_MODE_DEFAULT, SHMKIT_SHARED), id);
+	T_OK(shmkit_pub_open(name, SHMKIT_SHARED, &p));
+	T_OK(shmkit_sub_open(name, SHMKIT_SHARED, &s));
+	send_tag(p, 5, 30);
+	recv_tag(s, 5);
+	T_OK(shmkit_sub_close(s));
+	T_OK(shmkit_pub_close(p));
+}
+
 /* ------------------------------------------------------ across processes */
 
 #define SUBS 3
@@ -537,6 +574,7 @@ int main(void)
 	overwrite();
 	in_the_listing();
 	in_stat();
+	foreign();
 	stream(SHMKIT_TOPIC_BLOCK, n);
 	stream(SHMKIT_TOPIC_OVERWRITE, n);
 	dead_subscriber();
