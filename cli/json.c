@@ -73,13 +73,14 @@ static void json_topic(FILE *f, const struct topic_report *t, const char *in)
 	fprintf(f, "{\"slots\": %llu, \"max_msg\": %llu, \"history\": %llu, "
 		"\"max_subs\": %u, \"policy\": \"%s\", \"published\": %llu, \"bytes\": %llu, "
 		"\"publisher_pid\": %d, \"publisher_alive\": %s, \"publisher_closed\": %s, "
+		"\"publisher_aborted\": %s, "
 		"\"publisher_sleeps\": %llu, \"publisher_wakes\": %llu, "
 		"\"publisher_wait_ns\": %llu, \"subscriber_count\": %u, \"subscribers\": [",
 		(unsigned long long)i->slots, (unsigned long long)i->max_msg,
 		(unsigned long long)i->history, i->max_subs,
 		i->policy == SHMKIT_TOPIC_BLOCK ? "block" : "overwrite",
 		(unsigned long long)i->published, (unsigned long long)i->bytes, (int)i->pub_pid,
-		yesno(i->pub_alive), yesno(i->pub_closed), (unsigned long long)i->pub_sleeps,
+		yesno(i->pub_alive), yesno(i->pub_closed), yesno(i->pub_aborted), (unsigned long long)i->pub_sleeps,
 		(unsigned long long)i->pub_wakes, (unsigned long long)i->pub_wait_ns, i->nsubs);
 	for (size_t k = 0; k < t->n; k++) {
 		const struct shmkit_topic_sub_info *s = &t->subs[k];

@@ -68,7 +68,8 @@ static void print_topic(const struct topic_report *t)
 		printf("  publisher:  pid %d (%s)\n", (int)i->pub_pid,
 		       i->pub_alive ? "running" : "gone without closing");
 	else
-		printf("  publisher:  %s\n", i->pub_closed ? "closed" : "not open yet");
+		printf("  publisher:  %s\n", i->pub_aborted ? "closed as failed (the stream is "
+		       "incomplete)" : i->pub_closed ? "closed" : "not open yet");
 	printf("  published:  %llu messages, %llu bytes\n", (unsigned long long)i->published,
 	       (unsigned long long)i->bytes);
 	printf("  publisher:  slept %llu times, woke subscribers %llu times, waited %.3f s\n",

@@ -420,7 +420,8 @@ int shmkit_topic_destroy(const char *name);
  * The publisher. open: -EBUSY if a live process publishes; a dead one's
  * place is taken, and publishing goes on after its last whole message.
  * flags: SHMKIT_SHARED (as for channels). close: subscribers get end of
- * stream once they have read everything. send and reserve wait, under
+ * stream once they have read everything; abort: they get
+ * -SHMKIT_EABORTED instead, the stream is incomplete. send and reserve wait, under
  * the block policy, for the slowest live subscriber (timeouts as for
  * channels; a dead subscriber holds it back at most about 20 ms after
  * it died). reserve gives *ptr to len bytes of the next slot; commit
@@ -429,6 +430,7 @@ int shmkit_topic_destroy(const char *name);
  */
 int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **pub);
 int shmkit_pub_close(struct shmkit_pub *pub);
+int shmkit_pub_abort(struct shmkit_pub *pub);
 int shmkit_pub_set_wait(struct shmkit_pub *pub, int policy);
 int shmkit_pub_send(struct shmkit_pub *pub, const void *buf, size_t len, int timeout_ms);
 int shmkit_pub_reserve(struct shmkit_pub *pub, size_t len, void **ptr, int timeout_ms);
@@ -469,6 +471,7 @@ struct shmkit_topic_info {
 	uint64_t bytes;		/* their bytes */
 	pid_t pub_pid;		/* 0 if no publisher holds the topic */
 	int pub_alive, pub_closed;
+	int pub_aborted;	/* it closed with shmkit_pub_abort */
 	uint64_t pub_sleeps;	/* the publisher waited for a subscriber, asleep */
 	uint64_t pub_wakes;	/* its wake calls to sleeping subscribers */
 	uint64_t pub_wait_ns;

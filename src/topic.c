@@ -299,6 +299,7 @@ int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 	struct topic_view t;
 	struct __shmkit_topic_hdr *h;
 	uint64_t owner;
+	uint32_t closed;
 	size_t n = 0;
 	int err;
 
@@ -324,7 +325,9 @@ int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 	owner = shmkit_load_acquire(&h->owner);
 	info->pub_pid = (pid_t)(uint32_t)owner;
 	info->pub_alive = owner && __shmkit_owner_alive(owner);
-	info->pub_closed = !!shmkit_load_relaxed(&h->closed);
+	closed = shmkit_load_relaxed(&h->closed);
+	info->pub_closed = closed != 0;
+	info->pub_aborted = closed == 2;
 	info->pub_sleeps = shmkit_load_relaxed(&h->sleeps);
 	info->pub_wakes = shmkit_load_relaxed(&h->wakes);
 	info->pub_wait_ns = shmkit_load_relaxed(&h->wait_ns);
@@ -580,6 +583,12 @@ SHMKIT_EXPORT
 int shmkit_pub_close(struct shmkit_pub *p)
 {
 	return pub_close_as(p, 1);
+}
+
+SHMKIT_EXPORT
+int shmkit_pub_abort(struct shmkit_pub *p)
+{
+	return pub_close_as(p, 2);
 }
 
 SHMKIT_EXPORT

@@ -195,9 +195,16 @@ static void fan_out_block(void)
 	send_tag(p, tag, 9);
 	for (int i = 0; i < 2; i++) {
 		recv_tag(s[i], tag);
+	}
+	/* one that fails says so: what came is not the whole stream */
+	send_tag(p, tag + 1, 5);
+	T_OK(shmkit_pub_abort(p));
+	for (int i = 0; i < 2; i++) {
+		recv_tag(s[i], tag + 1);
+		T_EQ(shmkit_sub_recv(s[i], NULL, 0, &(size_t){ 0 }, 0), -SHMKIT_EABORTED);
 		T_OK(shmkit_sub_close(s[i]));
 	}
-	T_OK(shmkit_pub_close(p));
+	T_EQ(shmkit_pub_abort(NULL), -EINVAL);
 }
 
 /* History: a late subscriber may start up to history messages back. */
