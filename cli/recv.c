@@ -1,6 +1,9 @@
 /*
- * shmkit recv: a channel onto standard output. Each message goes from the
- * ring straight to write(2) (peek, write, release): one copy on this side.
+ * shmkit recv: a channel onto standard output; and the pump that shmkit sub
+ * shares, messages onto standard output. Each message goes from the ring
+ * or the topic's slot straight to write(2) (peek, write, release): one
+ * copy on this side. (Under a topic's overwrite policy a slot may change
+ * while it is read: there it is copied out and checked first.)
  */
 #include <errno.h>
 #include <signal.h>
@@ -47,7 +50,7 @@ static int write_all(const char *buf, size_t len)
 	return 0;
 }
 
-static int receive(struct stream *s, int *broken_pipe)
+int stream_pump_out(struct stream *s, int *broken_pipe)
 {
 	const void *p;
 	size_t len;
@@ -58,9 +61,11 @@ static int receive(struct stream *s, int *broken_pipe)
 		if (stream_signal)
 			return 128 + stream_signal;
 		since = clock_ns();
-		while ((r = shmkit_chan_peek(s->ch, &p, &len, STREAM_SLICE_MS)) < 0) {
+		while ((r = stream_peek(s, &p, &len, STREAM_SLICE_MS)) < 0) {
 			if (r == -SHMKIT_EEOF)
 				return 0;
+			if (r == -SHMKIT_ELOST)
+				continue; /* counted by the library; the oldest held is next */
 			if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
 				return st;
 		}
@@ -71,10 +76,10 @@ static int receive(struct stream *s, int *broken_pipe)
 				*broken_pipe = 1;
 				return 0;
 			}
-			err_msg("recv", "standard output: %s", strerror(errno));
+			err_msg(s->cmd, "standard output: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
-		shmkit_chan_release(s->ch);
+		stream_release(s);
 		stream_count(s, len);
 	}
 }
@@ -88,13 +93,12 @@ int cmd_recv(int argc, char **argv)
 		return st;
 	if ((st = stream_open(&s)) != 0)
 		return st;
-	st = receive(&s, &broken_pipe);
+	st = stream_pump_out(&s, &broken_pipe);
 	if (broken_pipe) {
 		/* close first, so the sender sees us gone; then end as cat would */
 		shmkit_chan_close(s.ch);
 		s.ch = NULL;
-		signal(SIGPIPE, SIG_DFL);
-		raise(SIGPIPE);
+		stream_die_of_sigpipe();
 	}
 	return stream_end(&s, st);
 }

@@ -1,7 +1,8 @@
 /*
- * shmkit send: standard input into a channel. The bytes go from read(2)
- * straight into a reserved span of the ring (reserve, read, commit): one
- * copy on this side, none in between.
+ * shmkit send: standard input into a channel; and the pump that shmkit pub
+ * shares, standard input into messages. The bytes go from read(2)
+ * straight into a reserved span of the ring or a topic's slot (reserve,
+ * read, commit): one copy on this side, none in between.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,7 +41,7 @@ static int reserve(struct stream *s, size_t len, void **ptr)
 	uint64_t since = clock_ns();
 	int r, st;
 
-	while ((r = shmkit_chan_reserve(s->ch, len, ptr, STREAM_SLICE_MS)) < 0)
+	while ((r = stream_reserve(s, len, ptr, STREAM_SLICE_MS)) < 0)
 		if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
 			return st;
 	return 0;
@@ -51,13 +52,14 @@ static int reserve(struct stream *s, size_t len, void **ptr)
  * down to an eighth of one; only when not even that is free, wait for an
  * eighth. Always asking for a whole message would leave up to half the
  * ring unused: a 64 KiB ring would hold one 32 KiB message at a time.
+ * A topic's slots each hold a whole message, free or not: no halves.
  */
 static int reserve_some(struct stream *s, size_t max, void **ptr, size_t *got)
 {
-	size_t len, least = max >= 8 ? max / 8 : max;
+	size_t len, least = max >= 8 && s->ch ? max / 8 : max;
 
 	for (len = max; len >= least && len; len /= 2) {
-		if (shmkit_chan_reserve(s->ch, len, ptr, 0) == 0) {
+		if (stream_reserve(s, len, ptr, 0) == 0) {
 			*got = len;
 			return 0;
 		}
@@ -70,7 +72,8 @@ static int reserve_some(struct stream *s, size_t max, void **ptr, size_t *got)
  * Waits until standard input has something (or its end) to read, watching
  * the receiver meanwhile: a sender fed by 'tail -f' must notice that its
  * receiver died or left without waiting for more input, as tail -f
- * notices a closed output. 0, or the status to exit with.
+ * notices a closed output. (A publisher has no one receiver to watch:
+ * subscribers come and go.) 0, or the status to exit with.
  */
 static int wait_input(struct stream *s)
 {
@@ -83,7 +86,7 @@ static int wait_input(struct stream *s)
 		r = poll(&in, 1, STREAM_SLICE_MS);
 		if (r > 0 || (r < 0 && errno != EINTR))
 			return 0; /* readable, at its end, or let read(2) say why */
-		if (r == 0 && (r = shmkit_chan_peer(s->ch)) < 0)
+		if (r == 0 && s->ch && (r = shmkit_chan_peer(s->ch)) < 0)
 			return stream_retry(s, r, clock_ns());
 	}
 }
@@ -91,7 +94,7 @@ static int wait_input(struct stream *s)
 /* The plain byte stream: each read(2) becomes one message. */
 static int send_bytes(struct stream *s)
 {
-	size_t chunk = shmkit_chan_max_msg(s->ch), room;
+	size_t chunk = s->max_msg, room;
 	void *p;
 	ssize_t n;
 	int st;
@@ -107,12 +110,12 @@ static int send_bytes(struct stream *s)
 		if (stream_signal)
 			return 128 + stream_signal;
 		if (n < 0) {
-			err_msg("send", "standard input: %s", strerror(errno));
+			err_msg(s->cmd, "standard input: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
 		if (n == 0)
 			return 0; /* the reservation is dropped by close */
-		shmkit_chan_commit(s->ch, (size_t)n);
+		stream_commit(s, (size_t)n);
 		stream_count(s, (uint64_t)n);
 	}
 }
@@ -123,14 +126,14 @@ static int send_bytes(struct stream *s)
  */
 static int send_lines(struct stream *s)
 {
-	size_t max = shmkit_chan_max_msg(s->ch), cap = 2 * max, have = 0, start, k;
+	size_t max = s->max_msg, cap = 2 * max, have = 0, start, k;
 	char *buf = malloc(cap);
 	void *p;
 	ssize_t n;
 	int st = 0, eof = 0;
 
 	if (!buf) {
-		err_msg("send", "out of memory");
+		err_msg(s->cmd, "out of memory");
 		return EXIT_RUNTIME;
 	}
 	while (!eof || have) {
@@ -149,7 +152,7 @@ static int send_lines(struct stream *s)
 				break;
 			}
 			if (n < 0) {
-				err_msg("send", "standard input: %s", strerror(errno));
+				err_msg(s->cmd, "standard input: %s", strerror(errno));
 				st = EXIT_RUNTIME;
 				break;
 			}
@@ -164,22 +167,24 @@ static int send_lines(struct stream *s)
 			if (len == 0)
 				break;
 			if (len > max) {
-				err_msg("send", "%s: a line of %zu bytes or more does not fit a "
-					"message (at most %zu; raise --capacity)", s->name, len, max);
+				err_msg(s->cmd, "%s: a line of %zu bytes or more does not fit a "
+					"message (at most %zu; raise %s)", s->name, len, max,
+					s->ch ? "--capacity" : "--max-msg");
 				st = EXIT_RUNTIME;
 				goto out;
 			}
 			if ((st = reserve(s, len, &p)) != 0)
 				goto out;
 			memcpy(p, buf + start, len);
-			shmkit_chan_commit(s->ch, len);
+			stream_commit(s, len);
 			stream_count(s, len);
 			start += len;
 		}
 		k = have - start;
 		if (k == cap) {
-			err_msg("send", "%s: a line of %zu bytes or more does not fit a message "
-				"(at most %zu; raise --capacity)", s->name, k, max);
+			err_msg(s->cmd, "%s: a line of %zu bytes or more does not fit a message "
+				"(at most %zu; raise %s)", s->name, k, max,
+				s->ch ? "--capacity" : "--max-msg");
 			st = EXIT_RUNTIME;
 			break;
 		}
@@ -191,6 +196,11 @@ out:
 	return st;
 }
 
+int stream_pump_in(struct stream *s)
+{
+	return s->lines ? send_lines(s) : send_bytes(s);
+}
+
 int cmd_send(int argc, char **argv)
 {
 	struct stream s = { .cmd = "send", .role = SHMKIT_PRODUCER };
@@ -200,5 +210,5 @@ int cmd_send(int argc, char **argv)
 		return st;
 	if ((st = stream_open(&s)) != 0)
 		return st;
-	return stream_end(&s, s.lines ? send_lines(&s) : send_bytes(&s));
+	return stream_end(&s, stream_pump_in(&s));
 }

@@ -14,32 +14,77 @@ static void on_signal(int sig)
 	stream_signal = sig;
 }
 
+int stream_option(struct stream *s, int opt, const char *arg)
+{
+	switch (opt) {
+	case 't':
+		return parse_seconds("timeout", arg, &s->timeout_ms) < 0 ? -1 : 1;
+	case 's': s->stats = 1; return 1;
+	case 'p': s->progress = 1; return 1;
+	case 'l': s->lines = 1; return 1;
+	case 'S': s->shared = 1; return 1;
+	}
+	return 0;
+}
+
+int stream_name(struct stream *s, int argc, char **argv, const char *what)
+{
+	if (optind >= argc)
+		return usage_error(s->cmd, "which %s? give its NAME", what);
+	s->name = argv[optind++];
+	if (optind < argc)
+		return usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
+	if (shmkit_name_check(s->name) < 0) {
+		err_msg(s->cmd, "'%s': not a %s name (1-63 of letters, digits, '.', '_', '-')",
+			s->name, what);
+		return EXIT_USAGE;
+	}
+	return STREAM_GO;
+}
+
+void stream_signals(void)
+{
+	struct sigaction sa;
+
+	/* no SA_RESTART: a blocked read or write returns, and we clean up */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle */
+}
+
+int stream_nap(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	if (!stream_signal)
+		nanosleep(&ts, NULL); /* a signal cuts it short: EINTR */
+	return stream_signal ? 128 + stream_signal : 0;
+}
+
 int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
+		STREAM_LONG_OPTIONS,
 		{ "capacity", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "keep", no_argument, NULL, 'k' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "progress", no_argument, NULL, 'p' },
-		{ "lines", no_argument, NULL, 'l' },
-		{ "shared", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct sigaction sa;
-	int c;
+	int c, r;
 
 	s->timeout_ms = -1;
 	s->capacity = STREAM_DEFAULT_CAPACITY;
 	s->mode = SHMKIT_MODE_DEFAULT;
 	while ((c = getopt_long(argc, argv, "t:c:m:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_seconds("timeout", optarg, &s->timeout_ms) < 0)
+		if ((r = stream_option(s, c, optarg)) != 0) {
+			if (r < 0)
 				return EXIT_USAGE;
-			break;
+			continue;
+		}
+		switch (c) {
 		case 'c':
 			if (parse_size(optarg, &s->capacity) < 0)
 				return EXIT_USAGE;
@@ -49,35 +94,18 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 				return EXIT_USAGE;
 			break;
 		case 'k': s->keep = 1; break;
-		case 's': s->stats = 1; break;
-		case 'p': s->progress = 1; break;
-		case 'l': s->lines = 1; break;
-		case 'S': s->shared = 1; break;
 		default:
 			return help_or_bad_option(c, usage);
 		}
 	}
-	if (optind >= argc)
-		return usage_error(s->cmd, "which channel? give its NAME");
-	s->name = argv[optind++];
-	if (optind < argc)
-		return usage_error(s->cmd, "unexpected argument '%s'", argv[optind]);
-	if (shmkit_name_check(s->name) < 0) {
-		err_msg(s->cmd, "'%s': not a channel name (1-63 of letters, digits, '.', '_', '-')",
-			s->name);
-		return EXIT_USAGE;
-	}
+	if ((r = stream_name(s, argc, argv, "channel")) != STREAM_GO)
+		return r;
 	if (s->capacity > (1u << 30)) {
 		err_msg(s->cmd, "capacity: at most 1G");
 		return EXIT_USAGE;
 	}
-	/* no SA_RESTART: a blocked read or write returns, and we clean up */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle */
+	s->peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
+	stream_signals();
 	return STREAM_GO;
 }
 
@@ -114,31 +142,31 @@ int stream_open(struct stream *s)
 		err_msg(s->cmd, "%s: %s", s->name, shmkit_strerror(r));
 	if (r < 0)
 		return EXIT_RUNTIME;
+	s->max_msg = shmkit_chan_max_msg(s->ch);
 	s->start_ns = s->last_report_ns = clock_ns();
 	return 0;
 }
 
 int stream_retry(struct stream *s, int r, uint64_t waited_since)
 {
-	const char *peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
-
 	if (stream_signal)
 		return 128 + stream_signal;
 	if (r == -ETIMEDOUT || r == -EAGAIN) {
 		if (s->timeout_ms >= 0 &&
 		    clock_ns() - waited_since >= (uint64_t)s->timeout_ms * 1000000u) {
-			err_msg(s->cmd, "%s: no %s within %g s", s->name,
-				s->role == SHMKIT_PRODUCER ? "room (is a receiver reading?)" :
-				"data (is a sender writing?)", (double)s->timeout_ms / 1000);
+			err_msg(s->cmd, "%s: no %s (is a %s %s?) within %g s", s->name,
+				s->role == SHMKIT_PRODUCER ? "room" : "data", s->peer,
+				s->role == SHMKIT_PRODUCER ? "reading" : "writing",
+				(double)s->timeout_ms / 1000);
 			return EXIT_RUNTIME;
 		}
 		return STREAM_AGAIN;
 	}
 	if (r == -SHMKIT_EPEERDEAD)
-		err_msg(s->cmd, "%s: the %s died", s->name, peer);
+		err_msg(s->cmd, "%s: the %s died", s->name, s->peer);
 	else if (r == -SHMKIT_EABORTED)
-		err_msg(s->cmd, "%s: the sender failed before the end of its input: what "
-			"came is written, but the stream is incomplete", s->name);
+		err_msg(s->cmd, "%s: the %s failed before the end of its input: what "
+			"came is written, but the stream is incomplete", s->name, s->peer);
 	else if (r == -EPIPE)
 		err_msg(s->cmd, "%s: the receiver closed the channel", s->name);
 	else
@@ -146,7 +174,49 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since)
 	return EXIT_RUNTIME;
 }
 
-static void report(struct stream *s, const char *end)
+int stream_reserve(struct stream *s, size_t len, void **ptr, int timeout_ms)
+{
+	return s->ch ? shmkit_chan_reserve(s->ch, len, ptr, timeout_ms) :
+		       shmkit_pub_reserve(s->pub, len, ptr, timeout_ms);
+}
+
+void stream_commit(struct stream *s, size_t used)
+{
+	if (s->ch)
+		shmkit_chan_commit(s->ch, used);
+	else
+		shmkit_pub_commit(s->pub, used);
+}
+
+int stream_peek(struct stream *s, const void **ptr, size_t *len, int timeout_ms)
+{
+	int r;
+
+	if (s->ch)
+		return shmkit_chan_peek(s->ch, ptr, len, timeout_ms);
+	if (!s->copy)
+		return shmkit_sub_peek(s->sub, ptr, len, timeout_ms);
+	/* recv checks its copy against the slot's sequence word afterwards */
+	if ((r = shmkit_sub_recv(s->sub, s->copy, s->max_msg, len, timeout_ms)) == 0)
+		*ptr = s->copy;
+	return r;
+}
+
+void stream_release(struct stream *s)
+{
+	if (s->ch)
+		shmkit_chan_release(s->ch);
+	else if (!s->copy)
+		shmkit_sub_release(s->sub); /* block policy: the slot stayed put */
+}
+
+void stream_die_of_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+}
+
+void stream_report(struct stream *s, const char *end)
 {
 	double secs = (double)(clock_ns() - s->start_ns) / 1e9;
 	char size[16];
@@ -172,7 +242,7 @@ void stream_count(struct stream *s, uint64_t bytes)
 	if (now - s->last_report_ns < 500000000u)
 		return;
 	s->last_report_ns = now;
-	report(s, "   \r");
+	stream_report(s, "   \r");
 }
 
 int stream_end(struct stream *s, int status)
@@ -181,7 +251,7 @@ int stream_end(struct stream *s, int status)
 	int r, peer_here, remove = 0;
 
 	if (s->progress)
-		report(s, "\n"); /* the last figures, on a line of their own */
+		stream_report(s, "\n"); /* the last figures, on a line of their own */
 	/* a sender that failed says so: its receiver must not take a prefix for all */
 	r = status != 0 ? shmkit_chan_abort(s->ch) : shmkit_chan_close(s->ch);
 	s->ch = NULL;
@@ -191,7 +261,7 @@ int stream_end(struct stream *s, int status)
 	}
 	if (shmkit_chan_info(s->shmid, &info) == 0) {
 		if (s->stats) {
-			report(s, "");
+			stream_report(s, "");
 			fprintf(stderr, ", slept %llu times\n", (unsigned long long)
 				(s->role == SHMKIT_PRODUCER ? info.prod_sleeps : info.cons_sleeps));
 		}

@@ -1,4 +1,9 @@
-/* What shmkit send and shmkit recv share: options, opening, ending. */
+/*
+ * What the streaming commands share: send and recv (a channel), pub and
+ * sub (a topic). Options, waiting, counting; and the two pumps, standard
+ * input into messages (send.c) and messages onto standard output (recv.c),
+ * which move bytes the same way whichever of the two carries them.
+ */
 #ifndef SHMKIT_CLI_STREAM_H
 #define SHMKIT_CLI_STREAM_H
 
@@ -24,16 +29,27 @@
 #define STREAM_SLICE_MS 100	/* library waits are cut in slices to see signals */
 
 struct stream {
-	const char *cmd;	/* "send" or "recv" */
+	const char *cmd;	/* "send", "recv", "pub" or "sub" */
+	const char *peer;	/* the other side, as messages name it */
 	const char *name;
-	int role;		/* SHMKIT_PRODUCER or SHMKIT_CONSUMER */
+	int role;		/* SHMKIT_PRODUCER (send, pub) or SHMKIT_CONSUMER */
 	int64_t timeout_ms;	/* -1: wait for ever */
 	uint64_t capacity;
 	int mode;
 	int keep, stats, progress, lines;
 	int shared;		/* --shared: accept another user's channel */
+	/* exactly one of these is open */
 	struct shmkit_chan *ch;
+	struct shmkit_pub *pub;
+	struct shmkit_sub *sub;
 	int shmid;
+	size_t max_msg;		/* the largest message it carries */
+	/*
+	 * sub under the overwrite policy: messages are copied out here and
+	 * checked before they are written, as a peeked one may be
+	 * overwritten while it is read (NULL: read in place)
+	 */
+	void *copy;
 	/* figures for --stats and --progress */
 	uint64_t bytes, msgs, start_ns, last_report_ns;
 };
@@ -44,10 +60,32 @@ extern volatile sig_atomic_t stream_signal;
 #define STREAM_GO (-1)
 
 /*
- * Parses the options. Returns STREAM_GO to go on, or the status to exit
- * with: after --help, or 2 for bad usage (said on stderr).
+ * Parses send's and recv's options. Returns STREAM_GO to go on, or the
+ * status to exit with: after --help, or 2 for bad usage (said on stderr).
  */
 int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void));
+
+/* The long options every streaming command takes, for its getopt table,
+ * and what they set: stream_option returns 1 if it took opt (-1 if its
+ * argument was bad, said), 0 if opt is not one of them. */
+#define STREAM_LONG_OPTIONS \
+	{ "timeout", required_argument, NULL, 't' }, \
+	{ "stats", no_argument, NULL, 's' }, \
+	{ "progress", no_argument, NULL, 'p' }, \
+	{ "lines", no_argument, NULL, 'l' }, \
+	{ "shared", no_argument, NULL, 'S' }, \
+	{ "help", no_argument, NULL, 'h' }
+int stream_option(struct stream *s, int opt, const char *arg);
+
+/* The one NAME after the options: STREAM_GO, or EXIT_USAGE (said). what:
+ * "channel" or "topic". */
+int stream_name(struct stream *s, int argc, char **argv, const char *what);
+
+/* Catches SIGINT, SIGTERM and SIGHUP into stream_signal; ignores SIGPIPE. */
+void stream_signals(void);
+
+/* Sleeps ms milliseconds unless a signal comes: 0, or 128 + the signal. */
+int stream_nap(int ms);
 
 /* Creates or opens the channel, takes this side. Returns 0, or 1 (said). */
 int stream_open(struct stream *s);
@@ -64,6 +102,26 @@ int stream_retry(struct stream *s, int r, uint64_t waited_since);
 
 /* Counts a message, and draws the --progress line now and then. */
 void stream_count(struct stream *s, uint64_t bytes);
+
+/* "shmkit: CMD: NAME: N bytes ... MB/s" and end, on stderr. */
+void stream_report(struct stream *s, const char *end);
+
+/* The pumps: standard input into messages until its end (send.c), and
+ * messages onto standard output until end of stream (recv.c); 0, or the
+ * status to end with (said). A closed standard output ends quietly
+ * with *broken_pipe set. */
+int stream_pump_in(struct stream *s);
+int stream_pump_out(struct stream *s, int *broken_pipe);
+
+/* The library calls for whichever of channel, publisher or subscriber s
+ * holds, with their results. */
+int stream_reserve(struct stream *s, size_t len, void **ptr, int timeout_ms);
+void stream_commit(struct stream *s, size_t used);
+int stream_peek(struct stream *s, const void **ptr, size_t *len, int timeout_ms);
+void stream_release(struct stream *s);
+
+/* Ends as a process whose output pipe closed: as cat would (SIGPIPE). */
+void stream_die_of_sigpipe(void);
 
 /* Closes this side, prints --stats, removes the channel when both sides
  * are done (unless --keep). Returns status, or 1 if closing failed. */
