@@ -16,6 +16,8 @@ static const struct {
 	{ "gc", cmd_gc, "remove orphaned segments" },
 	{ "send", cmd_send, "standard input into a channel" },
 	{ "recv", cmd_recv, "a channel onto standard output" },
+	{ "pub", cmd_pub, "standard input onto a topic, for many readers" },
+	{ "sub", cmd_sub, "a topic onto standard output" },
 	{ "bench", cmd_bench, "measure channels against pipes and sockets" },
 };
 

@@ -3,7 +3,7 @@
 #
 # Subcommands come from 'shmkit --help' and each subcommand's options from
 # 'shmkit CMD --help', so this file never falls behind the command. Names
-# for -n, send and recv come from 'shmkit ls --json'.
+# for -n, send, recv, pub and sub come from 'shmkit ls --json'.
 
 # The names of every shmkit segment on the system (channels among them).
 _shmkit_names()
@@ -46,6 +46,12 @@ _shmkit()
 	-p|--path|--plot|--save)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
+	--policy)
+		COMPREPLY=($(compgen -W 'block overwrite' -- "$cur"))
+		return 0 ;;
+	--from)
+		COMPREPLY=($(compgen -W 'oldest next' -- "$cur"))
+		return 0 ;;
 	esac
 
 	if [[ $cur == -* ]]; then
@@ -54,7 +60,7 @@ _shmkit()
 		return 0
 	fi
 	case $cmd in
-	send|recv)
+	send|recv|pub|sub)
 		COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur")) ;;
 	esac
 	return 0

@@ -1,7 +1,8 @@
 /*
  * The bash completion (completions/shmkit.bash), sourced into a real bash:
- * subcommands, each subcommand's options, and channel names from
- * 'shmkit ls --json' after -n and for send and recv.
+ * subcommands, each subcommand's options and the values of --policy and
+ * --from, and names from 'shmkit ls --json' after -n and for send, recv,
+ * pub and sub.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,11 @@ int main(void)
 	expect("bench -", "--plot");
 	expect("ls -", "--json");
 	expect_not("ls -", "--timeout");
+	expect("su", "sub");
+	expect("pub --wa", "--wait-subs");
+	expect("pub --policy ", "overwrite");
+	expect("sub --from ", "oldest");
+	expect_not("sub -", "--keep");
 	/* names: a channel made now shows up after -n and for recv */
 	t_name(name, sizeof(name), "compl");
 	T_OK(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
@@ -89,6 +95,8 @@ int main(void)
 		snprintf(line, sizeof(line), "stat -n %s", prefix);
 		expect(line, name);
 		snprintf(line, sizeof(line), "send --stats %s", prefix);
+		expect(line, name);
+		snprintf(line, sizeof(line), "sub %s", prefix);
 		expect(line, name);
 	}
 	T_OK(shmkit_chan_destroy(name));
