@@ -27,8 +27,9 @@ void shmkit_free(void *ptr)
  * Text for an error code, either sign. Our own codes read as sentences
  * that name what to look at; errno values come from strerror(), which in
  * glibc returns static text for every known value. Two errno values are
- * the channel's own answers, and strerror's words for them ("Connection
- * timed out", "Device or resource busy") would point at the wrong thing.
+ * the channels' and topics' own answers, and strerror's words for them
+ * ("Connection timed out", "Device or resource busy") would point at the
+ * wrong thing.
  */
 SHMKIT_EXPORT
 const char *shmkit_strerror(int err)
@@ -37,9 +38,11 @@ const char *shmkit_strerror(int err)
 		err = -err;
 	switch (err) {
 	case ETIMEDOUT:
-		return "timed out waiting for the other side of the channel";
+		return "timed out waiting for the other side (channel peer, or a topic's "
+		       "publisher or slowest subscriber)";
 	case EBUSY:
-		return "that side of the channel is held by another live process";
+		return "that place is held by another live process (a side of a channel, "
+		       "a topic's publisher, or every subscriber place)";
 	case SHMKIT_EFOREIGN:
 		return "not a shmkit segment (no shmkit header)";
 	case SHMKIT_ECLASH:
@@ -59,13 +62,14 @@ const char *shmkit_strerror(int err)
 	case SHMKIT_ECORRUPT:
 		return "channel or topic state in the segment is inconsistent";
 	case SHMKIT_EEOF:
-		return "end of stream: the producer closed the channel";
+		return "end of stream: the producer or publisher closed, and all it sent "
+		       "was read";
 	case SHMKIT_EUNTRUSTED:
 		return "belongs to another user, or is open to more users than asked "
 		       "(refused unless shared on purpose)";
 	case SHMKIT_EABORTED:
-		return "end of stream: the producer failed before its end (what it "
-		       "sent before was delivered)";
+		return "end of stream: the producer or publisher failed before its end "
+		       "(what it sent before was delivered)";
 	case SHMKIT_ENOTTOPIC:
 		return "not a topic (or a topic of another layout version)";
 	case SHMKIT_ELOST:
