@@ -9,7 +9,9 @@
  *   sweep.c         every transport at every size, repetitions interleaved
  *   pair.c          two pinned processes, their control block, rounds
  *   stream.c        throughput runs; pingpong.c round-trip runs;
- *                   hardware.c the limits (memcpy, one cache line)
+ *                   hardware.c the limits (memcpy, one cache line);
+ *                   fanout.c one publisher to N subscribers, through a
+ *                   topic and through N channels
  *   xport.c         the transports: shmkit channels, pipes, UNIX sockets
  *   xport_limit.c   the two-core limit, a transport of its own
  *   load.c          other processes' cpu time beside a round (/proc/stat)
@@ -194,6 +196,23 @@ double bench_clock_cost(const struct bench_opts *o);
 /* Whether pinning to o->cpu works here; 0 or -1 with the reason. */
 int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);
 
+
+/*
+ * Fan-out (fanout.c): one publisher on o->cpu[0], nsubs subscribers all
+ * on o->cpu[1], zero-copy, block policy; through one topic (topic 1) or
+ * nsubs channels. delivered: messages per second to each subscriber, a
+ * round's messages over the time from its first send to the last
+ * subscriber's last check. pub_busy: the publisher's messages per second
+ * of its own work, its sending time less its waits for room; pub_wait
+ * the share of its sending time it waited.
+ */
+#define FAN_MAX_SUBS 8
+struct bench_fan_result {
+	struct bench_stat delivered, pub_busy, pub_wait;
+	int nreps;
+};
+int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
+		 struct bench_fan_result *r);
 
 /* Median, minimum and maximum of n values (sorts v). */
 void bench_stat_of(double *v, int n, struct bench_stat *s);

@@ -147,6 +147,36 @@ static void json_latency(FILE *f, const struct bench *b)
 	fprintf(f, "\n  ],\n");
 }
 
+/* "fanout": one object per size, subscriber count and transport that worked. */
+static void json_fanout(FILE *f, const struct bench *b)
+{
+	int first = 1;
+
+	fprintf(f, "  \"fanout\": [");
+	for (int s = 0; s < NFAN_SIZES; s++) {
+		for (int n = 0; n < NFAN_SUBS; n++) {
+			for (int k = FAN_TOPIC; k >= FAN_CHANS; k--) {
+				const struct bench_fan_result *r = &b->fan[k][n][s];
+
+				if (!b->fan_ok[k][n][s])
+					continue;
+				fprintf(f, "%s\n    {\"transport\": \"%s\", \"size\": %zu, "
+					"\"subscribers\": %d, \"reps\": %d, ", first ? "" : ",",
+					k == FAN_TOPIC ? "topic" : "channels", fan_sizes[s],
+					fan_subs[n], r->nreps);
+				json_stat(f, "sub_msgs_per_s", &r->delivered);
+				fprintf(f, ", ");
+				json_stat(f, "pub_msgs_per_s", &r->pub_busy);
+				fprintf(f, ", ");
+				json_stat(f, "pub_wait_share", &r->pub_wait);
+				fprintf(f, "}");
+				first = 0;
+			}
+		}
+	}
+	fprintf(f, "\n  ],\n");
+}
+
 /* "comparisons": the table's closing ratios, as text and value. */
 static void json_comparisons(FILE *f, const struct bench *b)
 {
@@ -179,6 +209,7 @@ void bench_print_json(FILE *f, const struct bench *b)
 	json_limits(f, b);
 	json_stream(f, b);
 	json_latency(f, b);
+	json_fanout(f, b);
 	json_comparisons(f, b);
 	fprintf(f, "  \"failures\": %d\n}\n", b->failures);
 }

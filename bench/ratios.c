@@ -127,11 +127,36 @@ static int syscall_figure(const struct bench *b, struct bench_ratio *t, int n)
 	return n + 1;
 }
 
+/* Fan-out figure k (FAN_*) with subs subscribers at size, or 0 if not run. */
+static double fan(const struct bench *b, int k, int subs, size_t size, int publisher)
+{
+	for (int n = 0; n < NFAN_SUBS; n++)
+		for (int s = 0; s < NFAN_SIZES; s++)
+			if (fan_subs[n] == subs && fan_sizes[s] == size && b->fan_ok[k][n][s])
+				return publisher ? b->fan[k][n][s].pub_busy.median :
+						   b->fan[k][n][s].delivered.median;
+	return 0;
+}
+
+/* Write once: what a topic's publisher saves, and what one reader costs. */
+static int fanout_ratios(const struct bench *b, struct bench_ratio *t, int n)
+{
+	n = add_ratio(t, n, "64 B 1 to 1 msg/s, topic vs channel",
+		      fan(b, FAN_TOPIC, 1, 64, 0), fan(b, FAN_CHANS, 1, 64, 0));
+	n = add_ratio(t, n, "4 KiB 1 to 1 msg/s, topic vs channel",
+		      fan(b, FAN_TOPIC, 1, 4096, 0), fan(b, FAN_CHANS, 1, 4096, 0));
+	n = add_ratio(t, n, "64 KiB publisher msg/s, topic 4 subs vs 1",
+		      fan(b, FAN_TOPIC, 4, 65536, 1), fan(b, FAN_TOPIC, 1, 65536, 1));
+	return add_ratio(t, n, "64 KiB publisher msg/s, topic vs 4 channels",
+			 fan(b, FAN_TOPIC, 4, 65536, 1), fan(b, FAN_CHANS, 4, 65536, 1));
+}
+
 int bench_ratios(const struct bench *b, struct bench_ratio *t)
 {
 	int n = stream_ratios(b, t, 0);
 
 	n = limit_ratios(b, t, n);
 	n = latency_ratios(b, t, n);
+	n = fanout_ratios(b, t, n);
 	return syscall_figure(b, t, n);
 }

@@ -257,6 +257,29 @@ static void latency_size(struct bench *b, int s, const struct bench_opts *one)
 	}
 }
 
+const size_t fan_sizes[NFAN_SIZES] = { 64, 4096, 65536 };
+const int fan_subs[NFAN_SUBS] = { 1, 2, 4, 8 };
+
+/* Fan-out: at each size and count, the topic, then N channels beside it. */
+static void fanout_all(struct bench *b)
+{
+	for (int s = 0; s < NFAN_SIZES; s++) {
+		for (int n = 0; n < NFAN_SUBS; n++) {
+			for (int k = FAN_TOPIC; k >= FAN_CHANS; k--) {
+				char what[32];
+
+				snprintf(what, sizeof(what), "%s to %d", k == FAN_TOPIC ? "a topic" :
+					 "channels", fan_subs[n]);
+				progress(b, "fan-out: %s, %s", what, fan_sizes[s]);
+				b->fan_ok[k][n][s] = bench_fanout(k == FAN_TOPIC, fan_subs[n],
+								  fan_sizes[s], &b->o,
+								  &b->fan[k][n][s]) == 0;
+				b->failures += !b->fan_ok[k][n][s];
+			}
+		}
+	}
+}
+
 void bench_sweep(struct bench *b)
 {
 	struct bench_opts one = b->o;
@@ -288,6 +311,8 @@ void bench_sweep(struct bench *b)
 	if (b->measure & M_LATENCY)
 		for (int s = 0; s < b->nlat; s++)
 			latency_size(b, s, &one);
+	if (b->measure & M_FANOUT)
+		fanout_all(b);
 	if (!b->json && isatty(STDERR_FILENO))
 		fprintf(stderr, "\r\033[K");
 }

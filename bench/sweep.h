@@ -17,7 +17,14 @@
 #define BENCH_RETRIES 2	/* extra runs of a repetition spoiled by other load */
 #define GAP_US 300	/* between round trips: a blocking peer is asleep by then */
 
-enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4 };
+enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4, M_FANOUT = 8 };
+
+/* Fan-out's sizes and subscriber counts (fixed: the grid). */
+#define NFAN_SIZES 3
+#define NFAN_SUBS 4
+extern const size_t fan_sizes[NFAN_SIZES];
+extern const int fan_subs[NFAN_SUBS];
+enum { FAN_CHANS, FAN_TOPIC };	/* fan[] index: N channels, one topic */
 
 /* Round-trip variants: the channel's policies, and a sleeping peer. */
 struct variant {
@@ -53,6 +60,8 @@ struct bench {
 	int lat_ok[MAX_XPORTS][NVARIANTS][MAX_SIZES];
 	struct bench_stat mcpy[MAX_SIZES];
 	int mcpy_ok[MAX_SIZES];
+	struct bench_fan_result fan[2][NFAN_SUBS][NFAN_SIZES];
+	int fan_ok[2][NFAN_SUBS][NFAN_SIZES];
 	struct bench_lat_result line;
 	int line_ok;
 	double clock_ns;	/* one clock reading, in every sampled trip */

@@ -243,6 +243,53 @@ static void print_hardware(FILE *f, const struct bench *b)
 	fprintf(f, "\n");
 }
 
+/* One fan-out row: each subscriber's rate, then the publisher's own. */
+static void print_fanout_row(FILE *f, const struct bench *b, int n, int s)
+{
+	const struct bench_fan_result *t = &b->fan[FAN_TOPIC][n][s], *c = &b->fan[FAN_CHANS][n][s];
+	const struct bench_fan_result *one = &b->fan[FAN_TOPIC][0][s];
+	int tok = b->fan_ok[FAN_TOPIC][n][s], cok = b->fan_ok[FAN_CHANS][n][s];
+	char size[32], v[4][32];
+
+	fmt_bytes(size, sizeof(size), (double)fan_sizes[s], FMT_IEC);
+	fmt_si(v[0], sizeof(v[0]), t->delivered.median);
+	fmt_si(v[1], sizeof(v[1]), c->delivered.median);
+	fmt_si(v[2], sizeof(v[2]), t->pub_busy.median);
+	fmt_si(v[3], sizeof(v[3]), c->pub_busy.median);
+	fprintf(f, "  %-8s %4d %11s %11s", size, fan_subs[n], tok ? v[0] : "failed",
+		cok ? v[1] : "failed");
+	if (tok && cok)
+		fprintf(f, " %6.2fx", t->delivered.median / c->delivered.median);
+	else
+		fprintf(f, " %7s", "");
+	fprintf(f, " %11s %11s", tok ? v[2] : "failed", cok ? v[3] : "failed");
+	if (tok && cok)
+		fprintf(f, " %6.2fx", t->pub_busy.median / c->pub_busy.median);
+	else
+		fprintf(f, " %7s", "");
+	if (tok && b->fan_ok[FAN_TOPIC][0][s])
+		fprintf(f, " %8.2fx", t->pub_busy.median / one->pub_busy.median);
+	fprintf(f, "\n");
+}
+
+static void print_fanout(FILE *f, const struct bench *b)
+{
+	fprintf(f, "\nFan-out, zero-copy, block policy: one publisher on cpu %d, every subscriber "
+		"on cpu %d\n", b->o.cpu[0], b->o.cpu[1]);
+	fprintf(f, "  %-8s %4s %11s %11s %7s %11s %11s %7s %9s\n", "size", "subs",
+		"sub: topic", "channels", "ratio", "pub: topic", "channels", "ratio", "vs 1 sub");
+	for (int s = 0; s < NFAN_SIZES; s++)
+		for (int n = 0; n < NFAN_SUBS; n++)
+			print_fanout_row(f, b, n, s);
+	fprintf(f, "  sub: msg/s each subscriber got; the subscribers share one cpu, so it "
+		"falls with N\n"
+		"  pub: the publisher's msg/s over its own work (sending less waiting for "
+		"room):\n"
+		"       what it could keep with a cpu per subscriber; a topic writes each "
+		"message once,\n"
+		"       N channels N times\n");
+}
+
 static void print_ratios(FILE *f, const struct bench *b)
 {
 	struct bench_ratio t[BENCH_MAX_RATIOS];
@@ -263,6 +310,8 @@ void bench_print_table(FILE *f, const struct bench *b)
 		print_stream(f, b);
 	if (b->measure & M_LATENCY)
 		print_latency(f, b);
+	if (b->measure & M_FANOUT)
+		print_fanout(f, b);
 	if (b->measure & M_LIMITS)
 		print_hardware(f, b);
 	print_ratios(f, b);

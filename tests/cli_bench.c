@@ -134,11 +134,24 @@ static void json_and_plot(void)
 		  "assert {'4 KiB GB/s, shmkit vs limit', '4 KiB GB/s, shmkit-zc vs limit'} <= what, what\n"
 		  "assert not any('memcpy' in w for w in what), what\n"
 		  "for c in d['comparisons']:\n"
-		  "    assert set(c) == {'what', 'value'} and c['value'] >= 0, c\n"), 0);
+		  "    assert set(c) == {'what', 'value'} and c['value'] >= 0, c\n"
+		  /* fan-out: the whole grid, both ways, each figure sane */
+		  "fan = {(f['transport'], f['size'], f['subscribers']) for f in d['fanout']}\n"
+		  "assert fan == {(t, z, n) for t in ('topic', 'channels') for z in (64, 4096, 65536)\n"
+		  "               for n in (1, 2, 4, 8)}, fan\n"
+		  "for f in d['fanout']:\n"
+		  "    assert f['reps'] == d['reps'], f\n"
+		  "    for k in ('sub_msgs_per_s', 'pub_msgs_per_s', 'pub_wait_share'):\n"
+		  "        assert 0 <= f[k]['min'] <= f[k]['median'] <= f[k]['max'], (k, f)\n"
+		  "    assert f['sub_msgs_per_s']['min'] > 0 and f['pub_wait_share']['max'] <= 1.01, f\n"
+		  /* the publisher's own rate is never below what it delivered */
+		  "    assert f['pub_msgs_per_s']['median'] >= 0.99 * f['sub_msgs_per_s']['median'], f\n"
+		  "assert {'64 B 1 to 1 msg/s, topic vs channel',\n"
+		  "        '64 KiB publisher msg/s, topic vs 4 channels'} <= what, what\n"), 0);
 	T_EQ(t_sh(&out, &err,
 		  "python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); "
 		  "assert d.documentElement.tagName == \"svg\"; "
-		  "assert len(d.getElementsByTagName(\"polyline\")) >= 5' %s", svg), 0);
+		  "assert len(d.getElementsByTagName(\"polyline\")) >= 5 + 12' %s", svg), 0);
 	free(out), free(err);
 }
 
@@ -152,6 +165,8 @@ static void table_and_save(void)
 		   "--save", prefix, NULL), 0);
 	T_STR_CONTAINS(out, "Streaming, one way");
 	T_STR_CONTAINS(out, "Round trip");
+	T_STR_CONTAINS(out, "Fan-out, zero-copy, block policy");
+	T_STR_CONTAINS(out, "vs 1 sub");
 	T_STR_CONTAINS(out, "The hardware");
 	T_STR_CONTAINS(out, "shmkit against the baselines of this run");
 	T_ASSERT(!strstr(out, "MISSED") && !strstr(out, "goal"));
@@ -205,6 +220,7 @@ static void limit_runs(void)
 	char *out, *err, path[512];
 
 	T_EQ(t_cli(&out, &err, "bench", TINY, "-t", "limit", "-s", "1K", "-l", "8",
+		   "-m", "stream,latency,limits",
 		   "--save", prefix, NULL), 0);
 	T_STR_CONTAINS(out, "two-core limit");
 	T_STR_CONTAINS(out, "limit: fill, one memcpy into a shared ring, check in place");
