@@ -204,11 +204,14 @@ int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);
  * round's messages over the time from its first send to the last
  * subscriber's last check. pub_busy: the publisher's messages per second
  * of its own work, its sending time less its waits for room; pub_wait
- * the share of its sending time it waited.
+ * the share of its sending time it waited; pub_wakes its calls to wake
+ * sleeping subscribers, per 1,000 messages (one call wakes every
+ * subscriber of a topic; N channels take one each).
  */
 #define FAN_MAX_SUBS 8
 struct bench_fan_result {
 	struct bench_stat delivered, pub_busy, pub_wait;
+	struct bench_stat pub_wakes;	/* its wake-up calls per 1,000 messages */
 	int nreps;
 };
 int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,

@@ -45,6 +45,7 @@ struct fan_ctl {
 	double t0[FAN_ROUNDS];		/* the publisher: round r's first send */
 	double sent[FAN_ROUNDS];	/* its last commit */
 	double wait_s[FAN_ROUNDS];	/* its waits for room within the round */
+	uint64_t wakes[FAN_ROUNDS];	/* its wake-up calls within the round */
 	double t1[FAN_ROUNDS][FAN_MAX_SUBS];	/* subscriber i: the round's last check */
 	char why[256];
 };
@@ -80,25 +81,27 @@ static void started(struct fan_ctl *c)
 	}
 }
 
-/* The publisher's waits so far, in seconds (a look: outside timed windows). */
-static double waited_s(const struct fan_run *f)
+/* The publisher's counters so far: its waits for room in seconds, and
+ * its wake-up calls (looks: only outside timed windows). */
+static void pub_counts(const struct fan_run *f, double *wait_s, uint64_t *wakes)
 {
-	uint64_t ns = 0;
+	uint64_t ns = 0, w = 0;
 
 	for (int i = 0; i < f->nseg; i++) {
 		if (f->topic) {
 			struct shmkit_topic_info t;
 
 			if (shmkit_topic_info(f->shmid[i], &t, NULL, 0) == 0)
-				ns += t.pub_wait_ns;
+				ns += t.pub_wait_ns, w += t.pub_wakes;
 		} else {
 			struct shmkit_chan_info ch;
 
 			if (shmkit_chan_info(f->shmid[i], &ch) == 0)
-				ns += ch.prod_wait_ns;
+				ns += ch.prod_wait_ns, w += ch.prod_wakes;
 		}
 	}
-	return (double)ns / 1e9;
+	*wait_s = (double)ns / 1e9;
+	*wakes = w;
 }
 
 /* Every subscriber has checked round r to its end. */
@@ -131,8 +134,10 @@ static void publisher(struct fan_run *f)
 	n = (2u * f->o->ring) / f->size;
 	n = n < 64 ? 64 : n > 200000 ? 200000 : n;
 	for (r = 0; r <= f->o->reps && r < FAN_ROUNDS - 1; r++) {
-		double w0 = waited_s(f), dt;
+		double w0, w1, dt;
+		uint64_t k0, k1;
 
+		pub_counts(f, &w0, &k0);
 		c->n[r] = n;
 		c->t0[r] = clock_s();
 		for (uint64_t k = 0; k < n; k++, seq++) {
@@ -152,7 +157,9 @@ static void publisher(struct fan_run *f)
 		}
 		c->sent[r] = clock_s();
 		wait_round(c, f->nsubs, r);
-		c->wait_s[r] = waited_s(f) - w0;
+		pub_counts(f, &w1, &k1);
+		c->wait_s[r] = w1 - w0;
+		c->wakes[r] = k1 - k0;
 		/* the next round: round_s at this round's pace */
 		dt = c->t1[r][0] - c->t0[r];
 		for (int i = 1; i < f->nsubs; i++)
@@ -323,6 +330,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 	struct fan_run f = { .topic = topic, .nsubs = nsubs, .size = size, .o = o,
 			     .round_s = o->duration / 2 };
 	double deliv[BENCH_MAX_REPS], busy[BENCH_MAX_REPS], wait[BENCH_MAX_REPS];
+	double wakes[BENCH_MAX_REPS];
 	char what[64];
 	int k = 0, err;
 
@@ -350,6 +358,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 			  (sending - f.c->wait_s[r] > sending / 10 ? sending - f.c->wait_s[r]
 								   : sending / 10);
 		wait[k] = f.c->wait_s[r] / sending;
+		wakes[k] = 1000.0 * (double)f.c->wakes[r] / (double)f.c->n[r];
 	}
 	munmap(f.c, sizeof(*f.c));
 	if (err || k == 0)
@@ -357,6 +366,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 	bench_stat_of(deliv, k, &res->delivered);
 	bench_stat_of(busy, k, &res->pub_busy);
 	bench_stat_of(wait, k, &res->pub_wait);
+	bench_stat_of(wakes, k, &res->pub_wakes);
 	res->nreps = k;
 	return 0;
 }

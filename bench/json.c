@@ -169,6 +169,8 @@ static void json_fanout(FILE *f, const struct bench *b)
 				json_stat(f, "pub_msgs_per_s", &r->pub_busy);
 				fprintf(f, ", ");
 				json_stat(f, "pub_wait_share", &r->pub_wait);
+				fprintf(f, ", ");
+				json_stat(f, "pub_wakes_per_1000", &r->pub_wakes);
 				fprintf(f, "}");
 				first = 0;
 			}

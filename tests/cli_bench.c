@@ -141,7 +141,8 @@ static void json_and_plot(void)
 		  "               for n in (1, 2, 4, 8)}, fan\n"
 		  "for f in d['fanout']:\n"
 		  "    assert f['reps'] == d['reps'], f\n"
-		  "    for k in ('sub_msgs_per_s', 'pub_msgs_per_s', 'pub_wait_share'):\n"
+		  "    for k in ('sub_msgs_per_s', 'pub_msgs_per_s', 'pub_wait_share',\n"
+		  "              'pub_wakes_per_1000'):\n"
 		  "        assert 0 <= f[k]['min'] <= f[k]['median'] <= f[k]['max'], (k, f)\n"
 		  "    assert f['sub_msgs_per_s']['min'] > 0 and f['pub_wait_share']['max'] <= 1.01, f\n"
 		  /* the publisher's own rate is never below what it delivered */
