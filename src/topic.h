@@ -35,8 +35,10 @@
  *      below      not yet published (or being written): wait;
  *      above      overwritten (overwrite policy; under block it cannot
  *                 happen and is -SHMKIT_ECORRUPT): the subscriber has
- *                 lost messages; it moves to the oldest still held,
- *                 published - nslots + 1, and counts the difference.
+ *                 lost messages; it moves to the oldest still held
+ *                 but one, published - nslots + 1 (the publisher may
+ *                 be writing over the oldest already), and counts the
+ *                 difference.
  *   T3 subscriber, done with message k: store_release(pos, k + 1).
  *      pairs with T4 (block policy: the publisher may now reuse the slot)
  *   T4 publisher (block policy), before writing slot s: load_acquire of
