@@ -109,7 +109,7 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 tests: $(TESTS)
 
 # The corpus replay compiles the fuzz targets and the command's parsers in.
-$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/topic_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
 	cli/util.c cli/text.c cli/fmt.c
 
 $(B)/demo/%: demo/%.c include/shmkit.h $(COMMON_H) $(STATIC)
@@ -218,7 +218,7 @@ model:
 # seeds in fuzz/corpus/ (make check replays those without libFuzzer).
 # FUZZ_SECONDS per target (default 60); FUZZ_MERGE=1 keeps what adds
 # coverage; see fuzz/run.sh. Needs clang's libFuzzer (libclang-rt-14-dev).
-FUZZ_TARGETS ?= chan parse
+FUZZ_TARGETS ?= chan topic parse
 fuzz:
 	@fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the crafted seed corpus: fuzz/corpus/chan/seed-* and
-fuzz/corpus/parse/seed-*. The input formats are described at the top of
-fuzz/chan_fuzz.c and fuzz/parse_fuzz.c. Run from anywhere; it rewrites only
-the seed-* files (entries found by the fuzzer and merged in are left alone).
+"""Writes the crafted seed corpus: fuzz/corpus/chan/seed-*,
+fuzz/corpus/topic/seed-* and fuzz/corpus/parse/seed-*. The input formats are
+described at the top of fuzz/chan_fuzz.c, fuzz/topic_fuzz.c and
+fuzz/parse_fuzz.c. Run from anywhere; it rewrites only the seed-* files
+(entries found by the fuzzer and merged in are left alone).
 
     python3 fuzz/mkcorpus.py
 """
@@ -252,6 +253,230 @@ def parse_seeds():
     return s
 
 
+# topic.h, topic_fuzz.c: the topic the target makes (max_msg asked 240)
+TOPIC_MAGIC = 0x43504F54
+TOPIC_VERSION = 1
+TOPIC_HDR_SIZE = 448
+T_NSLOTS = 4
+T_SLOT = 256
+T_MAX_MSG = T_SLOT - 16
+T_SUBS = 4
+T_HISTORY = 2
+T_SLOTS_OFF = 8192      # with 4 KiB pages
+BLOCK, OVERWRITE = 1, 2
+DEAD = 0x7FFFFFF0 | (12345 << 32)   # an owner word no process has
+
+# topic_fuzz.c: flags
+TFL_OVERWRITE, TFL_SHAPE, TFL_IDENT, TFL_OWNERS = 1, 2, 4, 8
+TFL_SEGHDR, TFL_SUBS_FIRST, TFL_OLDEST, TFL_ONE_SUB = 16, 32, 64, 128
+
+# topic_fuzz.c: ops
+(T_SEND, T_RESERVE, T_COMMIT, T_RECV, T_PEEK, T_RELEASE, T_SUBRE, T_PUBRE, T_INFO, T_POKE,
+ T_BURST, T_DRAIN, T_WAIT, T_MISUSE, T_POKEW, T_FAKE) = range(16)
+T_NOPS = 24
+# topic offsets (from the topic header), for pokes
+T_PUBLISHED_OFF = 128
+T_OWNER_OFF = 256
+T_CLOSED_OFF = 264
+T_ENTRY0_POS_OFF = 4096 - 128   # the subscriber table's first pos
+
+
+def top(code, param=0, high=0):
+    """One call: high is the op byte's top 4 bits (k = high & 1)."""
+    return bytes([code | (high << 4)]) + struct.pack('<H', param & 0xFFFF)
+
+
+def recv(k=0, cap=0x1FF):
+    return top(T_RECV, cap, k)
+
+
+def burst(count, length=10):
+    assert 1 <= count <= 16 and 0 <= length <= 0xFF
+    return top(T_BURST, ((count - 1) << 12) | length)
+
+
+def drain(k=0, count=16, cap=0x1FF):
+    return top(T_DRAIN, ((count - 1) << 12) | cap, k)
+
+
+def poke_word(off, value):
+    """Set the word at topic offset off to value: 0-7 or 2^64 - 1 - (0-7)."""
+    assert off % 8 == 0
+    high = value if value < 8 else 8 | (U64 - value)
+    assert 0 <= high < 16
+    return top(T_POKEW, off // 8, high)
+
+
+def slot(seq, length, payload=None):
+    if payload is None:
+        payload = bytes((i * 5 + 3) & 0xFF for i in range(min(length, T_MAX_MSG)))
+    return struct.pack('<QII', seq & U64, length, 0) + payload.ljust(T_MAX_MSG, b'\0')[:T_MAX_MSG]
+
+
+def msg_slots(msgs, length=8):
+    """Slots holding whole messages msgs (numbers), each in its own slot."""
+    image = [None] * T_NSLOTS
+    for k in msgs:
+        image[k % T_NSLOTS] = slot(2 * k + 2, length)
+    return image
+
+
+def entry(pos=0, owner=0, msgs=0, lost=0):
+    return struct.pack('<QQQQQQQQ', pos & U64, msgs, 0, lost, owner, 0, 0, 0)
+
+
+def topic(ops=(), flags=0, segbyte=0, magic=TOPIC_MAGIC, version=TOPIC_VERSION,
+          hdr_size=TOPIC_HDR_SIZE, policy=BLOCK, max_subs=T_SUBS, nslots=T_NSLOTS,
+          slot_size=T_SLOT, max_msg=T_MAX_MSG, history=T_HISTORY, slots_offset=T_SLOTS_OFF,
+          published=0, owner=0, closed=0, sleeping=(0, 0), table=(), slots=()):
+    ops = list(ops)
+    assert len(ops) <= T_NOPS
+    # the rest of the script: each subscriber receives whatever is there
+    ops += [recv(i % 2) for i in range(T_NOPS - len(ops))]
+    out = bytes([flags, segbyte]) + b''.join(ops)
+    out += struct.pack('<IHHIIQQQQQ', magic, version, hdr_size, policy, max_subs, nslots,
+                       slot_size, max_msg, history, slots_offset)
+    out += struct.pack('<QQQQIIQQQIIII', published & U64, 0, 0, owner, closed, 0, 0, 0, 0,
+                       sleeping[0], 0, sleeping[1], 0)
+    table = list(table) + [entry()] * (T_SUBS - len(table))
+    out += b''.join(table)
+    assert len(out) == 2 + 3 * T_NOPS + 136 + 64 * T_SUBS
+    # only as many slots as hold anything: the rest reads as zero
+    slots = list(slots)
+    while slots and slots[-1] is None:
+        slots.pop()
+    out += b''.join(s if s is not None else b'\0' * T_SLOT for s in slots)
+    return out
+
+
+def topic_seeds():
+    s = {}
+    ops = [top(T_SEND, 5), recv(0), recv(1), top(T_RESERVE, 100), top(T_COMMIT, 50),
+           top(T_PEEK, 0, 0), top(T_RELEASE, 0, 0), top(T_PEEK, 0, 1), top(T_PEEK, 0, 1),
+           top(T_RELEASE, 0, 1), top(T_SEND, T_MAX_MSG), top(T_SEND, T_MAX_MSG + 1),
+           recv(0, 10), recv(0), top(T_INFO, 7), drain(1), top(T_SEND, 0), recv(0, 0),
+           top(T_COMMIT, 0), top(T_RELEASE), top(T_PUBRE), top(T_SUBRE, 1, 1), top(T_SEND, 7),
+           drain(1)]
+    for name, fl in (('block', 0), ('overwrite', TFL_OVERWRITE)):
+        s['fresh-' + name] = topic(ops, flags=fl)
+        # both subscribers at 0; the publisher runs a ring ahead of one
+        s['lag-' + name] = topic([burst(8), drain(0), burst(8), recv(1), top(T_INFO, 7),
+                                  drain(1), burst(8), drain(0), drain(1), top(T_INFO, 7),
+                                  burst(16, 0), drain(0, 16, 0), drain(1, 2), top(T_INFO, 1)],
+                                 flags=fl)
+        # counters about to run through 2^64 (the slots' words first)
+        s['wrap-counters-' + name] = topic([burst(6), drain(0), recv(1), top(T_SUBRE, 1, 1),
+                                            drain(1), burst(6), drain(0), drain(1)],
+                                           flags=fl, published=-3)
+        s['wrap-seq-' + name] = topic([burst(4), drain(0), drain(1), top(T_INFO, 7)],
+                                      flags=fl, published=(1 << 63) - 2)
+        # messages 2-4 held, history 2: from the oldest, 3 and 4
+        s['history-' + name] = topic([drain(0), top(T_SUBRE, 1, 1), drain(1), top(T_SUBRE, 0, 1),
+                                      top(T_SEND, 3), drain(1)],
+                                     flags=fl | TFL_OLDEST, published=5,
+                                     slots=msg_slots([2, 3, 4]))
+        # a held message: the block publisher waits for it, overwrite takes it
+        s['peek-held-' + name] = topic([top(T_SEND, 5), top(T_PEEK), burst(8, 20)] +
+                                       ([top(T_PEEK)] if fl == 0 else []) +
+                                       [top(T_RELEASE), burst(2), drain(0)],
+                                       flags=fl | TFL_ONE_SUB)
+        # the slot of the oldest message already holds a later one
+        s['slot-overwritten-' + name] = topic([recv(0), recv(0), top(T_SEND, 1), recv(0)],
+                                              flags=fl | TFL_OLDEST | TFL_ONE_SUB, published=6,
+                                              slots=[slot(18, 4), None, None, None])
+        s['len-over-max-' + name] = topic([top(T_PEEK), recv(0), top(T_SEND, 1), recv(0)],
+                                          flags=fl | TFL_OLDEST | TFL_ONE_SUB, published=1,
+                                          slots=[slot(2, 1000)])
+        # a subscriber entry claims to have read what was never published
+        s['sub-ahead-' + name] = topic([top(T_SEND, 1), top(T_SEND, 2), recv(0)],
+                                       flags=fl | TFL_OWNERS, published=8,
+                                       table=[entry(), entry(), entry(100, DEAD)])
+        # a message faked ahead of published: read before it is published
+        s['fake-ahead-' + name] = topic([top(T_SEND, 4), top(T_FAKE, 8), recv(0), recv(0),
+                                         recv(0), top(T_SEND, 5), top(T_SEND, 6), recv(1)],
+                                        flags=fl, published=20)
+    # dead subscribers a ring behind hold a block publisher once
+    s['dead-subs-block'] = topic([top(T_SEND, 1), top(T_INFO, 7), top(T_SEND, 2), top(T_SEND, 3),
+                                  top(T_INFO, 7), drain(0), drain(1)],
+                                 flags=TFL_OWNERS, published=8,
+                                 table=[entry(2, DEAD), entry(8, DEAD), entry(2, DEAD),
+                                        entry(8, DEAD)])
+    # a publisher that died writing message 3; one that died before published
+    s['odd-slot'] = topic([drain(0), top(T_SEND, 9), drain(0)],
+                          flags=TFL_OWNERS | TFL_OLDEST | TFL_ONE_SUB, published=3, owner=DEAD,
+                          slots=msg_slots([1, 2])[:3] + [slot(7, 5)])
+    s['step-over'] = topic([drain(0), top(T_SEND, 9), drain(0), top(T_PUBRE), top(T_INFO, 7)],
+                           flags=TFL_OWNERS | TFL_OLDEST | TFL_ONE_SUB | TFL_SUBS_FIRST,
+                           published=3, owner=DEAD, slots=msg_slots([1, 2, 3, 4]))
+    # the publisher closes, aborts, dies: end of stream once all is read
+    s['pub-close-eof'] = topic([top(T_SEND, 3), top(T_PUBRE, 2), drain(0), top(T_PEEK),
+                                top(T_PUBRE), top(T_SEND, 4), recv(0), top(T_PUBRE, 6), recv(0),
+                                top(T_INFO, 7), recv(1), top(T_PUBRE), recv(1)])
+    s['pub-dead'] = topic([top(T_PUBRE, 2), poke_word(T_OWNER_OFF, U64 - 1),
+                           poke_word(T_CLOSED_OFF, 0), recv(0), top(T_INFO, 0), top(T_PUBRE),
+                           top(T_SEND, 2), recv(0)])
+    s['second-pub'] = topic([top(T_PUBRE, 8), top(T_SEND, 1), top(T_PUBRE, 2), top(T_PUBRE, 8),
+                             top(T_PUBRE), top(T_PUBRE, 8), recv(0)])
+    s['closed-at-start'] = topic([recv(0), top(T_SEND, 2), recv(0)], closed=2)
+    # layouts: the identity, then shapes valid and not
+    s['ident-valid'] = topic([top(T_SEND, 1)], flags=TFL_IDENT)
+    s['ident-magic'] = topic(flags=TFL_IDENT, magic=0x12345678)
+    s['ident-version'] = topic(flags=TFL_IDENT, version=2)
+    s['ident-hdr-size'] = topic(flags=TFL_IDENT, hdr_size=128)
+    shape = dict(flags=TFL_SHAPE)
+    s['shape-8x128'] = topic([burst(12, 112), burst(1, 113), drain(0), drain(1)], nslots=8,
+                             slot_size=128, max_msg=112, history=6, **shape)
+    s['shape-16x64-overwrite'] = topic([burst(16, 48), recv(1), drain(0), drain(1)],
+                                       policy=OVERWRITE, nslots=16, slot_size=64, max_msg=48,
+                                       history=14, **shape)
+    s['shape-one-sub'] = topic([top(T_SUBRE, 0, 1), top(T_INFO, 7)], max_subs=1, **shape)
+    s['shape-subs-32'] = topic([top(T_INFO, 7), top(T_SEND, 1)], max_subs=32, **shape)
+    for name, kw in (('nslots-3', dict(nslots=3)), ('nslots-huge', dict(nslots=1 << 21)),
+                     ('slot-size-100', dict(slot_size=100)), ('max-msg', dict(max_msg=200)),
+                     ('history-3', dict(history=3)), ('max-subs-0', dict(max_subs=0)),
+                     ('max-subs-2000', dict(max_subs=2000)),
+                     ('max-subs-33', dict(max_subs=33)),
+                     ('offset-4097', dict(slots_offset=4097)),
+                     ('offset-in-table', dict(slots_offset=4096)),
+                     ('offset-huge', dict(slots_offset=1 << 63)),
+                     ('slots-past-end', dict(nslots=8)),
+                     ('slot-size-huge', dict(slot_size=1 << 40, max_msg=(1 << 40) - 16)),
+                     ('policy-3', dict(policy=3))):
+        s['shape-' + name] = topic(**dict(shape, **kw))
+    for name, b in (('version', 0), ('flags', 4), ('key', 8), ('data-size', 12),
+                    ('pid', 23), ('name', 36)):
+        s['seghdr-' + name] = topic(flags=TFL_SEGHDR, segbyte=b)
+    # wrong calls, reservations kept and dropped
+    s['misuse'] = topic([top(T_MISUSE, i) for i in range(12)] +
+                        [top(T_COMMIT, 0), top(T_RELEASE), top(T_RESERVE, 10),
+                         top(T_RESERVE, 300), top(T_COMMIT, 11), top(T_COMMIT, 10),
+                         top(T_COMMIT, 0), top(T_SEND, 300), top(T_RESERVE, 4),
+                         top(T_SEND, 300), top(T_COMMIT, 4), recv(0)])
+    s['info-caps'] = topic([top(T_INFO, c) for c in range(8)] + [top(T_INFO, 8), top(T_INFO, 9)],
+                           flags=TFL_OWNERS,
+                           table=[entry(0, DEAD), entry(5, DEAD), entry(), entry(3, DEAD)],
+                           published=4)
+    s['recv-small'] = topic([top(T_SEND, 100), recv(0, 10), top(T_RELEASE), top(T_PEEK),
+                             recv(0, 50), top(T_RELEASE), recv(0, 99), recv(0, 100),
+                             top(T_SEND, 0), recv(0, 0)], flags=TFL_ONE_SUB)
+    s['set-wait'] = topic([top(T_WAIT, 1 | (p << 1)) for p in range(4)] +
+                          [top(T_WAIT, p << 1, k) for p in range(4) for k in range(2)] +
+                          [top(T_SEND, 1), recv(0), recv(1)])
+    s['sleepers'] = topic([top(T_SEND, 5), recv(0), recv(1), top(T_SEND, 6), top(T_PEEK),
+                           top(T_RELEASE)], sleeping=(1, 1))
+    # subscribers that leave and join again while the publisher runs
+    s['rejoin'] = topic([burst(3), top(T_SUBRE, 1, 0), burst(4), top(T_SUBRE, 0, 1),
+                         top(T_SUBRE, 1, 1), burst(4), drain(0), top(T_SUBRE, 0, 0), burst(4),
+                         drain(1), top(T_SUBRE, 2, 1), burst(4), drain(0), top(T_SUBRE, 1, 1),
+                         top(T_INFO, 7)], flags=TFL_SUBS_FIRST)
+    # pokes behind the handles: a byte, a word, a faked message
+    s['pokes'] = topic([top(T_SEND, 5), top(T_POKE, T_PUBLISHED_OFF, 3), recv(0),
+                        poke_word(T_ENTRY0_POS_OFF, 7), recv(0), top(T_SEND, 6),
+                        top(T_FAKE, 8 | 16, 2), recv(1), top(T_FAKE, 9, 15), recv(1),
+                        top(T_INFO, 7), top(T_POKE, 2, 0), top(T_SUBRE, 0, 1), top(T_PUBRE)])
+    return s
+
+
 def write(dirname, seeds):
     path = os.path.join(HERE, 'corpus', dirname)
     os.makedirs(path, exist_ok=True)
@@ -266,8 +491,10 @@ def write(dirname, seeds):
 
 def main():
     n = write('chan', chan_seeds())
+    t = write('topic', topic_seeds())
     m = write('parse', parse_seeds())
-    print('wrote %d channel and %d parser seeds under %s' % (n, m, os.path.join(HERE, 'corpus')))
+    print('wrote %d channel, %d topic and %d parser seeds under %s'
+          % (n, t, m, os.path.join(HERE, 'corpus')))
     return 0
 
 

@@ -5,7 +5,7 @@
 # Exits non-zero on any crash, leak, timeout or leftover segment; what the
 # fuzzer saved for a failure is kept in build/fuzz/artifacts/.
 #
-#   fuzz/run.sh [TARGET...]      targets: chan parse (default: both)
+#   fuzz/run.sh [TARGET...]      targets: chan topic parse (default: all three)
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
@@ -22,23 +22,23 @@
 # (like tests/run.sh), so it never meets the host's segments and leaves
 # none behind whatever happens; elsewhere the segments before and after
 # are compared, and the target's own cleanup (atexit, and a reaper child
-# for a crash or kill) removes its channel.
+# for a crash or kill) removes its channel or topic.
 set -eu
 cd "$(dirname "$0")/.."
 
 CLANG=${CLANG:-clang}
 SECONDS_PER=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
-TARGETS=${*:-chan parse}
+TARGETS=${*:-chan topic parse}
 FLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 	-g -O1 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Iinclude -Isrc"
 
 mkdir -p "$OUT/artifacts"
 for t in $TARGETS; do
 	case $t in
-	chan) extra= ;;
+	chan|topic) extra= ;;
 	parse) extra="cli/util.c cli/text.c cli/fmt.c" ;;
-	*) echo "fuzz/run.sh: unknown target '$t' (chan, parse)" >&2; exit 2 ;;
+	*) echo "fuzz/run.sh: unknown target '$t' (chan, topic, parse)" >&2; exit 2 ;;
 	esac
 	echo "  CC     $OUT/${t}_fuzz"
 	# shellcheck disable=SC2086
@@ -74,6 +74,7 @@ status=0
 for t in $TARGETS; do
 	case $t in
 	chan) opts="-max_len=4400" ;;
+	topic) opts="-max_len=1536" ;;
 	parse) opts="-max_len=512 -close_fd_mask=2" ;;
 	esac
 	seeds=fuzz/corpus/$t

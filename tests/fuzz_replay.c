@@ -1,10 +1,10 @@
 /*
- * The fuzz targets without libFuzzer: every file in fuzz/corpus/chan and
- * fuzz/corpus/parse goes through the same entry points the fuzzers use
- * (the target sources are included here, with their entry points renamed
- * and their failures turned into test failures). The crafted channel
- * corruptions, each with the clean error it must give, are run by
- * tests/chan_scribble.c from tests/corrupt_cases.c.
+ * The fuzz targets without libFuzzer: every file in fuzz/corpus/chan,
+ * fuzz/corpus/topic and fuzz/corpus/parse goes through the same entry
+ * points the fuzzers use (the target sources are included here, with their
+ * entry points renamed and their failures turned into test failures). The
+ * crafted channel corruptions, each with the clean error it must give, are
+ * run by tests/chan_scribble.c from tests/corrupt_cases.c.
  *
  * cli/util.c, text.c and fmt.c are included too, so that the command's
  * parsers (parse_size, parse_mode, parse_shmid, parse_seconds,
@@ -29,12 +29,15 @@
 #define FUZZ_FAIL(msg) t_fail(__FILE__, __LINE__, "%s", (msg))
 #define CHAN_FUZZ_ENTRY chan_fuzz_one
 #define CHAN_FUZZ_NAME(buf, cap) t_name((buf), (cap), "fuzz")
+#define TOPIC_FUZZ_ENTRY topic_fuzz_one
+#define TOPIC_FUZZ_NAME(buf, cap) t_name((buf), (cap), "fuzz-topic")
 #define PARSE_FUZZ_ENTRY parse_fuzz_one
 
 #include "../cli/fmt.c"
 #include "../cli/text.c"
 #include "../cli/util.c"
 #include "../fuzz/chan_fuzz.c"
+#include "../fuzz/topic_fuzz.c"
 #include "../fuzz/parse_fuzz.c"
 
 static int by_name(const void *a, const void *b)
@@ -107,6 +110,8 @@ int main(void)
 
 	n = replay("fuzz/corpus/chan", chan_fuzz_one);
 	printf("replayed %u channel inputs\n", n);
+	n = replay("fuzz/corpus/topic", topic_fuzz_one);
+	printf("replayed %u topic inputs\n", n);
 	n = replay("fuzz/corpus/parse", parse_fuzz_one);
 	printf("replayed %u parser inputs\n", n);
 	printf("%.2f s in all\n", now_s() - t0);
