@@ -82,7 +82,8 @@ static void copy_in(const struct topic_view *t, unsigned char *dst, const void *
 	const unsigned char *s = src;
 	size_t i;
 
-	if (t->policy == __SHMKIT_TOPIC_BLOCK) {
+	/* an empty message may come with a NULL buffer, which memcpy may not take */
+	if (n && t->policy == __SHMKIT_TOPIC_BLOCK) {
 		memcpy(dst, src, n);
 		return;
 	}
@@ -105,7 +106,7 @@ static void copy_out(const struct topic_view *t, void *dst, const unsigned char 
 	unsigned char *d = dst;
 	size_t i;
 
-	if (t->policy == __SHMKIT_TOPIC_BLOCK) {
+	if (n && t->policy == __SHMKIT_TOPIC_BLOCK) {
 		memcpy(dst, src, n);
 		return;
 	}
@@ -555,6 +556,12 @@ int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **out)
 	 * rewritten by the next send.
 	 */
 	p->pos = shmkit_load_acquire(&p->t.hdr->published);
+	if (p->pos > SHMKIT_TOPIC_MAX_COUNT) {
+		shmkit_store_release(&p->t.hdr->owner, 0);
+		shmkit_seg_detach(&p->t.map);
+		free(p);
+		return -SHMKIT_ECORRUPT;
+	}
 	while (shmkit_load_acquire(&slot_of(&p->t, p->pos)->seq) == 2 * p->pos + 2)
 		p->pos++;
 	shmkit_store_release(&p->t.hdr->published, p->pos);
@@ -608,9 +615,9 @@ int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout
 
 	if (!p || !ptr)
 		return -EINVAL;
+	p->busy = 0;	/* a failed reserve drops the last one, as a channel's does */
 	if (len > p->t.max_msg)
 		return -EMSGSIZE;
-	p->busy = 0;
 	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
 	    (err = wait_for(p->t.wait, timeout_ms, room_ready, evict_dead, pub_sleep, p,
 			    &p->t.hdr->wait_ns)) < 0)
@@ -776,7 +783,8 @@ static int join(struct shmkit_sub *s, int from_oldest)
 		/* J1: pos before joins (seq_cst), joins before published; pairs with J2 */
 		shmkit_fetch_add_seq_cst(&h->joins, 1);
 		published = atomic_load_explicit(&h->published, memory_order_seq_cst);
-		if (published < start || published - start > s->t.nslots)
+		if (published < start || published - start > s->t.nslots ||
+		    published > SHMKIT_TOPIC_MAX_COUNT)
 			return -SHMKIT_ECORRUPT;
 		if (published - start <= s->t.nslots - 2 || s->t.policy != __SHMKIT_TOPIC_BLOCK)
 			break;

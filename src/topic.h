@@ -117,6 +117,12 @@
 #define SHMKIT_TOPIC_MAX_SUBS 1024
 #define SHMKIT_TOPIC_MAX_SLOTS (1u << 20)
 #define SHMKIT_TOPIC_MAX_BYTES (1ull << 32)	/* slots in all */
+/*
+ * Message numbers are compared as plain integers, never modulo 2^64: a
+ * count past this (14,000 years at 10 million messages a second) was
+ * written by someone else, and opening the topic is refused.
+ */
+#define SHMKIT_TOPIC_MAX_COUNT (1ull << 62)
 
 /* A slot: the sequence word, the length, then max_msg bytes (slot_size in all). */
 struct __shmkit_topic_slot {

@@ -150,6 +150,27 @@ static void fan_out_block(void)
 			recv_tag(s[i], got[i]);
 	T_EQ(shmkit_sub_recv(s[0], NULL, 0, &(size_t){ 0 }, 0), -EAGAIN);
 
+	/* an empty message, by NULL both ways (no memcpy of NULL: UBSan) */
+	{
+		size_t len = 1;
+
+		T_OK(shmkit_pub_send(p, NULL, 0, 0));
+		tag++;
+		for (int i = 0; i < 2; i++) {
+			T_OK(shmkit_sub_recv(s[i], NULL, 0, &len, 0));
+			T_EQ(len, 0);
+			got[i]++;
+		}
+	}
+	/* a reserve that fails drops the one before, as on channels */
+	{
+		void *w;
+
+		T_OK(shmkit_pub_reserve(p, 10, &w, 0));
+		T_EQ(shmkit_pub_reserve(p, 241, &w, 0), -EMSGSIZE);	/* max_msg: 240 */
+		T_EQ(shmkit_pub_commit(p, 10), -EINVAL);
+	}
+
 	/* a message too large for the buffer stays in place */
 	send_tag(p, tag++, 100);
 	{
