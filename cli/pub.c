@@ -254,32 +254,25 @@ static int open_topic(struct pub *p)
  * status to exit with (said). */
 static int wait_subs(struct pub *p)
 {
-	static struct topic_report t;	/* up to 1,024 subscribers: not on the stack */
 	struct stream *s = &p->s;
-	uint64_t since = clock_ns(), alive;
-	int r;
+	uint64_t since = clock_ns();
+	int n, r;
 
-	for (;;) {
-		if ((r = shmkit_topic_info(s->shmid, &t.info, t.subs,
-					   SHMKIT_TOPIC_MAX_SUBS_SHOWN)) < 0) {
-			err_msg("pub", "%s: %s", s->name, shmkit_strerror(r));
-			return EXIT_RUNTIME;
-		}
-		alive = 0;
-		for (size_t k = 0; k < t.info.nsubs && k < SHMKIT_TOPIC_MAX_SUBS_SHOWN; k++)
-			alive += t.subs[k].alive != 0;
-		if (alive >= p->wait_subs)
-			return 0;
+	while ((n = shmkit_pub_subscribers(s->pub)) >= 0 && (uint64_t)n < p->wait_subs) {
 		if (s->timeout_ms >= 0 &&
 		    clock_ns() - since >= (uint64_t)s->timeout_ms * 1000000u) {
-			err_msg("pub", "%s: %llu of %llu subscribers joined within %g s", s->name,
-				(unsigned long long)alive, (unsigned long long)p->wait_subs,
-				(double)s->timeout_ms / 1000);
+			err_msg("pub", "%s: %d of %llu subscribers joined within %g s", s->name,
+				n, (unsigned long long)p->wait_subs, (double)s->timeout_ms / 1000);
 			return EXIT_RUNTIME;
 		}
 		if ((r = stream_nap(PUB_WAIT_MS)) != 0)
 			return r;
 	}
+	if (n < 0) {
+		err_msg("pub", "%s: %s", s->name, shmkit_strerror(n));
+		return EXIT_RUNTIME;
+	}
+	return 0;
 }
 
 /* Closes (or on failure aborts) the place, says --stats, removes the topic

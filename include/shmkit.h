@@ -435,6 +435,10 @@ int shmkit_pub_set_wait(struct shmkit_pub *pub, int policy);
 int shmkit_pub_send(struct shmkit_pub *pub, const void *buf, size_t len, int timeout_ms);
 int shmkit_pub_reserve(struct shmkit_pub *pub, size_t len, void **ptr, int timeout_ms);
 int shmkit_pub_commit(struct shmkit_pub *pub, size_t used);
+/* How many live subscribers hold a place now (a scan of the table; a
+ * /proc look per place held): for a publisher that waits for its
+ * audience before it starts. */
+int shmkit_pub_subscribers(const struct shmkit_pub *pub);
 
 #define SHMKIT_FROM_OLDEST (1u << 8)	/* shmkit_sub_open: start at the oldest message held */
 

@@ -652,6 +652,21 @@ int shmkit_pub_commit(struct shmkit_pub *p, size_t used)
 }
 
 SHMKIT_EXPORT
+int shmkit_pub_subscribers(const struct shmkit_pub *p)
+{
+	int n = 0;
+
+	if (!p)
+		return -EINVAL;
+	for (uint32_t i = 0; i < p->t.max_subs; i++) {
+		uint64_t owner = shmkit_load_acquire(&p->t.subs[i].owner);
+
+		n += owner && __shmkit_owner_alive(owner);
+	}
+	return n;
+}
+
+SHMKIT_EXPORT
 int shmkit_pub_send(struct shmkit_pub *p, const void *buf, size_t len, int timeout_ms)
 {
 	void *dst;

@@ -125,8 +125,11 @@ static void fan_out_block(void)
 	t_name(name, sizeof(name), "block");
 	T_OK(make_topic(name, 200, 8, 2, SHMKIT_TOPIC_BLOCK));
 	T_OK(shmkit_pub_open(name, 0, &p));
+	T_EQ(shmkit_pub_subscribers(p), 0);
 	for (int i = 0; i < 3; i++)
 		T_OK(shmkit_sub_open(name, 0, &s[i]));
+	T_EQ(shmkit_pub_subscribers(p), 3);
+	T_EQ(shmkit_pub_subscribers(NULL), -EINVAL);
 
 	/* nobody has read: the ring fills, then the publisher must wait */
 	for (; tag < 8; tag++)
@@ -577,8 +580,11 @@ static void dead_subscriber(void)
 		T_OK(shmkit_sub_recv(s, buf, sizeof(buf), &(size_t){ 0 }, 0));
 	/* we have read all eight: only the child holds the publisher */
 	T_EQ(shmkit_pub_send(p, "y", 1, 0), -EAGAIN);
+	T_EQ(shmkit_pub_subscribers(p), 2);
 	T_OK(kill(kid, SIGKILL));
 	T_EQ(waitpid(kid, &st, 0), kid);
+	/* its place is still held, but not by anyone alive */
+	T_EQ(shmkit_pub_subscribers(p), 1);
 	/* our own subscriber reads on; the dead one is dropped within the check */
 	start = t_now_ns();
 	T_OK(shmkit_pub_send(p, "z", 1, 2000));
