@@ -270,7 +270,7 @@ static void remove_segments(struct fan_run *f)
 static int fan_fork(struct fan_run *f, const char *what)
 {
 	pid_t pid[FAN_MAX_SUBS + 1];
-	int n = f->nsubs + 1, left = 0, bad = 0, status;
+	int n = f->nsubs + 1, bad;
 	double start = clock_s();
 
 	fflush(NULL);
@@ -289,7 +289,6 @@ static int fan_fork(struct fan_run *f, const char *what)
 				subscriber(f, i - 1);
 			_exit(0);
 		}
-		left++;
 	}
 	while (atomic_load(&f->c->ready) < n && !atomic_load(&f->c->failed) &&
 	       clock_s() - start < FAN_START_S)
@@ -300,23 +299,7 @@ static int fan_fork(struct fan_run *f, const char *what)
 	} else if (!atomic_exchange(&f->c->failed, 1)) {
 		snprintf(f->c->why, sizeof(f->c->why), "the processes did not start");
 	}
-	while (left > 0) {
-		pid_t p = wait(&status);
-
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			break;
-		left--;
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			bad = 1;
-			for (int i = 0; i < n; i++)
-				if (pid[i] != p)
-					kill(pid[i], SIGKILL);
-			if (!atomic_exchange(&f->c->failed, 1))
-				snprintf(f->c->why, sizeof(f->c->why), "a process died");
-		}
-	}
+	bad = pair_reap(pid, n, &f->c->failed, f->c->why, sizeof(f->c->why));
 	if (bad || atomic_load(&f->c->failed)) {
 		err_msg("bench", "%s: %s; no figure reported for this run", what, f->c->why);
 		return -1;

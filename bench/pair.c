@@ -135,6 +135,33 @@ uint64_t pair_next_round(struct ctl *c, int r, double target, int reps, int *tim
 	return n < 16 ? 16 : n;
 }
 
+int pair_reap(const pid_t *pid, int n, _Atomic int *failed, char *why, size_t cap)
+{
+	int left = n, bad = 0, status;
+
+	while (left > 0) {
+		pid_t p = wait(&status);
+
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+		left--;
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			bad = 1;
+			/* the others may wait for ever on a dead peer's ring or pipe */
+			for (int i = 0; i < n; i++)
+				if (pid[i] != p)
+					kill(pid[i], SIGKILL);
+			if (!atomic_exchange(failed, 1))
+				snprintf(why, cap, "a process died (%s)",
+					 WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
+							     : "exit status");
+		}
+	}
+	return bad;
+}
+
 /*
  * Forks the two sides, lets them open, starts them, and waits. Returns 0
  * or -1 with the reason printed. Neither side outlives the call.
@@ -144,7 +171,7 @@ int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
 		    void (*opened)(void *), void *opened_arg)
 {
 	pid_t pid[2];
-	int status, left = 2, bad = 0;
+	int bad;
 	double start = clock_s();
 
 	fflush(NULL);
@@ -173,26 +200,7 @@ int pair_run(struct ctl *c, const struct bench_opts *o, const char *what,
 	} else if (!atomic_exchange(&c->failed, 1)) {
 		snprintf(c->why, sizeof(c->why), "the two sides did not start");
 	}
-	while (left > 0) {
-		pid_t p = wait(&status);
-
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			break;
-		left--;
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			bad = 1;
-			/* the other side may wait for ever on a dead peer's pipe */
-			for (int i = 0; i < 2; i++)
-				if (pid[i] != p)
-					kill(pid[i], SIGKILL);
-			if (!atomic_exchange(&c->failed, 1))
-				snprintf(c->why, sizeof(c->why), "a side died (%s)",
-					 WIFSIGNALED(status) ? strsignal(WTERMSIG(status))
-							     : "exit status");
-		}
-	}
+	bad = pair_reap(pid, 2, &c->failed, c->why, sizeof(c->why));
 	if (bad || atomic_load(&c->failed)) {
 		err_msg("bench", "%s: %s; no figure reported for this run", what, c->why);
 		return -1;

@@ -66,6 +66,12 @@ int pair_wait(struct ctl *c, _Atomic int *v, int want);
 void pair_started(struct ctl *c);
 /* In a side: records the first failure (err as -errno or -EBADMSG) and exits. */
 _Noreturn void pair_fail(struct ctl *c, const char *what, int err);
+/*
+ * Waits for the n children in pid; when one fails (a signal or a non-zero
+ * status) kills the rest, sets *failed and, if it was the first, says
+ * why in why. Returns 1 if any failed, else 0.
+ */
+int pair_reap(const pid_t *pid, int n, _Atomic int *failed, char *why, size_t cap);
 /* Pins the calling process to cpu; cpu < 0 leaves it free. */
 void pair_pin(int cpu);
 /* How long round r+1 is, after round r: 0 when the last timed round is done. */

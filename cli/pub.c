@@ -164,11 +164,6 @@ static int parse(struct pub *p, int argc, char **argv)
 			}
 			p->gave |= GAVE_POLICY;
 			break;
-		case 'm':
-			if (parse_mode(optarg, &s->mode) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'k': s->keep = 1; break;
 		default:
 			return help_or_bad_option(c, usage);
 		}

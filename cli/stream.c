@@ -23,6 +23,10 @@ int stream_option(struct stream *s, int opt, const char *arg)
 	case 'p': s->progress = 1; return 1;
 	case 'l': s->lines = 1; return 1;
 	case 'S': s->shared = 1; return 1;
+	/* only in the tables of the commands that create (send, recv, pub) */
+	case 'm':
+		return parse_mode(arg, &s->mode) < 0 ? -1 : 1;
+	case 'k': s->keep = 1; return 1;
 	}
 	return 0;
 }
@@ -89,11 +93,6 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void))
 			if (parse_size(optarg, &s->capacity) < 0)
 				return EXIT_USAGE;
 			break;
-		case 'm':
-			if (parse_mode(optarg, &s->mode) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'k': s->keep = 1; break;
 		default:
 			return help_or_bad_option(c, usage);
 		}

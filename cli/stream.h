@@ -67,7 +67,9 @@ int stream_parse(struct stream *s, int argc, char **argv, void (*usage)(void));
 
 /* The long options every streaming command takes, for its getopt table,
  * and what they set: stream_option returns 1 if it took opt (-1 if its
- * argument was bad, said), 0 if opt is not one of them. */
+ * argument was bad, said), 0 if opt is not one of them. It also takes
+ * 'm' (--mode) and 'k' (--keep), which only the commands that may create
+ * or remove list in their tables. */
 #define STREAM_LONG_OPTIONS \
 	{ "timeout", required_argument, NULL, 't' }, \
 	{ "stats", no_argument, NULL, 's' }, \
