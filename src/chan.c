@@ -230,8 +230,19 @@ static int peer_gone(struct shmkit_chan *ch)
 	now = __shmkit_now_ns();
 	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_CHECK_NS)
 		return 0;
-	if (!__shmkit_owner_alive(owner))
-		return -SHMKIT_EPEERDEAD;
+	if (!__shmkit_owner_alive(owner)) {
+		/*
+		 * It may have closed and exited between our load of its owner
+		 * word and /proc: a clean end must not read as a death. Gone,
+		 * it stores nothing more, so one more look settles it (a word
+		 * that changed again means a new owner: judge that one later).
+		 */
+		uint64_t again = shmkit_load_acquire(&cold->owner);
+
+		if (again == owner)
+			return -SHMKIT_EPEERDEAD;
+		return again ? 0 : peer_gone(ch);
+	}
 	ch->peer_owner = owner;
 	ch->peer_seen = now;
 	return 0;

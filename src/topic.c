@@ -731,12 +731,22 @@ static int pub_gone(void *arg)
 	uint64_t owner = shmkit_load_acquire(&h->owner);
 	int r;
 
+	if (!closed && owner && !__shmkit_owner_alive(owner)) {
+		/*
+		 * It may have closed and exited between our load of closed and
+		 * /proc: a clean end must not read as a death. Gone, it
+		 * stores nothing more, so one more look settles it.
+		 */
+		closed = shmkit_load_acquire(&h->closed);
+		if (!closed && shmkit_load_acquire(&h->owner) != owner)
+			return 0;	/* a new publisher took over meanwhile */
+	} else if (!closed) {
+		return 0;
+	}
 	if (closed)
 		r = closed == 2 ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
-	else if (owner && !__shmkit_owner_alive(owner))
-		r = -SHMKIT_EPEERDEAD;
 	else
-		return 0;
+		r = -SHMKIT_EPEERDEAD;
 	/* the last look: what it published before it went is still ours */
 	int ready = msg_ready(s);
 
