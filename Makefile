@@ -4,11 +4,11 @@
 #   make check SANITIZE=1   the same under ASan + UBSan
 #   make check SANITIZE=thread   the same under ThreadSanitizer
 #   make check VALGRIND=1   the same under valgrind
-#   make stress          the channel crash, stream and scribble tests, 10x longer
+#   make stress          the crash, stream, scribble and thread tests, 10x longer
 #   make bench           the full benchmark; results kept in bench/results/
 #   make soak DURATION=600  a checked stream for that many seconds
-#   make model           check the channel protocol's spin model (needs spin)
-#   make fuzz            libFuzzer on the channel state and the parsers, 60 s each
+#   make model           check the channel and topic protocols' spin models (needs spin)
+#   make fuzz            libFuzzer on channel and topic state and the parsers, 60 s each
 #   make install         PREFIX=/usr/local DESTDIR= : header, libraries,
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
@@ -214,7 +214,7 @@ bench: all
 model:
 	@model/check.sh $(MODEL_ARGS)
 
-# libFuzzer on the channel's shared state and on every parser, from the
+# libFuzzer on channels' and topics' shared state and on every parser, from the
 # seeds in fuzz/corpus/ (make check replays those without libFuzzer).
 # FUZZ_SECONDS per target (default 60); FUZZ_MERGE=1 keeps what adds
 # coverage; see fuzz/run.sh. Needs clang's libFuzzer (libclang-rt-14-dev).
