@@ -567,6 +567,12 @@ int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **out)
 	shmkit_store_release(&p->t.hdr->published, p->pos);
 	p->rescan = 1;
 	shmkit_store_release(&p->t.hdr->closed, 0);
+	/*
+	 * A predecessor that died between a message and its wake-up owed the
+	 * sleepers that wake: without it they would sleep out their 20 ms
+	 * slice (model: full-topic-takeover, found; -kick, this fix).
+	 */
+	wake_subs(p, 1);
 	*out = p;
 	return 0;
 }
