@@ -15,6 +15,7 @@
  * Payload is abstracted: the word j of message s holds s + 1 (0: never
  * written), so a copy is whole when every word holds k + 1 for the k
  * read. The len word is one more such word and is not modelled apart.
+ * (A successor publisher writes s + 9: see below.)
  *
  * Policies: -DBLOCK (the publisher waits for every active subscriber, T4,
  * with a cached minimum and J2's re-scan) or -DOVERWRITE (it never waits;
@@ -30,11 +31,36 @@
  * futex_wake releases every waiter on the word (the subscribers share
  * sub_wake_seq). wake_seq words are not wrapped: at most N + 1 bumps.
  * The publisher's wait times out (the 20 ms slice) only while a
- * subscriber is dead (-DKILL_SUB), and a subscriber's never, so a lost
+ * subscriber is dead (-DKILL_SUB), and a subscriber's only while the
+ * publisher is dead and no successor has claimed the topic (-DKILL_PUB;
+ * -DLAX_SLICE: also a sleep that began before the death), so a lost
  * wake-up among live processes shows as an invalid end state.
  *
+ * A dead publisher (-DKILL_PUB): a Killer may kill the first publisher
+ * before any of its steps until it has finished (also while it sleeps,
+ * or half-way through a wake or its close); its buffered stores land,
+ * and /proc (the ghost g_palive) calls its owner word dead. A subscriber
+ * then runs src/topic.c's pub_gone: closed (acquire), the owner word
+ * (acquire), /proc for a nonzero owner, after a death a second look at
+ * closed and the owner word, and the last look at its slot (msg_ready):
+ * -SHMKIT_EPEERDEAD only when that slot is not whole. Alone it stops
+ * there, and must have had every message the dead one completed (its
+ * even seq word stored), also one it had not yet counted in published;
+ * and a publisher that closed before it died (exited) must read as the
+ * end of the stream, never as dead. -DTAKEOVER adds a successor (owner word 10) on the dead
+ * one's cpu: once the first is dead it opens as shmkit_pub_open does
+ * (claim: the owner word, /proc, the CAS; published; stepping over a
+ * slot whose word is already 2 pos + 2; published; closed = 0) and
+ * publishes the rest of the N messages, rewriting a slot left odd; the
+ * subscribers take -SHMKIT_EPEERDEAD as "try again", skip some of
+ * pub_gone's looks (C makes them every 20 ms), and read on to the end of
+ * the stream. Each message number is completed at most once (asserted
+ * at the even seq word: a number reused is a fault), and the successor's
+ * payload words hold s + 9, so that a copy mixing its rewrite of a slot
+ * with its predecessor's half-written one shows.
+ *
  * Ghost variables (g_) only observe; the protocol reads none of them
- * except g_alive, the /proc lookup of a subscriber's owner word.
+ * except g_alive and g_palive, the /proc lookups of owner words.
  */
 #if !defined(BLOCK) && !defined(OVERWRITE)
 #define BLOCK
@@ -84,6 +110,37 @@
 #define W_CL 0			/* end of stream: load_acquire(closed) */
 #endif
 /*
+ * A dead publisher (-DKILL_PUB) and its successor (-DTAKEOVER): the
+ * subscriber's pub_gone and the new publisher's shmkit_pub_open.
+ */
+#ifndef W_GC
+#define W_GC 0			/* pub_gone: load_acquire(closed) */
+#endif
+#ifndef W_GO
+#define W_GO 0			/* pub_gone: load_acquire(owner) */
+#endif
+#ifndef W_GC2
+#define W_GC2 0			/* pub_gone, after /proc: load_acquire(closed) again */
+#endif
+#ifndef W_GO2
+#define W_GO2 0			/* pub_gone, after /proc: load_acquire(owner) again */
+#endif
+#ifndef W_OPP
+#define W_OPP 0			/* pub_open: load_acquire(published) */
+#endif
+#ifndef W_OPS
+#define W_OPS 0			/* pub_open: load_acquire(slot.seq), the step over */
+#endif
+#ifndef W_OPW
+#define W_OPW 0			/* pub_open: store_release(published, pos) */
+#endif
+#ifndef W_OPC
+#define W_OPC 0			/* pub_open: store_release(closed, 0) */
+#endif
+#if defined(TAKEOVER) && !defined(KILL_PUB)
+#define KILL_PUB
+#endif
+/*
  * J2's load(joins): the text gives no ordering, so relaxed; -DJ2_ACQ
  * makes it an acquire load.
  */
@@ -112,10 +169,16 @@
 /*
  * Store buffer entries: the publisher makes at most PW + 4 stores between
  * two barriers (pub_sleeping = 0, T1's odd seq, payload, even seq,
- * published; then W2's barrier); a subscriber fewer.
+ * published; then W2's barrier); a subscriber fewer. A successor
+ * (-DTAKEOVER) makes PW + 5 before its first: published and closed = 0
+ * at its open, then its first message's.
  */
 #ifndef BUF
+#ifdef TAKEOVER
+#define BUF (PW + 5)
+#else
 #define BUF (PW + 4)
+#endif
 #endif
 
 short mem[NADDR];
@@ -137,6 +200,33 @@ bit g_kill;			/* the Killer's signal to subscriber 0 */
 bit g_done[NSUB];
 bit g_closed;			/* the publisher has closed */
 byte g_slices;			/* the publisher's waits ended by the slice */
+#ifdef KILL_PUB
+#define OWNER1 9		/* the first publisher's owner word */
+#define OWNER2 10		/* its successor's (-DTAKEOVER) */
+bit g_palive = 1;		/* /proc: the first publisher lives */
+bit g_pdead;			/* it was killed (its stores have landed) */
+bit g_pkill;			/* the Killer's signal to it */
+bit g_pdone;			/* it has finished: no kill after that */
+bit g_pclosed;			/* it has stored closed = 1 (a clean end) */
+bit g_claimed;			/* the successor's claim has succeeded */
+byte g_ncompl1;			/* messages the first publisher completed (even seq) */
+byte g_whole;			/* bit s: message s completed (by either) */
+byte g_wr2;			/* bit s: message s completed by the successor */
+#ifdef LAX_SLICE
+bit g_swin[NSUB];		/* a subscriber between W1's seq load and its wait's end */
+bit g_across[NSUB];		/* that window held the first publisher's death */
+#endif
+/*
+ * A payload word of message s: s + 1, or s + 9 when the successor wrote
+ * it, so that a copy mixing a dead publisher's half-written slot with its
+ * successor's rewrite of it shows; what a whole copy of message k holds.
+ */
+#define PV(s)   ((s) + 1 + (second -> 8 : 0))
+#define EXPV(k) ((k) + 1 + (((g_wr2 >> (k)) & 1) -> 8 : 0))
+#else
+#define PV(s)   ((s) + 1)
+#define EXPV(k) ((k) + 1)
+#endif
 
 /* ------------------------------------------------------------- futex */
 
@@ -144,6 +234,25 @@ byte g_slices;			/* the publisher's waits ended by the slice */
 #define IDLE_END (k == N && g_closed)
 #else
 #define IDLE_END false
+#endif
+
+/*
+ * A subscriber's slice: its wait may end without a wake while the owner
+ * word names a dead publisher (no successor has claimed it: nobody would
+ * wake it, and in C the 20 ms slice ends it to look at the publisher).
+ * Once a successor has claimed the topic, the sleeper must be woken like
+ * any other; -DLAX_SLICE also lets a sleep end that began before the
+ * death, as chan.pml's does (a waker killed between its exchange of the
+ * flag and its futex_wake leaves the sleeper with a cleared flag).
+ */
+#ifdef KILL_PUB
+#ifdef LAX_SLICE
+#define SUB_SLICE(e) ((g_pdead && !g_claimed) || g_across[e])
+#else
+#define SUB_SLICE(e) (g_pdead && !g_claimed)
+#endif
+#else
+#define SUB_SLICE(e) false
 #endif
 
 /*
@@ -198,6 +307,7 @@ inline scan(s) {
 		:: x != 0 ->
 			atomic {
 				load(PUB, POS(SCAN(e)), v, ORD(ACQ, W_T4));
+				assert(v <= s);	/* scan_subs' -SHMKIT_ECORRUPT */
 				if
 				:: v < minp -> minp = v
 				:: else
@@ -296,12 +406,78 @@ inline wake_subs() {
 	atomic { fw[1] = 0; fw[2] = 0 }
 }
 
-proctype Publisher() {
+#ifdef TAKEOVER
+/*
+ * shmkit_pub_open in a new process, once the first publisher is dead
+ * (before, its claim would be -EBUSY and change nothing): claim, as
+ * owner.c's does (load_acquire(owner), the /proc lookup: system calls,
+ * a full barrier; the CAS, seq_cst), then published, stepping over a
+ * message completed but not counted, store published, closed = 0.
+ */
+inline pub_open() {
+	atomic { load(PUB, POWNER, v, ACQ); x = v; v = 0 };
+	if
+	:: x != 0 -> atomic { fence(PUB); assert(x == OWNER1 && !g_palive) }
+	:: else		/* it died after its close's owner store */
+	fi;
+	atomic {
+		RMW_READY(PUB, 0) ->
+		assert(mem[POWNER] == x);	/* nobody else claims */
+		mem[POWNER] = OWNER2;
+		RMW_DONE(PUB, 0, POWNER);
+		g_claimed = 1;
+		x = 0
+	};
+	atomic { load(PUB, PUBLISHED, v, ORD(ACQ, W_OPP)); s = v; v = 0 };
+	/* the step over (-DNO_STEP_OVER, a mutant: none) */
+#ifndef NO_STEP_OVER
+	do
+	:: atomic { load(PUB, SEQ(s), v, ORD(ACQ, W_OPS)); x = (v == 2 * s + 2); v = 0 };
+		if
+		:: x -> x = 0; s++
+		:: else -> break
+		fi
+	od;
+#endif
+	store(PUB, PUBLISHED, s, ORD(REL, W_OPW));
+	rescan = 1;
+	store(PUB, CLOSED, 0, ORD(REL, W_OPC));
+#ifdef OPEN_KICK
+	/*
+	 * a fix (README, finding 7): wake every sleeper, as
+	 * shmkit_chan_open's kick_peer does
+	 */
+	fence(PUB);
+	atomic {
+		RMW_READY(PUB, 0) ->
+		mem[SUBS_SLEEPING] = 0;
+		RMW_DONE(PUB, 0, SUBS_SLEEPING)
+	};
+	wake_subs();
+#endif
+	skip
+}
+#endif
+
+/*
+ * The publisher: second = 0 the first one, from message 0; second = 1
+ * its successor (-DTAKEOVER), which starts once the first is dead.
+ */
+proctype Publisher(bit second) {
 	byte s, j, e, minp, jseen, x;
 	byte hold[NSUB];
 	bit rescan = 1;
 	short v, seq;
 
+#ifdef TAKEOVER
+	if
+	:: second ->
+endwait:	g_pdead;
+		pub_open()
+	:: else
+	fi;
+#endif
+	{
 	do
 	:: s < N ->
 #ifdef BLOCK
@@ -312,12 +488,23 @@ proctype Publisher() {
 		do
 		:: atomic {
 			j < PW ->
-			store(PUB, PAY(s, j), s + 1, ORD(REL, W_T1F));
+			store(PUB, PAY(s, j), PV(s), ORD(REL, W_T1F));
 			j++
 		   }
 		:: j == PW -> j = 0; break
 		od;
-		store(PUB, SEQ(s), 2 * s + 2, ORD(REL, W_T1S));	/* T1 */
+		atomic {
+			store(PUB, SEQ(s), 2 * s + 2, ORD(REL, W_T1S));	/* T1 */
+#ifdef KILL_PUB
+			/* each number is completed once: never reused */
+			assert(((g_whole >> s) & 1) == 0);
+			g_whole = g_whole | (1 << s);
+			if
+			:: second -> g_wr2 = g_wr2 | (1 << s)
+			:: else -> g_ncompl1++
+			fi
+#endif
+		};
 		atomic { store(PUB, PUBLISHED, s + 1, ORD(REL, W_T1P)); g_pub = s + 1 };
 		/* W2 */
 #ifndef NO_W2_MB
@@ -366,7 +553,16 @@ proctype Publisher() {
 	goto idle;
 #endif
 	/* closing: closed, the owner word 0 (release), wake every sleeper */
-	atomic { store(PUB, CLOSED, 1, REL); g_closed = 1 };
+	atomic {
+		store(PUB, CLOSED, 1, REL);
+		g_closed = 1;
+#ifdef KILL_PUB
+		if
+		:: !second -> g_pclosed = 1
+		:: else
+		fi
+#endif
+	};
 	store(PUB, POWNER, 0, REL);
 #ifndef CLOSE_NO_WAKE
 	fence(PUB);
@@ -379,7 +575,24 @@ proctype Publisher() {
 #else
 	skip;
 #endif
-idle:	skip
+idle:	skip;
+#ifdef KILL_PUB
+	g_pdone = !second	/* the first has finished: no kill after this */
+#endif
+	}
+#ifdef KILL_PUB
+	unless {
+		/* killed: its stores land, its futex wait ends; /proc: dead */
+		atomic {
+			g_pkill && !second ->
+			MB(PUB) -> g_palive = 0; g_pdead = 1; fw[PUB] = 0; g_pkill = 0;
+#ifdef LAX_SLICE
+			g_across[0] = g_swin[0];
+			g_across[1] = g_swin[1]
+#endif
+		}
+	}
+#endif
 }
 
 /* ---------------------------------------------------------- subscriber */
@@ -483,11 +696,153 @@ inline leave(me, e) {
 #endif
 }
 
+/*
+ * Message k was overwritten (T2's "above"): -SHMKIT_ECORRUPT under the
+ * block policy; else move to the oldest message still whole, published -
+ * nslots + 1, and count the rest lost. With -DKILL_PUB as src/topic.c's
+ * skip_lost has it (published may lag a successor's first odd word: its
+ * store of published is a release, and the odd word after it relaxed,
+ * with no barrier between them).
+ */
+inline skip_lost(me, e) {
+#ifdef BLOCK
+	assert(false)		/* -SHMKIT_ECORRUPT: overwritten */
+#else
+	atomic {
+#ifndef KILL_PUB
+		load(me, PUBLISHED, v, RLX);
+		assert(v >= k + NS);
+		g_lost[e] = g_lost[e] + (v - NS + 1 - k);
+		k = v - NS + 1;
+#else
+		load(me, PUBLISHED, v, ACQ);
+		assert(v > k);		/* skip_lost's -SHMKIT_ECORRUPT */
+		v = (v + 1 > NS -> v + 1 - NS : 0);
+		if
+		:: v <= k -> v = k + 1
+		:: else
+		fi;
+		g_lost[e] = g_lost[e] + (v - k);
+		k = v;
+#endif
+		v = 0;
+		r = 0
+	}
+#endif
+}
+
+/* W1: sub_sleep (-DPOLL: poll again) */
+inline sub_sleep(me, e) {
+#ifdef POLL
+	skip
+#else
+	atomic {
+		load(me, SUB_WAKE_SEQ, seq, RLX);
+#ifdef LAX_SLICE
+		g_swin[e] = 1
+#endif
+	};
+	store(me, SUBS_SLEEPING, 1, RLX);
+#ifndef NO_W1_MB
+	fence(me);
+#endif
+	atomic { load(me, SEQ(k), v, ACQ); x = (v >= 2 * k + 2); v = 0 };
+	if
+	:: x == 1 -> x = 0
+	:: else ->
+		atomic { load(me, CLOSED, v, ACQ); x = (v != 0); v = 0 };
+		if
+		:: x == 1 -> x = 0
+		:: else -> futex_wait(me, SUB_WAKE_SEQ, seq, IDLE_END || SUB_SLICE(e))
+		fi
+	fi;
+#ifdef LAX_SLICE
+	atomic { seq = 0; g_swin[e] = 0; g_across[e] = 0 };
+#else
+	seq = 0;
+#endif
+#ifdef SUB_CLEARS
+	/* a mutant: the flag cleared, as chan's sleep_once does */
+	store(me, SUBS_SLEEPING, 0, RLX)
+#else
+	skip
+#endif
+#endif
+}
+
+#ifdef KILL_PUB
+#define G_EOF 1
+#define G_DEAD 2
+/*
+ * pub_gone: closed (acquire), then the owner word (acquire); a nonzero
+ * owner is looked up in /proc (system calls: a full barrier; the ghost
+ * g_palive). A dead one may have closed and exited between the loads
+ * and /proc: one more look, closed (acquire), and if it is still 0 the
+ * owner word (acquire): another word means a successor took over (not
+ * gone); the same, -SHMKIT_EPEERDEAD. -DGONE_ONE_LOOK, a mutant: no
+ * second look (pub_gone before it had one).
+ */
+inline pub_gone(me) {
+	atomic { load(me, CLOSED, v, ORD(ACQ, W_GC)); x = (v != 0); v = 0 };
+	atomic { load(me, POWNER, v, ORD(ACQ, W_GO)); ow = v; v = 0 };
+	if
+	:: x == 1 -> x = 0; gone = G_EOF
+	:: x == 0 && ow == 0 -> gone = 0
+	:: x == 0 && ow != 0 ->
+		atomic { fence(me); gone = (ow == OWNER1 && !g_palive -> G_DEAD : 0) };
+#ifndef GONE_ONE_LOOK
+		if
+		:: gone == G_DEAD ->
+			atomic { load(me, CLOSED, v, ORD(ACQ, W_GC2)); x = (v != 0); v = 0 };
+			if
+			:: x == 1 -> x = 0; gone = G_EOF
+			:: else ->
+				atomic {
+					load(me, POWNER, v, ORD(ACQ, W_GO2));
+					if
+					:: v != ow -> gone = 0	/* a successor */
+					:: else
+					fi;
+					v = 0
+				}
+			fi
+		:: else
+		fi
+#else
+		skip
+#endif
+	fi;
+	ow = 0
+}
+
+/*
+ * pub_gone's last look, msg_ready: the slot's seq word (acquire).
+ * -DLAST_LOOK_PUB, a mutant: published instead (the text's end of
+ * stream), which does not count a message completed by a publisher that
+ * died before its store of published.
+ */
+inline last_look(me) {
+	atomic {
+#ifndef LAST_LOOK_PUB
+		load(me, SEQ(k), v, ACQ);
+		r = (v == 2 * k + 2 -> R_READY : (v > 2 * k + 2 -> R_ABOVE : R_BELOW));
+#else
+		load(me, PUBLISHED, v, RLX);
+		r = (k < v -> R_READY : R_BELOW);
+#endif
+		v = 0
+	}
+}
+#endif
+
 proctype Sub(byte e) {
 	byte me = e + 1;
 	byte k, j, P, r;
 	bit bad, x, early;
 	short v, seq;
+#ifdef KILL_PUB
+	byte gone, ow;
+#endif
 
 	{
 	if
@@ -512,7 +867,7 @@ proctype Sub(byte e) {
 			:: atomic {
 				j < PW ->
 				load(me, PAY(k, j), v, RLX);
-				bad = bad || (v != k + 1);
+				bad = bad || (v != EXPV(k));
 				v = 0;
 				j++
 			   }
@@ -563,19 +918,7 @@ proctype Sub(byte e) {
 #endif
 			skip
 		:: r == R_ABOVE ->
-#ifdef BLOCK
-			assert(false)		/* -SHMKIT_ECORRUPT: overwritten */
-#else
-			/* lost: to the oldest still held, published - nslots + 1 */
-			atomic {
-				load(me, PUBLISHED, v, RLX);
-				assert(v >= k + NS);
-				g_lost[e] = g_lost[e] + (v - NS + 1 - k);
-				k = v - NS + 1;
-				v = 0;
-				r = 0
-			}
-#endif
+			skip_lost(me, e)
 #ifdef IDLE
 		:: r == R_BELOW && k == N && g_closed ->
 			goto left	/* all read, the publisher idle: stop */
@@ -583,6 +926,7 @@ proctype Sub(byte e) {
 #else
 		:: r == R_BELOW ->
 #endif
+#ifndef KILL_PUB
 			/* end of stream? closed (acquire), then published */
 			atomic { load(me, CLOSED, v, ORD(ACQ, W_CL)); x = (v != 0); v = 0 };
 			if
@@ -593,35 +937,61 @@ proctype Sub(byte e) {
 				:: k >= P -> break
 				:: else -> P = 0
 				fi
-#ifdef POLL
-			:: else -> skip		/* poll again */
-#else
-			:: else ->
-				/* W1 */
-				atomic { load(me, SUB_WAKE_SEQ, seq, RLX) };
-				store(me, SUBS_SLEEPING, 1, RLX);
-#ifndef NO_W1_MB
-				fence(me);
-#endif
-				atomic { load(me, SEQ(k), v, ACQ); x = (v >= 2 * k + 2); v = 0 };
-				if
-				:: x == 1 -> x = 0
-				:: else ->
-					atomic { load(me, CLOSED, v, ACQ); x = (v != 0); v = 0 };
-					if
-					:: x == 1 -> x = 0
-					:: else -> futex_wait(me, SUB_WAKE_SEQ, seq, IDLE_END)
-					fi
-				fi;
-				seq = 0;
-#ifdef SUB_CLEARS
-				/* a mutant: the flag cleared, as chan's sleep_once does */
-				store(me, SUBS_SLEEPING, 0, RLX)
-#else
-				skip
-#endif
-#endif
+			:: else -> sub_sleep(me, e)
 			fi
+#else
+			/* pub_gone, as src/topic.c has it; with a successor, not every round */
+#ifdef TAKEOVER
+			if
+			:: pub_gone(me)
+			:: gone = 0	/* checked every 20 ms only: sleep first */
+			fi;
+#else
+			pub_gone(me);
+#endif
+			if
+			:: gone == 0 -> sub_sleep(me, e)
+			:: gone != 0 ->
+				/* the last look: what it published before it went */
+#ifdef NO_LAST_LOOK
+				/* a mutant: -SHMKIT_EPEERDEAD without the last look */
+				if
+				:: gone == G_DEAD -> r = R_BELOW	/* the mutant: none */
+				:: else -> last_look(me)
+				fi;
+#else
+				last_look(me);
+#endif
+				if
+				:: r == R_READY -> r = 0; gone = 0	/* read it */
+				:: r == R_ABOVE -> gone = 0; skip_lost(me, e)
+				:: r == R_BELOW && gone == G_EOF -> gone = 0; break
+				:: r == R_BELOW && gone == G_DEAD ->
+					atomic {
+						/* -SHMKIT_EPEERDEAD: all the dead one completed is ours */
+						assert(k >= g_ncompl1);
+						/* and it did not end cleanly (closed, then exited) */
+						assert(!g_pclosed);
+#ifndef TAKEOVER
+						assert(k == g_ncompl1);
+#ifdef BLOCK
+						assert(g_deliv[e] == k - g_start[e] && g_lost[e] == 0);
+#else
+						assert(g_deliv[e] + g_lost[e] == k - g_start[e]);
+#endif
+						g_done[e] = 1;
+#endif
+						gone = 0;
+						r = 0
+					};
+#ifndef TAKEOVER
+					goto left
+#else
+					skip	/* the application tries again */
+#endif
+				fi
+			fi
+#endif
 		fi
 	od;
 	/* end of stream: everything from the start was delivered or counted */
@@ -650,9 +1020,16 @@ end:	atomic { !g_done[0] -> g_kill = 1 }
 }
 #endif
 
+#ifdef KILL_PUB
+/* the first publisher killed at any step before it has finished, or never */
+proctype PKiller() {
+end:	atomic { !g_pdone -> g_pkill = 1 }
+}
+#endif
+
 init {
 	atomic {
-		mem[POWNER] = 9;
+		mem[POWNER] = 9;		/* OWNER1 */
 		mem[SOWNER(0)] = 1;
 		g_alive[0] = 1;
 		sync_view(0);
@@ -666,7 +1043,13 @@ init {
 #ifdef KILL_SUB
 		run Killer();
 #endif
-		run Publisher();
+#ifdef KILL_PUB
+		run PKiller();
+#endif
+		run Publisher(0);
+#ifdef TAKEOVER
+		run Publisher(1);
+#endif
 #ifndef ALONE
 		run Sub(0);
 #else
