@@ -154,27 +154,27 @@ full-topic-unneeded-t4|pass|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DW_T4=1|T4's pos load
 full-topic-kill-pub|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_PUB|the publisher killed at any step: all it completed, then -SHMKIT_EPEERDEAD
 full-topic-kill-pub-overwrite|pass|-DTSO -DOVERWRITE -DNOJOIN -DKILL_PUB|the same, overwrite policy, 2-word payload
 full-topic-kill-pub-join|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DJ1_WAKE -DKILL_PUB|the publisher killed while a subscriber joins
-full-topic-takeover|deadlock|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER|finding: a successor publisher wakes no sleeper its predecessor owed a wake
-full-topic-takeover-idle|deadlock|-DTSO -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DIDLE|the same, overwrite policy, the successor idle at the end
-full-topic-takeover-lax|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DLAX_SLICE|the code as it is: the 20 ms slice ends a sleep begun before the death
+full-topic-takeover|deadlock|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER|finding 7 (fixed): without the kick at open, no sleeper its predecessor owed a wake is woken
+full-topic-takeover-idle|deadlock|-DTSO -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DIDLE|the same, overwrite policy, the successor idle at the end (finding 7)
+full-topic-takeover-lax|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DLAX_SLICE|without the kick, only the 20 ms slice saves a sleep begun before the death
 full-topic-takeover-idle-lax|pass|-DTSO -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DIDLE -DLAX_SLICE|the same, overwrite policy, idle
-full-topic-takeover-kick|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK|the fix checked: pub_open kicks the subscribers
-full-topic-takeover-idle-kick|pass|-DTSO -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DIDLE -DOPEN_KICK|the fix, overwrite policy, idle
-full-topic-takeover-overwrite|pass|-DTSO -DOVERWRITE -DNOJOIN -DTAKEOVER|overwrite policy, 2-word payload, a successor (its close wakes every sleeper)
-full-topic-takeover-join-overwrite|pass|-DTSO -DOVERWRITE -DPW=1 -DALONE -DJ1_WAKE -DTAKEOVER|a subscriber joins across a death and a takeover, overwrite policy
-full-topic-takeover-join-n4|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DJ1_WAKE -DTAKEOVER -DN=4|the same, block policy, 4 messages (no wrap)
-full-topic-mutant-no-step-over|assert|-DTSO -DOVERWRITE -DNOJOIN -DTAKEOVER -DNO_STEP_OVER|pub_open without its step over: a message number reused
-full-topic-mutant-no-step-over-block|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DLAX_SLICE -DNO_STEP_OVER|the same, block policy
+full-topic-takeover-kick|pass|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK|the code: shmkit_pub_open kicks the subscribers (wake_subs(p, 1))
+full-topic-takeover-idle-kick|pass|-DTSO -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DIDLE -DOPEN_KICK|the same, overwrite policy, the successor idle at the end
+full-topic-takeover-overwrite|pass|-DTSO -DOVERWRITE -DNOJOIN -DTAKEOVER -DOPEN_KICK|overwrite policy, 2-word payload, a successor (its close wakes every sleeper)
+full-topic-takeover-join-overwrite|pass|-DTSO -DOVERWRITE -DPW=1 -DALONE -DJ1_WAKE -DTAKEOVER -DOPEN_KICK|a subscriber joins across a death and a takeover, overwrite policy
+full-topic-takeover-join-n4|pass|-DTSO -DBLOCK -DPW=1 -DALONE -DJ1_WAKE -DTAKEOVER -DOPEN_KICK -DN=4|the same, block policy, 4 messages (no wrap)
+full-topic-mutant-no-step-over|assert|-DTSO -DOVERWRITE -DNOJOIN -DTAKEOVER -DOPEN_KICK -DNO_STEP_OVER|pub_open without its step over: a message number reused
+full-topic-mutant-no-step-over-block|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DNO_STEP_OVER|the same, block policy
 full-topic-mutant-last-look-pub|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_PUB -DLAST_LOOK_PUB|pub_gone's last look at published, not the slot: the uncounted message lost
 full-topic-wmm-kill-pub|pass|-DWMM -DBLOCK -DPW=1 -DNOJOIN -DKILL_PUB|C11 / Armv8, the publisher killed
 full-topic-wmm-kill-pub-overwrite|pass|-DWMM -DOVERWRITE -DNOJOIN -DKILL_PUB|C11 / Armv8, the publisher killed, overwrite policy
-full-topic-wmm-takeover-overwrite|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER|C11 / Armv8, a successor, overwrite policy
+full-topic-wmm-takeover-overwrite|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK|C11 / Armv8, a successor, overwrite policy
 full-topic-weak-gc-go|assert|-DWMM -DOVERWRITE -DNOJOIN -DKILL_PUB -DW_GC=1 -DW_GO=1|pub_gone's closed and owner loads both relaxed: end of stream before the last message
 full-topic-unneeded-gc|pass|-DWMM -DOVERWRITE -DNOJOIN -DKILL_PUB -DW_GC=1|pub_gone's closed load relaxed: blind (the owner load's acquire), C11 needs it
 full-topic-unneeded-go|pass|-DWMM -DOVERWRITE -DNOJOIN -DKILL_PUB -DW_GO=1|pub_gone's owner load relaxed: closed's acquire, and /proc, order what follows
-full-topic-weak-gc2|assert|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DN=4 -DW_GC2=1|pub_gone's second look at closed relaxed: a successor's close seen, its messages not
-full-topic-unneeded-go2|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DN=4 -DW_GO2=1|pub_gone's second look at the owner word relaxed: a stale one only says dead again
-full-topic-unneeded-open|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DN=4 -DW_OPP=1 -DW_OPS=1 -DW_OPW=1 -DW_OPC=1|pub_open's loads and stores after the claim, all relaxed: the CAS acquires
+full-topic-weak-gc2|assert|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_GC2=1|pub_gone's second look at closed relaxed: a successor's close seen, its messages not
+full-topic-unneeded-go2|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_GO2=1|pub_gone's second look at the owner word relaxed: a stale one only says dead again
+full-topic-unneeded-open|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_OPP=1 -DW_OPS=1 -DW_OPW=1 -DW_OPC=1|pub_open's loads and stores after the claim, all relaxed: the CAS acquires
 EOF
 	fi
 }

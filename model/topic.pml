@@ -47,17 +47,20 @@
  * there, and must have had every message the dead one completed (its
  * even seq word stored), also one it had not yet counted in published;
  * and a publisher that closed before it died (exited) must read as the
- * end of the stream, never as dead. -DTAKEOVER adds a successor (owner word 10) on the dead
- * one's cpu: once the first is dead it opens as shmkit_pub_open does
- * (claim: the owner word, /proc, the CAS; published; stepping over a
- * slot whose word is already 2 pos + 2; published; closed = 0) and
- * publishes the rest of the N messages, rewriting a slot left odd; the
- * subscribers take -SHMKIT_EPEERDEAD as "try again", skip some of
- * pub_gone's looks (C makes them every 20 ms), and read on to the end of
- * the stream. Each message number is completed at most once (asserted
- * at the even seq word: a number reused is a fault), and the successor's
- * payload words hold s + 9, so that a copy mixing its rewrite of a slot
- * with its predecessor's half-written one shows.
+ * end of the stream, never as dead.
+ *
+ * -DTAKEOVER adds a successor (owner word 10) on the dead one's cpu:
+ * once the first is dead it opens as shmkit_pub_open does (claim: the
+ * owner word, /proc, the CAS; published; stepping over a slot whose word
+ * is already 2 pos + 2; published; closed = 0; with -DOPEN_KICK the wake
+ * of every sleeper the code has made since finding 7) and publishes the
+ * rest of the N messages, rewriting a slot left odd. The subscribers
+ * take -SHMKIT_EPEERDEAD as "try again", skip some of pub_gone's looks
+ * (C makes them every 20 ms), and read on to the end of the stream.
+ * Each message number is completed at most once (asserted at the even
+ * seq word: a number reused is a fault), and the successor's payload
+ * words hold s + 9, so that a copy mixing its rewrite of a slot with its
+ * predecessor's half-written one shows.
  *
  * Ghost variables (g_) only observe; the protocol reads none of them
  * except g_alive and g_palive, the /proc lookups of owner words.
@@ -444,8 +447,10 @@ inline pub_open() {
 	store(PUB, CLOSED, 0, ORD(REL, W_OPC));
 #ifdef OPEN_KICK
 	/*
-	 * a fix (README, finding 7): wake every sleeper, as
-	 * shmkit_chan_open's kick_peer does
+	 * the fix of finding 7 (README), in the code since 86665ce:
+	 * wake_subs(p, 1), every sleeper woken, as shmkit_chan_open's
+	 * kick_peer does (its look at joins changes nothing here: rescan
+	 * is set). Without -DOPEN_KICK: the code before the fix.
 	 */
 	fence(PUB);
 	atomic {
