@@ -741,7 +741,10 @@ static int pub_gone(void *arg)
 		/*
 		 * It may have closed and exited between our load of closed and
 		 * /proc: a clean end must not read as a death. Gone, it
-		 * stores nothing more, so one more look settles it.
+		 * stores nothing more, so one more look settles it. That look
+		 * at closed must acquire: after a successor's close it orders
+		 * our last look at the slots after its messages (model:
+		 * full-topic-weak-gc2); the owner load may be relaxed.
 		 */
 		closed = shmkit_load_acquire(&h->closed);
 		if (!closed && shmkit_load_acquire(&h->owner) != owner)
