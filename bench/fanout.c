@@ -130,9 +130,9 @@ static void publisher(struct fan_run *f)
 		if ((err = shmkit_chan_open(f->name[i], SHMKIT_PRODUCER, &ch[i])) < 0)
 			fan_fail(c, "producer: open", err);
 	started(c);
-	/* a warm-up of about two rings' worth touches every page first */
-	n = (2u * f->o->ring) / f->size;
-	n = n < 64 ? 64 : n > 200000 ? 200000 : n;
+	/* a warm-up of about a ring's worth touches every page first */
+	n = f->o->ring / f->size;
+	n = n < 64 ? 64 : n > 100000 ? 100000 : n;
 	for (r = 0; r <= f->o->reps && r < FAN_ROUNDS - 1; r++) {
 		double w0, w1, dt;
 		uint64_t k0, k1;
