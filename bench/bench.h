@@ -212,6 +212,9 @@ int bench_can_pin(const struct bench_opts *o, char *why, size_t cap);
 struct bench_fan_result {
 	struct bench_stat delivered, pub_busy, pub_wait;
 	struct bench_stat pub_wakes;	/* its wake-up calls per 1,000 messages */
+	struct bench_stat line_ns;	/* the probes before the timed rounds */
+	double rep_line_ns[BENCH_MAX_REPS];	/* each repetition's (the sweep's) */
+	int moved;			/* repetitions probed at > BENCH_MOVED x the floor */
 	int nreps;
 };
 int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,

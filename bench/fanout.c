@@ -17,9 +17,13 @@
  * Rounds: a warm-up, then reps timed ones, each announced in the control
  * block before its first message (n[r]); a subscriber notes when it has
  * checked a round's last message, and the publisher starts the next round
- * once every subscriber has, so no round's time holds another's.
+ * once every subscriber has, so no round's time holds another's. Between
+ * rounds the publisher and subscriber 0 pass one cache line back and
+ * forth, as the streams' probe does: a set of processes the host placed
+ * badly shows there, several times slower.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 #define FAN_ROUNDS (BENCH_MAX_REPS + 2)
 #define FAN_TIMEOUT_MS 10000	/* a stuck run fails instead of hanging */
 #define FAN_START_S 10.0
+#define FAN_PROBE_TRIPS 256
 
 struct fan_ctl {
 	_Atomic int ready;		/* children with their end open */
@@ -47,7 +52,12 @@ struct fan_ctl {
 	double wait_s[FAN_ROUNDS];	/* its waits for room within the round */
 	uint64_t wakes[FAN_ROUNDS];	/* its wake-up calls within the round */
 	double t1[FAN_ROUNDS][FAN_MAX_SUBS];	/* subscriber i: the round's last check */
+	double line_ns[FAN_ROUNDS];	/* the probe before round r */
+	_Atomic int probed;		/* the probe before round r is over: r */
 	char why[256];
+	/* the probe's line: the publisher makes it odd, subscriber 0 even */
+	_Alignas(64) _Atomic uint64_t probe;
+	char probe_pad[64 - sizeof(uint64_t)];
 };
 
 struct fan_run {
@@ -104,6 +114,49 @@ static void pub_counts(const struct fan_run *f, double *wait_s, uint64_t *wakes)
 	*wakes = w;
 }
 
+/* The publisher's half of the probe: the mean round trip, ns. */
+static double probe_line(struct fan_ctl *c)
+{
+	uint64_t v = atomic_load_explicit(&c->probe, memory_order_relaxed);
+	double t0 = clock_s();
+
+	for (int i = 0; i < FAN_PROBE_TRIPS; i++) {
+		/* odd: subscriber 0 answers v + 1 (relaxed: no data rides on it) */
+		atomic_store_explicit(&c->probe, ++v, memory_order_relaxed);
+		while (atomic_load_explicit(&c->probe, memory_order_relaxed) == v) {
+			if (atomic_load(&c->failed))
+				_exit(0);
+			cpu_relax();
+		}
+		v++;
+	}
+	return (clock_s() - t0) / FAN_PROBE_TRIPS * 1e9;
+}
+
+/*
+ * Subscriber 0's half: answers until the probe before round r is over.
+ * Not before every subscriber is done with the round before: they share
+ * its cpu, and a spin here would take time from their timed round.
+ */
+static void answer_probe(struct fan_ctl *c, int nsubs, int r)
+{
+	for (int i = 1; i < nsubs; i++)
+		while (atomic_load_explicit(&c->done[i], memory_order_acquire) < r) {
+			if (atomic_load(&c->failed))
+				_exit(0);
+			sched_yield();
+		}
+	while (atomic_load_explicit(&c->probed, memory_order_acquire) < r) {
+		uint64_t v = atomic_load_explicit(&c->probe, memory_order_relaxed);
+
+		if (v & 1)
+			atomic_store_explicit(&c->probe, v + 1, memory_order_relaxed);
+		if (atomic_load(&c->failed))
+			_exit(0);
+		cpu_relax();
+	}
+}
+
 /* Every subscriber has checked round r to its end. */
 static void wait_round(struct fan_ctl *c, int nsubs, int r)
 {
@@ -138,6 +191,13 @@ static void publisher(struct fan_run *f)
 		uint64_t k0, k1;
 
 		pub_counts(f, &w0, &k0);
+		if (r > 0) {
+			/* the other subscribers' spins for the next message are over
+			   (a channel's is at most 1 ms): subscriber 0 has its cpu */
+			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+			c->line_ns[r] = probe_line(c);
+			atomic_store_explicit(&c->probed, r, memory_order_release);
+		}
 		c->n[r] = n;
 		c->t0[r] = clock_s();
 		for (uint64_t k = 0; k < n; k++, seq++) {
@@ -169,6 +229,7 @@ static void publisher(struct fan_run *f)
 		n = n < 16 ? 16 : n;
 	}
 	c->n[r] = 0;
+	atomic_store_explicit(&c->probed, r, memory_order_release);
 	if (pub)
 		shmkit_pub_close(pub);
 	for (int i = 0; i < nch; i++)
@@ -215,6 +276,8 @@ static void subscriber(struct fan_run *f, int i)
 		seq++;
 		c->t1[r][i] = clock_s();
 		atomic_store_explicit(&c->done[i], r + 1, memory_order_release);
+		if (i == 0)
+			answer_probe(c, f->nsubs, r + 1);
 	}
 out:
 	if (sub)
@@ -313,7 +376,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 	struct fan_run f = { .topic = topic, .nsubs = nsubs, .size = size, .o = o,
 			     .round_s = o->duration / 2 };
 	double deliv[BENCH_MAX_REPS], busy[BENCH_MAX_REPS], wait[BENCH_MAX_REPS];
-	double wakes[BENCH_MAX_REPS];
+	double wakes[BENCH_MAX_REPS], line[BENCH_MAX_REPS];
 	char what[64];
 	int k = 0, err;
 
@@ -342,6 +405,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 								   : sending / 10);
 		wait[k] = f.c->wait_s[r] / sending;
 		wakes[k] = 1000.0 * (double)f.c->wakes[r] / (double)f.c->n[r];
+		line[k] = f.c->line_ns[r];
 	}
 	munmap(f.c, sizeof(*f.c));
 	if (err || k == 0)
@@ -350,6 +414,7 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 	bench_stat_of(busy, k, &res->pub_busy);
 	bench_stat_of(wait, k, &res->pub_wait);
 	bench_stat_of(wakes, k, &res->pub_wakes);
+	bench_stat_of(line, k, &res->line_ns);
 	res->nreps = k;
 	return 0;
 }

@@ -171,6 +171,9 @@ static void json_fanout(FILE *f, const struct bench *b)
 				json_stat(f, "pub_wait_share", &r->pub_wait);
 				fprintf(f, ", ");
 				json_stat(f, "pub_wakes_per_1000", &r->pub_wakes);
+				fprintf(f, ", ");
+				json_stat(f, "line_ns", &r->line_ns);
+				fprintf(f, ", \"moved\": %d", r->moved);
 				fprintf(f, "}");
 				first = 0;
 			}

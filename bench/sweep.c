@@ -269,7 +269,7 @@ const int fan_subs[NFAN_SUBS] = { 1, 2, 4, 8 };
  */
 static void fanout_cell(struct bench *b, int n, int s, const struct bench_opts *one)
 {
-	double v[2][4][BENCH_MAX_REPS];
+	double v[2][5][BENCH_MAX_REPS];
 	int bad[2] = { 0, 0 };
 
 	for (int rep = 0; rep < b->o.reps; rep++) {
@@ -291,6 +291,7 @@ static void fanout_cell(struct bench *b, int n, int s, const struct bench_opts *
 			v[k][1][rep] = r.pub_busy.median;
 			v[k][2][rep] = r.pub_wait.median;
 			v[k][3][rep] = r.pub_wakes.median;
+			v[k][4][rep] = r.line_ns.median;
 		}
 	}
 	for (int k = FAN_CHANS; k <= FAN_TOPIC; k++) {
@@ -303,7 +304,35 @@ static void fanout_cell(struct bench *b, int n, int s, const struct bench_opts *
 		bench_stat_of(v[k][1], b->o.reps, &r->pub_busy);
 		bench_stat_of(v[k][2], b->o.reps, &r->pub_wait);
 		bench_stat_of(v[k][3], b->o.reps, &r->pub_wakes);
+		memcpy(r->rep_line_ns, v[k][4], (size_t)b->o.reps * sizeof(double));
+		bench_stat_of(v[k][4], b->o.reps, &r->line_ns);
 		r->nreps = b->o.reps;
+	}
+}
+
+/* Fan-out's repetitions far above the run's fastest probe (the streams'
+ * and its own). */
+static void fanout_moved(struct bench *b)
+{
+	double floor = b->line_floor;
+
+	for (int k = 0; k < 2; k++)
+		for (int n = 0; n < NFAN_SUBS; n++)
+			for (int s = 0; s < NFAN_SIZES; s++)
+				if (b->fan_ok[k][n][s] && b->fan[k][n][s].line_ns.min > 0 &&
+				    (!floor || b->fan[k][n][s].line_ns.min < floor))
+					floor = b->fan[k][n][s].line_ns.min;
+	b->fan_floor = floor;
+	for (int k = 0; k < 2; k++) {
+		for (int n = 0; n < NFAN_SUBS; n++) {
+			for (int s = 0; s < NFAN_SIZES; s++) {
+				struct bench_fan_result *r = &b->fan[k][n][s];
+
+				r->moved = 0;
+				for (int i = 0; b->fan_ok[k][n][s] && i < r->nreps; i++)
+					r->moved += r->rep_line_ns[i] > BENCH_MOVED * floor;
+			}
+		}
 	}
 }
 
@@ -312,6 +341,7 @@ static void fanout_all(struct bench *b, const struct bench_opts *one)
 	for (int s = 0; s < NFAN_SIZES; s++)
 		for (int n = 0; n < NFAN_SUBS; n++)
 			fanout_cell(b, n, s, one);
+	fanout_moved(b);
 }
 
 void bench_sweep(struct bench *b)

@@ -66,6 +66,7 @@ struct bench {
 	int line_ok;
 	double clock_ns;	/* one clock reading, in every sampled trip */
 	double line_floor;	/* the fastest stream probe of the run, ns; 0 none */
+	double fan_floor;	/* the same with fan-out's probes; 0 none */
 	int failures;
 	char machine[256];
 };

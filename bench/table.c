@@ -258,6 +258,8 @@ static void print_fanout_row(FILE *f, const struct bench *b, int n, int s)
 	fmt_si(v[3], sizeof(v[3]), c->pub_busy.median);
 	fprintf(f, "  %-8s %4d %11s %11s", size, fan_subs[n], tok ? v[0] : "failed",
 		cok ? v[1] : "failed");
+	/* either side's repetitions ran on cpus the host moved or crowded */
+	fputc((tok && t->moved) || (cok && c->moved) ? '~' : ' ', f);
 	if (tok && cok)
 		fprintf(f, " %6.2fx", t->delivered.median / c->delivered.median);
 	else
@@ -276,11 +278,23 @@ static void print_fanout(FILE *f, const struct bench *b)
 {
 	fprintf(f, "\nFan-out, zero-copy, block policy: one publisher on cpu %d, every subscriber "
 		"on cpu %d\n", b->o.cpu[0], b->o.cpu[1]);
-	fprintf(f, "  %-8s %4s %11s %11s %7s %11s %11s %7s %9s\n", "size", "subs",
+	int moved = 0, reps = 0;
+
+	fprintf(f, "  %-8s %4s %11s %11s %8s %11s %11s %7s %9s\n", "size", "subs",
 		"sub: topic", "channels", "ratio", "pub: topic", "channels", "ratio", "vs 1 sub");
-	for (int s = 0; s < NFAN_SIZES; s++)
-		for (int n = 0; n < NFAN_SUBS; n++)
+	for (int s = 0; s < NFAN_SIZES; s++) {
+		for (int n = 0; n < NFAN_SUBS; n++) {
 			print_fanout_row(f, b, n, s);
+			for (int k = 0; k < 2; k++)
+				if (b->fan_ok[k][n][s])
+					moved += b->fan[k][n][s].moved, reps += b->fan[k][n][s].nreps;
+		}
+	}
+	if (moved)
+		fprintf(f, "  ~ %d of %d repetitions ran with the cache line's round trip above "
+			"%dx the fastest (%.0f ns):\n    the host moved or crowded the cpus, "
+			"and their figures may be far off\n", moved, reps, BENCH_MOVED,
+			b->fan_floor);
 	fprintf(f, "  sub: msg/s each subscriber got; the subscribers share one cpu, so it "
 		"falls with N\n"
 		"  pub: the publisher's msg/s over its own work (sending less waiting for "

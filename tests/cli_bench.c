@@ -145,6 +145,7 @@ static void json_and_plot(void)
 		  "              'pub_wakes_per_1000'):\n"
 		  "        assert 0 <= f[k]['min'] <= f[k]['median'] <= f[k]['max'], (k, f)\n"
 		  "    assert f['sub_msgs_per_s']['min'] > 0 and f['pub_wait_share']['max'] <= 1.01, f\n"
+		  "    assert f['line_ns']['min'] > 0 and 0 <= f['moved'] <= f['reps'], f\n"
 		  /* the publisher's own rate is never below what it delivered */
 		  "    assert f['pub_msgs_per_s']['median'] >= 0.99 * f['sub_msgs_per_s']['median'], f\n"
 		  "assert {'64 B 1 to 1 msg/s, topic vs channel',\n"
