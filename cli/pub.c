@@ -173,6 +173,7 @@ static int parse(struct pub *p, int argc, char **argv)
 	/* what the library would refuse with a bare -EINVAL, said here */
 	while (slots < p->tp.slots)
 		slots <<= 1;
+	p->tp.slots = slots;	/* as the library rounds it: same_shape compares this */
 	if (p->tp.history > slots - 2) {
 		err_msg("pub", "--history: at most slots - 2 (%u with %u slots)", slots - 2, slots);
 		return EXIT_USAGE;
@@ -189,14 +190,10 @@ static int parse(struct pub *p, int argc, char **argv)
 /* Does the existing topic have the shape the options asked for? */
 static int same_shape(const struct pub *p, const struct shmkit_topic_info *i)
 {
-	uint64_t slots = 4;
-
-	while (slots < p->tp.slots)
-		slots <<= 1;
 	/* max_msg is stored rounded up to whole 64-byte slots */
 	return (!(p->gave & GAVE_MAX_MSG) ||
 		(i->max_msg >= p->tp.max_msg && i->max_msg - p->tp.max_msg < 64)) &&
-	       (!(p->gave & GAVE_SLOTS) || i->slots == slots) &&
+	       (!(p->gave & GAVE_SLOTS) || i->slots == p->tp.slots) &&
 	       (!(p->gave & GAVE_MAX_SUBS) || i->max_subs == p->tp.max_subs) &&
 	       (!(p->gave & GAVE_HISTORY) || i->history == p->tp.history) &&
 	       (!(p->gave & GAVE_POLICY) || i->policy == p->tp.policy);
