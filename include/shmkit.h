@@ -502,6 +502,72 @@ struct shmkit_topic_sub_info {
 int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 		      struct shmkit_topic_sub_info *subs, size_t cap);
 
+/* ------------------------------------------------------------- wait sets */
+
+/*
+ * A wait set waits on many handles at once: channels (a consumer for its
+ * next message, a producer for room), topic subscribers and publishers.
+ * One thread, no system call while some member is ready; asleep, it
+ * sleeps on all members' wake words in one futex_waitv (Linux 5.16), or,
+ * on older kernels, on one member's at a time in 1 ms slices. Not for
+ * sharing between threads: one waiter per set, and a handle in one set at
+ * a time.
+ */
+struct shmkit_waitset;
+
+#define SHMKIT_WAITSET_MAX 128	/* members of one set */
+
+/* One member that can proceed. */
+struct shmkit_event {
+	void *udata;	/* as given when the member was added */
+	/*
+	 * 0: the member's next call proceeds at once. Else the error that
+	 * call returns now, without waiting: -SHMKIT_EEOF, -EPIPE,
+	 * -SHMKIT_EPEERDEAD and the like (reported at every wait until the
+	 * member is removed), or -SHMKIT_ELOST once for a subscriber that
+	 * lost messages (it has moved on: its next recv gives the oldest
+	 * message still held).
+	 */
+	int status;
+};
+
+int shmkit_waitset_new(struct shmkit_waitset **ws);
+/* Frees the set; its members stay open. */
+int shmkit_waitset_free(struct shmkit_waitset *ws);
+
+/*
+ * Adds a member. A channel consumer is ready when a message has come; a
+ * producer when a message of room bytes (at most its max_msg) can be
+ * reserved at once (room must be 0 for a consumer). A subscriber is ready
+ * when a message has come; a publisher when it can publish (always under
+ * the overwrite policy). -EEXIST if the handle is in the set already;
+ * -ENOSPC past SHMKIT_WAITSET_MAX members; -EMSGSIZE for room > max_msg.
+ * Remove a member before closing its handle.
+ */
+int shmkit_waitset_add_chan(struct shmkit_waitset *ws, struct shmkit_chan *ch, size_t room,
+			    void *udata);
+int shmkit_waitset_add_pub(struct shmkit_waitset *ws, struct shmkit_pub *pub, void *udata);
+int shmkit_waitset_add_sub(struct shmkit_waitset *ws, struct shmkit_sub *sub, void *udata);
+/* Removes the member with this handle; -ENOENT if there is none. */
+int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle);
+
+/*
+ * How long a wait spins before it sleeps, in microseconds: -1 the default
+ * (100), 0 sleep at once, up to 1,000,000.
+ */
+int shmkit_waitset_set_spin(struct shmkit_waitset *ws, int spin_us);
+
+/*
+ * Waits until at least one member is ready, and fills up to max events.
+ * Returns their count; -EAGAIN (timeout 0) or -ETIMEDOUT if none became
+ * ready; timeouts as for channels. Fair: each wait starts looking after
+ * the last member the previous one reported, so a member that is always
+ * ready cannot hide the others. A member's dead peer is reported within
+ * 100 ms, as for its own waits.
+ */
+int shmkit_waitset_wait(struct shmkit_waitset *ws, struct shmkit_event *ev, int max,
+			int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,6 +90,7 @@
 #include "seg.h"
 #include "shmkit.h"
 #include "util.h"
+#include "waitset.h"
 
 /*
  * Spin at least this long before sleeping. A sleep and its wake-up cost
@@ -927,10 +928,34 @@ int shmkit_chan_send(struct shmkit_chan *ch, const void *buf, size_t len, int ti
 
 /* ------------------------------------------------------------- consumer */
 
+/*
+ * Consumer, with a record at ch->pos (data_ready said so): if it is a pad,
+ * release it at once and return 1; 0 if it is a message; or an error.
+ * The producer may be waiting for exactly the pad's bytes before it can
+ * write the next record, which is what we would wait for otherwise.
+ */
+static int skip_pad(struct shmkit_chan *ch)
+{
+	uint64_t off = ch->pos & ch->mask;
+
+	/* the header as data_ready read it: read once, checked here */
+	if ((uint32_t)ch->next_rec != SHMKIT_REC_PAD)
+		return 0;
+	/* a pad runs to the ring's end and never starts it */
+	if (off == 0)
+		return -SHMKIT_ECORRUPT;
+	ch->pos += ch->cap - off;
+	/* C2: hands the pad's bytes back; pairs with P2. Nothing of the pad
+	   was read: relaxed would do (model: full-unneeded-c2p) */
+	shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos, ch->pos);
+	wake_peer(ch);
+	return 1;
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms)
 {
-	uint64_t cur, off, rec;
+	uint64_t off, rec;
 	uint32_t n;
 	int err;
 
@@ -938,38 +963,20 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 		return -EINVAL;
 	if (ch->busy)
 		goto found;
-	for (cur = ch->pos;;) {
-		if ((err = wait_ready(ch, cur, timeout_ms)) < 0)
+	do {
+		if ((err = wait_ready(ch, ch->pos, timeout_ms)) < 0)
 			return err;
-		off = cur & ch->mask;
-		/* the header as data_ready read it: read once, checked here */
-		n = (uint32_t)ch->next_rec;
-		if (n == SHMKIT_REC_PAD) {
-			/* a pad runs to the ring's end and never starts it */
-			if (off == 0)
-				return -SHMKIT_ECORRUPT;
-			/*
-			 * Release the pad at once: the producer may be waiting
-			 * for exactly these bytes before it can write the next
-			 * record, which is what we would wait for otherwise.
-			 */
-			cur += ch->cap - off;
-			ch->pos = cur;
-			/* C2: hands the pad's bytes back; pairs with P2. Nothing
-			   of the pad was read: relaxed would do (model:
-			   full-unneeded-c2p) */
-			shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_CONS].pos, cur);
-			wake_peer(ch);
-			continue;
-		}
-		rec = rec_size(n);
-		if (n > ch->max_msg || rec > ch->cap - off)
-			return -SHMKIT_ECORRUPT;
-		ch->busy = 1;
-		ch->len = n;
-		ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
-		break;
-	}
+	} while ((err = skip_pad(ch)) > 0);
+	if (err < 0)
+		return err;
+	off = ch->pos & ch->mask;
+	n = (uint32_t)ch->next_rec;
+	rec = rec_size(n);
+	if (n > ch->max_msg || rec > ch->cap - off)
+		return -SHMKIT_ECORRUPT;
+	ch->busy = 1;
+	ch->len = n;
+	ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
 found:
 	*ptr = ch->peek_ptr;
 	*len = (size_t)ch->len;
@@ -1013,6 +1020,80 @@ int shmkit_chan_recv(struct shmkit_chan *ch, void *buf, size_t cap, size_t *len,
 	if (n)
 		memcpy(buf, p, n);
 	return shmkit_chan_release(ch);
+}
+
+/* ------------------------------------------------------------ wait sets */
+
+/*
+ * Producer: can a message of room bytes be reserved at once? As reserve
+ * does, a record that does not fit before the ring's end needs a pad
+ * first: the poll writes it when its bytes are free, so that the answer
+ * is about the record alone (the pad and the record together can need
+ * more than the ring).
+ */
+static int room_ready(struct shmkit_chan *ch, uint64_t room)
+{
+	uint64_t rec = rec_size(room), off = ch->pos & ch->mask;
+	int r;
+
+	if (rec > ch->cap - off) {
+		if ((r = space_ready(ch, ch->cap - off + REC_END_WORD)) <= 0)
+			return r;
+		rec_publish(ch, SHMKIT_REC_PAD, ch->cap - off);
+		wake_peer(ch);
+	}
+	return space_ready(ch, rec + REC_END_WORD);
+}
+
+/* Consumer: is a message (not a pad) at ch->pos? Releases pads on the way. */
+static int msg_ready(struct shmkit_chan *ch)
+{
+	int r;
+
+	for (;;) {
+		if ((r = data_ready(ch, ch->pos)) <= 0)
+			return r;
+		if ((r = skip_pad(ch)) <= 0)
+			return r < 0 ? r : 1;
+	}
+}
+
+int __shmkit_chan_poll(struct shmkit_chan *ch, uint64_t room, int look)
+{
+	int r, gone;
+
+	if (ch->busy)
+		return 1;	/* a reservation or a peeked message: no wait */
+	if (ch->side == __SHMKIT_SIDE_PROD) {
+		/* reserve fails at once on a closed consumer: so does the poll */
+		if (shmkit_load_relaxed(&ch->hdr->cold[__SHMKIT_SIDE_CONS].closed) &&
+		    peer_gone(ch) == -EPIPE)
+			return -EPIPE;
+		r = room_ready(ch, room);
+	} else {
+		r = msg_ready(ch);
+	}
+	if (r)
+		return r;
+	gone = look ? peer_gone(ch) : peer_closed(ch) ? peer_gone(ch) : 0;
+	if (!gone)
+		return 0;
+	/* the other side's last data counts: look once more after it left */
+	r = ch->side == __SHMKIT_SIDE_PROD ? room_ready(ch, room) : msg_ready(ch);
+	return r ? r : gone;
+}
+
+void __shmkit_chan_sleep_words(struct shmkit_chan *ch, struct __shmkit_sleep_words *w)
+{
+	w->flag = &ch->hdr->sleep[ch->side].sleeping;
+	w->seq = &ch->hdr->sleep[ch->side].wake_seq;
+	w->sleeps = &ch->hdr->cold[ch->side].sleeps;
+	w->shared = 0;
+}
+
+int __shmkit_chan_is_producer(const struct shmkit_chan *ch)
+{
+	return ch->side == __SHMKIT_SIDE_PROD;
 }
 
 /* For tests: the ring as this handle sees it (checked at open). */

@@ -1,11 +1,26 @@
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "barrier.h"
 #include "futex.h"
+
+/* Headers older than Linux 5.16 know neither the call nor its vector. */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449	/* one number for all architectures since 5.1, but alpha */
+#endif
+#ifndef FUTEX_32
+#define FUTEX_32 2
+struct futex_waitv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t __reserved;
+};
+#endif
 
 int __shmkit_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns)
 {
@@ -19,6 +34,34 @@ int __shmkit_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns)
 	}
 	/* FUTEX_WAIT's timeout is relative (CLOCK_MONOTONIC) */
 	r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tp, NULL, 0);
+	return r < 0 ? -errno : 0;
+}
+
+int __shmkit_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals, int n, int64_t ns)
+{
+	struct futex_waitv w[SHMKIT_FUTEX_WAITV_MAX];
+	struct timespec ts, *tp = NULL;
+	long r;
+
+	if (n < 1 || n > SHMKIT_FUTEX_WAITV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		/* FUTEX_32 without FUTEX_PRIVATE_FLAG: the wakers are other processes */
+		w[i] = (struct futex_waitv){ .val = vals[i], .flags = FUTEX_32,
+					     .uaddr = (uint64_t)(uintptr_t)words[i] };
+	}
+	if (ns >= 0) {
+		/* futex_waitv's timeout is absolute, on the clock named below */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(ns / 1000000000);
+		ts.tv_nsec += (long)(ns % 1000000000);
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		tp = &ts;
+	}
+	r = syscall(SYS_futex_waitv, w, (unsigned)n, 0u, tp, CLOCK_MONOTONIC);
 	return r < 0 ? -errno : 0;
 }
 

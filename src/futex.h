@@ -15,6 +15,15 @@
  */
 int __shmkit_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns);
 
+/*
+ * Sleeps while every words[i] == vals[i] (n <= SHMKIT_FUTEX_WAITV_MAX),
+ * at most ns nanoseconds (ns < 0: no limit): the kernel's futex_waitv
+ * (Linux 5.16). Returns 0 when woken, -EAGAIN if a word had already
+ * changed, -ETIMEDOUT, -EINTR, or -ENOSYS where the kernel lacks it.
+ */
+#define SHMKIT_FUTEX_WAITV_MAX 128
+int __shmkit_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals, int n, int64_t ns);
+
 /* Wakes up to n sleepers on word. Returns the number woken or -errno. */
 int __shmkit_futex_wake(_Atomic uint32_t *word, int n);
 

@@ -23,6 +23,7 @@
 #include "shmkit.h"
 #include "topic.h"
 #include "util.h"
+#include "waitset.h"
 
 #define SPIN_NS 100000			/* spin this long before sleeping */
 #define SLICE_NS 20000000		/* a sleep's longest slice: see dead peers */
@@ -976,4 +977,49 @@ int shmkit_sub_recv(struct shmkit_sub *s, void *buf, size_t cap, size_t *len, in
 	}
 	copy_out(&s->t, buf, src, n);
 	return shmkit_sub_release(s);
+}
+
+/* ------------------------------------------------------------ wait sets */
+
+int __shmkit_pub_poll(struct shmkit_pub *p, int look)
+{
+	int r;
+
+	if (p->busy || p->t.policy == __SHMKIT_TOPIC_OVERWRITE)
+		return 1;	/* a reservation open, or a publisher that never waits */
+	if ((r = room_ready(p)) || !look)
+		return r;
+	/* as wait_for's gone: subscribers that died holding us back go */
+	evict_dead(p);
+	return room_ready(p);
+}
+
+int __shmkit_sub_poll(struct shmkit_sub *s, int look)
+{
+	int r;
+
+	if (s->busy)
+		return 1;	/* a peeked message: peek gives it again at once */
+	if ((r = msg_ready(s)))
+		return r;
+	/* without look, only a close (no /proc): what the sleep's re-check needs */
+	if (!look && !shmkit_load_acquire(&s->t.hdr->closed))
+		return 0;
+	return pub_gone(s);
+}
+
+void __shmkit_pub_sleep_words(struct shmkit_pub *p, struct __shmkit_sleep_words *w)
+{
+	w->flag = &p->t.hdr->pub_sleeping;
+	w->seq = &p->t.hdr->pub_wake_seq;
+	w->sleeps = &p->t.hdr->sleeps;
+	w->shared = 0;
+}
+
+void __shmkit_sub_sleep_words(struct shmkit_sub *s, struct __shmkit_sleep_words *w)
+{
+	w->flag = &s->t.hdr->subs_sleeping;
+	w->seq = &s->t.hdr->sub_wake_seq;
+	w->sleeps = &s->me->sleeps;
+	w->shared = 1;
 }

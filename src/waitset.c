@@ -1,0 +1,331 @@
+/*
+ * Wait sets: one thread waits on many channels and topics (shmkit.h).
+ *
+ * Awake, a wait polls its members in turn, from where the last wait
+ * stopped: a few loads each, no system call. It spins like a channel's
+ * wait, then sleeps. To sleep it does each member's own sleeper's half of
+ * the handshake (S1 in chan.c, W1 and W3 in topic.h), for all members in
+ * a row: read the member's wake sequence, raise its flag; then one full
+ * barrier; then re-check every member; then sleep until any sequence
+ * moves. The wakers are the members' peers, unchanged: each one, having
+ * published, makes its full barrier and looks at the flag of the side it
+ * serves (S2, W2, W3). For every member it is the same store-barrier-load
+ * pairing as for one handle, so either the re-check sees the peer's data
+ * or the peer sees the flag and bumps the sequence the sleep compares.
+ *
+ * One sleep on many words is futex_waitv (Linux 5.16). Without it (an
+ * older kernel, or a sandbox that forbids the call), a set of one member
+ * sleeps on its word as a handle does, and a larger set on one member's
+ * word at a time, a different one each time, in slices of
+ * FALLBACK_SLICE_NS: a wake of that member is seen at once, the others'
+ * within a slice.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "barrier.h"
+#include "chan.h"
+#include "futex.h"
+#include "relax.h"
+#include "shmkit.h"
+#include "util.h"
+#include "waitset.h"
+
+#define SPIN_NS 100000			/* the default spin, as a channel's least */
+#define SPIN_US_MAX 1000000
+#define PEER_CHECK_NS 20000000		/* a member's dead peer: look this often */
+#define FALLBACK_SLICE_NS 1000000
+
+enum member_kind { MEMBER_CHAN, MEMBER_PUB, MEMBER_SUB };
+
+struct member {
+	void *handle;
+	void *udata;
+	int kind;
+	uint64_t room;		/* a channel producer's message size */
+	uint64_t looked;	/* when its peer was last looked at, ns */
+	struct __shmkit_sleep_words words;
+};
+
+struct shmkit_waitset {
+	struct member m[SHMKIT_WAITSET_MAX];
+	int n;
+	int next;		/* where the next scan starts */
+	unsigned turn;		/* fallback: whose word the next sleep is on */
+	uint64_t spin_ns;
+};
+
+int __shmkit_waitset_no_waitv;
+/* learned at the first sleep that tries it; any thread may set it */
+static _Atomic int waitv_missing;
+
+SHMKIT_EXPORT
+int shmkit_waitset_new(struct shmkit_waitset **out)
+{
+	struct shmkit_waitset *ws;
+
+	if (!out)
+		return -EINVAL;
+	if (!(ws = calloc(1, sizeof(*ws))))
+		return -ENOMEM;
+	ws->spin_ns = SPIN_NS;
+	*out = ws;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_free(struct shmkit_waitset *ws)
+{
+	if (!ws)
+		return -EINVAL;
+	free(ws);
+	return 0;
+}
+
+static int find(const struct shmkit_waitset *ws, const void *handle)
+{
+	for (int i = 0; i < ws->n; i++)
+		if (ws->m[i].handle == handle)
+			return i;
+	return -1;
+}
+
+static int add(struct shmkit_waitset *ws, void *handle, int kind, uint64_t room, void *udata)
+{
+	struct member *m;
+
+	if (find(ws, handle) >= 0)
+		return -EEXIST;
+	if (ws->n == SHMKIT_WAITSET_MAX)
+		return -ENOSPC;
+	m = &ws->m[ws->n];
+	*m = (struct member){ .handle = handle, .udata = udata, .kind = kind, .room = room };
+	if (kind == MEMBER_CHAN)
+		__shmkit_chan_sleep_words(handle, &m->words);
+	else if (kind == MEMBER_PUB)
+		__shmkit_pub_sleep_words(handle, &m->words);
+	else
+		__shmkit_sub_sleep_words(handle, &m->words);
+	ws->n++;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_add_chan(struct shmkit_waitset *ws, struct shmkit_chan *ch, size_t room,
+			    void *udata)
+{
+	if (!ws || !ch)
+		return -EINVAL;
+	if (!__shmkit_chan_is_producer(ch) && room)
+		return -EINVAL;
+	if (room > shmkit_chan_max_msg(ch))
+		return -EMSGSIZE;
+	return add(ws, ch, MEMBER_CHAN, room, udata);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_add_pub(struct shmkit_waitset *ws, struct shmkit_pub *pub, void *udata)
+{
+	if (!ws || !pub)
+		return -EINVAL;
+	return add(ws, pub, MEMBER_PUB, 0, udata);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_add_sub(struct shmkit_waitset *ws, struct shmkit_sub *sub, void *udata)
+{
+	if (!ws || !sub)
+		return -EINVAL;
+	return add(ws, sub, MEMBER_SUB, 0, udata);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle)
+{
+	int i;
+
+	if (!ws || !handle)
+		return -EINVAL;
+	if ((i = find(ws, handle)) < 0)
+		return -ENOENT;
+	/* keep the order: the turn of the others stays as it was */
+	memmove(&ws->m[i], &ws->m[i + 1], (size_t)(ws->n - i - 1) * sizeof(ws->m[0]));
+	ws->n--;
+	if (ws->next > i)
+		ws->next--;
+	if (ws->next >= ws->n)
+		ws->next = 0;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_set_spin(struct shmkit_waitset *ws, int spin_us)
+{
+	if (!ws || spin_us < -1 || spin_us > SPIN_US_MAX)
+		return -EINVAL;
+	ws->spin_ns = spin_us < 0 ? SPIN_NS : (uint64_t)spin_us * 1000u;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ wait */
+
+static int poll_member(struct member *m, int look)
+{
+	switch (m->kind) {
+	case MEMBER_CHAN:
+		return __shmkit_chan_poll(m->handle, m->room, look);
+	case MEMBER_PUB:
+		return __shmkit_pub_poll(m->handle, look);
+	default:
+		return __shmkit_sub_poll(m->handle, look);
+	}
+}
+
+/*
+ * Polls each member once, from ws->next on, into up to max events; the
+ * next scan starts after the last member reported. With now set, members
+ * not looked at for PEER_CHECK_NS also get a look at their peer's life:
+ * one /proc look per member per period, however often the set waits.
+ */
+static int scan(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, uint64_t now)
+{
+	int got = 0, last = 0, i = ws->next, r;
+
+	for (int k = 0; k < ws->n && got < max; k++, i = i + 1 == ws->n ? 0 : i + 1) {
+		struct member *m = &ws->m[i];
+		int look = now && now - m->looked >= PEER_CHECK_NS;
+
+		if (look)
+			m->looked = now;
+		if (!(r = poll_member(m, look)))
+			continue;
+		ev[got].udata = m->udata;
+		ev[got].status = r > 0 ? 0 : r;
+		got++;
+		last = i;
+	}
+	if (got)
+		ws->next = last + 1 == ws->n ? 0 : last + 1;
+	return got;
+}
+
+/* Sleeps until one of the words moves, or ns pass (< 0: no limit). */
+static void sleep_on(struct shmkit_waitset *ws, _Atomic uint32_t *const *words,
+		     const uint32_t *vals, int64_t ns)
+{
+	int n = ws->n, r, i;
+
+	if (n > 1 && !__shmkit_waitset_no_waitv && !atomic_load_explicit(&waitv_missing,
+									memory_order_relaxed)) {
+		r = __shmkit_futex_waitv(words, vals, n, ns);
+		/* seccomp sandboxes answer calls they do not know with EPERM */
+		if (r != -ENOSYS && r != -EPERM)
+			return;
+		atomic_store_explicit(&waitv_missing, 1, memory_order_relaxed);
+	}
+	i = n > 1 ? (int)(ws->turn++ % (unsigned)n) : 0;
+	if (n > 1 && (ns < 0 || ns > FALLBACK_SLICE_NS))
+		ns = FALLBACK_SLICE_NS;
+	__shmkit_futex_wait(words[i], vals[i], ns);
+}
+
+/*
+ * Announces a sleep on every member, re-checks them all, and sleeps if
+ * none is ready (the handshake: see the top of this file). Returns the
+ * events found, after the sleep or instead of it.
+ */
+static int sleep_all(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, int64_t ns)
+{
+	_Atomic uint32_t *words[SHMKIT_WAITSET_MAX];
+	uint32_t vals[SHMKIT_WAITSET_MAX];
+	int got;
+
+	for (int i = 0; i < ws->n; i++) {
+		struct __shmkit_sleep_words *w = &ws->m[i].words;
+
+		/* S1, W1, W3: the sequence before the flag; the barrier
+		   below orders both before the re-check (relaxed would do
+		   for this load, as in chan.c's sleep_once) */
+		vals[i] = shmkit_load_acquire(w->seq);
+		words[i] = w->seq;
+		shmkit_store_relaxed(w->flag, 1);
+		/* each announcement allows one wake: wakes <= sleeps holds */
+		__shmkit_count(w->sleeps, 1);
+	}
+	/* S1, W1, W3: every flag before every re-check; pairs with the
+	   members' wakers (S2, W2, W3) */
+	shmkit_smp_mb();
+	/* the re-check sees closes (they bump the sequence after closed),
+	   not deaths: those need /proc, and the slice bounds them */
+	got = scan(ws, ev, max, 0);
+	if (!got) {
+		sleep_on(ws, words, vals, ns);
+		got = scan(ws, ev, max, 0);
+	}
+	for (int i = 0; i < ws->n; i++)
+		if (!ws->m[i].words.shared)
+			shmkit_store_relaxed(ws->m[i].words.flag, 0);
+	return got;
+}
+
+/* A set with no members waits out its timeout; for ever would never end. */
+static int wait_empty(int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000 };
+
+	if (timeout_ms < 0)
+		return -EINVAL;
+	if (timeout_ms == 0)
+		return -EAGAIN;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return -ETIMEDOUT;
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_wait(struct shmkit_waitset *ws, struct shmkit_event *ev, int max,
+			int timeout_ms)
+{
+	uint64_t start, now, deadline, next_look;
+	int64_t slice;
+	int got;
+
+	if (!ws || !ev || max < 1)
+		return -EINVAL;
+	if (ws->n == 0)
+		return wait_empty(timeout_ms);
+	if ((got = scan(ws, ev, max, 0)))
+		return got;
+	start = __shmkit_now_ns();
+	if (timeout_ms == 0)
+		return (got = scan(ws, ev, max, start)) ? got : -EAGAIN;
+	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	next_look = start;
+	for (unsigned i = 1;; i++) {
+		if ((got = scan(ws, ev, max, 0)))
+			return got;
+		cpu_relax();
+		/* the clock costs tens of ns: read it every 64 polls while spinning */
+		if (ws->spin_ns && i % 64)
+			continue;
+		now = __shmkit_now_ns();
+		if (now >= next_look) {
+			if ((got = scan(ws, ev, max, now)))
+				return got;
+			next_look = now + PEER_CHECK_NS;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (now - start < ws->spin_ns)
+			continue;
+		slice = __shmkit_chan_sleep_slice_ns;
+		if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
+			slice = (int64_t)(deadline - now);
+		if ((got = sleep_all(ws, ev, max, slice)))
+			return got;
+		next_look = 0;	/* woken without news: perhaps a slice's end */
+	}
+}
