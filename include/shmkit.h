@@ -52,6 +52,7 @@ enum shmkit_error {
 	SHMKIT_EABORTED,	/* end of stream: the producer ended by error */
 	SHMKIT_ENOTTOPIC,	/* segment is not a topic (or another version) */
 	SHMKIT_ELOST,		/* messages were overwritten before this subscriber read them */
+	SHMKIT_ENOTINBOX,	/* segment is not an inbox (or another version) */
 };
 
 /* Text for a negative (or positive) error code; never NULL. */
@@ -177,6 +178,7 @@ enum shmkit_info_flags {
 	SHMKIT_INFO_LASTPID_ALIVE = 1 << 6,
 	SHMKIT_INFO_CHANNEL = 1 << 7,	/* the segment holds a channel */
 	SHMKIT_INFO_TOPIC = 1 << 8,	/* the segment holds a topic */
+	SHMKIT_INFO_INBOX = 1 << 9,	/* the segment holds an inbox */
 };
 
 /* Everything known about one segment, as stat and list report it. */
@@ -502,6 +504,90 @@ struct shmkit_topic_sub_info {
 int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 		      struct shmkit_topic_sub_info *subs, size_t cap);
 
+/* --------------------------------------------------------------- inboxes */
+
+/*
+ * An inbox is many producers and one consumer in one named segment. Each
+ * producer has a lane of its own, a channel ring, so messages come whole
+ * and in order per producer, producers never wait for each other, and one
+ * killed mid-message holds no one up. See inbox.h for the layout.
+ */
+struct shmkit_inbox;
+
+/*
+ * Creates inbox name for up to producers producers at once (1 to 1024),
+ * each with a lane of lane_capacity bytes (rounded up as a channel's
+ * capacity is), or opens the existing one, whatever its shape, unless
+ * SHMKIT_EXCL. flags as for shmkit_chan_create. Returns the shmid;
+ * -EINVAL for a shape out of bounds (16 GiB of lanes at most);
+ * -SHMKIT_ENOTINBOX if name exists and is not an inbox.
+ */
+int shmkit_inbox_create(const char *name, unsigned producers, size_t lane_capacity, int mode,
+			unsigned flags);
+/* Removes the inbox's segment: it goes when the last handle detaches. */
+int shmkit_inbox_destroy(const char *name);
+
+/*
+ * A producer joins: it takes the lowest free lane (or one whose producer
+ * died, after that one's last whole message), and gets a channel producer
+ * handle on it: shmkit_chan_send, _reserve, _commit, _peer, _close and
+ * _abort work on it as on a channel's. -EBUSY if live producers hold every
+ * lane. Closing the handle frees the lane. flags: SHMKIT_SHARED.
+ */
+int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **ch);
+
+/*
+ * The consumer. open: -EBUSY if a live process holds it; a dead one's
+ * place is taken, with every message it left unread. recv, peek and
+ * release as a channel consumer's, over all lanes: one message from each
+ * lane with messages in turn, so a producer that never stops holds no
+ * other back. Waits end only by timeout (producers come and go; none
+ * ends the inbox). A lane found corrupt gives -SHMKIT_ECORRUPT once, and
+ * is skipped from then on. Closing makes the producers' calls fail with
+ * -EPIPE. flags: SHMKIT_SHARED.
+ */
+int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **ib);
+int shmkit_inbox_close(struct shmkit_inbox *ib);
+int shmkit_inbox_recv(struct shmkit_inbox *ib, void *buf, size_t cap, size_t *len,
+		      int timeout_ms);
+int shmkit_inbox_peek(struct shmkit_inbox *ib, const void **ptr, size_t *len, int timeout_ms);
+int shmkit_inbox_release(struct shmkit_inbox *ib);
+/* The lane of the last message received or peeked (or found corrupt); -1 before any. */
+int shmkit_inbox_from(const struct shmkit_inbox *ib);
+/* The largest message a lane carries, bytes. */
+size_t shmkit_inbox_max_msg(const struct shmkit_inbox *ib);
+/* Spin before sleeping, microseconds: as shmkit_waitset_set_spin. */
+int shmkit_inbox_set_spin(struct shmkit_inbox *ib, int spin_us);
+
+struct shmkit_inbox_info {
+	uint32_t lanes;		/* producers at once, at most */
+	uint32_t producers;	/* lanes a producer holds now (alive or not) */
+	uint32_t listed;	/* lanes in use: held, or holding or having carried messages */
+	uint64_t lane_capacity, max_msg;
+	uint64_t used;		/* bytes in all lanes now */
+	uint64_t sent_msgs, recv_msgs;
+	pid_t cons_pid;		/* 0 if no consumer holds the inbox */
+	int cons_alive, cons_closed;
+	uint64_t cons_sleeps;
+};
+
+struct shmkit_inbox_lane_info {
+	uint32_t lane;
+	pid_t pid;		/* its producer; 0 if none holds it */
+	int alive;
+	uint64_t used;		/* bytes in the lane now */
+	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;
+	uint64_t sleeps, wakes;	/* its producers slept for room; woke the consumer */
+};
+
+/*
+ * Reads an inbox's info by shmid (a look, as shmkit_chan_info), and up to
+ * cap of the lanes in use into lanes (info->listed says how many there
+ * are). -SHMKIT_ENOTINBOX if the segment is not an inbox.
+ */
+int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
+		      struct shmkit_inbox_lane_info *lanes, size_t cap);
+
 /* ------------------------------------------------------------- wait sets */
 
 /*
@@ -548,6 +634,8 @@ int shmkit_waitset_add_chan(struct shmkit_waitset *ws, struct shmkit_chan *ch, s
 			    void *udata);
 int shmkit_waitset_add_pub(struct shmkit_waitset *ws, struct shmkit_pub *pub, void *udata);
 int shmkit_waitset_add_sub(struct shmkit_waitset *ws, struct shmkit_sub *sub, void *udata);
+/* An inbox consumer: ready when a message has come on any lane. */
+int shmkit_waitset_add_inbox(struct shmkit_waitset *ws, struct shmkit_inbox *ib, void *udata);
 /* Removes the member with this handle; -ENOENT if there is none. */
 int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle);
 

@@ -161,6 +161,12 @@ struct shmkit_chan {
 	/* the other side's owner as last seen alive, and when */
 	uint64_t peer_owner;
 	uint64_t peer_seen;
+	/*
+	 * Where the other side sleeps: hdr->sleep[peer], but for an inbox
+	 * lane's producer the one sleep block of the inbox's consumer.
+	 */
+	struct __shmkit_chan_sleep *peer_sleep;
+	int borrowed_map;	/* an inbox consumer's lane: the map is the inbox's */
 };
 
 static inline uint64_t rec_size(uint64_t len)
@@ -360,7 +366,7 @@ static int peer_closed(const struct shmkit_chan *ch)
 /* S2: called after every publish; wakes the other side if it sleeps. */
 static void wake_peer(struct shmkit_chan *ch)
 {
-	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->peer];
+	struct __shmkit_chan_sleep *sl = ch->peer_sleep;
 
 	/* S2: orders our publish before the load of sleeping; pairs with S1 */
 	shmkit_smp_mb();
@@ -378,7 +384,7 @@ static void wake_peer(struct shmkit_chan *ch)
  */
 static void kick_peer(struct shmkit_chan *ch)
 {
-	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->peer];
+	struct __shmkit_chan_sleep *sl = ch->peer_sleep;
 
 	/* our stores (closed, positions) before the flag and the bump */
 	shmkit_smp_mb();
@@ -717,11 +723,48 @@ static int positions_fit(const struct shmkit_chan *ch, uint64_t mine, uint64_t t
 	return theirs - mine <= ch->cap || mine - theirs <= ch->cap;
 }
 
+/*
+ * Takes up this side of a handle whose owner word is ours now: where the
+ * side stopped (a restarted side continues from there), checked against
+ * the other side's position. On failure gives the side up again.
+ */
+static int start_side(struct shmkit_chan *ch)
+{
+	uint64_t mine, theirs;
+
+	/*
+	 * The model passes with these two loads relaxed (full-unneeded-opm-*,
+	 * -opt-*), and with the store of closed below (-opc); the producer's
+	 * load of the head is kept acquire for P2's reason.
+	 */
+	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
+	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
+	if (ch->side == __SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
+		mine = committed_end(ch, mine, theirs);
+	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) || !positions_fit(ch, mine, theirs)) {
+		shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
+		return -SHMKIT_ECORRUPT;
+	}
+	ch->pos = mine;
+	ch->peer_pos = theirs;
+	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
+	kick_peer(ch);
+	return 0;
+}
+
+/* A new handle's side, before the claim: role is SHMKIT_PRODUCER or _CONSUMER. */
+static void set_side(struct shmkit_chan *ch, int role)
+{
+	ch->side = role == SHMKIT_PRODUCER ? __SHMKIT_SIDE_PROD : __SHMKIT_SIDE_CONS;
+	ch->peer = !ch->side;
+	ch->spin_ns = SPIN_NS;
+	ch->peer_sleep = &ch->hdr->sleep[ch->peer];
+}
+
 SHMKIT_EXPORT
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 {
 	struct shmkit_chan *ch;
-	uint64_t mine, theirs;
 	int err;
 
 	int shared = role & SHMKIT_SHARED;
@@ -737,37 +780,15 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 		free(ch);
 		return err;
 	}
-	ch->side = role == SHMKIT_PRODUCER ? __SHMKIT_SIDE_PROD : __SHMKIT_SIDE_CONS;
-	ch->spin_ns = SPIN_NS;
-	ch->peer = !ch->side;
-	if ((err = __shmkit_owner_claim(&ch->hdr->cold[ch->side].owner)) < 0)
-		goto fail;
-
-	/*
-	 * Where this side stopped: a restarted side continues from there.
-	 * The model passes with these two loads relaxed (full-unneeded-opm-*,
-	 * -opt-*), and with the store of closed below (-opc); the producer's
-	 * load of the head is kept acquire for P2's reason.
-	 */
-	mine = shmkit_load_acquire(&ch->hdr->hot[ch->side].pos);
-	theirs = shmkit_load_acquire(&ch->hdr->hot[ch->peer].pos);
-	if (ch->side == __SHMKIT_SIDE_PROD && !((mine | theirs) & (SHMKIT_REC_ALIGN - 1)))
-		mine = committed_end(ch, mine, theirs);
-	if (((mine | theirs) & (SHMKIT_REC_ALIGN - 1)) || !positions_fit(ch, mine, theirs)) {
-		err = -SHMKIT_ECORRUPT;
-		shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
-		goto fail;
+	set_side(ch, role);
+	if ((err = __shmkit_owner_claim(&ch->hdr->cold[ch->side].owner)) < 0 ||
+	    (err = start_side(ch)) < 0) {
+		shmkit_seg_detach(&ch->map);
+		free(ch);
+		return err;
 	}
-	ch->pos = mine;
-	ch->peer_pos = theirs;
-	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
-	kick_peer(ch);
 	*out = ch;
 	return 0;
-fail:
-	shmkit_seg_detach(&ch->map);
-	free(ch);
-	return err;
 }
 
 static int close_as(struct shmkit_chan *ch, uint32_t how)
@@ -791,7 +812,7 @@ static int close_as(struct shmkit_chan *ch, uint32_t how)
 	shmkit_store_release(&ch->hdr->cold[ch->side].owner, 0);
 	/* the other side may sleep waiting for us: always wake it */
 	kick_peer(ch);
-	err = shmkit_seg_detach(&ch->map);
+	err = ch->borrowed_map ? 0 : shmkit_seg_detach(&ch->map);
 	free(ch);
 	return err;
 }
@@ -1094,6 +1115,58 @@ void __shmkit_chan_sleep_words(struct shmkit_chan *ch, struct __shmkit_sleep_wor
 int __shmkit_chan_is_producer(const struct shmkit_chan *ch)
 {
 	return ch->side == __SHMKIT_SIDE_PROD;
+}
+
+/* ---------------------------------------------------------------- lanes */
+
+void __shmkit_lane_init(struct __shmkit_chan_hdr *h, uint64_t cap)
+{
+	chan_init(h, 0, &cap);
+}
+
+int __shmkit_lane_open(const struct shmkit_map *map, struct __shmkit_chan_hdr *h,
+		       unsigned char *ring, uint64_t cap, int role,
+		       struct __shmkit_chan_sleep *cons_sleep, struct shmkit_chan **out)
+{
+	struct shmkit_chan *ch;
+	int err;
+
+	/* M1: pairs with M0 in the inbox's creation; nothing of it is trusted */
+	if (shmkit_load_acquire(&h->magic) != SHMKIT_CHAN_MAGIC ||
+	    h->version != SHMKIT_CHAN_VERSION || h->hdr_size != sizeof(*h) ||
+	    h->capacity != cap || h->max_msg != cap / 2)
+		return -SHMKIT_ECORRUPT;
+	if (!(ch = calloc(1, sizeof(*ch))))
+		return -ENOMEM;
+	if (map)
+		ch->map = *map;
+	else
+		ch->borrowed_map = 1;
+	ch->hdr = h;
+	ch->ring = ring;
+	ch->cap = cap;
+	ch->mask = cap - 1;
+	ch->max_msg = cap / 2;
+	set_side(ch, role);
+	if (role == SHMKIT_PRODUCER)
+		ch->peer_sleep = cons_sleep;
+	if ((err = __shmkit_owner_claim(&h->cold[ch->side].owner)) < 0 ||
+	    (err = start_side(ch)) < 0) {
+		free(ch);
+		return err;
+	}
+	*out = ch;
+	return 0;
+}
+
+int __shmkit_lane_ready(struct shmkit_chan *ch)
+{
+	return ch->busy ? 1 : msg_ready(ch);
+}
+
+int __shmkit_lane_close(struct shmkit_chan *ch)
+{
+	return close_as(ch, CLOSED_CLEAN);
 }
 
 /* For tests: the ring as this handle sees it (checked at open). */

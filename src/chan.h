@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "header.h"
+#include "shmkit.h"
 
 #define SHMKIT_CHAN_MAGIC 0x4e414843u	/* "CHAN" little-endian */
 #define SHMKIT_CHAN_VERSION 2
@@ -124,6 +125,24 @@ void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t
  * closed it since. 1 or 0.
  */
 int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size);
+
+/*
+ * Lanes (inbox.c): the channel's protocol on a header and ring inside
+ * another segment. lane_init writes a header for a ring of cap bytes (the
+ * creator's part, M0 last). lane_open checks one against cap and takes up
+ * a side of it: with map, the handle owns that attachment and detaches it
+ * at close; without, it borrows the caller's. A producer's wakes go to
+ * cons_sleep, the one sleep block its consumer sleeps on for every lane.
+ * -EBUSY if a live process holds the side, -SHMKIT_ECORRUPT for a bad
+ * header or positions. lane_ready: has a consumer lane a message, at
+ * once (1, 0 or an error)? lane_close: close, for either side.
+ */
+void __shmkit_lane_init(struct __shmkit_chan_hdr *h, uint64_t cap);
+int __shmkit_lane_open(const struct shmkit_map *map, struct __shmkit_chan_hdr *h,
+		       unsigned char *ring, uint64_t cap, int role,
+		       struct __shmkit_chan_sleep *cons_sleep, struct shmkit_chan **out);
+int __shmkit_lane_ready(struct shmkit_chan *ch);
+int __shmkit_lane_close(struct shmkit_chan *ch);
 
 /* Longest single futex sleep, ns; -1 for none (tests only). */
 extern int64_t __shmkit_chan_sleep_slice_ns;

@@ -72,6 +72,8 @@ const char *shmkit_strerror(int err)
 		       "(what it sent before was delivered)";
 	case SHMKIT_ENOTTOPIC:
 		return "not a topic (or a topic of another layout version)";
+	case SHMKIT_ENOTINBOX:
+		return "not an inbox (or an inbox of another layout version)";
 	case SHMKIT_ELOST:
 		return "messages were overwritten before this subscriber read them";
 	case SHMKIT_EPEERDEAD:

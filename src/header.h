@@ -19,6 +19,7 @@ enum shmkit_hdr_flags {
 	SHMKIT_HDR_PERSIST = 1u << 0,	/* made to outlive its creator */
 	SHMKIT_HDR_CHANNEL = 1u << 1,	/* the user's bytes hold a channel (chan.h) */
 	SHMKIT_HDR_TOPIC = 1u << 2,	/* the user's bytes hold a topic (topic.h) */
+	SHMKIT_HDR_INBOX = 1u << 3,	/* the user's bytes hold an inbox (inbox.h) */
 };
 
 struct __shmkit_hdr {

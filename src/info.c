@@ -11,6 +11,7 @@
 
 #include "chan.h"
 #include "header.h"
+#include "inbox.h"
 #include "look.h"
 #include "parse.h"
 #include "proc.h"
@@ -78,6 +79,11 @@ static void complete(struct shmkit_seg_info *info)
 				info->flags |= SHMKIT_INFO_CHANNEL;
 				pending = __shmkit_chan_pending(info->shmid, lk.base,
 								view.data_size);
+			}
+			if (view.flags & SHMKIT_HDR_INBOX) {
+				info->flags |= SHMKIT_INFO_INBOX;
+				pending = __shmkit_inbox_pending(info->shmid, lk.base,
+								 view.data_size);
 			}
 			if (view.flags & SHMKIT_HDR_TOPIC) {
 				info->flags |= SHMKIT_INFO_TOPIC;

@@ -39,7 +39,7 @@
 #define PEER_CHECK_NS 20000000		/* a member's dead peer: look this often */
 #define FALLBACK_SLICE_NS 1000000
 
-enum member_kind { MEMBER_CHAN, MEMBER_PUB, MEMBER_SUB };
+enum member_kind { MEMBER_CHAN, MEMBER_PUB, MEMBER_SUB, MEMBER_INBOX };
 
 struct member {
 	void *handle;
@@ -107,8 +107,10 @@ static int add(struct shmkit_waitset *ws, void *handle, int kind, uint64_t room,
 		__shmkit_chan_sleep_words(handle, &m->words);
 	else if (kind == MEMBER_PUB)
 		__shmkit_pub_sleep_words(handle, &m->words);
-	else
+	else if (kind == MEMBER_SUB)
 		__shmkit_sub_sleep_words(handle, &m->words);
+	else
+		__shmkit_inbox_sleep_words(handle, &m->words);
 	ws->n++;
 	return 0;
 }
@@ -140,6 +142,14 @@ int shmkit_waitset_add_sub(struct shmkit_waitset *ws, struct shmkit_sub *sub, vo
 	if (!ws || !sub)
 		return -EINVAL;
 	return add(ws, sub, MEMBER_SUB, 0, udata);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_add_inbox(struct shmkit_waitset *ws, struct shmkit_inbox *ib, void *udata)
+{
+	if (!ws || !ib)
+		return -EINVAL;
+	return add(ws, ib, MEMBER_INBOX, 0, udata);
 }
 
 SHMKIT_EXPORT
@@ -179,8 +189,10 @@ static int poll_member(struct member *m, int look)
 		return __shmkit_chan_poll(m->handle, m->room, look);
 	case MEMBER_PUB:
 		return __shmkit_pub_poll(m->handle, look);
-	default:
+	case MEMBER_SUB:
 		return __shmkit_sub_poll(m->handle, look);
+	default:
+		return __shmkit_inbox_poll(m->handle, look);
 	}
 }
 

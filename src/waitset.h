@@ -45,10 +45,12 @@ struct __shmkit_sleep_words {
 int __shmkit_chan_poll(struct shmkit_chan *ch, uint64_t room, int look);
 int __shmkit_pub_poll(struct shmkit_pub *p, int look);
 int __shmkit_sub_poll(struct shmkit_sub *s, int look);
+int __shmkit_inbox_poll(struct shmkit_inbox *ib, int look);
 
 void __shmkit_chan_sleep_words(struct shmkit_chan *ch, struct __shmkit_sleep_words *w);
 void __shmkit_pub_sleep_words(struct shmkit_pub *p, struct __shmkit_sleep_words *w);
 void __shmkit_sub_sleep_words(struct shmkit_sub *s, struct __shmkit_sleep_words *w);
+void __shmkit_inbox_sleep_words(struct shmkit_inbox *ib, struct __shmkit_sleep_words *w);
 
 /* 1 for a channel's producer handle, 0 for its consumer. */
 int __shmkit_chan_is_producer(const struct shmkit_chan *ch);
