@@ -53,6 +53,7 @@ enum shmkit_error {
 	SHMKIT_ENOTTOPIC,	/* segment is not a topic (or another version) */
 	SHMKIT_ELOST,		/* messages were overwritten before this subscriber read them */
 	SHMKIT_ENOTINBOX,	/* segment is not an inbox (or another version) */
+	SHMKIT_ENOTSERVICE,	/* segment is not a service (or another version) */
 };
 
 /* Text for a negative (or positive) error code; never NULL. */
@@ -588,6 +589,84 @@ struct shmkit_inbox_lane_info {
 int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		      struct shmkit_inbox_lane_info *lanes, size_t cap);
 
+/* -------------------------------------------------------------- services */
+
+/*
+ * A service is request and response: many clients, one server, in one
+ * named segment. Each client holds a lane of an inbox that carries a
+ * reply ring too; the library numbers each request, and the server's
+ * reply carries the number back, so a client may have many requests out
+ * and tell their replies apart.
+ */
+struct shmkit_service;
+struct shmkit_client;
+
+/* Which request a reply answers: filled in by the server's recv or peek. */
+struct shmkit_request {
+	uint64_t id;		/* the client's number for it, from 1 */
+	uint32_t client;	/* the client's lane */
+	uint32_t epoch;		/* which client held the lane */
+};
+
+/*
+ * Creates service name for up to clients clients at once (1 to 1024),
+ * each lane with a request ring and a reply ring of lane_capacity bytes
+ * (rounded up as a channel's). As shmkit_inbox_create otherwise;
+ * -SHMKIT_ENOTSERVICE if name exists and is not a service.
+ */
+int shmkit_service_create(const char *name, unsigned clients, size_t lane_capacity, int mode,
+			  unsigned flags);
+int shmkit_service_destroy(const char *name);
+
+/*
+ * The server: open and close as an inbox consumer's (-EBUSY while a live
+ * server holds it; a dead one's unreleased requests come again). recv,
+ * peek and release take the next request, as shmkit_inbox_recv, and fill
+ * req. reply, or reserve and commit, answer it; they wait only while the
+ * client's reply ring is full (timeouts as for channels). A reply to a
+ * client that has gone is dropped: -EPIPE (it closed, or its lane has a
+ * new client) or -SHMKIT_EPEERDEAD (it died). A request too short to be
+ * one is dropped and reported once (-SHMKIT_ECORRUPT).
+ */
+int shmkit_service_open(const char *name, unsigned flags, struct shmkit_service **srv);
+int shmkit_service_close(struct shmkit_service *srv);
+int shmkit_service_recv(struct shmkit_service *srv, void *buf, size_t cap, size_t *len,
+			struct shmkit_request *req, int timeout_ms);
+int shmkit_service_peek(struct shmkit_service *srv, const void **ptr, size_t *len,
+			struct shmkit_request *req, int timeout_ms);
+int shmkit_service_release(struct shmkit_service *srv);
+int shmkit_service_reply(struct shmkit_service *srv, const struct shmkit_request *req,
+			 const void *buf, size_t len, int timeout_ms);
+int shmkit_service_reserve(struct shmkit_service *srv, const struct shmkit_request *req,
+			   size_t len, void **ptr, int timeout_ms);
+int shmkit_service_commit(struct shmkit_service *srv, size_t used);
+size_t shmkit_service_max_msg(const struct shmkit_service *srv);
+int shmkit_service_set_spin(struct shmkit_service *srv, int spin_us);
+
+/*
+ * A client: open takes a free lane (-EBUSY if live clients hold them
+ * all). send, or reserve and commit, send a request and give its number
+ * (*id, if not NULL); recv, or peek and release, take the next reply and
+ * the number of the request it answers. call sends one request and waits
+ * for its reply (-EBUSY if others are out: use send and recv). A server
+ * that dies gives -SHMKIT_EPEERDEAD within 100 ms; one that closes gives
+ * -SHMKIT_EEOF once its replies are read, and -EPIPE to send.
+ */
+int shmkit_client_open(const char *name, unsigned flags, struct shmkit_client **cl);
+int shmkit_client_close(struct shmkit_client *cl);
+int shmkit_client_send(struct shmkit_client *cl, const void *buf, size_t len, uint64_t *id,
+		       int timeout_ms);
+int shmkit_client_reserve(struct shmkit_client *cl, size_t len, void **ptr, int timeout_ms);
+int shmkit_client_commit(struct shmkit_client *cl, size_t used, uint64_t *id);
+int shmkit_client_recv(struct shmkit_client *cl, void *buf, size_t cap, size_t *len,
+		       uint64_t *id, int timeout_ms);
+int shmkit_client_peek(struct shmkit_client *cl, const void **ptr, size_t *len, uint64_t *id,
+		       int timeout_ms);
+int shmkit_client_release(struct shmkit_client *cl);
+int shmkit_client_call(struct shmkit_client *cl, const void *req, size_t len, void *rep,
+		       size_t cap, size_t *rlen, int timeout_ms);
+size_t shmkit_client_max_msg(const struct shmkit_client *cl);
+
 /* ------------------------------------------------------------- wait sets */
 
 /*
@@ -636,6 +715,10 @@ int shmkit_waitset_add_pub(struct shmkit_waitset *ws, struct shmkit_pub *pub, vo
 int shmkit_waitset_add_sub(struct shmkit_waitset *ws, struct shmkit_sub *sub, void *udata);
 /* An inbox consumer: ready when a message has come on any lane. */
 int shmkit_waitset_add_inbox(struct shmkit_waitset *ws, struct shmkit_inbox *ib, void *udata);
+/* A server: ready when a request has come. A client: when a reply has. */
+int shmkit_waitset_add_service(struct shmkit_waitset *ws, struct shmkit_service *srv,
+			       void *udata);
+int shmkit_waitset_add_client(struct shmkit_waitset *ws, struct shmkit_client *cl, void *udata);
 /* Removes the member with this handle; -ENOENT if there is none. */
 int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle);
 

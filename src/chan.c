@@ -1148,7 +1148,7 @@ int __shmkit_lane_open(const struct shmkit_map *map, struct __shmkit_chan_hdr *h
 	ch->mask = cap - 1;
 	ch->max_msg = cap / 2;
 	set_side(ch, role);
-	if (role == SHMKIT_PRODUCER)
+	if (role == SHMKIT_PRODUCER && cons_sleep)
 		ch->peer_sleep = cons_sleep;
 	if ((err = __shmkit_owner_claim(&h->cold[ch->side].owner)) < 0 ||
 	    (err = start_side(ch)) < 0) {

@@ -132,7 +132,8 @@ int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size);
  * creator's part, M0 last). lane_open checks one against cap and takes up
  * a side of it: with map, the handle owns that attachment and detaches it
  * at close; without, it borrows the caller's. A producer's wakes go to
- * cons_sleep, the one sleep block its consumer sleeps on for every lane.
+ * cons_sleep, the one sleep block its consumer sleeps on for every lane
+ * (NULL: the lane's own, as on a channel).
  * -EBUSY if a live process holds the side, -SHMKIT_ECORRUPT for a bad
  * header or positions. lane_ready: has a consumer lane a message, at
  * once (1, 0 or an error)? lane_close: close, for either side.

@@ -74,6 +74,8 @@ const char *shmkit_strerror(int err)
 		return "not a topic (or a topic of another layout version)";
 	case SHMKIT_ENOTINBOX:
 		return "not an inbox (or an inbox of another layout version)";
+	case SHMKIT_ENOTSERVICE:
+		return "not a service (or a service of another layout version)";
 	case SHMKIT_ELOST:
 		return "messages were overwritten before this subscriber read them";
 	case SHMKIT_EPEERDEAD:

@@ -34,7 +34,9 @@ struct shmkit_inbox {
 	struct __shmkit_inbox_hdr *hdr;
 	uint32_t nlanes;
 	uint64_t lane_cap;
+	struct __shmkit_inbox_shape sh;
 	struct shmkit_chan **lane;	/* the consumer side of each lane */
+	struct shmkit_chan **reply;	/* a service's: the producer side of each reply ring */
 	unsigned char *broken;		/* lanes found corrupt: skipped */
 	uint32_t next;		/* where the next look at the lanes starts */
 	int ready;		/* the lane the last poll found a message in */
@@ -45,25 +47,35 @@ struct shmkit_inbox {
 
 /* ----------------------------------------------------------------- shape */
 
-struct inbox_shape {
-	uint32_t lanes;
-	uint64_t lane_cap;
-};
-
-static uint64_t lane_stride(uint64_t cap)
+/* A lane's size: one ring and its header page, or two with replies. */
+static uint64_t lane_stride(const struct __shmkit_inbox_shape *sh)
 {
-	return SHMKIT_INBOX_LANE_HDR + cap;
+	uint64_t one = SHMKIT_INBOX_LANE_HDR + sh->lane_cap;
+
+	return sh->flags & SHMKIT_INBOX_REPLIES ? 2 * one : one;
 }
 
-static struct __shmkit_chan_hdr *lane_hdr(void *base, uint64_t cap, uint32_t i)
+struct __shmkit_chan_hdr *__shmkit_inbox_lane(void *base, const struct __shmkit_inbox_shape *sh,
+					      uint32_t i, int reply)
 {
-	return (void *)((char *)base + SHMKIT_INBOX_LANES_OFFSET + i * lane_stride(cap));
+	return (void *)((char *)base + SHMKIT_INBOX_LANES_OFFSET + i * lane_stride(sh) +
+			(reply ? SHMKIT_INBOX_LANE_HDR + sh->lane_cap : 0));
 }
 
-static unsigned char *lane_ring(void *base, uint64_t cap, uint32_t i)
+unsigned char *__shmkit_inbox_ring(void *base, const struct __shmkit_inbox_shape *sh,
+				   uint32_t i, int reply)
 {
-	return (unsigned char *)lane_hdr(base, cap, i) + SHMKIT_INBOX_LANE_HDR;
+	return (unsigned char *)__shmkit_inbox_lane(base, sh, i, reply) + SHMKIT_INBOX_LANE_HDR;
 }
+
+/* The epoch word in a lane's first header page, after its channel header. */
+static _Atomic uint64_t *lane_epoch(void *base, const struct __shmkit_inbox_shape *sh, uint32_t i)
+{
+	return (void *)((char *)__shmkit_inbox_lane(base, sh, i, 0) + SHMKIT_INBOX_EPOCH_OFFSET);
+}
+
+#define lane_hdr(base, sh, i) __shmkit_inbox_lane((base), (sh), (i), 0)
+#define lane_ring(base, sh, i) __shmkit_inbox_ring((base), (sh), (i), 0)
 
 static struct __shmkit_inbox_hdr *inbox_hdr_of(void *base)
 {
@@ -73,16 +85,20 @@ static struct __shmkit_inbox_hdr *inbox_hdr_of(void *base)
 static void inbox_init(void *data, uint64_t size, void *arg)
 {
 	struct __shmkit_inbox_hdr *h = data;
-	const struct inbox_shape *sh = arg;
+	const struct __shmkit_inbox_shape *sh = arg;
 	void *base = (char *)data - SHMKIT_HDR_SIZE;
 
 	(void)size;
 	h->version = SHMKIT_INBOX_VERSION;
 	h->hdr_size = sizeof(*h);
 	h->lanes = sh->lanes;
+	h->flags = sh->flags;
 	h->lane_cap = sh->lane_cap;
-	for (uint32_t i = 0; i < sh->lanes; i++)
-		__shmkit_lane_init(lane_hdr(base, sh->lane_cap, i), sh->lane_cap);
+	for (uint32_t i = 0; i < sh->lanes; i++) {
+		__shmkit_lane_init(lane_hdr(base, sh, i), sh->lane_cap);
+		if (sh->flags & SHMKIT_INBOX_REPLIES)
+			__shmkit_lane_init(__shmkit_inbox_lane(base, sh, i, 1), sh->lane_cap);
+	}
 	/* M0: publishes the layout and the lanes; pairs with M1 in check_layout */
 	shmkit_store_release(&h->magic, SHMKIT_INBOX_MAGIC);
 }
@@ -92,7 +108,7 @@ static void inbox_init(void *data, uint64_t size, void *arg)
  * and fills sh with its shape. The lanes' own headers are checked as
  * each is opened.
  */
-static int check_layout(int shmid, void *base, uint64_t data_size, struct inbox_shape *sh)
+static int check_layout(int shmid, void *base, uint64_t data_size, struct __shmkit_inbox_shape *sh)
 {
 	struct __shmkit_hdr_view view;
 	struct __shmkit_inbox_hdr *h = inbox_hdr_of(base);
@@ -110,62 +126,86 @@ static int check_layout(int shmid, void *base, uint64_t data_size, struct inbox_
 		return -SHMKIT_ENOTINBOX;
 	lanes = h->lanes;
 	cap = h->lane_cap;
+	sh->flags = h->flags;
 	if (lanes == 0 || lanes > SHMKIT_INBOX_MAX_LANES || cap < __shmkit_page_size() ||
-	    cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)))
-		return -SHMKIT_ECORRUPT;
-	need = (uint64_t)lanes * lane_stride(cap);
-	if (data_size - (SHMKIT_INBOX_LANES_OFFSET - SHMKIT_HDR_SIZE) < need)
+	    cap > SHMKIT_CHAN_MAX_CAPACITY || (cap & (cap - 1)) ||
+	    (sh->flags & ~SHMKIT_INBOX_REPLIES))
 		return -SHMKIT_ECORRUPT;
 	sh->lanes = lanes;
 	sh->lane_cap = cap;
+	need = (uint64_t)lanes * lane_stride(sh);
+	if (data_size - (SHMKIT_INBOX_LANES_OFFSET - SHMKIT_HDR_SIZE) < need)
+		return -SHMKIT_ECORRUPT;
 	return 0;
 }
 
-static int is_inbox(struct shmkit_map *map, void *arg)
+/* __shmkit_seg_make_checked's check: an inbox of the same kind, of any shape. */
+static int is_kind(struct shmkit_map *map, void *arg)
 {
-	struct inbox_shape sh;
+	struct __shmkit_inbox_shape sh;
+	int err = check_layout(map->shmid, map->base, map->size, &sh);
 
-	(void)arg;
-	return check_layout(map->shmid, map->base, map->size, &sh);
+	if (err == 0 && (sh.flags & SHMKIT_INBOX_REPLIES) != *(uint32_t *)arg)
+		return *(uint32_t *)arg ? -SHMKIT_ENOTSERVICE : -SHMKIT_ENOTINBOX;
+	return err == -SHMKIT_ENOTINBOX && *(uint32_t *)arg ? -SHMKIT_ENOTSERVICE : err;
 }
 
-SHMKIT_EXPORT
-int shmkit_inbox_create(const char *name, unsigned producers, size_t lane_capacity, int mode,
-			unsigned flags)
+int __shmkit_inbox_make(const char *name, unsigned producers, size_t lane_capacity, int mode,
+			unsigned flags, uint32_t kind)
 {
-	struct inbox_shape sh = { .lanes = producers, .lane_cap = __shmkit_page_size() };
+	struct __shmkit_inbox_shape sh = { .lanes = producers, .lane_cap = __shmkit_page_size(),
+					   .flags = kind };
 
 	if (producers == 0 || producers > SHMKIT_INBOX_MAX_LANES || lane_capacity == 0 ||
 	    lane_capacity > SHMKIT_CHAN_MAX_CAPACITY)
 		return -EINVAL;
 	while (sh.lane_cap < lane_capacity)
 		sh.lane_cap <<= 1;
-	if ((uint64_t)producers * lane_stride(sh.lane_cap) > SHMKIT_INBOX_MAX_BYTES)
+	if ((uint64_t)producers * lane_stride(&sh) > SHMKIT_INBOX_MAX_BYTES)
 		return -EINVAL;
 	/* an existing inbox keeps its shape, as a channel keeps its capacity */
 	return __shmkit_seg_make_checked(name, SHMKIT_INBOX_LANES_OFFSET - SHMKIT_HDR_SIZE +
-						       (uint64_t)producers * lane_stride(sh.lane_cap),
-					 mode, flags, SHMKIT_HDR_INBOX, inbox_init, &sh, is_inbox,
-					 NULL);
+						       (uint64_t)producers * lane_stride(&sh),
+					 mode, flags, SHMKIT_HDR_INBOX, inbox_init, &sh, is_kind,
+					 &kind);
 }
 
-static int attach_inbox(const char *name, unsigned flags, int trust_mode,
-			struct shmkit_map *map, struct inbox_shape *sh)
+SHMKIT_EXPORT
+int shmkit_inbox_create(const char *name, unsigned producers, size_t lane_capacity, int mode,
+			unsigned flags)
+{
+	return __shmkit_inbox_make(name, producers, lane_capacity, mode, flags, 0);
+}
+
+/*
+ * Attaches inbox name of the given kind (0 or SHMKIT_INBOX_REPLIES): an
+ * inbox is not a service, nor a service an inbox, since each side of a
+ * service holds a reply ring the plain calls would leave alone.
+ */
+int __shmkit_inbox_attach(const char *name, unsigned flags, int trust_mode, uint32_t kind,
+			  struct shmkit_map *map, struct __shmkit_inbox_shape *sh)
 {
 	int err = __shmkit_seg_attach_name(name, flags, trust_mode, map);
 
 	if (err < 0)
 		return err;
-	if ((err = check_layout(map->shmid, map->base, map->size, sh)) < 0)
+	err = check_layout(map->shmid, map->base, map->size, sh);
+	if (err == 0 && (sh->flags & SHMKIT_INBOX_REPLIES) != kind)
+		err = -SHMKIT_ENOTINBOX;
+	if (err == -SHMKIT_ENOTINBOX && kind)
+		err = -SHMKIT_ENOTSERVICE;
+	if (err < 0)
 		shmkit_seg_detach(map);
 	return err;
 }
+#define attach_inbox(name, flags, trust, map, sh) \
+	__shmkit_inbox_attach((name), (flags), (trust), 0, (map), (sh))
 
 SHMKIT_EXPORT
 int shmkit_inbox_destroy(const char *name)
 {
 	struct shmkit_map map;
-	struct inbox_shape sh;
+	struct __shmkit_inbox_shape sh;
 	int err;
 
 	/* a named segment that is no inbox is not ours to remove here */
@@ -187,34 +227,68 @@ static void mark_used(struct __shmkit_inbox_hdr *h, uint32_t i)
 		;
 }
 
-SHMKIT_EXPORT
-int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **out)
+/*
+ * Takes a lane: its request ring's producer side first (whoever holds it
+ * holds the lane), then, in a service, its reply ring's consumer side,
+ * which the lane's last client gave up or died holding, and a new epoch
+ * (see inbox.h). *rep is NULL for a plain inbox.
+ */
+int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
+			struct __shmkit_inbox_lane_handles *out)
 {
 	struct shmkit_map map;
-	struct inbox_shape sh;
+	struct __shmkit_inbox_shape sh;
 	struct __shmkit_inbox_hdr *h;
 	int err;
 
 	if (!name || !out || (flags & ~SHMKIT_SHARED))
 		return -EINVAL;
-	if ((err = attach_inbox(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, &map, &sh)) < 0)
+	memset(out, 0, sizeof(*out));
+	if ((err = __shmkit_inbox_attach(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, kind, &map,
+					 &sh)) < 0)
 		return err;
 	h = inbox_hdr_of(map.base);
 	/* the lowest free lane: the consumer looks no further than lanes_used */
 	for (uint32_t i = 0; i < sh.lanes; i++) {
-		err = __shmkit_lane_open(&map, lane_hdr(map.base, sh.lane_cap, i),
-					 lane_ring(map.base, sh.lane_cap, i), sh.lane_cap,
-					 SHMKIT_PRODUCER, &h->cons_sleep, out);
+		err = __shmkit_lane_open(&map, lane_hdr(map.base, &sh, i), lane_ring(map.base, &sh, i),
+					 sh.lane_cap, SHMKIT_PRODUCER, &h->cons_sleep, &out->req);
 		if (err == -EBUSY)
 			continue;
-		if (err == 0) {
-			/* before the first message: see lanes_used in inbox.h */
-			mark_used(h, i);
-			return 0;	/* the lane's handle owns the map now */
+		if (err < 0)
+			break;
+		if (kind) {
+			err = __shmkit_lane_open(NULL, __shmkit_inbox_lane(map.base, &sh, i, 1),
+						 __shmkit_inbox_ring(map.base, &sh, i, 1),
+						 sh.lane_cap, SHMKIT_CONSUMER, NULL, &out->rep);
+			if (err < 0) {
+				/* a live holder of a lane nobody holds: not as we leave it */
+				__shmkit_lane_close(out->req);	/* detaches the map */
+				out->req = NULL;
+				return err == -EBUSY ? -SHMKIT_ECORRUPT : err;
+			}
+			/* a new epoch: replies meant for an earlier client are not ours */
+			out->epoch = (uint32_t)(shmkit_fetch_add_seq_cst(lane_epoch(map.base, &sh, i),
+									  1) + 1);
 		}
-		break;
+		out->lane = i;
+		/* before the first message: see lanes_used in inbox.h */
+		mark_used(h, i);
+		return 0;	/* the lane's request handle owns the map now */
 	}
 	shmkit_seg_detach(&map);
+	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **out)
+{
+	struct __shmkit_inbox_lane_handles lh;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	if ((err = __shmkit_inbox_join(name, flags, 0, &lh)) == 0)
+		*out = lh.req;
 	return err;
 }
 
@@ -222,13 +296,17 @@ int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **out
 
 /*
  * Gives up what the consumer holds, while the segment is still attached:
- * every lane's consumer side (producers get -EPIPE), then the inbox
- * itself (see inbox.h). Frees the handle.
+ * every lane's reply side (clients get end of stream) and consumer side
+ * (producers get -EPIPE), then the inbox itself (see inbox.h). Frees the
+ * handle.
  */
 static int give_up(struct shmkit_inbox *ib)
 {
 	int err;
 
+	for (uint32_t i = 0; ib->reply && i < ib->nlanes; i++)
+		if (ib->reply[i])
+			__shmkit_lane_close(ib->reply[i]);
 	for (uint32_t i = 0; ib->lane && i < ib->nlanes; i++)
 		if (ib->lane[i])
 			__shmkit_lane_close(ib->lane[i]);
@@ -237,6 +315,7 @@ static int give_up(struct shmkit_inbox *ib)
 	shmkit_store_release(&ib->hdr->owner, 0);
 	err = shmkit_seg_detach(&ib->map);
 	free(ib->lane);
+	free(ib->reply);
 	free(ib->broken);
 	if (ib->ws)
 		shmkit_waitset_free(ib->ws);
@@ -244,11 +323,34 @@ static int give_up(struct shmkit_inbox *ib)
 	return err;
 }
 
-SHMKIT_EXPORT
-int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **out)
+/*
+ * Opens every lane's side of this kind of handle: the consumer side of
+ * each request ring, and in a service the producer side of each reply
+ * ring. Each is free, or left by a consumer that died (one that closed
+ * gave them up before the inbox): a live holder means the segment is not
+ * as an inbox leaves it.
+ */
+static int open_lanes(struct shmkit_inbox *ib)
+{
+	void *base = ib->map.base;
+	int err = 0;
+
+	for (uint32_t i = 0; err == 0 && i < ib->nlanes; i++) {
+		err = __shmkit_lane_open(NULL, lane_hdr(base, &ib->sh, i), lane_ring(base, &ib->sh, i),
+					 ib->sh.lane_cap, SHMKIT_CONSUMER, NULL, &ib->lane[i]);
+		if (err == 0 && ib->reply)
+			err = __shmkit_lane_open(NULL, __shmkit_inbox_lane(base, &ib->sh, i, 1),
+						 __shmkit_inbox_ring(base, &ib->sh, i, 1),
+						 ib->sh.lane_cap, SHMKIT_PRODUCER, NULL,
+						 &ib->reply[i]);
+	}
+	return err == -EBUSY ? -SHMKIT_ECORRUPT : err;
+}
+
+int __shmkit_inbox_open(const char *name, unsigned flags, uint32_t kind,
+			struct shmkit_inbox **out)
 {
 	struct shmkit_inbox *ib;
-	struct inbox_shape sh;
 	int err;
 
 	if (!name || !out || (flags & ~SHMKIT_SHARED))
@@ -256,33 +358,27 @@ int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **ou
 	if (!(ib = calloc(1, sizeof(*ib))))
 		return -ENOMEM;
 	ib->held = ib->from = ib->ready = -1;
-	if ((err = attach_inbox(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, &ib->map, &sh)) < 0) {
+	if ((err = __shmkit_inbox_attach(name, 0, (flags & SHMKIT_SHARED) ? -1 : 0777, kind,
+					 &ib->map, &ib->sh)) < 0) {
 		free(ib);
 		return err;
 	}
 	ib->hdr = inbox_hdr_of(ib->map.base);
-	ib->nlanes = sh.lanes;
-	ib->lane_cap = sh.lane_cap;
+	ib->nlanes = ib->sh.lanes;
+	ib->lane_cap = ib->sh.lane_cap;
 	if ((err = __shmkit_owner_claim(&ib->hdr->owner)) < 0) {
 		shmkit_seg_detach(&ib->map);
 		free(ib);
 		return err;
 	}
-	ib->lane = calloc(sh.lanes, sizeof(*ib->lane));
-	ib->broken = calloc(sh.lanes, 1);
-	err = ib->lane && ib->broken ? shmkit_waitset_new(&ib->ws) : -ENOMEM;
-	/*
-	 * Every lane's consumer side: free, or left by a consumer that died
-	 * (one that closed gave them up before the inbox). A live holder
-	 * means the segment is not as an inbox leaves it.
-	 */
-	for (uint32_t i = 0; err == 0 && i < sh.lanes; i++) {
-		err = __shmkit_lane_open(NULL, lane_hdr(ib->map.base, sh.lane_cap, i),
-					 lane_ring(ib->map.base, sh.lane_cap, i), sh.lane_cap,
-					 SHMKIT_CONSUMER, NULL, &ib->lane[i]);
-		if (err == -EBUSY)
-			err = -SHMKIT_ECORRUPT;
-	}
+	ib->lane = calloc(ib->nlanes, sizeof(*ib->lane));
+	ib->broken = calloc(ib->nlanes, 1);
+	if (kind && !(ib->reply = calloc(ib->nlanes, sizeof(*ib->reply))))
+		err = -ENOMEM;
+	if (err == 0)
+		err = ib->lane && ib->broken ? shmkit_waitset_new(&ib->ws) : -ENOMEM;
+	if (err == 0)
+		err = open_lanes(ib);
 	if (err == 0)
 		err = shmkit_waitset_add_inbox(ib->ws, ib, NULL);
 	if (err < 0) {
@@ -292,6 +388,23 @@ int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **ou
 	shmkit_store_release(&ib->hdr->closed, 0);
 	*out = ib;
 	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **out)
+{
+	return __shmkit_inbox_open(name, flags, 0, out);
+}
+
+struct shmkit_chan *__shmkit_inbox_reply(struct shmkit_inbox *ib, uint32_t lane)
+{
+	return ib->reply && lane < ib->nlanes ? ib->reply[lane] : NULL;
+}
+
+uint32_t __shmkit_inbox_epoch(struct shmkit_inbox *ib, uint32_t lane)
+{
+	/* acquire: orders what the server reads of the lane after a client's claim */
+	return (uint32_t)shmkit_load_acquire(lane_epoch(ib->map.base, &ib->sh, lane));
 }
 
 SHMKIT_EXPORT
@@ -445,7 +558,7 @@ void __shmkit_inbox_sleep_words(struct shmkit_inbox *ib, struct __shmkit_sleep_w
 /* Lanes hold messages, and no live consumer holds the inbox. */
 int __shmkit_inbox_pending(int shmid, void *base, uint64_t data_size)
 {
-	struct inbox_shape sh;
+	struct __shmkit_inbox_shape sh;
 	struct __shmkit_inbox_hdr *h = inbox_hdr_of(base);
 	uint64_t cons;
 
@@ -455,7 +568,7 @@ int __shmkit_inbox_pending(int shmid, void *base, uint64_t data_size)
 	if (cons && __shmkit_owner_alive(cons))
 		return 0;
 	for (uint32_t i = 0; i < sh.lanes; i++) {
-		struct __shmkit_chan_hdr *l = lane_hdr(base, sh.lane_cap, i);
+		struct __shmkit_chan_hdr *l = lane_hdr(base, &sh, i);
 
 		if (shmkit_load_acquire(&l->hot[0].pos) != shmkit_load_acquire(&l->hot[1].pos))
 			return 1;
@@ -469,7 +582,7 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 {
 	struct __shmkit_hdr_view view;
 	struct __shmkit_look lk;
-	struct inbox_shape sh;
+	struct __shmkit_inbox_shape sh;
 	struct __shmkit_inbox_hdr *h;
 	uint64_t owner;
 	size_t k = 0;
@@ -496,7 +609,7 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 	info->cons_closed = !!shmkit_load_relaxed(&h->closed);
 	info->cons_sleeps = shmkit_load_relaxed(&h->sleeps);
 	for (uint32_t i = 0; i < sh.lanes; i++) {
-		struct __shmkit_chan_hdr *l = lane_hdr(lk.base, sh.lane_cap, i);
+		struct __shmkit_chan_hdr *l = lane_hdr(lk.base, &sh, i);
 		struct shmkit_inbox_lane_info li = { .lane = i };
 		uint64_t tail = shmkit_load_acquire(&l->hot[0].pos);
 		uint64_t head = shmkit_load_acquire(&l->hot[1].pos);

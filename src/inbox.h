@@ -54,6 +54,9 @@
 #define SHMKIT_INBOX_LANE_HDR 4096	/* each lane's header page, before its ring */
 #define SHMKIT_INBOX_MAX_LANES 1024
 #define SHMKIT_INBOX_MAX_BYTES (1ull << 34)	/* all lanes together */
+/* a lane's epoch word: in its first header page, after the channel header */
+#define SHMKIT_INBOX_EPOCH_OFFSET 2048
+#define SHMKIT_INBOX_REPLIES 1u		/* flags: each lane has a reply ring too */
 
 struct __shmkit_inbox_hdr {
 	/* layout: written by the creator before magic is published */
@@ -61,7 +64,7 @@ struct __shmkit_inbox_hdr {
 	uint16_t version;
 	uint16_t hdr_size;
 	uint32_t lanes;
-	uint32_t reserved0;
+	uint32_t flags;		/* SHMKIT_INBOX_REPLIES: a service */
 	uint64_t lane_cap;	/* each lane's ring: a power of two, whole pages */
 	uint8_t pad0[128 - 24];
 	/* the consumer's cold line: written on open, close and sleep */
@@ -87,6 +90,38 @@ _Static_assert(SHMKIT_HDR_SIZE + sizeof(struct __shmkit_inbox_hdr) <= SHMKIT_INB
 	       "inbox header fits before the lanes");
 _Static_assert(sizeof(struct __shmkit_chan_hdr) <= SHMKIT_INBOX_LANE_HDR,
 	       "a lane's channel header fits in its page");
+
+/* The checked shape of an inbox (private to a handle). */
+struct __shmkit_inbox_shape {
+	uint32_t lanes;
+	uint32_t flags;
+	uint64_t lane_cap;
+};
+
+/* What a producer (a service's client) holds once it has joined. */
+struct __shmkit_inbox_lane_handles {
+	struct shmkit_chan *req;	/* its lane's request ring, producer side */
+	struct shmkit_chan *rep;	/* a service's reply ring, consumer side */
+	uint32_t lane;
+	uint32_t epoch;
+};
+
+/* For service.c: the kind is 0 (an inbox) or SHMKIT_INBOX_REPLIES (a service). */
+int __shmkit_inbox_make(const char *name, unsigned producers, size_t lane_capacity, int mode,
+			unsigned flags, uint32_t kind);
+int __shmkit_inbox_attach(const char *name, unsigned flags, int trust_mode, uint32_t kind,
+			  struct shmkit_map *map, struct __shmkit_inbox_shape *sh);
+int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
+			struct __shmkit_inbox_lane_handles *out);
+int __shmkit_inbox_open(const char *name, unsigned flags, uint32_t kind,
+			struct shmkit_inbox **ib);
+/* A service's reply ring of a lane, producer side; the lane's epoch now. */
+struct shmkit_chan *__shmkit_inbox_reply(struct shmkit_inbox *ib, uint32_t lane);
+uint32_t __shmkit_inbox_epoch(struct shmkit_inbox *ib, uint32_t lane);
+struct __shmkit_chan_hdr *__shmkit_inbox_lane(void *base, const struct __shmkit_inbox_shape *sh,
+					      uint32_t i, int reply);
+unsigned char *__shmkit_inbox_ring(void *base, const struct __shmkit_inbox_shape *sh,
+				   uint32_t i, int reply);
 
 /*
  * For judging a segment's state (info.c): does the inbox attached at base

@@ -42,7 +42,8 @@
 enum member_kind { MEMBER_CHAN, MEMBER_PUB, MEMBER_SUB, MEMBER_INBOX };
 
 struct member {
-	void *handle;
+	void *handle;		/* what the user added, and removes */
+	void *target;		/* what is polled: the handle, or a part of it */
 	void *udata;
 	int kind;
 	uint64_t room;		/* a channel producer's message size */
@@ -93,7 +94,8 @@ static int find(const struct shmkit_waitset *ws, const void *handle)
 	return -1;
 }
 
-static int add(struct shmkit_waitset *ws, void *handle, int kind, uint64_t room, void *udata)
+static int add_as(struct shmkit_waitset *ws, void *handle, void *target, int kind,
+		  uint64_t room, void *udata)
 {
 	struct member *m;
 
@@ -102,17 +104,23 @@ static int add(struct shmkit_waitset *ws, void *handle, int kind, uint64_t room,
 	if (ws->n == SHMKIT_WAITSET_MAX)
 		return -ENOSPC;
 	m = &ws->m[ws->n];
-	*m = (struct member){ .handle = handle, .udata = udata, .kind = kind, .room = room };
+	*m = (struct member){ .handle = handle, .target = target, .udata = udata, .kind = kind,
+			      .room = room };
 	if (kind == MEMBER_CHAN)
-		__shmkit_chan_sleep_words(handle, &m->words);
+		__shmkit_chan_sleep_words(target, &m->words);
 	else if (kind == MEMBER_PUB)
-		__shmkit_pub_sleep_words(handle, &m->words);
+		__shmkit_pub_sleep_words(target, &m->words);
 	else if (kind == MEMBER_SUB)
-		__shmkit_sub_sleep_words(handle, &m->words);
+		__shmkit_sub_sleep_words(target, &m->words);
 	else
-		__shmkit_inbox_sleep_words(handle, &m->words);
+		__shmkit_inbox_sleep_words(target, &m->words);
 	ws->n++;
 	return 0;
+}
+
+static int add(struct shmkit_waitset *ws, void *handle, int kind, uint64_t room, void *udata)
+{
+	return add_as(ws, handle, handle, kind, room, udata);
 }
 
 SHMKIT_EXPORT
@@ -153,6 +161,23 @@ int shmkit_waitset_add_inbox(struct shmkit_waitset *ws, struct shmkit_inbox *ib,
 }
 
 SHMKIT_EXPORT
+int shmkit_waitset_add_service(struct shmkit_waitset *ws, struct shmkit_service *srv,
+			       void *udata)
+{
+	if (!ws || !srv)
+		return -EINVAL;
+	return add_as(ws, srv, __shmkit_service_inbox(srv), MEMBER_INBOX, 0, udata);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_add_client(struct shmkit_waitset *ws, struct shmkit_client *cl, void *udata)
+{
+	if (!ws || !cl)
+		return -EINVAL;
+	return add_as(ws, cl, __shmkit_client_replies(cl), MEMBER_CHAN, 0, udata);
+}
+
+SHMKIT_EXPORT
 int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle)
 {
 	int i;
@@ -186,13 +211,13 @@ static int poll_member(struct member *m, int look)
 {
 	switch (m->kind) {
 	case MEMBER_CHAN:
-		return __shmkit_chan_poll(m->handle, m->room, look);
+		return __shmkit_chan_poll(m->target, m->room, look);
 	case MEMBER_PUB:
-		return __shmkit_pub_poll(m->handle, look);
+		return __shmkit_pub_poll(m->target, look);
 	case MEMBER_SUB:
-		return __shmkit_sub_poll(m->handle, look);
+		return __shmkit_sub_poll(m->target, look);
 	default:
-		return __shmkit_inbox_poll(m->handle, look);
+		return __shmkit_inbox_poll(m->target, look);
 	}
 }
 

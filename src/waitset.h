@@ -52,6 +52,10 @@ void __shmkit_pub_sleep_words(struct shmkit_pub *p, struct __shmkit_sleep_words 
 void __shmkit_sub_sleep_words(struct shmkit_sub *s, struct __shmkit_sleep_words *w);
 void __shmkit_inbox_sleep_words(struct shmkit_inbox *ib, struct __shmkit_sleep_words *w);
 
+/* What a service's and a client's waits are on (service.c). */
+struct shmkit_inbox *__shmkit_service_inbox(struct shmkit_service *srv);
+struct shmkit_chan *__shmkit_client_replies(struct shmkit_client *cl);
+
 /* 1 for a channel's producer handle, 0 for its consumer. */
 int __shmkit_chan_is_producer(const struct shmkit_chan *ch);
 
