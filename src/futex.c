@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <linux/futex.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -11,15 +10,6 @@
 /* Headers older than Linux 5.16 know neither the call nor its vector. */
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449	/* one number for all architectures since 5.1, but alpha */
-#endif
-#ifndef FUTEX_32
-#define FUTEX_32 2
-struct futex_waitv {
-	uint64_t val;
-	uint64_t uaddr;
-	uint32_t flags;
-	uint32_t __reserved;
-};
 #endif
 
 int __shmkit_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t ns)

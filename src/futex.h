@@ -5,8 +5,23 @@
 #ifndef SHMKIT_FUTEX_H
 #define SHMKIT_FUTEX_H
 
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdint.h>
+
+/*
+ * The element of a futex_waitv vector, for futex.c's call and for
+ * io_uring's FUTEX_WAITV (uring.c). Headers older than Linux 5.16 lack it.
+ */
+#ifndef FUTEX_32
+#define FUTEX_32 2
+struct futex_waitv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t __reserved;
+};
+#endif
 
 /*
  * Sleeps while *word == expected, at most ns nanoseconds (ns < 0: no
