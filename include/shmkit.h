@@ -739,6 +739,22 @@ int shmkit_waitset_set_spin(struct shmkit_waitset *ws, int spin_us);
 int shmkit_waitset_wait(struct shmkit_waitset *ws, struct shmkit_event *ev, int max,
 			int timeout_ms);
 
+/*
+ * For event loops (epoll, poll, libuv, ...): a file descriptor that is
+ * readable while the set is armed and a member may be ready. fd makes it
+ * at the first call (then returns the same one; the set closes it).
+ * Before the loop sleeps, arm: 1 means a member is ready now (do not
+ * sleep: wait with timeout 0), 0 means armed, -errno an error. Once the
+ * descriptor is readable, shmkit_waitset_wait with timeout 0 disarms and
+ * gives the events; so does any wait, add or del. While the loop is busy
+ * with messages and does not arm, it costs nothing per message. Watch
+ * for readability only (POLLIN, EPOLLIN); epoll_wait may return EINTR
+ * once as it is armed. One thread, the one that arms, and not across
+ * fork.
+ */
+int shmkit_waitset_fd(struct shmkit_waitset *ws);
+int shmkit_waitset_arm(struct shmkit_waitset *ws);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,7 @@
 #include "relax.h"
 #include "shmkit.h"
 #include "util.h"
+#include "waitfd.h"
 #include "waitset.h"
 
 #define SPIN_NS 100000			/* the default spin, as a channel's least */
@@ -57,9 +58,19 @@ struct shmkit_waitset {
 	int next;		/* where the next scan starts */
 	unsigned turn;		/* fallback: whose word the next sleep is on */
 	uint64_t spin_ns;
+	/* the descriptor for event loops, made by shmkit_waitset_fd */
+	struct __shmkit_waitfd *wf;
+	int armed;		/* flags raised and the descriptor armed */
+	/* events arm found instead of arming, for the next wait */
+	struct shmkit_event pend[SHMKIT_WAITSET_MAX];
+	void *pend_handle[SHMKIT_WAITSET_MAX];
+	int npend;
 };
 
 int __shmkit_waitset_no_waitv;
+int __shmkit_waitset_thread_fd;
+
+static void disarm(struct shmkit_waitset *ws);
 /* learned at the first sleep that tries it; any thread may set it */
 static _Atomic int waitv_missing;
 
@@ -82,6 +93,8 @@ int shmkit_waitset_free(struct shmkit_waitset *ws)
 {
 	if (!ws)
 		return -EINVAL;
+	disarm(ws);
+	__shmkit_waitfd_close(ws->wf);
 	free(ws);
 	return 0;
 }
@@ -101,6 +114,7 @@ static int add_as(struct shmkit_waitset *ws, void *handle, void *target, int kin
 
 	if (find(ws, handle) >= 0)
 		return -EEXIST;
+	disarm(ws);	/* an armed vector without the new member would miss it */
 	if (ws->n == SHMKIT_WAITSET_MAX)
 		return -ENOSPC;
 	m = &ws->m[ws->n];
@@ -186,6 +200,18 @@ int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle)
 		return -EINVAL;
 	if ((i = find(ws, handle)) < 0)
 		return -ENOENT;
+	disarm(ws);
+	/* events kept for it are void now */
+	for (int k = 0; k < ws->npend;) {
+		if (ws->pend_handle[k] != handle) {
+			k++;
+			continue;
+		}
+		ws->npend--;
+		memmove(ws->pend + k, ws->pend + k + 1, (size_t)(ws->npend - k) * sizeof(ws->pend[0]));
+		memmove(ws->pend_handle + k, ws->pend_handle + k + 1,
+			(size_t)(ws->npend - k) * sizeof(void *));
+	}
 	/* keep the order: the turn of the others stays as it was */
 	memmove(&ws->m[i], &ws->m[i + 1], (size_t)(ws->n - i - 1) * sizeof(ws->m[0]));
 	ws->n--;
@@ -227,7 +253,8 @@ static int poll_member(struct member *m, int look)
  * not looked at for PEER_CHECK_NS also get a look at their peer's life:
  * one /proc look per member per period, however often the set waits.
  */
-static int scan(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, uint64_t now)
+static int scan_into(struct shmkit_waitset *ws, struct shmkit_event *ev, void **handles,
+		     int max, uint64_t now)
 {
 	int got = 0, last = 0, i = ws->next, r;
 
@@ -241,12 +268,19 @@ static int scan(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, uin
 			continue;
 		ev[got].udata = m->udata;
 		ev[got].status = r > 0 ? 0 : r;
+		if (handles)
+			handles[got] = m->handle;
 		got++;
 		last = i;
 	}
 	if (got)
 		ws->next = last + 1 == ws->n ? 0 : last + 1;
 	return got;
+}
+
+static int scan(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, uint64_t now)
+{
+	return scan_into(ws, ev, NULL, max, now);
 }
 
 /* Sleeps until one of the words moves, or ns pass (< 0: no limit). */
@@ -274,12 +308,8 @@ static void sleep_on(struct shmkit_waitset *ws, _Atomic uint32_t *const *words,
  * none is ready (the handshake: see the top of this file). Returns the
  * events found, after the sleep or instead of it.
  */
-static int sleep_all(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, int64_t ns)
+static void announce(struct shmkit_waitset *ws, _Atomic uint32_t **words, uint32_t *vals)
 {
-	_Atomic uint32_t *words[SHMKIT_WAITSET_MAX];
-	uint32_t vals[SHMKIT_WAITSET_MAX];
-	int got;
-
 	for (int i = 0; i < ws->n; i++) {
 		struct __shmkit_sleep_words *w = &ws->m[i].words;
 
@@ -295,6 +325,23 @@ static int sleep_all(struct shmkit_waitset *ws, struct shmkit_event *ev, int max
 	/* S1, W1, W3: every flag before every re-check; pairs with the
 	   members' wakers (S2, W2, W3) */
 	shmkit_smp_mb();
+}
+
+/* Lowers the flags we may lower (a shared one is the waker's to clear). */
+static void unannounce(struct shmkit_waitset *ws)
+{
+	for (int i = 0; i < ws->n; i++)
+		if (!ws->m[i].words.shared)
+			shmkit_store_relaxed(ws->m[i].words.flag, 0);
+}
+
+static int sleep_all(struct shmkit_waitset *ws, struct shmkit_event *ev, int max, int64_t ns)
+{
+	_Atomic uint32_t *words[SHMKIT_WAITSET_MAX];
+	uint32_t vals[SHMKIT_WAITSET_MAX];
+	int got;
+
+	announce(ws, words, vals);
 	/* the re-check sees closes (they bump the sequence after closed),
 	   not deaths: those need /proc, and the slice bounds them */
 	got = scan(ws, ev, max, 0);
@@ -302,9 +349,81 @@ static int sleep_all(struct shmkit_waitset *ws, struct shmkit_event *ev, int max
 		sleep_on(ws, words, vals, ns);
 		got = scan(ws, ev, max, 0);
 	}
-	for (int i = 0; i < ws->n; i++)
-		if (!ws->m[i].words.shared)
-			shmkit_store_relaxed(ws->m[i].words.flag, 0);
+	unannounce(ws);
+	return got;
+}
+
+/* ------------------------------------------------------------ the fd */
+
+/* Ends an armed wait of the descriptor, if any, and lowers the flags. */
+static void disarm(struct shmkit_waitset *ws)
+{
+	if (!ws->armed)
+		return;
+	__shmkit_waitfd_disarm(ws->wf);
+	unannounce(ws);
+	ws->armed = 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_fd(struct shmkit_waitset *ws)
+{
+	int err;
+
+	if (!ws)
+		return -EINVAL;
+	if (!ws->wf && (err = __shmkit_waitfd_open(__shmkit_waitset_thread_fd, &ws->wf)) < 0)
+		return err;
+	return __shmkit_waitfd_fd(ws->wf);
+}
+
+SHMKIT_EXPORT
+int shmkit_waitset_arm(struct shmkit_waitset *ws)
+{
+	_Atomic uint32_t *words[SHMKIT_WAITSET_MAX];
+	uint32_t vals[SHMKIT_WAITSET_MAX];
+	int got, err;
+
+	if (!ws || !ws->wf)
+		return -EINVAL;
+	disarm(ws);
+	if (ws->npend)
+		return 1;
+	if (ws->n == 0)
+		return 0;	/* nothing can wake it: the descriptor stays quiet */
+	announce(ws, words, vals);
+	/*
+	 * The re-check, as before a sleep. What it finds is kept for the
+	 * next wait: a poll may have acted on it (a subscriber's loss is
+	 * reported once), so it must not be found again and lost.
+	 */
+	if ((got = scan_into(ws, ws->pend, ws->pend_handle, SHMKIT_WAITSET_MAX, 0))) {
+		ws->npend = got;
+		unannounce(ws);
+		return 1;
+	}
+	if ((err = __shmkit_waitfd_arm(ws->wf, words, vals, ws->n)) < 0) {
+		unannounce(ws);
+		return err;
+	}
+	ws->armed = 1;
+	return 0;
+}
+
+const char *__shmkit_waitset_fd_kind(const struct shmkit_waitset *ws)
+{
+	return ws->wf ? __shmkit_waitfd_kind(ws->wf) : "none";
+}
+
+/* Events arm kept: up to max of them, the rest for the next wait. */
+static int take_pending(struct shmkit_waitset *ws, struct shmkit_event *ev, int max)
+{
+	int got = ws->npend < max ? ws->npend : max;
+
+	memcpy(ev, ws->pend, (size_t)got * sizeof(*ev));
+	ws->npend -= got;
+	memmove(ws->pend, ws->pend + got, (size_t)ws->npend * sizeof(*ev));
+	memmove(ws->pend_handle, ws->pend_handle + got, (size_t)ws->npend * sizeof(void *));
 	return got;
 }
 
@@ -332,6 +451,9 @@ int shmkit_waitset_wait(struct shmkit_waitset *ws, struct shmkit_event *ev, int 
 
 	if (!ws || !ev || max < 1)
 		return -EINVAL;
+	disarm(ws);
+	if (ws->npend)
+		return take_pending(ws, ev, max);
 	if (ws->n == 0)
 		return wait_empty(timeout_ms);
 	if ((got = scan(ws, ev, max, 0)))

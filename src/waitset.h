@@ -61,5 +61,9 @@ int __shmkit_chan_is_producer(const struct shmkit_chan *ch);
 
 /* Tests only: 1 makes wait sets use the fallback for kernels before 5.16. */
 extern int __shmkit_waitset_no_waitv;
+/* Tests only: 1 makes shmkit_waitset_fd use its thread, not io_uring. */
+extern int __shmkit_waitset_thread_fd;
+/* "io_uring", "thread", or "none" before shmkit_waitset_fd (tests, bench). */
+const char *__shmkit_waitset_fd_kind(const struct shmkit_waitset *ws);
 
 #endif
