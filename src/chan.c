@@ -640,7 +640,7 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
 	 * both sides must share one ring.
 	 */
 	return __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
-					 flags, SHMKIT_HDR_CHANNEL, chan_init, &cap, is_channel, NULL);
+					 flags, SHMKIT_HDR_CHANNEL, chan_init, &cap, is_channel, NULL, NULL);
 }
 
 SHMKIT_EXPORT

@@ -220,12 +220,18 @@ static int open_existing(key_t key, const struct shmkit_ref *ref, uint64_t segsz
 	return shmid;
 }
 
-/* One attempt to make the segment, or to open the one that exists. */
+/*
+ * One attempt to make the segment, or to open the one that exists. Sets
+ * *created to 1 only when this call's shmget made it: of processes racing
+ * for one key, IPC_EXCL lets exactly one do that.
+ */
 static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 		     size_t size, int mode, unsigned flags, uint32_t hdr_flags,
-		     __shmkit_init_fn init, void *arg)
+		     __shmkit_init_fn init, void *arg, int *created)
 {
 	int err, shmid;
+
+	*created = 0;
 
 	/*
 	 * The limits are for making a segment. As with shmget, an existing
@@ -245,6 +251,7 @@ static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 			__shmkit_shmctl(shmid, IPC_RMID, NULL);
 			return err;
 		}
+		*created = 1;
 		return shmid;
 	}
 	if (shmid == -ENOSPC)
@@ -256,12 +263,12 @@ static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 
 int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		     unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
-		     void *arg)
+		     void *arg, int *created)
 {
 	int named = ref && ref->kind == SHMKIT_REF_NAME;
 	uint64_t segsz = size;
 	key_t key;
-	int err, tries, shmid = -EAGAIN;
+	int err, tries, shmid = -EAGAIN, made = 0;
 
 	if (mode == SHMKIT_MODE_DEFAULT)
 		mode = 0600;
@@ -284,8 +291,11 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++) {
 		if (tries)
 			sched_yield();
-		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg);
+		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg,
+				  &made);
 	}
+	if (created)
+		*created = made;
 	return shmid;
 }
 
@@ -293,7 +303,7 @@ SHMKIT_EXPORT
 int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags)
 {
-	return __shmkit_seg_make(ref, size, mode, flags, 0, NULL, NULL);
+	return __shmkit_seg_make(ref, size, mode, flags, 0, NULL, NULL, NULL);
 }
 
 int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view)
@@ -435,16 +445,17 @@ int shmkit_seg_remove(int shmid)
 
 int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
 			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
-			      __shmkit_check_fn check, void *check_arg)
+			      __shmkit_check_fn check, void *check_arg, int *created)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_map map;
-	int shmid = -ENOENT, err = -ENOENT;
+	int shmid = -ENOENT, err = -ENOENT, made = 0;
 	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
 	/* removed between the two steps: make it again (a few times) */
 	for (int tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, size, mode, flags, hdr_flags, init, init_arg);
+		shmid = __shmkit_seg_make(&ref, size, mode, flags, hdr_flags, init, init_arg,
+					  &made);
 		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
 			return shmid;
 		/* made now, or it existed: then it must be of the kind asked for */
@@ -452,8 +463,15 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 		if (err < 0)
 			continue;
 		err = check(&map, check_arg);
+		/*
+		 * Ours only if the name still leads to the segment we made: it
+		 * may have been removed, and made again by another, meanwhile.
+		 */
+		made = made && map.shmid == shmid;
 		shmid = map.shmid;
 		shmkit_seg_detach(&map);
 	}
+	if (err == 0 && created)
+		*created = made;
 	return err < 0 ? err : shmid;
 }

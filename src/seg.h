@@ -13,11 +13,13 @@ typedef void (*__shmkit_init_fn)(void *data, uint64_t size, void *arg);
 /*
  * shmkit_seg_create with two more things for named segments: header flags
  * to record, and an init function that runs before the header's magic is
- * published (so an opener never sees a half-made segment).
+ * published (so an opener never sees a half-made segment). *created (if
+ * not NULL) says whether this call made the segment (1) or opened an
+ * existing one (0).
  */
 int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
-		      void *arg);
+		      void *arg, int *created);
 
 /* Checks what an attached segment holds: 0 if it is the caller's kind. */
 typedef int (*__shmkit_check_fn)(struct shmkit_map *map, void *arg);
@@ -28,11 +30,12 @@ typedef int (*__shmkit_check_fn)(struct shmkit_map *map, void *arg);
  * or a topic keeps the shape it was made with, whatever this call asks,
  * but it must be of the kind asked for. Returns the shmid, or the error
  * of the making, the attach (with the trust rule of flags and mode) or
- * the check.
+ * the check. On success *created (if not NULL) is 1 if this call made the
+ * segment it returns, 0 if another process did.
  */
 int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
 			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
-			      __shmkit_check_fn check, void *check_arg);
+			      __shmkit_check_fn check, void *check_arg, int *created);
 
 /*
  * Finds the segment named name and attaches it (shmkit_seg_attach flags).
