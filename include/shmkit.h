@@ -269,6 +269,24 @@ enum shmkit_wait_policy {
  */
 int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags);
 
+/* What shmkit_chan_make made, or found. */
+struct shmkit_chan_made {
+	int shmid;
+	int created;		/* 1 made now, 0 opened an existing one */
+	uint64_t capacity;	/* ring bytes: for an existing channel, its own */
+	uint64_t max_msg;	/* capacity / 2 */
+};
+
+/*
+ * shmkit_chan_create, telling what it did: whether this call made the
+ * channel (of processes racing to make one name, exactly one is told it
+ * did) and the capacity the channel has, which for an existing one is
+ * the capacity it was made with, not the one asked. Returns 0 and fills
+ * made; errors as shmkit_chan_create.
+ */
+int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags,
+		     struct shmkit_chan_made *made);
+
 /*
  * Opens channel name as its producer or its consumer. -EBUSY if that side
  * is held by a live process; the place of a dead one is taken over. A

@@ -616,31 +616,56 @@ static int attach_channel(const char *name, unsigned flags, int trust_mode,
 	return 0;
 }
 
-/* __shmkit_seg_make_checked's check: a channel, of any capacity. */
+/*
+ * __shmkit_seg_make_checked's check: a channel, of any capacity, which it
+ * stores in *(uint64_t *)arg.
+ */
 static int is_channel(struct shmkit_map *map, void *arg)
 {
 	int64_t cap = check_layout(map->shmid, map->base, map->size);
 
-	(void)arg;
-	return cap < 0 ? (int)cap : 0;
+	if (cap < 0)
+		return (int)cap;
+	*(uint64_t *)arg = (uint64_t)cap;
+	return 0;
 }
 
 SHMKIT_EXPORT
-int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
+int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags,
+		     struct shmkit_chan_made *made)
 {
-	uint64_t cap = __shmkit_page_size();
+	uint64_t cap = __shmkit_page_size(), have = 0;
+	int shmid, created = 0;
 
-	if (capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
+	if (!made || capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
 		return -EINVAL;
 	while (cap < capacity)
 		cap <<= 1;
 	/*
 	 * An existing channel keeps the capacity it was made with, smaller
 	 * or larger than asked: the capacity is a creation parameter, and
-	 * both sides must share one ring.
+	 * both sides must share one ring. The check reads it back, from
+	 * whichever channel the name leads to.
 	 */
-	return __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
-					 flags, SHMKIT_HDR_CHANNEL, chan_init, &cap, is_channel, NULL, NULL);
+	shmid = __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap,
+					  mode, flags, SHMKIT_HDR_CHANNEL, chan_init, &cap,
+					  is_channel, &have, &created);
+	if (shmid < 0)
+		return shmid;
+	made->shmid = shmid;
+	made->created = created;
+	made->capacity = have;
+	made->max_msg = have / 2;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
+{
+	struct shmkit_chan_made made;
+	int err = shmkit_chan_make(name, capacity, mode, flags, &made);
+
+	return err < 0 ? err : made.shmid;
 }
 
 SHMKIT_EXPORT
