@@ -335,6 +335,16 @@ size_t shmkit_chan_max_msg(const struct shmkit_chan *ch);
 int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy);
 
 /*
+ * Sets how long this handle spins before it sleeps, under
+ * SHMKIT_WAIT_BLOCK: -1 the default (at least 100 us, longer after long
+ * waits that ended in data, up to 1 ms), 0 sleep at once (no spin, no
+ * yield: for many waiters sharing few cores), > 0 spin exactly that many
+ * microseconds, up to 1,000,000. SHMKIT_WAIT_SPIN still spins for ever,
+ * SHMKIT_WAIT_NONE still never waits. -EINVAL for other values.
+ */
+int shmkit_chan_set_spin(struct shmkit_chan *ch, int spin_us);
+
+/*
  * Timeouts, for every call that can wait: 0 tries once (-EAGAIN if it
  * cannot proceed), -1 waits for ever, > 0 waits that many milliseconds
  * (-ETIMEDOUT). A wait also ends when the other side closes (-EPIPE for the

@@ -146,6 +146,7 @@ struct shmkit_chan {
 	uint64_t cap, mask, max_msg;	/* private copies, checked at open */
 	int side, peer;			/* __SHMKIT_SIDE_PROD or _CONS */
 	int policy;
+	int spin_fixed;		/* set by shmkit_chan_set_spin: spin_ns is never learnt */
 	uint64_t wait_avg;	/* moving average of short waits, ns */
 	uint64_t spin_ns;	/* how long to spin before sleeping */
 	uint64_t wait_tail;	/* the longest recent short wait, fading, ns */
@@ -453,11 +454,20 @@ static int same_cpu(struct shmkit_chan *ch)
 	return mine < 0 || (uint32_t)mine == shmkit_load_relaxed(&ch->hdr->hot[ch->peer].cpu);
 }
 
+/* The next sleep's length: a slice, or what is left before the deadline. */
+static int64_t sleep_slice(uint64_t deadline, uint64_t now)
+{
+	int64_t slice = __shmkit_chan_sleep_slice_ns;
+
+	if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
+		slice = (int64_t)(deadline - now);
+	return slice;
+}
+
 /* wait_ready's loop, from start: spin, yield, then sleep in slices. */
 static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
 {
 	uint64_t now = start, deadline, next_check, next_yield = start + YIELD_EVERY_NS;
-	int64_t slice;
 	int r, gone;
 
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
@@ -491,14 +501,55 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
 			continue;
-		slice = __shmkit_chan_sleep_slice_ns;
-		if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
-			slice = (int64_t)(deadline - now);
-		r = sleep_once(ch, arg, slice);
+		r = sleep_once(ch, arg, sleep_slice(deadline, now));
 		if (r)
 			return r < 0 ? r : 0;
 		next_check = 0; /* woken without data: perhaps by a close */
 	}
+}
+
+/*
+ * wait_ready's loop for a spin of 0, from start: from the failed look
+ * straight to the sleep handshake, whose re-check is the next look; no
+ * pause, poll or yield before it. A close stops the sleep (sleep_once
+ * sees it); a death, when a slice ends, as in wait_loop: the dead wake
+ * nobody.
+ */
+static int sleep_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
+{
+	uint64_t now = start, deadline;
+	int r, gone;
+
+	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		r = sleep_once(ch, arg, sleep_slice(deadline, now));
+		if (r)
+			return r < 0 ? r : 0;
+		/* woken without data: a close, a slice's end, a stray wake */
+		gone = peer_gone(ch);
+		if (gone) {
+			r = ready(ch, arg);
+			return r > 0 ? 0 : r < 0 ? r : gone;
+		}
+		now = __shmkit_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * wait_ready for a spin set with shmkit_chan_set_spin: spin_ns exactly,
+ * never learnt, and 0 sleeps at once (unless the policy spins for ever).
+ * Timed, as the learnt wait is; the learning is what it leaves out.
+ */
+static int wait_fixed(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
+{
+	uint64_t start = __shmkit_now_ns();
+	int r = ch->spin_ns || ch->policy == SHMKIT_WAIT_SPIN ?
+		wait_loop(ch, arg, timeout_ms, start) : sleep_loop(ch, arg, timeout_ms, start);
+
+	__shmkit_count(&ch->hdr->hot[ch->side].wait_ns, __shmkit_now_ns() - start);
+	return r;
 }
 
 /*
@@ -521,6 +572,9 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 		r = gone ? ready(ch, arg) : 0;
 		return r > 0 ? 0 : r < 0 ? r : gone ? gone : -EAGAIN;
 	}
+	/* the one field the default wait pays for shmkit_chan_set_spin */
+	if (ch->spin_fixed)
+		return wait_fixed(ch, arg, timeout_ms);
 	for (int i = 0; i < UNTIMED_POLLS; i++) {
 		cpu_relax();
 		if ((r = ready(ch, arg)))
@@ -855,6 +909,19 @@ int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy)
 	if (!ch || policy < SHMKIT_WAIT_BLOCK || policy > SHMKIT_WAIT_NONE)
 		return -EINVAL;
 	ch->policy = policy;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_set_spin(struct shmkit_chan *ch, int spin_us)
+{
+	if (!ch || spin_us < -1 || spin_us > SHMKIT_SPIN_MAX_US)
+		return -EINVAL;
+	ch->spin_fixed = spin_us >= 0;
+	ch->spin_ns = spin_us >= 0 ? (uint64_t)spin_us * 1000u : SPIN_NS;
+	/* back to the default: learn afresh, as a new handle does */
+	ch->wait_avg = 0;
+	ch->wait_tail = 0;
 	return 0;
 }
 

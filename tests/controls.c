@@ -8,14 +8,33 @@
  * on an existing name is -EEXIST; bad arguments are -EINVAL; and of two
  * processes racing to make one name, exactly one is told it made it (and
  * both get the same channel), race after race.
+ *
+ * shmkit_chan_set_spin: -1, 0, 1 and 1,000,000 are taken, anything else
+ * (and a NULL handle) is -EINVAL. With spin 0 a consumer sleeps once per
+ * wait, and exactly once: a producer in another process sends each
+ * message only after the consumer has announced its sleep (and 5 ms
+ * more), so N messages make exactly N sleeps, with no yield; the default
+ * spin delivers the same stream. Where only the spin decides, counts are
+ * exact: with spin 0 a wait that times out has slept and never yielded,
+ * on either side; a spin of 1 s outlasts a 50 ms timeout without a
+ * sleep; SHMKIT_WAIT_SPIN still never sleeps, SHMKIT_WAIT_NONE never
+ * waits. With spin 0 on every side, 10,000 round trips between two
+ * processes carry every message intact, and no side ever yields.
+ *
+ * Sleeps here have no 20 ms slices: a lost wake-up would hang the test
+ * instead of hiding behind the next slice.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "harness.h"
 
 static uint64_t page_size(void)
@@ -150,9 +169,270 @@ static void make_race(void)
 	}
 }
 
+static void nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+static void chan_spin_values(void)
+{
+	static const int bad[] = { -2, -1000, INT_MIN, 1000001, INT_MAX };
+	static const int good[] = { 0, 1, 20, 1000000, -1 };
+	struct shmkit_chan *p, *c;
+	char name[64];
+
+	t_name(name, sizeof(name), "spinv");
+	T_OK(t_track(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0)));
+	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER, &p));
+	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &c));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ(shmkit_chan_set_spin(p, bad[i]), -EINVAL);
+		T_EQ(shmkit_chan_set_spin(c, bad[i]), -EINVAL);
+	}
+	T_EQ(shmkit_chan_set_spin(NULL, 0), -EINVAL);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		T_OK(shmkit_chan_set_spin(p, good[i]));
+		T_OK(shmkit_chan_set_spin(c, good[i]));
+	}
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(name));
+}
+
+/* The consumer's announced sleeps, read where the library counts them. */
+static uint64_t cons_sleeps(const struct shmkit_map *map)
+{
+	const struct __shmkit_chan_hdr *h =
+		(const void *)((const char *)map->base + SHMKIT_HDR_SIZE);
+
+	return atomic_load_explicit(&h->cold[__SHMKIT_SIDE_CONS].sleeps, memory_order_relaxed);
+}
+
+struct delayed {
+	const char *name;
+	int shmid;
+	uint64_t count;
+	int ready;		/* write end: the producer is open */
+};
+
+/*
+ * The producer: each message goes only once the consumer has announced
+ * its sleep for it, and 5 ms later, by when it sleeps in the kernel.
+ */
+static int delayed_producer(void *arg)
+{
+	struct delayed *d = arg;
+	struct shmkit_chan *tx;
+	struct shmkit_map map;
+	unsigned char buf[512];
+
+	if (shmkit_chan_open(d->name, SHMKIT_PRODUCER, &tx) < 0 ||
+	    shmkit_seg_attach(d->shmid, SHMKIT_RDONLY, &map) < 0)
+		return 2;
+	/* open first: its wake-up of the consumer must come before any wait */
+	if (write(d->ready, "", 1) != 1)
+		return 3;
+	for (uint64_t i = 0; i < d->count; i++) {
+		size_t len = (size_t)(t_mix(i) % sizeof(buf));
+
+		while (cons_sleeps(&map) < i + 1)
+			nap_ms(1);
+		nap_ms(5);
+		payload_fill(buf, len, i);
+		if (shmkit_chan_send(tx, buf, len, -1) < 0)
+			return 4;
+	}
+	shmkit_seg_detach(&map);
+	return shmkit_chan_close(tx) < 0 ? 5 : 0;
+}
+
+/* N delayed messages into a consumer with spin_us: N sleeps exactly. */
+static void chan_delayed(int spin_us)
+{
+	struct delayed d = { .count = 20 };
+	struct shmkit_chan_info info;
+	struct shmkit_chan *rx;
+	unsigned char buf[512];
+	int ready[2];
+	char name[64], go;
+	size_t len;
+	pid_t pid;
+
+	d.name = t_name(name, sizeof(name), "delay");
+	d.shmid = t_track(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(d.shmid);
+	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &rx));
+	T_OK(shmkit_chan_set_spin(rx, spin_us));
+	T_OK(pipe(ready));
+	d.ready = ready[1];
+	pid = t_fork(delayed_producer, &d);
+	close(ready[1]);
+	T_EQ(read(ready[0], &go, 1), 1);
+	close(ready[0]);
+	for (uint64_t i = 0; i < d.count; i++) {
+		T_OK(shmkit_chan_recv(rx, buf, sizeof(buf), &len, -1));
+		T_EQ(len, t_mix(i) % sizeof(buf));
+		T_PAYLOAD(buf, len, i);
+	}
+	T_OK(shmkit_chan_info(d.shmid, &info));
+	T_EQ(info.cons_sleeps, d.count);
+	if (spin_us == 0)
+		T_EQ(info.cons_yields, 0);
+	T_EQ(shmkit_chan_recv(rx, buf, sizeof(buf), &len, -1), -SHMKIT_EEOF);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_chan_close(rx));
+	T_OK(shmkit_chan_destroy(name));
+}
+
+/* Waits that end in a timeout, where the spin alone decides what happens. */
+static void chan_spin_timeouts(void)
+{
+	struct shmkit_chan_info before, after;
+	struct shmkit_chan *p, *c;
+	unsigned char buf[2048];
+	char name[64];
+	uint64_t t0;
+	size_t len;
+	int id;
+
+	t_name(name, sizeof(name), "spint");
+	id = t_track(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(id);
+	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER, &p));
+	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &c));
+
+	/* spin 0: a wait that finds nothing sleeps, and never yields */
+	T_OK(shmkit_chan_set_spin(c, 0));
+	T_OK(shmkit_chan_info(id, &before));
+	t0 = t_now_ns();
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
+	T_ASSERT(t_now_ns() - t0 >= 30 * 1000000ull);
+	T_OK(shmkit_chan_info(id, &after));
+	T_ASSERT(after.cons_sleeps >= before.cons_sleeps + 1);
+	T_EQ(after.cons_yields, before.cons_yields);
+
+	/* a spin of 1 s outlasts a 50 ms timeout: no sleep at all */
+	T_OK(shmkit_chan_set_spin(c, 1000000));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 50), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &before));
+	T_EQ(before.cons_sleeps, after.cons_sleeps);
+
+	/* the policies win over the spin: SPIN never sleeps, NONE never waits */
+	T_OK(shmkit_chan_set_spin(c, 0));
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_SPIN));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, 30), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &after));
+	T_EQ(after.cons_sleeps, before.cons_sleeps);
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_NONE));
+	T_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, -1), -EAGAIN);
+	T_OK(shmkit_chan_set_wait(c, SHMKIT_WAIT_BLOCK));
+
+	/* the producer the same: a full ring, spin 0, a timeout */
+	T_OK(shmkit_chan_set_spin(p, 0));
+	T_OK(shmkit_chan_send(p, buf, 2048, 0));
+	T_OK(shmkit_chan_info(id, &before));
+	T_EQ(shmkit_chan_send(p, buf, 2048, 30), -ETIMEDOUT);
+	T_OK(shmkit_chan_info(id, &after));
+	T_ASSERT(after.prod_sleeps >= before.prod_sleeps + 1);
+	T_EQ(after.prod_yields, before.prod_yields);
+	/* still a channel: what was sent arrives, under the default again */
+	T_OK(shmkit_chan_set_spin(c, -1));
+	T_OK(shmkit_chan_recv(c, buf, sizeof(buf), &len, 0));
+	T_EQ(len, 2048);
+	T_OK(shmkit_chan_close(p));
+	T_OK(shmkit_chan_close(c));
+	T_OK(shmkit_chan_destroy(name));
+}
+
+struct pingpong {
+	const char *ping, *pong;
+	uint64_t count;
+};
+
+/* The echo: each ping checked, answered with a pong of the same tag. */
+static int echo(void *arg)
+{
+	struct pingpong *pp = arg;
+	struct shmkit_chan *rx, *tx;
+	unsigned char buf[1024];
+	const void *msg;
+	size_t len;
+	uint64_t i;
+	int r;
+
+	if (shmkit_chan_open(pp->ping, SHMKIT_CONSUMER, &rx) < 0 ||
+	    shmkit_chan_open(pp->pong, SHMKIT_PRODUCER, &tx) < 0 ||
+	    shmkit_chan_set_spin(rx, 0) < 0 || shmkit_chan_set_spin(tx, 0) < 0)
+		return 2;
+	for (i = 0; (r = shmkit_chan_peek(rx, &msg, &len, -1)) == 0; i++) {
+		if (len != t_mix(i) % sizeof(buf) || payload_check(msg, len, i))
+			return 3;
+		payload_fill(buf, len, i);
+		if (shmkit_chan_release(rx) < 0 || shmkit_chan_send(tx, buf, len, -1) < 0)
+			return 4;
+	}
+	if (r != -SHMKIT_EEOF || i != pp->count)
+		return 5;
+	return shmkit_chan_close(tx) < 0 || shmkit_chan_close(rx) < 0 ? 6 : 0;
+}
+
+static void chan_pingpong(void)
+{
+	struct pingpong pp = { .count = t_scale(10000) };
+	struct shmkit_chan_info ping, pong;
+	struct shmkit_chan *tx, *rx;
+	unsigned char buf[1024];
+	char a[64], b[64];
+	int ping_id, pong_id;
+	size_t len;
+	pid_t pid;
+
+	pp.ping = t_name(a, sizeof(a), "ping");
+	pp.pong = t_name(b, sizeof(b), "pong");
+	ping_id = t_track(shmkit_chan_create(a, 4096, SHMKIT_MODE_DEFAULT, 0));
+	pong_id = t_track(shmkit_chan_create(b, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(ping_id);
+	T_OK(pong_id);
+	T_OK(shmkit_chan_open(a, SHMKIT_PRODUCER, &tx));
+	T_OK(shmkit_chan_open(b, SHMKIT_CONSUMER, &rx));
+	T_OK(shmkit_chan_set_spin(tx, 0));
+	T_OK(shmkit_chan_set_spin(rx, 0));
+	pid = t_fork(echo, &pp);
+	for (uint64_t i = 0; i < pp.count; i++) {
+		size_t want = (size_t)(t_mix(i) % sizeof(buf));
+
+		payload_fill(buf, want, i);
+		T_OK(shmkit_chan_send(tx, buf, want, -1));
+		T_OK(shmkit_chan_recv(rx, buf, sizeof(buf), &len, -1));
+		T_EQ(len, want);
+		T_PAYLOAD(buf, len, i);
+	}
+	T_OK(shmkit_chan_close(tx));
+	T_EQ(shmkit_chan_recv(rx, buf, sizeof(buf), &len, -1), -SHMKIT_EEOF);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_chan_info(ping_id, &ping));
+	T_OK(shmkit_chan_info(pong_id, &pong));
+	T_EQ(ping.recv_msgs, pp.count);
+	T_EQ(pong.recv_msgs, pp.count);
+	/* no side spun, so none ever yielded */
+	T_EQ(ping.prod_yields + ping.cons_yields + pong.prod_yields + pong.cons_yields, 0);
+	T_OK(shmkit_chan_close(rx));
+	T_OK(shmkit_chan_destroy(a));
+	T_OK(shmkit_chan_destroy(b));
+}
+
 int main(void)
 {
+	__shmkit_chan_sleep_slice_ns = -1;
 	make_says_what_it_did();
 	make_race();
+	chan_spin_values();
+	chan_delayed(0);
+	chan_delayed(-1);
+	chan_spin_timeouts();
+	chan_pingpong();
 	return 0;
 }
