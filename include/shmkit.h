@@ -460,6 +460,9 @@ int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **pub);
 int shmkit_pub_close(struct shmkit_pub *pub);
 int shmkit_pub_abort(struct shmkit_pub *pub);
 int shmkit_pub_set_wait(struct shmkit_pub *pub, int policy);
+/* As shmkit_chan_set_spin, for the block policy's waits; the default
+ * (-1) spins 100 us. */
+int shmkit_pub_set_spin(struct shmkit_pub *pub, int spin_us);
 int shmkit_pub_send(struct shmkit_pub *pub, const void *buf, size_t len, int timeout_ms);
 int shmkit_pub_reserve(struct shmkit_pub *pub, size_t len, void **ptr, int timeout_ms);
 int shmkit_pub_commit(struct shmkit_pub *pub, size_t used);
@@ -489,6 +492,8 @@ int shmkit_pub_subscribers(const struct shmkit_pub *pub);
 int shmkit_sub_open(const char *name, unsigned flags, struct shmkit_sub **sub);
 int shmkit_sub_close(struct shmkit_sub *sub);
 int shmkit_sub_set_wait(struct shmkit_sub *sub, int policy);
+/* As shmkit_chan_set_spin; the default (-1) spins 100 us. */
+int shmkit_sub_set_spin(struct shmkit_sub *sub, int spin_us);
 int shmkit_sub_recv(struct shmkit_sub *sub, void *buf, size_t cap, size_t *len, int timeout_ms);
 int shmkit_sub_peek(struct shmkit_sub *sub, const void **ptr, size_t *len, int timeout_ms);
 int shmkit_sub_release(struct shmkit_sub *sub);
