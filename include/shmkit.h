@@ -297,6 +297,16 @@ int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
 
 /*
+ * shmkit_chan_open, for a channel that may not be made yet: while name
+ * does not exist, or its creator is still making it, looks again (from
+ * 1 ms, backing off to every 20 ms: the kernel announces no creation)
+ * until timeout_ms: 0 tries once, as shmkit_chan_open; -1 waits for ever;
+ * > 0 ends with -ETIMEDOUT. Any other answer ends it at once: a name that
+ * is no channel is -SHMKIT_ENOTCHAN, not a wait.
+ */
+int shmkit_chan_open_wait(const char *name, int role, int timeout_ms, struct shmkit_chan **ch);
+
+/*
  * Closes this side: the consumer then gets end of stream after draining
  * (for a closing producer), or the producer gets -EPIPE (for a closing
  * consumer). A reserved or peeked message not yet committed or released
@@ -490,6 +500,10 @@ int shmkit_pub_subscribers(const struct shmkit_pub *pub);
  * Under the block policy a peeked message stays put until release.
  */
 int shmkit_sub_open(const char *name, unsigned flags, struct shmkit_sub **sub);
+/* shmkit_sub_open, waiting for the topic to be made as
+ * shmkit_chan_open_wait does for a channel. */
+int shmkit_sub_open_wait(const char *name, unsigned flags, int timeout_ms,
+			 struct shmkit_sub **sub);
 int shmkit_sub_close(struct shmkit_sub *sub);
 int shmkit_sub_set_wait(struct shmkit_sub *sub, int policy);
 /* As shmkit_chan_set_spin; the default (-1) spins 100 us. */

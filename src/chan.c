@@ -848,6 +848,26 @@ fail:
 	return err;
 }
 
+struct open_args {
+	int role;
+	struct shmkit_chan **ch;
+};
+
+static int open_once(const char *name, void *arg)
+{
+	struct open_args *a = arg;
+
+	return shmkit_chan_open(name, a->role, a->ch);
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_open_wait(const char *name, int role, int timeout_ms, struct shmkit_chan **ch)
+{
+	struct open_args a = { .role = role, .ch = ch };
+
+	return __shmkit_open_wait(name, timeout_ms, open_once, &a);
+}
+
 static int close_as(struct shmkit_chan *ch, uint32_t how)
 {
 	int err;

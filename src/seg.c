@@ -34,6 +34,11 @@
 #define HDR_WAIT_NS (500 * 1000 * 1000L)
 #define HDR_POLL_NS (1000 * 1000L)
 
+/* How often an open that waits for a name to be made looks again: see
+   __shmkit_open_wait. */
+#define MADE_NAP_MIN_NS (1000 * 1000ull)
+#define MADE_NAP_MAX_NS (20 * 1000 * 1000ull)
+
 static int check_size(uint64_t segsz)
 {
 	struct shmkit_limits lim;
@@ -474,4 +479,73 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 	if (err == 0 && created)
 		*created = made;
 	return err < 0 ? err : shmid;
+}
+
+/*
+ * Is the segment under name's key still being made: no header yet, and
+ * its creator runs? read_header's grace, asked once: the creator
+ * publishes the header just after shmget, so such a segment is one on its
+ * way, not one of another name (unless its creator stalls there for
+ * good, or made a raw segment under the key, which only time tells).
+ */
+static int unborn(const char *name)
+{
+	struct __shmkit_hdr_view view;
+	struct __shmkit_look lk;
+	int shmid, alive, err;
+
+	if (shmkit_name_check(name) < 0 ||
+	    (shmid = __shmkit_shmget(shmkit_name_key(name), 0, 0)) < 0)
+		return 0;
+	if (__shmkit_look_begin(shmid, &lk) < 0)
+		return 0;
+	/* liveness first, header second, as in read_header */
+	alive = __shmkit_proc_alive_before(lk.cpid, 0);
+	err = __shmkit_hdr_read(lk.base, lk.segsz, lk.key, &view);
+	__shmkit_look_end(shmid, &lk);
+	return err == -SHMKIT_EFOREIGN && alive;
+}
+
+/*
+ * Does err, from opening name, say that name is not made yet? A clash is
+ * a segment without the header the name needs: the open gave a live
+ * creator read_header's grace to publish it, and this asks whether it is
+ * on its way still.
+ */
+static int not_made_yet(const char *name, int err)
+{
+	return err == -ENOENT || (err == -SHMKIT_ECLASH && unborn(name));
+}
+
+static void nap(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);	/* a signal cuts it short: the caller looks again */
+}
+
+int __shmkit_open_wait(const char *name, int timeout_ms, __shmkit_open_fn try_open,
+		       void *arg)
+{
+	uint64_t now = __shmkit_now_ns(), deadline, gap = MADE_NAP_MIN_NS;
+	int err;
+
+	deadline = timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)timeout_ms * 1000000u;
+	/*
+	 * The kernel tells nobody when a System V segment is made: no inotify
+	 * for keys, and a futex needs the memory first. So looking again is
+	 * the honest way; from 1 ms, doubling to 20 ms, the first looks come
+	 * soon after a creator that is on its way, and a long wait costs 50
+	 * looks a second.
+	 */
+	for (;;) {
+		err = try_open(name, arg);
+		if (timeout_ms == 0 || !not_made_yet(name, err))
+			return err;
+		now = __shmkit_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		nap(deadline - now < gap ? deadline - now : gap);
+		gap = 2 * gap < MADE_NAP_MAX_NS ? 2 * gap : MADE_NAP_MAX_NS;
+	}
 }

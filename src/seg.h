@@ -47,6 +47,19 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 int __shmkit_seg_attach_name(const char *name, unsigned flags, int trust_mode,
 			     struct shmkit_map *map);
 
+/* Opens name (shmkit_chan_open, shmkit_sub_open, with what arg holds). */
+typedef int (*__shmkit_open_fn)(const char *name, void *arg);
+
+/*
+ * Calls try_open until name is made: while it finds no segment (-ENOENT),
+ * or one whose creator has not yet published its header, it looks again,
+ * 1 ms later, then 2, 4, up to every 20 ms, until timeout_ms (0: once, as
+ * try_open alone; < 0: for ever). Returns what try_open returned (its
+ * first other answer), or -ETIMEDOUT.
+ */
+int __shmkit_open_wait(const char *name, int timeout_ms, __shmkit_open_fn try_open,
+		       void *arg);
+
 /* The checked header of an attached segment (no grace period). */
 int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view);
 

@@ -917,6 +917,27 @@ fail:
 	return err;
 }
 
+struct open_args {
+	unsigned flags;
+	struct shmkit_sub **sub;
+};
+
+static int sub_open_once(const char *name, void *arg)
+{
+	struct open_args *a = arg;
+
+	return shmkit_sub_open(name, a->flags, a->sub);
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_open_wait(const char *name, unsigned flags, int timeout_ms,
+			 struct shmkit_sub **sub)
+{
+	struct open_args a = { .flags = flags, .sub = sub };
+
+	return __shmkit_open_wait(name, timeout_ms, sub_open_once, &a);
+}
+
 SHMKIT_EXPORT
 int shmkit_sub_close(struct shmkit_sub *s)
 {

@@ -32,6 +32,17 @@
  * same. 10,000 round trips through two topics with spin 0 on every
  * handle arrive intact.
  *
+ * shmkit_chan_open_wait and shmkit_sub_open_wait: a channel and a topic
+ * a child makes 50 ms later are opened (and carry the child's message);
+ * a name nobody makes times out with -ETIMEDOUT, no sooner than asked;
+ * timeout 0 is one try, -ENOENT; a name that is not of the kind asked
+ * for (a plain named segment, a topic for a channel, a channel for a
+ * topic) ends even a wait without timeout at once, with -SHMKIT_ENOTCHAN
+ * or -SHMKIT_ENOTTOPIC; a segment whose live creator takes 1.5 s to
+ * publish its header (longer than a plain open waits for one) is waited
+ * for, while one whose creator died without a header is -SHMKIT_ECLASH
+ * at once.
+ *
  * Sleeps here have no 20 ms slices: a lost wake-up would hang the test
  * instead of hiding behind the next slice.
  */
@@ -47,6 +58,7 @@
 
 #include "chan.h"
 #include "harness.h"
+#include "header.h"
 
 static uint64_t page_size(void)
 {
@@ -763,6 +775,231 @@ static void topic_pingpong(void)
 	T_OK(shmkit_topic_destroy(b));
 }
 
+#define MS 1000000ull
+
+struct later {
+	const char *name;
+	int ready;		/* write end: said when the maker has started */
+};
+
+/* Makes a channel 50 ms after it starts, and sends message 7 into it. */
+static int chan_later(void *arg)
+{
+	struct later *l = arg;
+	struct shmkit_chan *tx;
+	unsigned char buf[100];
+
+	if (write(l->ready, "", 1) != 1)
+		return 2;
+	nap_ms(50);
+	if (shmkit_chan_create(l->name, 4096, SHMKIT_MODE_DEFAULT, 0) < 0 ||
+	    shmkit_chan_open(l->name, SHMKIT_PRODUCER, &tx) < 0)
+		return 3;
+	payload_fill(buf, sizeof(buf), 7);
+	if (shmkit_chan_send(tx, buf, sizeof(buf), -1) < 0)
+		return 4;
+	return shmkit_chan_close(tx) < 0 ? 5 : 0;
+}
+
+/* Makes a topic 50 ms after it starts, and publishes message 7 once subscribed. */
+static int topic_later(void *arg)
+{
+	struct later *l = arg;
+	struct shmkit_topic_params tp = { .max_msg = 512, .slots = 4, .max_subs = 4,
+					  .policy = SHMKIT_TOPIC_BLOCK };
+	struct shmkit_pub *pub;
+	unsigned char buf[100];
+
+	if (write(l->ready, "", 1) != 1)
+		return 2;
+	nap_ms(50);
+	if (shmkit_topic_create(l->name, &tp, SHMKIT_MODE_DEFAULT, 0) < 0 ||
+	    shmkit_pub_open(l->name, 0, &pub) < 0)
+		return 3;
+	while (shmkit_pub_subscribers(pub) == 0)
+		nap_ms(1);
+	payload_fill(buf, sizeof(buf), 7);
+	if (shmkit_pub_send(pub, buf, sizeof(buf), -1) < 0)
+		return 4;
+	return shmkit_pub_close(pub) < 0 ? 5 : 0;
+}
+
+/* Starts maker in a child, and returns once it runs (its 50 ms start then). */
+static pid_t start_later(int (*maker)(void *), struct later *l)
+{
+	int ready[2];
+	pid_t pid;
+	char go;
+
+	T_OK(pipe(ready));
+	l->ready = ready[1];
+	pid = t_fork(maker, l);
+	close(ready[1]);
+	T_EQ(read(ready[0], &go, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+static void open_wait_for_maker(void)
+{
+	struct later l;
+	struct shmkit_chan *rx;
+	struct shmkit_sub *sub;
+	unsigned char buf[512];
+	char name[64];
+	uint64_t t0;
+	size_t len;
+	pid_t pid;
+
+	l.name = t_name(name, sizeof(name), "later");
+	t0 = t_now_ns();
+	pid = start_later(chan_later, &l);
+	T_OK(shmkit_chan_open_wait(name, SHMKIT_CONSUMER, 5000, &rx));
+	T_ASSERT(t_now_ns() - t0 >= 50 * MS);
+	T_OK(shmkit_chan_recv(rx, buf, sizeof(buf), &len, 5000));
+	T_EQ(len, 100);
+	T_PAYLOAD(buf, len, 7);
+	T_EQ(shmkit_chan_recv(rx, buf, sizeof(buf), &len, 5000), -SHMKIT_EEOF);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_chan_close(rx));
+	T_OK(shmkit_chan_destroy(name));
+
+	l.name = t_name(name, sizeof(name), "tlater");
+	t0 = t_now_ns();
+	pid = start_later(topic_later, &l);
+	T_OK(shmkit_sub_open_wait(name, 0, 5000, &sub));
+	T_ASSERT(t_now_ns() - t0 >= 50 * MS);
+	T_OK(shmkit_sub_recv(sub, buf, sizeof(buf), &len, 5000));
+	T_EQ(len, 100);
+	T_PAYLOAD(buf, len, 7);
+	T_EQ(shmkit_sub_recv(sub, buf, sizeof(buf), &len, 5000), -SHMKIT_EEOF);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_sub_close(sub));
+	T_OK(shmkit_topic_destroy(name));
+}
+
+static void open_wait_answers(void)
+{
+	struct shmkit_ref ref;
+	struct shmkit_chan *ch = NULL;
+	struct shmkit_sub *sub = NULL;
+	char none[64], plain[64], chan[64], topic[64];
+	uint64_t t0;
+
+	/* nobody makes it: no sooner than asked, then -ETIMEDOUT */
+	t_name(none, sizeof(none), "none");
+	t0 = t_now_ns();
+	T_EQ(shmkit_chan_open_wait(none, SHMKIT_CONSUMER, 100, &ch), -ETIMEDOUT);
+	T_ASSERT(t_now_ns() - t0 >= 100 * MS);
+	t0 = t_now_ns();
+	T_EQ(shmkit_sub_open_wait(none, 0, 100, &sub), -ETIMEDOUT);
+	T_ASSERT(t_now_ns() - t0 >= 100 * MS);
+	/* timeout 0: one try, as the plain opens */
+	T_EQ(shmkit_chan_open_wait(none, SHMKIT_PRODUCER, 0, &ch), -ENOENT);
+	T_EQ(shmkit_sub_open_wait(none, 0, 0, &sub), -ENOENT);
+	T_ASSERT(ch == NULL && sub == NULL);
+
+	/* not the kind asked for: at once, even with no timeout (a wait would hang) */
+	t_name(plain, sizeof(plain), "plain");
+	ref = t_name_ref(plain);
+	T_OK(t_track(shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0)));
+	T_EQ(shmkit_chan_open_wait(plain, SHMKIT_CONSUMER, -1, &ch), -SHMKIT_ENOTCHAN);
+	T_EQ(shmkit_sub_open_wait(plain, 0, -1, &sub), -SHMKIT_ENOTTOPIC);
+	t_name(chan, sizeof(chan), "kindc");
+	T_OK(t_track(shmkit_chan_create(chan, 4096, SHMKIT_MODE_DEFAULT, 0)));
+	T_EQ(shmkit_sub_open_wait(chan, 0, -1, &sub), -SHMKIT_ENOTTOPIC);
+	t_name(topic, sizeof(topic), "kindt");
+	T_OK(make_topic(topic, 4, SHMKIT_TOPIC_BLOCK));
+	T_EQ(shmkit_chan_open_wait(topic, SHMKIT_CONSUMER, -1, &ch), -SHMKIT_ENOTCHAN);
+	/* bad arguments are answers too */
+	T_EQ(shmkit_chan_open_wait(chan, 7, -1, &ch), -EINVAL);
+	T_EQ(shmkit_chan_open_wait("no/such", SHMKIT_CONSUMER, -1, &ch), -EINVAL);
+	T_EQ(shmkit_sub_open_wait(topic, 1u << 20, -1, &sub), -EINVAL);
+	T_ASSERT(ch == NULL && sub == NULL);
+	/* the other side is held: -EBUSY at once */
+	T_OK(shmkit_chan_open_wait(chan, SHMKIT_CONSUMER, -1, &ch));
+	T_EQ(shmkit_chan_open_wait(chan, SHMKIT_CONSUMER, -1, &ch), -EBUSY);
+	T_OK(shmkit_chan_close(ch));
+
+	T_OK(shmkit_seg_remove(shmid_of(plain)));
+	T_OK(shmkit_chan_destroy(chan));
+	T_OK(shmkit_topic_destroy(topic));
+}
+
+struct slow_maker {
+	const char *name;
+	int shmid;
+	uint64_t cap;
+};
+
+/*
+ * Finishes making a channel in a segment that another process made with
+ * shmget alone, as chan_init and __shmkit_hdr_init would have: the
+ * channel's layout, then the header, each behind its magic.
+ */
+static int finish_channel(void *arg)
+{
+	struct slow_maker *m = arg;
+	struct __shmkit_chan_hdr *h;
+	struct shmkit_map map;
+
+	nap_ms(1500);
+	if (shmkit_seg_attach(m->shmid, 0, &map) < 0)
+		return 2;
+	h = (void *)((char *)map.base + SHMKIT_HDR_SIZE);
+	h->version = SHMKIT_CHAN_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->capacity = m->cap;
+	h->max_msg = m->cap / 2;
+	atomic_store_explicit(&h->magic, SHMKIT_CHAN_MAGIC, memory_order_release);
+	__shmkit_hdr_init(map.base, m->name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + m->cap,
+			  SHMKIT_HDR_CHANNEL);
+	return shmkit_seg_detach(&map) < 0 ? 3 : 0;
+}
+
+/* Makes a raw segment under key, and exits: a creator dead without a header. */
+static int make_raw_and_die(void *arg)
+{
+	struct shmkit_ref ref = t_key_ref(*(key_t *)arg);
+
+	return shmkit_seg_create(&ref, 4096, SHMKIT_MODE_DEFAULT, 0) < 0 ? 2 : 0;
+}
+
+static void open_wait_slow_creator(void)
+{
+	struct slow_maker m = { .cap = page_size() };
+	struct shmkit_ref ref;
+	struct shmkit_chan *ch;
+	struct shmkit_sub *sub;
+	char name[64];
+	key_t key;
+	pid_t pid;
+
+	/*
+	 * This process is the creator, in the kernel's record: alive, its
+	 * header not yet there. A plain open gives it half a second, then
+	 * says -SHMKIT_ECLASH; open_wait goes on waiting.
+	 */
+	m.name = t_name(name, sizeof(name), "slow");
+	ref = t_key_ref(shmkit_name_key(name));
+	m.shmid = t_track(shmkit_seg_create(&ref, SHMKIT_CHAN_RING_OFFSET + m.cap,
+					    SHMKIT_MODE_DEFAULT, 0));
+	T_OK(m.shmid);
+	pid = t_fork(finish_channel, &m);
+	T_OK(shmkit_chan_open_wait(name, SHMKIT_CONSUMER, 5000, &ch));
+	T_EQ(shmkit_chan_max_msg(ch), m.cap / 2);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_chan_close(ch));
+	T_OK(shmkit_chan_destroy(name));
+
+	/* a creator that died without a header: never a channel, said at once */
+	t_name(name, sizeof(name), "dead");
+	key = shmkit_name_key(name);
+	T_EQ(t_wait(t_fork(make_raw_and_die, &key)), 0);
+	T_EQ(shmkit_chan_open_wait(name, SHMKIT_CONSUMER, -1, &ch), -SHMKIT_ECLASH);
+	T_EQ(shmkit_sub_open_wait(name, 0, -1, &sub), -SHMKIT_ECLASH);
+}
+
 int main(void)
 {
 	__shmkit_chan_sleep_slice_ns = -1;
@@ -778,5 +1015,8 @@ int main(void)
 	sub_delayed();
 	pub_delayed();
 	topic_pingpong();
+	open_wait_for_maker();
+	open_wait_answers();
+	open_wait_slow_creator();
 	return 0;
 }
