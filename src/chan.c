@@ -701,9 +701,10 @@ int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags
 	 * both sides must share one ring. The check reads it back, from
 	 * whichever channel the name leads to.
 	 */
-	shmid = __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap,
-					  mode, flags, SHMKIT_HDR_CHANNEL, chan_init, &cap,
-					  is_channel, &have, &created);
+	shmid = __shmkit_seg_make_checked_created(name,
+						  SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap,
+						  mode, flags, SHMKIT_HDR_CHANNEL, chan_init, &cap,
+						  is_channel, &have, &created);
 	if (shmid < 0)
 		return shmid;
 	made->shmid = shmid;

@@ -450,7 +450,15 @@ int shmkit_seg_remove(int shmid)
 
 int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
 			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
-			      __shmkit_check_fn check, void *check_arg, int *created)
+			      __shmkit_check_fn check, void *check_arg)
+{
+	return __shmkit_seg_make_checked_created(name, size, mode, flags, hdr_flags, init,
+						 init_arg, check, check_arg, NULL);
+}
+
+int __shmkit_seg_make_checked_created(const char *name, size_t size, int mode, unsigned flags,
+				      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+				      __shmkit_check_fn check, void *check_arg, int *created)
 {
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_map map;

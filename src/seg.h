@@ -30,12 +30,19 @@ typedef int (*__shmkit_check_fn)(struct shmkit_map *map, void *arg);
  * or a topic keeps the shape it was made with, whatever this call asks,
  * but it must be of the kind asked for. Returns the shmid, or the error
  * of the making, the attach (with the trust rule of flags and mode) or
- * the check. On success *created (if not NULL) is 1 if this call made the
- * segment it returns, 0 if another process did.
+ * the check.
  */
 int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned flags,
 			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
-			      __shmkit_check_fn check, void *check_arg, int *created);
+			      __shmkit_check_fn check, void *check_arg);
+
+/*
+ * The same, and on success *created (if not NULL) is 1 if this call made
+ * the segment it returns, 0 if another process did.
+ */
+int __shmkit_seg_make_checked_created(const char *name, size_t size, int mode, unsigned flags,
+				      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+				      __shmkit_check_fn check, void *check_arg, int *created);
 
 /*
  * Finds the segment named name and attaches it (shmkit_seg_attach flags).

@@ -265,7 +265,7 @@ int shmkit_topic_create(const char *name, const struct shmkit_topic_params *para
 	return __shmkit_seg_make_checked(name, sh.slots_offset - SHMKIT_HDR_SIZE +
 						       sh.nslots * sh.slot_size,
 					 mode, flags, SHMKIT_HDR_TOPIC, topic_init, &sh, is_topic,
-					 NULL, NULL);
+					 NULL);
 }
 
 SHMKIT_EXPORT
