@@ -102,7 +102,9 @@
  * recent one, between the two bounds (learn_spin): a side whose waits
  * run a little over 100 us, or stall now and then, keeps spinning through
  * them instead of sleeping every time. An idle channel's long waits do
- * not count, and each halves the longest.
+ * not count, and each halves the longest. A handle whose spin was set
+ * (shmkit_chan_set_spin) spins that long instead, never learnt, or not
+ * at all (wait_fixed).
  */
 #define SPIN_NS 100000
 #define SPIN_MAX_NS 1000000

@@ -24,7 +24,7 @@
 #include "topic.h"
 #include "util.h"
 
-#define SPIN_NS 100000			/* spin this long before sleeping */
+#define SPIN_NS 100000			/* spin this long before sleeping (unless set_spin) */
 #define SLICE_NS 20000000		/* a sleep's longest slice: see dead peers */
 #define PEER_CHECK_NS 20000000		/* look for dead peers this often */
 
@@ -410,10 +410,10 @@ static int sleep_for(uint64_t deadline, uint64_t now, ready_fn cond, ready_fn go
 /*
  * A wait for cond(arg) == nonzero, per the handle's policy and spin:
  * spin for spin_ns (none at all: sleep_for), then sleep in slices (sleep
- * announces the sleep, re-checks and calls futex_wait; W1, W3). gone(arg) says whether to stop
- * (a closed or dead peer); it runs every PEER_CHECK_NS and after each
- * sleep. Returns what cond or gone returned (cond's > 0 as 0), -EAGAIN or
- * -ETIMEDOUT.
+ * announces the sleep, re-checks and calls futex_wait; W1, W3).
+ * gone(arg) says whether to stop (a closed or dead peer); it runs every
+ * PEER_CHECK_NS and after each sleep. Returns what cond or gone returned
+ * (cond's > 0 as 0), -EAGAIN or -ETIMEDOUT.
  */
 static int wait_for(const struct topic_view *t, int timeout_ms, ready_fn cond, ready_fn gone,
 		    sleep_fn sleep, void *arg, _Atomic uint64_t *wait_ns)
