@@ -15,8 +15,9 @@
  * consumer has announced its sleep (and 5 ms more), so N messages make
  * at least N sleeps, with no yield (one more when a message wraps the
  * ring: the pad before it is a publish of its own, whose wake-up may
- * come before the message); the default spin delivers the same stream. Where only the spin decides, counts are
- * exact: with spin 0 a wait that times out has slept and never yielded,
+ * come before the message); the default spin delivers the same stream.
+ * Where only the spin decides, counts are exact: with spin 0 a wait that
+ * times out has slept and never yielded,
  * on either side; a spin of 1 s outlasts a 50 ms timeout without a
  * sleep; SHMKIT_WAIT_SPIN still never sleeps, SHMKIT_WAIT_NONE never
  * waits. With spin 0 on every side, 10,000 round trips between two
@@ -43,8 +44,8 @@
  * for, while one whose creator died without a header is -SHMKIT_ECLASH
  * at once.
  *
- * Sleeps here have no 20 ms slices: a lost wake-up would hang the test
- * instead of hiding behind the next slice.
+ * A channel's sleeps here have no 20 ms slices: a lost wake-up would
+ * hang the test instead of hiding behind the next slice.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -998,6 +999,8 @@ static void open_wait_slow_creator(void)
 	T_EQ(t_wait(t_fork(make_raw_and_die, &key)), 0);
 	T_EQ(shmkit_chan_open_wait(name, SHMKIT_CONSUMER, -1, &ch), -SHMKIT_ECLASH);
 	T_EQ(shmkit_sub_open_wait(name, 0, -1, &sub), -SHMKIT_ECLASH);
+	ref = t_key_ref(key);
+	T_OK(shmkit_seg_remove(shmkit_seg_open(&ref)));
 }
 
 int main(void)
