@@ -11,8 +11,6 @@
 
 #include "stream.h"
 
-#define SUB_LOOK_MS 20		/* how often a missing topic is looked for */
-
 struct sub {
 	struct stream s;
 	unsigned flags;		/* SHMKIT_FROM_OLDEST, SHMKIT_SHARED */
@@ -105,38 +103,67 @@ static int shmid_of(const char *name)
 	return shmkit_seg_open(&ref);
 }
 
+/* This process's entry in the topic's subscriber list: for join, and --stats. */
+static int own_entry(const struct stream *s, struct shmkit_topic_sub_info *mine)
+{
+	static struct topic_report t;	/* up to 1,024 subscribers: not on the stack */
+	pid_t me = getpid();
+
+	if (shmkit_topic_info(s->shmid, &t.info, t.subs, SHMKIT_TOPIC_MAX_SUBS_SHOWN) < 0)
+		return -1;
+	for (size_t k = 0; k < t.info.nsubs && k < SHMKIT_TOPIC_MAX_SUBS_SHOWN; k++)
+		if (t.subs[k].pid == me) {
+			*mine = t.subs[k];
+			return 0;
+		}
+	return -1;
+}
+
+/* How long the next wait for the topic may last: a slice, or what is left. */
+static int look_ms(const struct stream *s, uint64_t since)
+{
+	int64_t left;
+
+	if (s->timeout_ms < 0)
+		return STREAM_SLICE_MS;
+	left = s->timeout_ms - (int64_t)((clock_ns() - since) / 1000000u);
+	return left <= 0 ? 0 : left < STREAM_SLICE_MS ? (int)left : STREAM_SLICE_MS;
+}
+
 /*
- * Takes a place in the topic, waiting for it to appear. The shmid is
- * looked up before and after: if they differ, the topic was removed and
- * made again in between, and the info read later would be another's.
- * 0, or the status to exit with (said).
+ * Takes a place in the topic, waiting for it to appear (the library
+ * looks again and again; here in slices, so that a signal ends the
+ * wait). Then the shmid the name leads to must hold this process's place:
+ * if not, the topic was removed and made again since the open, and the
+ * info read later would be another's. 0, or the status to exit with
+ * (said).
  */
 static int join(struct sub *u)
 {
 	struct stream *s = &u->s;
+	struct shmkit_topic_sub_info mine;
 	uint64_t since = clock_ns();
-	int r, before;
+	int r, ms;
 
 	for (;;) {
-		before = shmid_of(s->name);
-		r = before < 0 ? before : shmkit_sub_open(s->name, u->flags, &s->sub);
+		ms = look_ms(s, since);
+		r = shmkit_sub_open_wait(s->name, u->flags, ms, &s->sub);
 		if (r == 0) {
-			if ((s->shmid = shmid_of(s->name)) == before)
+			if ((s->shmid = shmid_of(s->name)) >= 0 && own_entry(s, &mine) == 0)
 				return 0;
 			shmkit_sub_close(s->sub);	/* another topic now: again */
 			s->sub = NULL;
 			continue;
 		}
-		if (r != -ENOENT && r != -EIDRM)
+		if (r != -ETIMEDOUT && r != -ENOENT)
 			break;
-		if (s->timeout_ms >= 0 &&
-		    clock_ns() - since >= (uint64_t)s->timeout_ms * 1000000u) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		if (ms == 0) {
 			err_msg("sub", "%s: no such topic within %g s (is a publisher coming?)",
 				s->name, (double)s->timeout_ms / 1000);
 			return EXIT_RUNTIME;
 		}
-		if ((r = stream_nap(SUB_LOOK_MS)) != 0)
-			return r;
 	}
 	if (r == -SHMKIT_EUNTRUSTED)
 		err_untrusted("sub", s->name, SHMKIT_MODE_DEFAULT, "--shared");
@@ -166,22 +193,6 @@ static int prepare(struct stream *s)
 		return EXIT_RUNTIME;
 	}
 	return 0;
-}
-
-/* This process's entry in the topic's subscriber list, for --stats. */
-static int own_entry(const struct stream *s, struct shmkit_topic_sub_info *mine)
-{
-	static struct topic_report t;	/* up to 1,024 subscribers: not on the stack */
-	pid_t me = getpid();
-
-	if (shmkit_topic_info(s->shmid, &t.info, t.subs, SHMKIT_TOPIC_MAX_SUBS_SHOWN) < 0)
-		return -1;
-	for (size_t k = 0; k < t.info.nsubs && k < SHMKIT_TOPIC_MAX_SUBS_SHOWN; k++)
-		if (t.subs[k].pid == me) {
-			*mine = t.subs[k];
-			return 0;
-		}
-	return -1;
 }
 
 static int sub_end(struct sub *u, int status)

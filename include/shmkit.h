@@ -272,6 +272,24 @@ enum shmkit_wait_policy {
  */
 int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags);
 
+/* What shmkit_chan_make made, or found. */
+struct shmkit_chan_made {
+	int shmid;
+	int created;		/* 1 made now, 0 opened an existing one */
+	uint64_t capacity;	/* ring bytes: for an existing channel, its own */
+	uint64_t max_msg;	/* capacity / 2 */
+};
+
+/*
+ * shmkit_chan_create, telling what it did: whether this call made the
+ * channel (of processes racing to make one name, exactly one is told it
+ * did) and the capacity the channel has, which for an existing one is
+ * the capacity it was made with, not the one asked. Returns 0 and fills
+ * made; errors as shmkit_chan_create.
+ */
+int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags,
+		     struct shmkit_chan_made *made);
+
 /*
  * Opens channel name as its producer or its consumer. -EBUSY if that side
  * is held by a live process; the place of a dead one is taken over. A
@@ -280,6 +298,16 @@ int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned fla
  * SHMKIT_SHARED.
  */
 int shmkit_chan_open(const char *name, int role, struct shmkit_chan **ch);
+
+/*
+ * shmkit_chan_open, for a channel that may not be made yet: while name
+ * does not exist, or its creator is still making it, looks again (from
+ * 1 ms, backing off to every 20 ms: the kernel announces no creation)
+ * until timeout_ms: 0 tries once, as shmkit_chan_open; -1 waits for ever;
+ * > 0 ends with -ETIMEDOUT. Any other answer ends it at once: a name that
+ * is no channel is -SHMKIT_ENOTCHAN, not a wait.
+ */
+int shmkit_chan_open_wait(const char *name, int role, int timeout_ms, struct shmkit_chan **ch);
 
 /*
  * Closes this side: the consumer then gets end of stream after draining
@@ -318,6 +346,16 @@ size_t shmkit_chan_max_msg(const struct shmkit_chan *ch);
 
 /* Sets how this handle waits (shmkit_wait_policy). */
 int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy);
+
+/*
+ * Sets how long this handle spins before it sleeps, under
+ * SHMKIT_WAIT_BLOCK: -1 the default (at least 100 us, longer after long
+ * waits that ended in data, up to 1 ms), 0 sleep at once (no spin, no
+ * yield: for many waiters sharing few cores), > 0 spin exactly that many
+ * microseconds, up to 1,000,000. SHMKIT_WAIT_SPIN still spins for ever,
+ * SHMKIT_WAIT_NONE still never waits. -EINVAL for other values.
+ */
+int shmkit_chan_set_spin(struct shmkit_chan *ch, int spin_us);
 
 /*
  * Timeouts, for every call that can wait: 0 tries once (-EAGAIN if it
@@ -435,6 +473,9 @@ int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **pub);
 int shmkit_pub_close(struct shmkit_pub *pub);
 int shmkit_pub_abort(struct shmkit_pub *pub);
 int shmkit_pub_set_wait(struct shmkit_pub *pub, int policy);
+/* As shmkit_chan_set_spin, for the block policy's waits; the default
+ * (-1) spins 100 us. */
+int shmkit_pub_set_spin(struct shmkit_pub *pub, int spin_us);
 int shmkit_pub_send(struct shmkit_pub *pub, const void *buf, size_t len, int timeout_ms);
 int shmkit_pub_reserve(struct shmkit_pub *pub, size_t len, void **ptr, int timeout_ms);
 int shmkit_pub_commit(struct shmkit_pub *pub, size_t used);
@@ -462,8 +503,14 @@ int shmkit_pub_subscribers(const struct shmkit_pub *pub);
  * Under the block policy a peeked message stays put until release.
  */
 int shmkit_sub_open(const char *name, unsigned flags, struct shmkit_sub **sub);
+/* shmkit_sub_open, waiting for the topic to be made as
+ * shmkit_chan_open_wait does for a channel. */
+int shmkit_sub_open_wait(const char *name, unsigned flags, int timeout_ms,
+			 struct shmkit_sub **sub);
 int shmkit_sub_close(struct shmkit_sub *sub);
 int shmkit_sub_set_wait(struct shmkit_sub *sub, int policy);
+/* As shmkit_chan_set_spin; the default (-1) spins 100 us. */
+int shmkit_sub_set_spin(struct shmkit_sub *sub, int spin_us);
 int shmkit_sub_recv(struct shmkit_sub *sub, void *buf, size_t cap, size_t *len, int timeout_ms);
 int shmkit_sub_peek(struct shmkit_sub *sub, const void **ptr, size_t *len, int timeout_ms);
 int shmkit_sub_release(struct shmkit_sub *sub);

@@ -103,7 +103,9 @@
  * recent one, between the two bounds (learn_spin): a side whose waits
  * run a little over 100 us, or stall now and then, keeps spinning through
  * them instead of sleeping every time. An idle channel's long waits do
- * not count, and each halves the longest.
+ * not count, and each halves the longest. A handle whose spin was set
+ * (shmkit_chan_set_spin) spins that long instead, never learnt, or not
+ * at all (wait_fixed).
  */
 #define SPIN_NS 100000
 #define SPIN_MAX_NS 1000000
@@ -147,6 +149,7 @@ struct shmkit_chan {
 	uint64_t cap, mask, max_msg;	/* private copies, checked at open */
 	int side, peer;			/* __SHMKIT_SIDE_PROD or _CONS */
 	int policy;
+	int spin_fixed;		/* set by shmkit_chan_set_spin: spin_ns is never learnt */
 	uint64_t wait_avg;	/* moving average of short waits, ns */
 	uint64_t spin_ns;	/* how long to spin before sleeping */
 	uint64_t wait_tail;	/* the longest recent short wait, fading, ns */
@@ -460,11 +463,20 @@ static int same_cpu(struct shmkit_chan *ch)
 	return mine < 0 || (uint32_t)mine == shmkit_load_relaxed(&ch->hdr->hot[ch->peer].cpu);
 }
 
+/* The next sleep's length: a slice, or what is left before the deadline. */
+static int64_t sleep_slice(uint64_t deadline, uint64_t now)
+{
+	int64_t slice = __shmkit_chan_sleep_slice_ns;
+
+	if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
+		slice = (int64_t)(deadline - now);
+	return slice;
+}
+
 /* wait_ready's loop, from start: spin, yield, then sleep in slices. */
 static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
 {
 	uint64_t now = start, deadline, next_check, next_yield = start + YIELD_EVERY_NS;
-	int64_t slice;
 	int r, gone;
 
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
@@ -498,14 +510,55 @@ static int wait_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint6
 		}
 		if (ch->policy == SHMKIT_WAIT_SPIN || now - start < ch->spin_ns)
 			continue;
-		slice = __shmkit_chan_sleep_slice_ns;
-		if (deadline != UINT64_MAX && (slice < 0 || deadline - now < (uint64_t)slice))
-			slice = (int64_t)(deadline - now);
-		r = sleep_once(ch, arg, slice);
+		r = sleep_once(ch, arg, sleep_slice(deadline, now));
 		if (r)
 			return r < 0 ? r : 0;
 		next_check = 0; /* woken without data: perhaps by a close */
 	}
+}
+
+/*
+ * wait_ready's loop for a spin of 0, from start: from the failed look
+ * straight to the sleep handshake, whose re-check is the next look; no
+ * pause, poll or yield before it. A close stops the sleep (sleep_once
+ * sees it); a death, when a slice ends, as in wait_loop: the dead wake
+ * nobody.
+ */
+static int sleep_loop(struct shmkit_chan *ch, uint64_t arg, int timeout_ms, uint64_t start)
+{
+	uint64_t now = start, deadline;
+	int r, gone;
+
+	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		r = sleep_once(ch, arg, sleep_slice(deadline, now));
+		if (r)
+			return r < 0 ? r : 0;
+		/* woken without data: a close, a slice's end, a stray wake */
+		gone = peer_gone(ch);
+		if (gone) {
+			r = ready(ch, arg);
+			return r > 0 ? 0 : r < 0 ? r : gone;
+		}
+		now = __shmkit_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * wait_ready for a spin set with shmkit_chan_set_spin: spin_ns exactly,
+ * never learnt, and 0 sleeps at once (unless the policy spins for ever).
+ * Timed, as the learnt wait is; the learning is what it leaves out.
+ */
+static int wait_fixed(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
+{
+	uint64_t start = __shmkit_now_ns();
+	int r = ch->spin_ns || ch->policy == SHMKIT_WAIT_SPIN ?
+		wait_loop(ch, arg, timeout_ms, start) : sleep_loop(ch, arg, timeout_ms, start);
+
+	__shmkit_count(&ch->hdr->hot[ch->side].wait_ns, __shmkit_now_ns() - start);
+	return r;
 }
 
 /*
@@ -528,6 +581,9 @@ static int wait_ready(struct shmkit_chan *ch, uint64_t arg, int timeout_ms)
 		r = gone ? ready(ch, arg) : 0;
 		return r > 0 ? 0 : r < 0 ? r : gone ? gone : -EAGAIN;
 	}
+	/* the one field the default wait pays for shmkit_chan_set_spin */
+	if (ch->spin_fixed)
+		return wait_fixed(ch, arg, timeout_ms);
 	for (int i = 0; i < UNTIMED_POLLS; i++) {
 		cpu_relax();
 		if ((r = ready(ch, arg)))
@@ -623,31 +679,57 @@ static int attach_channel(const char *name, unsigned flags, int trust_mode,
 	return 0;
 }
 
-/* __shmkit_seg_make_checked's check: a channel, of any capacity. */
+/*
+ * __shmkit_seg_make_checked's check: a channel, of any capacity, which it
+ * stores in *(uint64_t *)arg.
+ */
 static int is_channel(struct shmkit_map *map, void *arg)
 {
 	int64_t cap = check_layout(map->shmid, map->base, map->size);
 
-	(void)arg;
-	return cap < 0 ? (int)cap : 0;
+	if (cap < 0)
+		return (int)cap;
+	*(uint64_t *)arg = (uint64_t)cap;
+	return 0;
 }
 
 SHMKIT_EXPORT
-int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
+int shmkit_chan_make(const char *name, size_t capacity, int mode, unsigned flags,
+		     struct shmkit_chan_made *made)
 {
-	uint64_t cap = __shmkit_page_size();
+	uint64_t cap = __shmkit_page_size(), have = 0;
+	int shmid, created = 0;
 
-	if (capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
+	if (!made || capacity == 0 || capacity > SHMKIT_CHAN_MAX_CAPACITY)
 		return -EINVAL;
 	while (cap < capacity)
 		cap <<= 1;
 	/*
 	 * An existing channel keeps the capacity it was made with, smaller
 	 * or larger than asked: the capacity is a creation parameter, and
-	 * both sides must share one ring.
+	 * both sides must share one ring. The check reads it back, from
+	 * whichever channel the name leads to.
 	 */
-	return __shmkit_seg_make_checked(name, SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap, mode,
-					 flags, SHMKIT_HDR_CHANNEL, chan_init, &cap, is_channel, NULL);
+	shmid = __shmkit_seg_make_checked_created(name,
+						  SHMKIT_CHAN_RING_OFFSET - SHMKIT_HDR_SIZE + cap,
+						  mode, flags, SHMKIT_HDR_CHANNEL, chan_init, &cap,
+						  is_channel, &have, &created);
+	if (shmid < 0)
+		return shmid;
+	made->shmid = shmid;
+	made->created = created;
+	made->capacity = have;
+	made->max_msg = have / 2;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_create(const char *name, size_t capacity, int mode, unsigned flags)
+{
+	struct shmkit_chan_made made;
+	int err = shmkit_chan_make(name, capacity, mode, flags, &made);
+
+	return err < 0 ? err : made.shmid;
 }
 
 SHMKIT_EXPORT
@@ -791,6 +873,26 @@ int shmkit_chan_open(const char *name, int role, struct shmkit_chan **out)
 	return 0;
 }
 
+struct open_args {
+	int role;
+	struct shmkit_chan **ch;
+};
+
+static int open_once(const char *name, void *arg)
+{
+	struct open_args *a = arg;
+
+	return shmkit_chan_open(name, a->role, a->ch);
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_open_wait(const char *name, int role, int timeout_ms, struct shmkit_chan **ch)
+{
+	struct open_args a = { .role = role, .ch = ch };
+
+	return __shmkit_open_wait(name, timeout_ms, open_once, &a);
+}
+
 static int close_as(struct shmkit_chan *ch, uint32_t how)
 {
 	int err;
@@ -852,6 +954,19 @@ int shmkit_chan_set_wait(struct shmkit_chan *ch, int policy)
 	if (!ch || policy < SHMKIT_WAIT_BLOCK || policy > SHMKIT_WAIT_NONE)
 		return -EINVAL;
 	ch->policy = policy;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_set_spin(struct shmkit_chan *ch, int spin_us)
+{
+	if (!ch || spin_us < -1 || spin_us > SHMKIT_SPIN_MAX_US)
+		return -EINVAL;
+	ch->spin_fixed = spin_us >= 0;
+	ch->spin_ns = spin_us >= 0 ? (uint64_t)spin_us * 1000u : SPIN_NS;
+	/* back to the default: learn afresh, as a new handle does */
+	ch->wait_avg = 0;
+	ch->wait_tail = 0;
 	return 0;
 }
 

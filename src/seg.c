@@ -34,6 +34,11 @@
 #define HDR_WAIT_NS (500 * 1000 * 1000L)
 #define HDR_POLL_NS (1000 * 1000L)
 
+/* How often an open that waits for a name to be made looks again: see
+   __shmkit_open_wait. */
+#define MADE_NAP_MIN_NS (1000 * 1000ull)
+#define MADE_NAP_MAX_NS (20 * 1000 * 1000ull)
+
 static int check_size(uint64_t segsz)
 {
 	struct shmkit_limits lim;
@@ -220,12 +225,18 @@ static int open_existing(key_t key, const struct shmkit_ref *ref, uint64_t segsz
 	return shmid;
 }
 
-/* One attempt to make the segment, or to open the one that exists. */
+/*
+ * One attempt to make the segment, or to open the one that exists. Sets
+ * *created to 1 only when this call's shmget made it: of processes racing
+ * for one key, IPC_EXCL lets exactly one do that.
+ */
 static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 		     size_t size, int mode, unsigned flags, uint32_t hdr_flags,
-		     __shmkit_init_fn init, void *arg)
+		     __shmkit_init_fn init, void *arg, int *created)
 {
 	int err, shmid;
+
+	*created = 0;
 
 	/*
 	 * The limits are for making a segment. As with shmget, an existing
@@ -245,6 +256,7 @@ static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 			__shmkit_shmctl(shmid, IPC_RMID, NULL);
 			return err;
 		}
+		*created = 1;
 		return shmid;
 	}
 	if (shmid == -ENOSPC)
@@ -256,12 +268,12 @@ static int make_once(key_t key, const struct shmkit_ref *ref, uint64_t segsz,
 
 int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		     unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
-		     void *arg)
+		     void *arg, int *created)
 {
 	int named = ref && ref->kind == SHMKIT_REF_NAME;
 	uint64_t segsz = size;
 	key_t key;
-	int err, tries, shmid = -EAGAIN;
+	int err, tries, shmid = -EAGAIN, made = 0;
 
 	if (mode == SHMKIT_MODE_DEFAULT)
 		mode = 0600;
@@ -284,8 +296,11 @@ int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 	for (tries = 0; tries < RACE_TRIES && shmid == -EAGAIN; tries++) {
 		if (tries)
 			sched_yield();
-		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg);
+		shmid = make_once(key, ref, segsz, size, mode, flags, hdr_flags, init, arg,
+				  &made);
 	}
+	if (created)
+		*created = made;
 	return shmid;
 }
 
@@ -293,7 +308,7 @@ SHMKIT_EXPORT
 int shmkit_seg_create(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags)
 {
-	return __shmkit_seg_make(ref, size, mode, flags, 0, NULL, NULL);
+	return __shmkit_seg_make(ref, size, mode, flags, 0, NULL, NULL, NULL);
 }
 
 int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view)
@@ -437,14 +452,23 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 			      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
 			      __shmkit_check_fn check, void *check_arg)
 {
+	return __shmkit_seg_make_checked_created(name, size, mode, flags, hdr_flags, init,
+						 init_arg, check, check_arg, NULL);
+}
+
+int __shmkit_seg_make_checked_created(const char *name, size_t size, int mode, unsigned flags,
+				      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+				      __shmkit_check_fn check, void *check_arg, int *created)
+{
 	struct shmkit_ref ref = { .kind = SHMKIT_REF_NAME, .name = name };
 	struct shmkit_map map;
-	int shmid = -ENOENT, err = -ENOENT;
+	int shmid = -ENOENT, err = -ENOENT, made = 0;
 	int trust = (flags & SHMKIT_SHARED) ? -1 : mode == SHMKIT_MODE_DEFAULT ? 0600 : mode;
 
 	/* removed between the two steps: make it again (a few times) */
 	for (int tries = 0; tries < 16 && err == -ENOENT; tries++) {
-		shmid = __shmkit_seg_make(&ref, size, mode, flags, hdr_flags, init, init_arg);
+		shmid = __shmkit_seg_make(&ref, size, mode, flags, hdr_flags, init, init_arg,
+					  &made);
 		if (shmid < 0 && shmid != -SHMKIT_ESMALLER)
 			return shmid;
 		/* made now, or it existed: then it must be of the kind asked for */
@@ -452,8 +476,84 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 		if (err < 0)
 			continue;
 		err = check(&map, check_arg);
+		/*
+		 * Ours only if the name still leads to the segment we made: it
+		 * may have been removed, and made again by another, meanwhile.
+		 */
+		made = made && map.shmid == shmid;
 		shmid = map.shmid;
 		shmkit_seg_detach(&map);
 	}
+	if (err == 0 && created)
+		*created = made;
 	return err < 0 ? err : shmid;
+}
+
+/*
+ * Is the segment under name's key still being made: no header yet, and
+ * its creator runs? read_header's grace, asked once: the creator
+ * publishes the header just after shmget, so such a segment is one on its
+ * way, not one of another name (unless its creator stalls there for
+ * good, or made a raw segment under the key, which only time tells).
+ */
+static int unborn(const char *name)
+{
+	struct __shmkit_hdr_view view;
+	struct __shmkit_look lk;
+	int shmid, alive, err;
+
+	if (shmkit_name_check(name) < 0 ||
+	    (shmid = __shmkit_shmget(shmkit_name_key(name), 0, 0)) < 0)
+		return 0;
+	if (__shmkit_look_begin(shmid, &lk) < 0)
+		return 0;
+	/* liveness first, header second, as in read_header */
+	alive = __shmkit_proc_alive_before(lk.cpid, 0);
+	err = __shmkit_hdr_read(lk.base, lk.segsz, lk.key, &view);
+	__shmkit_look_end(shmid, &lk);
+	return err == -SHMKIT_EFOREIGN && alive;
+}
+
+/*
+ * Does err, from opening name, say that name is not made yet? A clash is
+ * a segment without the header the name needs: the open gave a live
+ * creator read_header's grace to publish it, and this asks whether it is
+ * on its way still.
+ */
+static int not_made_yet(const char *name, int err)
+{
+	return err == -ENOENT || (err == -SHMKIT_ECLASH && unborn(name));
+}
+
+static void nap(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);	/* a signal cuts it short: the caller looks again */
+}
+
+int __shmkit_open_wait(const char *name, int timeout_ms, __shmkit_open_fn try_open,
+		       void *arg)
+{
+	uint64_t now = __shmkit_now_ns(), deadline, gap = MADE_NAP_MIN_NS;
+	int err;
+
+	deadline = timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)timeout_ms * 1000000u;
+	/*
+	 * The kernel tells nobody when a System V segment is made: no inotify
+	 * for keys, and a futex needs the memory first. So looking again is
+	 * the honest way; from 1 ms, doubling to 20 ms, the first looks come
+	 * soon after a creator that is on its way, and a long wait costs 50
+	 * looks a second.
+	 */
+	for (;;) {
+		err = try_open(name, arg);
+		if (timeout_ms == 0 || !not_made_yet(name, err))
+			return err;
+		now = __shmkit_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		nap(deadline - now < gap ? deadline - now : gap);
+		gap = 2 * gap < MADE_NAP_MAX_NS ? 2 * gap : MADE_NAP_MAX_NS;
+	}
 }

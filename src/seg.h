@@ -13,11 +13,13 @@ typedef void (*__shmkit_init_fn)(void *data, uint64_t size, void *arg);
 /*
  * shmkit_seg_create with two more things for named segments: header flags
  * to record, and an init function that runs before the header's magic is
- * published (so an opener never sees a half-made segment).
+ * published (so an opener never sees a half-made segment). *created (if
+ * not NULL) says whether this call made the segment (1) or opened an
+ * existing one (0).
  */
 int __shmkit_seg_make(const struct shmkit_ref *ref, size_t size, int mode,
 		      unsigned flags, uint32_t hdr_flags, __shmkit_init_fn init,
-		      void *arg);
+		      void *arg, int *created);
 
 /* Checks what an attached segment holds: 0 if it is the caller's kind. */
 typedef int (*__shmkit_check_fn)(struct shmkit_map *map, void *arg);
@@ -35,6 +37,14 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
 			      __shmkit_check_fn check, void *check_arg);
 
 /*
+ * The same, and on success *created (if not NULL) is 1 if this call made
+ * the segment it returns, 0 if another process did.
+ */
+int __shmkit_seg_make_checked_created(const char *name, size_t size, int mode, unsigned flags,
+				      uint32_t hdr_flags, __shmkit_init_fn init, void *init_arg,
+				      __shmkit_check_fn check, void *check_arg, int *created);
+
+/*
  * Finds the segment named name and attaches it (shmkit_seg_attach flags).
  * With trust_mode >= 0, refuses one the caller does not own, or with
  * permission bits beyond trust_mode (-SHMKIT_EUNTRUSTED). A segment
@@ -43,6 +53,19 @@ int __shmkit_seg_make_checked(const char *name, size_t size, int mode, unsigned 
  */
 int __shmkit_seg_attach_name(const char *name, unsigned flags, int trust_mode,
 			     struct shmkit_map *map);
+
+/* Opens name (shmkit_chan_open, shmkit_sub_open, with what arg holds). */
+typedef int (*__shmkit_open_fn)(const char *name, void *arg);
+
+/*
+ * Calls try_open until name is made: while it finds no segment (-ENOENT),
+ * or one whose creator has not yet published its header, it looks again,
+ * 1 ms later, then 2, 4, up to every 20 ms, until timeout_ms (0: once, as
+ * try_open alone; < 0: for ever). Returns what try_open returned (its
+ * first other answer), or -ETIMEDOUT.
+ */
+int __shmkit_open_wait(const char *name, int timeout_ms, __shmkit_open_fn try_open,
+		       void *arg);
 
 /* The checked header of an attached segment (no grace period). */
 int __shmkit_seg_header(int shmid, const void *base, struct __shmkit_hdr_view *view);

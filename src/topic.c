@@ -25,7 +25,7 @@
 #include "util.h"
 #include "waitset.h"
 
-#define SPIN_NS 100000			/* spin this long before sleeping */
+#define SPIN_NS 100000			/* spin this long before sleeping (unless set_spin) */
 #define SLICE_NS 20000000		/* a sleep's longest slice: see dead peers */
 #define PEER_CHECK_NS 20000000		/* look for dead peers this often */
 
@@ -39,6 +39,7 @@ struct topic_view {
 	uint32_t max_subs;
 	int policy;		/* __shmkit_topic_policy */
 	int wait;		/* shmkit_wait_policy */
+	uint64_t spin_ns;	/* spin before sleeping: SPIN_NS, or set_spin's */
 };
 
 struct shmkit_pub {
@@ -227,6 +228,7 @@ static int check_layout(int shmid, void *base, uint64_t data_size, struct topic_
 	t->max_subs = max_subs;
 	t->policy = (int)h->policy;
 	t->wait = SHMKIT_WAIT_BLOCK;
+	t->spin_ns = SPIN_NS;
 	return 0;
 }
 
@@ -376,30 +378,62 @@ void __shmkit_sub_slots(const struct shmkit_sub *s, const void **start, size_t *
 
 /* ----------------------------------------------------------------- waits */
 
-/*
- * A wait for cond(arg) == nonzero, per the handle's policy: spin, then
- * sleep on word in slices (sleep announces the sleep, re-checks and calls
- * futex_wait; W1, W3). gone(arg) says whether to stop (a closed or dead
- * peer); it runs every PEER_CHECK_NS and after each sleep. Returns what
- * cond or gone returned (cond's > 0 as 0), -EAGAIN or -ETIMEDOUT.
- */
 typedef int (*ready_fn)(void *arg);
 typedef int (*sleep_fn)(void *arg, int64_t ns);
 
-static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sleep_fn sleep,
-		    void *arg, _Atomic uint64_t *wait_ns)
+/* The next sleep's length: a slice, or what is left before the deadline. */
+static int64_t slice_ns(uint64_t deadline, uint64_t now)
+{
+	return deadline - now < SLICE_NS ? (int64_t)(deadline - now) : SLICE_NS;
+}
+
+/*
+ * wait_for with a spin of 0, from now: from the failed look straight to
+ * the sleep, whose re-check (W1, W3) is the next look; no pause and no
+ * poll before it. A sleep that ends without data is followed by a look
+ * for a gone peer, as in wait_for's loop.
+ */
+static int sleep_for(uint64_t deadline, uint64_t now, ready_fn cond, ready_fn gone,
+		     sleep_fn sleep, void *arg)
+{
+	int r;
+
+	for (;;) {
+		if ((r = sleep(arg, slice_ns(deadline, now))))
+			return r;
+		if ((r = cond(arg)) || (r = gone(arg)))
+			return r;
+		if ((now = __shmkit_now_ns()) >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
+ * A wait for cond(arg) == nonzero, per the handle's policy and spin:
+ * spin for spin_ns (none at all: sleep_for), then sleep in slices (sleep
+ * announces the sleep, re-checks and calls futex_wait; W1, W3).
+ * gone(arg) says whether to stop (a closed or dead peer); it runs every
+ * PEER_CHECK_NS and after each sleep. Returns what cond or gone returned
+ * (cond's > 0 as 0), -EAGAIN or -ETIMEDOUT.
+ */
+static int wait_for(const struct topic_view *t, int timeout_ms, ready_fn cond, ready_fn gone,
+		    sleep_fn sleep, void *arg, _Atomic uint64_t *wait_ns)
 {
 	uint64_t start, now, deadline, next_check;
 	int r;
 
 	if ((r = cond(arg)))
 		return r < 0 ? r : 0;
-	if (timeout_ms == 0 || policy == SHMKIT_WAIT_NONE) {
+	if (timeout_ms == 0 || t->wait == SHMKIT_WAIT_NONE) {
 		r = gone(arg);
 		return r ? r : -EAGAIN;
 	}
 	start = now = __shmkit_now_ns();
 	deadline = timeout_ms < 0 ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
+	if (t->spin_ns == 0 && t->wait == SHMKIT_WAIT_BLOCK) {
+		r = sleep_for(deadline, now, cond, gone, sleep, arg);
+		goto counted;
+	}
 	next_check = start;
 	for (unsigned i = 1;; i++) {
 		if ((r = cond(arg)))
@@ -417,14 +451,24 @@ static int wait_for(int policy, int timeout_ms, ready_fn cond, ready_fn gone, sl
 			r = -ETIMEDOUT;
 			break;
 		}
-		if (policy == SHMKIT_WAIT_SPIN || now - start < SPIN_NS)
+		if (t->wait == SHMKIT_WAIT_SPIN || now - start < t->spin_ns)
 			continue;
-		if ((r = sleep(arg, deadline - now < SLICE_NS ? (int64_t)(deadline - now) : SLICE_NS)))
+		if ((r = sleep(arg, slice_ns(deadline, now))))
 			break;
 		next_check = 0;
 	}
+counted:
 	__shmkit_count(wait_ns, __shmkit_now_ns() - start);
 	return r < 0 ? r : 0;
+}
+
+/* shmkit_pub_set_spin and shmkit_sub_set_spin: as a channel side's. */
+static int set_spin(struct topic_view *t, int spin_us)
+{
+	if (spin_us < -1 || spin_us > SHMKIT_SPIN_MAX_US)
+		return -EINVAL;
+	t->spin_ns = spin_us < 0 ? SPIN_NS : (uint64_t)spin_us * 1000u;
+	return 0;
 }
 
 /* ------------------------------------------------------------- publisher */
@@ -615,6 +659,12 @@ int shmkit_pub_set_wait(struct shmkit_pub *p, int policy)
 }
 
 SHMKIT_EXPORT
+int shmkit_pub_set_spin(struct shmkit_pub *p, int spin_us)
+{
+	return p ? set_spin(&p->t, spin_us) : -EINVAL;
+}
+
+SHMKIT_EXPORT
 int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout_ms)
 {
 	struct __shmkit_topic_slot *slot;
@@ -626,7 +676,7 @@ int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout
 	if (len > p->t.max_msg)
 		return -EMSGSIZE;
 	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
-	    (err = wait_for(p->t.wait, timeout_ms, room_ready, evict_dead, pub_sleep, p,
+	    (err = wait_for(&p->t, timeout_ms, room_ready, evict_dead, pub_sleep, p,
 			    &p->t.hdr->wait_ns)) < 0)
 		return err;
 	slot = slot_of(&p->t, p->pos);
@@ -868,6 +918,27 @@ fail:
 	return err;
 }
 
+struct open_args {
+	unsigned flags;
+	struct shmkit_sub **sub;
+};
+
+static int sub_open_once(const char *name, void *arg)
+{
+	struct open_args *a = arg;
+
+	return shmkit_sub_open(name, a->flags, a->sub);
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_open_wait(const char *name, unsigned flags, int timeout_ms,
+			 struct shmkit_sub **sub)
+{
+	struct open_args a = { .flags = flags, .sub = sub };
+
+	return __shmkit_open_wait(name, timeout_ms, sub_open_once, &a);
+}
+
 SHMKIT_EXPORT
 int shmkit_sub_close(struct shmkit_sub *s)
 {
@@ -890,6 +961,12 @@ int shmkit_sub_set_wait(struct shmkit_sub *s, int policy)
 		return -EINVAL;
 	s->t.wait = policy;
 	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_sub_set_spin(struct shmkit_sub *s, int spin_us)
+{
+	return s ? set_spin(&s->t, spin_us) : -EINVAL;
 }
 
 SHMKIT_EXPORT
@@ -919,7 +996,7 @@ int shmkit_sub_peek(struct shmkit_sub *s, const void **ptr, size_t *len, int tim
 	if (!s || !ptr || !len)
 		return -EINVAL;
 	s->busy = 0;
-	if ((err = wait_for(s->t.wait, timeout_ms, msg_ready, pub_gone, sub_sleep, s,
+	if ((err = wait_for(&s->t, timeout_ms, msg_ready, pub_gone, sub_sleep, s,
 			    &s->me->wait_ns)) < 0)
 		return err;
 	slot = slot_of(&s->t, s->pos);

@@ -10,6 +10,9 @@
 /* Marks a definition as part of the public ABI (see src/shmkit.map). */
 #define SHMKIT_EXPORT __attribute__((visibility("default")))
 
+/* The longest spin shmkit_chan_set_spin and its topic twins take: 1 s. */
+#define SHMKIT_SPIN_MAX_US 1000000
+
 /*
  * Reads at most cap-1 bytes of a (small, /proc or /sys) file into buf and
  * NUL-terminates it. Returns the length or a negative errno.
