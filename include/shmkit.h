@@ -713,6 +713,8 @@ int shmkit_client_release(struct shmkit_client *cl);
 int shmkit_client_call(struct shmkit_client *cl, const void *req, size_t len, void *rep,
 		       size_t cap, size_t *rlen, int timeout_ms);
 size_t shmkit_client_max_msg(const struct shmkit_client *cl);
+/* Spin before sleeping, microseconds, for both rings: as shmkit_chan_set_spin. */
+int shmkit_client_set_spin(struct shmkit_client *cl, int spin_us);
 
 /* ------------------------------------------------------------- wait sets */
 

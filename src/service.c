@@ -296,6 +296,18 @@ int shmkit_client_close(struct shmkit_client *cl)
 }
 
 SHMKIT_EXPORT
+int shmkit_client_set_spin(struct shmkit_client *cl, int spin_us)
+{
+	int err;
+
+	if (!cl)
+		return -EINVAL;
+	if ((err = shmkit_chan_set_spin(cl->req, spin_us)) < 0)
+		return err;
+	return shmkit_chan_set_spin(cl->rep, spin_us);
+}
+
+SHMKIT_EXPORT
 size_t shmkit_client_max_msg(const struct shmkit_client *cl)
 {
 	return cl ? shmkit_chan_max_msg(cl->req) - sizeof(struct svc_hdr) : 0;

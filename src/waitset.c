@@ -36,7 +36,6 @@
 #include "waitset.h"
 
 #define SPIN_NS 100000			/* the default spin, as a channel's least */
-#define SPIN_US_MAX 1000000
 #define PEER_CHECK_NS 20000000		/* a member's dead peer: look this often */
 #define FALLBACK_SLICE_NS 1000000
 
@@ -225,7 +224,7 @@ int shmkit_waitset_del(struct shmkit_waitset *ws, const void *handle)
 SHMKIT_EXPORT
 int shmkit_waitset_set_spin(struct shmkit_waitset *ws, int spin_us)
 {
-	if (!ws || spin_us < -1 || spin_us > SPIN_US_MAX)
+	if (!ws || spin_us < -1 || spin_us > SHMKIT_SPIN_MAX_US)
 		return -EINVAL;
 	ws->spin_ns = spin_us < 0 ? SPIN_NS : (uint64_t)spin_us * 1000u;
 	return 0;
