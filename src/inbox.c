@@ -576,6 +576,12 @@ int __shmkit_inbox_pending(int shmid, void *base, uint64_t data_size)
 	return 0;
 }
 
+/* The bytes of msgs service headers among bytes in all: never more than bytes. */
+static uint64_t service_headers(uint64_t bytes, uint64_t msgs)
+{
+	return msgs > bytes / SHMKIT_SERVICE_HDR ? bytes : msgs * SHMKIT_SERVICE_HDR;
+}
+
 SHMKIT_EXPORT
 int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		      struct shmkit_inbox_lane_info *lanes, size_t cap)
@@ -635,6 +641,9 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 			li.replies_used = rtail - rhead <= sh.lane_cap ? rtail - rhead : 0;
 			li.replies_sent = shmkit_load_relaxed(&r->hot[0].msgs);
 			li.replies_read = shmkit_load_relaxed(&r->hot[1].msgs);
+			/* the bytes a client sent, not the library's headers */
+			li.sent_bytes -= service_headers(li.sent_bytes, li.sent_msgs);
+			li.recv_bytes -= service_headers(li.recv_bytes, li.recv_msgs);
 		}
 		info->sent_msgs += li.sent_msgs;
 		info->recv_msgs += li.recv_msgs;

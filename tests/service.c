@@ -386,6 +386,8 @@ static void info_figures(void)
 	T_EQ(li[0].pid, getpid());
 	T_EQ(li[0].sent_msgs, 2);
 	T_EQ(li[0].recv_msgs, 2);
+	T_EQ(li[0].sent_bytes, 8);	/* "ping" twice: the library's headers left out */
+	T_EQ(li[0].recv_bytes, 8);
 	T_EQ(li[0].used, 0);
 	T_EQ(li[0].replies_sent, 2);
 	T_EQ(li[0].replies_read, 1);
