@@ -118,12 +118,28 @@ struct topic_report {
 	size_t n;
 };
 
-/* JSON output. */
+/* An inbox (or a service) has up to 1,024 lanes: stat lists every one in use. */
+#define SHMKIT_INBOX_LANES_SHOWN 1024
+
+/* An inbox's info and the lanes in use read with it (n of info.listed). */
+struct inbox_report {
+	struct shmkit_inbox_info info;
+	struct shmkit_inbox_lane_info lanes[SHMKIT_INBOX_LANES_SHOWN];
+	size_t n;
+};
+
+/*
+ * Reads the inbox or service with this shmid into r (0, or the library's
+ * error): in cli/util.c, for ls and stat.
+ */
+int inbox_report_read(int shmid, struct inbox_report *r);
+
+/* JSON output. service: the segment holds a service (from inbox_report). */
 void json_str(FILE *f, const char *s);
 void json_info(FILE *f, const struct shmkit_seg_info *info,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
 	       const struct shmkit_chan_info *chan, const struct topic_report *topic,
-	       const char *indent);
+	       const struct inbox_report *inbox, int service, const char *indent);
 
 /* A channel's counters as one JSON object (no newline). */
 void json_chan(FILE *f, const struct shmkit_chan_info *c);

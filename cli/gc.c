@@ -16,13 +16,14 @@ static void usage(void)
 	       "Only shmkit segments (with a shmkit header) that are not persistent\n"
 	       "are removed; segments made by 'shmkit mk -n' are persistent and kept.\n"
 	       "Channels shown as pending (their sender finished, and messages or\n"
-	       "the end of the stream wait for a receiver) are kept too.\n"
+	       "the end of the stream wait for a receiver) are kept too, and so are\n"
+	       "pending topics, inboxes and services (messages wait for a reader).\n"
 	       "Each removed segment is listed.\n"
 	       "\n"
 	       "  -n, --dry-run    list what would be removed, remove nothing\n"
 	       "  --foreign        also remove orphans without a shmkit header (made by\n"
 	       "                   other programs, ipcmk, or shmkit mk -k / -p)\n"
-	       "  --pending AGE    also remove pending channels unused for AGE: seconds,\n"
+	       "  --pending AGE    also remove pending segments unused for AGE: seconds,\n"
 	       "                   or a number with s, m, h or d (30m, 2d); their unread\n"
 	       "                   messages are lost\n"
 	       "  -h, --help       this text\n"
@@ -68,7 +69,8 @@ static int unused_for(const struct shmkit_seg_info *i, int64_t age)
 
 /*
  * Is this segment garbage? Persistent and unreadable ones never are; a
- * pending channel only when asked for, once unused for pending_age.
+ * pending one (a channel, topic, inbox or service) only when asked for,
+ * once unused for pending_age.
  */
 static int collectable(const struct shmkit_seg_info *i, int foreign, int64_t pending_age)
 {

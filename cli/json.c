@@ -98,10 +98,50 @@ static void json_topic(FILE *f, const struct topic_report *t, const char *in)
 	fprintf(f, "]}");
 }
 
+/*
+ * An inbox's (or a service's) info and lanes as one JSON object (no
+ * newline). The consumer is a service's server, the producers its
+ * clients: the names stay those of an inbox, and "service" says which.
+ */
+static void json_inbox(FILE *f, const struct inbox_report *r, int service, const char *in)
+{
+	const struct shmkit_inbox_info *i = &r->info;
+
+	fprintf(f, "{\"lane_count\": %u, \"lane_capacity\": %llu, \"max_msg\": %llu, "
+		"\"used\": %llu, \"sent_msgs\": %llu, \"recv_msgs\": %llu, "
+		"\"producer_count\": %u, "
+		"\"consumer_pid\": %d, \"consumer_alive\": %s, \"consumer_closed\": %s, "
+		"\"consumer_sleeps\": %llu, \"lanes\": [",
+		i->lanes, (unsigned long long)i->lane_capacity, (unsigned long long)i->max_msg,
+		(unsigned long long)i->used, (unsigned long long)i->sent_msgs,
+		(unsigned long long)i->recv_msgs, i->producers, (int)i->cons_pid,
+		yesno(i->cons_alive), yesno(i->cons_closed), (unsigned long long)i->cons_sleeps);
+	for (size_t k = 0; k < r->n; k++) {
+		const struct shmkit_inbox_lane_info *l = &r->lanes[k];
+
+		fprintf(f, "%s\n%s    {\"lane\": %u, \"pid\": %d, \"alive\": %s, \"used\": %llu, "
+			"\"sent_msgs\": %llu, \"sent_bytes\": %llu, \"recv_msgs\": %llu, "
+			"\"recv_bytes\": %llu, \"sleeps\": %llu, \"wakes\": %llu", k ? "," : "", in,
+			l->lane, (int)l->pid, yesno(l->alive), (unsigned long long)l->used,
+			(unsigned long long)l->sent_msgs, (unsigned long long)l->sent_bytes,
+			(unsigned long long)l->recv_msgs, (unsigned long long)l->recv_bytes,
+			(unsigned long long)l->sleeps, (unsigned long long)l->wakes);
+		if (service)
+			fprintf(f, ", \"replies_used\": %llu, \"replies_sent\": %llu, "
+				"\"replies_read\": %llu", (unsigned long long)l->replies_used,
+				(unsigned long long)l->replies_sent,
+				(unsigned long long)l->replies_read);
+		fputc('}', f);
+	}
+	if (r->n)
+		fprintf(f, "\n%s  ", in);
+	fprintf(f, "]}");
+}
+
 void json_info(FILE *f, const struct shmkit_seg_info *i,
 	       const struct shmkit_proc *procs, int nprocs, int partial,
 	       const struct shmkit_chan_info *chan, const struct topic_report *topic,
-	       const char *in)
+	       const struct inbox_report *inbox, int service, const char *in)
 {
 	int k, first = 1;
 
@@ -144,6 +184,8 @@ void json_info(FILE *f, const struct shmkit_seg_info *i,
 	fprintf(f, "%s  \"locked\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_LOCKED));
 	fprintf(f, "%s  \"channel\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_CHANNEL));
 	fprintf(f, "%s  \"topic\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_TOPIC));
+	fprintf(f, "%s  \"inbox\": %s,\n", in, yesno(i->flags & SHMKIT_INFO_INBOX));
+	fprintf(f, "%s  \"service\": %s,\n", in, yesno(service));
 	if (chan) {
 		fprintf(f, "%s  \"channel_info\": ", in);
 		json_chan(f, chan);
@@ -152,6 +194,11 @@ void json_info(FILE *f, const struct shmkit_seg_info *i,
 	if (topic) {
 		fprintf(f, "%s  \"topic_info\": ", in);
 		json_topic(f, topic, in);
+		fprintf(f, ",\n");
+	}
+	if (inbox) {
+		fprintf(f, "%s  \"inbox_info\": ", in);
+		json_inbox(f, inbox, service, in);
 		fprintf(f, ",\n");
 	}
 	fprintf(f, "%s  \"state\": \"%s\"\n", in, state_name(i->state));

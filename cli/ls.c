@@ -18,13 +18,15 @@ static void usage(void)
 	       "  idle      nobody attached; its creator or last user still runs\n"
 	       "  orphan    nobody attached; creator and last user are gone\n"
 	       "  removing  marked for removal; freed at the last detach\n"
-	       "  pending   a channel nobody attached whose sender has finished:\n"
-	       "            its unread messages and bytes follow, as (3 msgs 120B);\n"
-	       "            or a topic nobody attached that keeps a history of\n"
-	       "            messages a new subscriber could still read;\n"
+	       "  pending   a channel nobody attached whose sender has finished, or\n"
+	       "            an inbox or service nobody attached with messages for a\n"
+	       "            consumer: the unread messages and bytes follow, as\n"
+	       "            (3 msgs 120B); or a topic nobody attached that keeps a\n"
+	       "            history of messages a new subscriber could still read;\n"
 	       "            kept by 'shmkit gc' unless it is given an age for them\n"
 	       "A shmkit segment made by 'shmkit mk -n' adds \"persistent\"; one that\n"
-	       "holds a channel adds \"channel\", a topic \"topic\".\n"
+	       "holds a channel adds \"channel\", a topic \"topic\", an inbox \"inbox\"\n"
+	       "and a service \"service\".\n"
 	       "\n"
 	       "  --json      exact numbers as a JSON array, one object per segment\n"
 	       "  -h, --help  this text\n"
@@ -43,20 +45,46 @@ static void owner_name(char *buf, size_t cap, uid_t uid)
 		snprintf(buf, cap, "%u", (unsigned)uid);
 }
 
-/* The state, and for a pending channel what waits in it: "pending(3 msgs 120B)". */
-static void state_text(char *buf, size_t cap, const struct shmkit_seg_info *i)
+/*
+ * The state, and for a pending channel or inbox what waits in it:
+ * "pending(3 msgs 120B)". ib: the inbox's report, if i is one and it
+ * could be read.
+ */
+static void state_text(char *buf, size_t cap, const struct shmkit_seg_info *i,
+		       const struct inbox_report *ib)
 {
 	struct shmkit_chan_info c;
+	uint64_t msgs, bytes = 0;
+	int failed = 0;
 	char size[16];
 
-	if (i->state != SHMKIT_STATE_PENDING || shmkit_chan_info(i->shmid, &c) < 0) {
+	if (i->state == SHMKIT_STATE_PENDING && ib) {
+		msgs = ib->info.sent_msgs - ib->info.recv_msgs;
+		for (size_t k = 0; k < ib->n; k++)
+			bytes += ib->lanes[k].sent_bytes - ib->lanes[k].recv_bytes;
+	} else if (i->state == SHMKIT_STATE_PENDING && shmkit_chan_info(i->shmid, &c) == 0) {
+		msgs = c.sent_msgs - c.recv_msgs;
+		bytes = c.sent_bytes - c.recv_bytes;
+		failed = c.prod_aborted;
+	} else {
 		snprintf(buf, cap, "%s", state_name(i->state));
 		return;
 	}
-	fmt_bytes(size, sizeof(size), (double)(c.sent_bytes - c.recv_bytes), FMT_SHORT);
-	snprintf(buf, cap, "pending(%llu msgs %s%s)",
-		 (unsigned long long)(c.sent_msgs - c.recv_msgs), size,
-		 c.prod_aborted ? " failed" : "");
+	fmt_bytes(size, sizeof(size), (double)bytes, FMT_SHORT);
+	snprintf(buf, cap, "pending(%llu msgs %s%s)", (unsigned long long)msgs, size,
+		 failed ? " failed" : "");
+}
+
+/* What the segment holds, as ls adds it to the state: ",channel" and so on. */
+static const char *kind_text(const struct shmkit_seg_info *i, const struct inbox_report *ib)
+{
+	if (i->flags & SHMKIT_INFO_CHANNEL)
+		return ",channel";
+	if (i->flags & SHMKIT_INFO_TOPIC)
+		return ",topic";
+	if (i->flags & SHMKIT_INFO_INBOX)
+		return ib && ib->info.replies ? ",service" : ",inbox";
+	return "";
 }
 
 /* The attached pids of one segment as "12,345"; "-" for none. */
@@ -82,6 +110,15 @@ static void pid_list(char *buf, size_t cap, const struct shmkit_seg_info *i,
 		snprintf(buf, cap, "-");
 }
 
+/* An inbox's or a service's report, if i holds one that could be read; else NULL. */
+static const struct inbox_report *read_inbox(const struct shmkit_seg_info *i,
+					     struct inbox_report *ib)
+{
+	if (!(i->flags & SHMKIT_INFO_INBOX) || inbox_report_read(i->shmid, ib) < 0)
+		return NULL;
+	return ib;
+}
+
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -91,6 +128,8 @@ int cmd_ls(int argc, char **argv)
 	};
 	struct shmkit_seg_info *list = NULL;
 	struct shmkit_proc *procs = NULL;
+	static struct inbox_report ib;	/* up to 1,024 lanes: not on the stack */
+	const struct inbox_report *have_ib;
 	int json = 0, c, n, np, partial = 0, k;
 	time_t now = time(NULL);
 
@@ -120,8 +159,10 @@ int cmd_ls(int argc, char **argv)
 	if (json) {
 		printf("[");
 		for (k = 0; k < n; k++) {
+			have_ib = read_inbox(&list[k], &ib);
 			printf("%s\n  ", k ? "," : "");
-			json_info(stdout, &list[k], procs, np, partial, NULL, NULL, "  ");
+			json_info(stdout, &list[k], procs, np, partial, NULL, NULL, NULL,
+				  have_ib && have_ib->info.replies, "  ");
 		}
 		printf("%s]\n", n ? "\n" : "");
 	} else {
@@ -141,7 +182,8 @@ int cmd_ls(int argc, char **argv)
 			snprintf(creator, sizeof(creator), "%d/%s", (int)i->cpid,
 				 (i->flags & SHMKIT_INFO_CREATOR_ALIVE) ? "live" : "gone");
 			fmt_age(age, sizeof(age), (int64_t)now - i->ctime);
-			state_text(state, sizeof(state), i);
+			have_ib = read_inbox(i, &ib);
+			state_text(state, sizeof(state), i, have_ib);
 			printf("%-10d 0x%08x %-16s %-8s %-4s %7s %7s %5llu %-12s %-12s %5s %s%s%s\n",
 			       i->shmid, (unsigned)i->key,
 			       (i->flags & SHMKIT_INFO_NAMED) ?
@@ -149,8 +191,7 @@ int cmd_ls(int argc, char **argv)
 			       owner, mode, size, alloc, (unsigned long long)i->nattch,
 			       pids, creator, age, state,
 			       (i->flags & SHMKIT_INFO_PERSIST) ? ",persistent" : "",
-			       (i->flags & SHMKIT_INFO_CHANNEL) ? ",channel" :
-			       (i->flags & SHMKIT_INFO_TOPIC) ? ",topic" : "");
+			       kind_text(i, have_ib));
 		}
 	}
 	shmkit_free(list);

@@ -15,7 +15,11 @@ static void usage(void)
 	       "creator, attach count and the processes attached, creator and last\n"
 	       "pid (and whether they still run), times and state. A channel adds its\n"
 	       "ring, sides and counters; a topic its shape, publisher, and each\n"
-	       "subscriber's pid, position, lag and losses.\n"
+	       "subscriber's pid, position, lag and losses; an inbox its shape,\n"
+	       "consumer and totals, and each lane in use: its producer's pid,\n"
+	       "bytes queued, messages sent and received, sleeps and wakes. A service\n"
+	       "is shown as an inbox whose consumer is the server and producers the\n"
+	       "clients, with each lane's replies: bytes queued, sent and read.\n"
 	       "\n"
 	       "  -k, --key KEY          the segment with this System V key\n"
 	       "  -p, --path PATH[:PROJ] the segment with key ftok(PATH, PROJ)\n"
@@ -89,9 +93,76 @@ static void print_topic(const struct topic_report *t)
 		printf("    (%u more not shown)\n", i->nsubs - (unsigned)t->n);
 }
 
+/*
+ * An inbox, or a service: the same lanes, where a service's consumer is
+ * its server, its producers are clients, and each lane has a reply ring.
+ */
+static void print_inbox(const struct inbox_report *r)
+{
+	const struct shmkit_inbox_info *i = &r->info;
+	int svc = i->replies;
+	const char *cons = svc ? "server" : "consumer";
+	uint64_t sent_bytes = 0, recv_bytes = 0, rep_used = 0, rep_sent = 0, rep_read = 0;
+	char cap[16];
+
+	for (size_t k = 0; k < r->n; k++) {
+		sent_bytes += r->lanes[k].sent_bytes;
+		recv_bytes += r->lanes[k].recv_bytes;
+		rep_used += r->lanes[k].replies_used;
+		rep_sent += r->lanes[k].replies_sent;
+		rep_read += r->lanes[k].replies_read;
+	}
+	fmt_bytes(cap, sizeof(cap), (double)i->lane_capacity, FMT_SHORT);
+	printf("%s      %u lanes of %s%s, %s up to %llu bytes\n", svc ? "service:" : "inbox:  ",
+	       i->lanes, cap, svc ? " each way" : "", svc ? "requests and replies" : "messages",
+	       (unsigned long long)i->max_msg);
+	if (i->cons_pid)
+		printf("  %s:%spid %d (%s)\n", cons, svc ? "     " : "   ", (int)i->cons_pid,
+		       i->cons_alive ? "running" : "gone without closing");
+	else
+		printf("  %s:%s%s\n", cons, svc ? "     " : "   ",
+		       i->cons_closed ? "closed" : "not open yet");
+	printf("  %s:%s%u holding a lane\n", svc ? "clients" : "producers", svc ? "    " : "  ",
+	       i->producers);
+	printf("  sent:       %llu %s, %llu bytes\n", (unsigned long long)i->sent_msgs,
+	       svc ? "requests" : "messages", (unsigned long long)sent_bytes);
+	printf("  received:   %llu %s, %llu bytes; %llu bytes waiting\n",
+	       (unsigned long long)i->recv_msgs, svc ? "requests" : "messages",
+	       (unsigned long long)recv_bytes, (unsigned long long)i->used);
+	if (svc)
+		printf("  replies:    %llu sent, %llu read; %llu bytes waiting\n",
+		       (unsigned long long)rep_sent, (unsigned long long)rep_read,
+		       (unsigned long long)rep_used);
+	printf("  sleeps:     %s %llu\n", cons, (unsigned long long)i->cons_sleeps);
+	printf("  lanes:      %u in use\n", i->listed);
+	if (!r->n)
+		return;
+	printf("    %5s %-8s %-8s %9s %9s %9s %7s %7s", "LANE", "PID", "STATE", "QUEUED", "SENT",
+	       "RECEIVED", "SLEEPS", "WAKES");
+	printf(svc ? " %12s %9s %9s\n" : "\n", "REPLY-QUEUED", "REPLIED", "READ");
+	for (size_t k = 0; k < r->n; k++) {
+		const struct shmkit_inbox_lane_info *l = &r->lanes[k];
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), l->pid ? "%d" : "-", (int)l->pid);
+		printf("    %5u %-8s %-8s %9llu %9llu %9llu %7llu %7llu", l->lane, pid,
+		       !l->pid ? "closed" : l->alive ? "running" : "gone",
+		       (unsigned long long)l->used, (unsigned long long)l->sent_msgs,
+		       (unsigned long long)l->recv_msgs, (unsigned long long)l->sleeps,
+		       (unsigned long long)l->wakes);
+		if (svc)
+			printf(" %12llu %9llu %9llu", (unsigned long long)l->replies_used,
+			       (unsigned long long)l->replies_sent,
+			       (unsigned long long)l->replies_read);
+		printf("\n");
+	}
+	if (r->n < i->listed)
+		printf("    (%u more not shown)\n", i->listed - (unsigned)r->n);
+}
+
 static void print_human(const struct shmkit_seg_info *i, const struct shmkit_proc *p,
 			int np, int partial, const struct shmkit_chan_info *c,
-			const struct topic_report *topic)
+			const struct topic_report *topic, const struct inbox_report *inbox)
 {
 	char a[SAFE_CAP(32) + 16], b[SAFE_CAP(32) + 16], size[16];
 	char text[SAFE_CAP(SHMKIT_NAME_MAX)];
@@ -162,6 +233,8 @@ static void print_human(const struct shmkit_seg_info *i, const struct shmkit_pro
 	}
 	if (topic)
 		print_topic(topic);
+	if (inbox)
+		print_inbox(inbox);
 }
 
 int cmd_stat(int argc, char **argv)
@@ -178,7 +251,8 @@ int cmd_stat(int argc, char **argv)
 	struct shmkit_seg_info info;
 	struct shmkit_chan_info chan;
 	static struct topic_report topic;
-	int have_chan = 0, have_topic = 0;
+	static struct inbox_report inbox;	/* up to 1,024 lanes: not on the stack */
+	int have_chan = 0, have_topic = 0, have_inbox = 0;
 	struct shmkit_proc *procs = NULL;
 	int json = 0, c, shmid, np, partial = 0, r;
 
@@ -231,13 +305,17 @@ int cmd_stat(int argc, char **argv)
 		topic.n = topic.info.nsubs < SHMKIT_TOPIC_MAX_SUBS_SHOWN ? topic.info.nsubs :
 			  SHMKIT_TOPIC_MAX_SUBS_SHOWN;
 	}
+	/* and an inbox's or a service's, with its lanes in use */
+	if ((info.flags & SHMKIT_INFO_INBOX) && inbox_report_read(shmid, &inbox) == 0)
+		have_inbox = 1;
 	if (json) {
 		json_info(stdout, &info, procs, np, partial, have_chan ? &chan : NULL,
-			  have_topic ? &topic : NULL, "");
+			  have_topic ? &topic : NULL, have_inbox ? &inbox : NULL,
+			  have_inbox && inbox.info.replies, "");
 		printf("\n");
 	} else {
 		print_human(&info, procs, np, partial, have_chan ? &chan : NULL,
-			    have_topic ? &topic : NULL);
+			    have_topic ? &topic : NULL, have_inbox ? &inbox : NULL);
 	}
 	shmkit_free(procs);
 	return finish_stdout();

@@ -325,3 +325,12 @@ int cmp_double(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+int inbox_report_read(int shmid, struct inbox_report *r)
+{
+	int err = shmkit_inbox_info(shmid, &r->info, r->lanes, SHMKIT_INBOX_LANES_SHOWN);
+
+	r->n = err < 0 ? 0 : r->info.listed < SHMKIT_INBOX_LANES_SHOWN ? r->info.listed :
+	       SHMKIT_INBOX_LANES_SHOWN;
+	return err;
+}

@@ -617,6 +617,7 @@ struct shmkit_inbox_info {
 	pid_t cons_pid;		/* 0 if no consumer holds the inbox */
 	int cons_alive, cons_closed;
 	uint64_t cons_sleeps;
+	int replies;		/* 1 for a service: each lane has a reply ring too */
 };
 
 struct shmkit_inbox_lane_info {
@@ -626,6 +627,9 @@ struct shmkit_inbox_lane_info {
 	uint64_t used;		/* bytes in the lane now */
 	uint64_t sent_msgs, sent_bytes, recv_msgs, recv_bytes;
 	uint64_t sleeps, wakes;	/* its producers slept for room; woke the consumer */
+	/* a service's reply ring: bytes in it now; replies the server sent
+	 * into it, and the client read (0 for an inbox) */
+	uint64_t replies_used, replies_sent, replies_read;
 };
 
 /*

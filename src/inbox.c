@@ -576,6 +576,12 @@ int __shmkit_inbox_pending(int shmid, void *base, uint64_t data_size)
 	return 0;
 }
 
+/* The bytes of msgs service headers among bytes in all: never more than bytes. */
+static uint64_t service_headers(uint64_t bytes, uint64_t msgs)
+{
+	return msgs > bytes / SHMKIT_SERVICE_HDR ? bytes : msgs * SHMKIT_SERVICE_HDR;
+}
+
 SHMKIT_EXPORT
 int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		      struct shmkit_inbox_lane_info *lanes, size_t cap)
@@ -602,7 +608,9 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 	memset(info, 0, sizeof(*info));
 	info->lanes = sh.lanes;
 	info->lane_capacity = sh.lane_cap;
-	info->max_msg = sh.lane_cap / 2;
+	info->replies = !!(sh.flags & SHMKIT_INBOX_REPLIES);
+	/* what a caller may send: a service's own header comes off */
+	info->max_msg = sh.lane_cap / 2 - (info->replies ? SHMKIT_SERVICE_HDR : 0);
 	owner = shmkit_load_acquire(&h->owner);
 	info->cons_pid = (pid_t)(uint32_t)owner;
 	info->cons_alive = owner && __shmkit_owner_alive(owner);
@@ -624,11 +632,24 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		li.recv_bytes = shmkit_load_relaxed(&l->hot[1].bytes);
 		li.sleeps = shmkit_load_relaxed(&l->cold[0].sleeps);
 		li.wakes = shmkit_load_relaxed(&l->cold[0].wakes);
+		if (info->replies) {
+			/* the reply ring: the server is its producer, the client its consumer */
+			struct __shmkit_chan_hdr *r = __shmkit_inbox_lane(lk.base, &sh, i, 1);
+			uint64_t rtail = shmkit_load_acquire(&r->hot[0].pos);
+			uint64_t rhead = shmkit_load_acquire(&r->hot[1].pos);
+
+			li.replies_used = rtail - rhead <= sh.lane_cap ? rtail - rhead : 0;
+			li.replies_sent = shmkit_load_relaxed(&r->hot[0].msgs);
+			li.replies_read = shmkit_load_relaxed(&r->hot[1].msgs);
+			/* the bytes a client sent, not the library's headers */
+			li.sent_bytes -= service_headers(li.sent_bytes, li.sent_msgs);
+			li.recv_bytes -= service_headers(li.recv_bytes, li.recv_msgs);
+		}
 		info->sent_msgs += li.sent_msgs;
 		info->recv_msgs += li.recv_msgs;
 		info->used += li.used;
 		/* the lanes in use: held by a producer, or with messages to read */
-		if (!owner && !li.used && !li.sent_msgs)
+		if (!owner && !li.used && !li.sent_msgs && !li.replies_used)
 			continue;
 		if (owner)
 			info->producers++;

@@ -57,6 +57,7 @@
 /* a lane's epoch word: in its first header page, after the channel header */
 #define SHMKIT_INBOX_EPOCH_OFFSET 2048
 #define SHMKIT_INBOX_REPLIES 1u		/* flags: each lane has a reply ring too */
+#define SHMKIT_SERVICE_HDR 16		/* before each request and reply (service.c) */
 
 struct __shmkit_inbox_hdr {
 	/* layout: written by the creator before magic is published */

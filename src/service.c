@@ -35,7 +35,7 @@ struct svc_hdr {
 	uint32_t epoch;		/* the client's claim of its lane */
 	uint32_t reserved;	/* 0 */
 };
-_Static_assert(sizeof(struct svc_hdr) == 16, "wire format is ABI");
+_Static_assert(sizeof(struct svc_hdr) == SHMKIT_SERVICE_HDR, "wire format is ABI");
 
 struct shmkit_service {
 	struct shmkit_inbox *ib;

@@ -3,7 +3,8 @@
  * man/man3/SYMBOL.3 (its own, or a .so to its group's), every page renders
  * with no groff warning, shmkit(1) documents every long option that each
  * command's --help lists, and its JSON section names every field that
- * ls --json, stat --json (of a channel) and bench --json print.
+ * ls --json, stat --json (of a channel, a topic, an inbox and a service)
+ * and bench --json print.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -200,9 +201,13 @@ static void options_documented(const char *man)
 static void json_documented(const char *man)
 {
 	const char *text = t_tmpfile("man1"), *ls = t_tmpfile("ls"), *st = t_tmpfile("stat"),
-		   *bench = t_tmpfile("bench");
-	char name[64], *out, *err;
-	struct shmkit_chan *tx;
+		   *bench = t_tmpfile("bench"), *kinds = t_tmpfile("kinds");
+	struct shmkit_topic_params tp = { .max_msg = 64, .slots = 4, .max_subs = 1,
+					  .policy = SHMKIT_TOPIC_BLOCK };
+	char name[64], topic[64], inbox[64], service[64], *out, *err;
+	struct shmkit_chan *tx, *lane;
+	struct shmkit_sub *sub;
+	struct shmkit_client *cl;
 	FILE *f;
 	int shmid;
 
@@ -219,16 +224,29 @@ static void json_documented(const char *man)
 	T_OK(shmid);
 	T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER, &tx));
 	T_OK(shmkit_chan_send(tx, "x", 1, 0));
+	/* a topic with a subscriber, an inbox with a producer, a service with a client */
+	T_OK(t_track(shmkit_topic_create(t_name(topic, sizeof(topic), "man-t"), &tp,
+					 SHMKIT_MODE_DEFAULT, 0)));
+	T_OK(shmkit_sub_open(topic, 0, &sub));
+	T_OK(t_track(shmkit_inbox_create(t_name(inbox, sizeof(inbox), "man-i"), 2, 4096,
+					 SHMKIT_MODE_DEFAULT, 0)));
+	T_OK(shmkit_inbox_join(inbox, 0, &lane));
+	T_OK(t_track(shmkit_service_create(t_name(service, sizeof(service), "man-s"), 2, 4096,
+					   SHMKIT_MODE_DEFAULT, 0)));
+	T_OK(shmkit_client_open(service, 0, &cl));
 
-	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" ls --json >%s && \"$SHMKIT\" stat --json %d >%s",
-		  ls, shmid, st), 0);
+	/* the three objects as one array */
+	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" ls --json >%s && \"$SHMKIT\" stat --json %d >%s && "
+		  "{ echo [; \"$SHMKIT\" stat --json -n %s && echo , && "
+		  "\"$SHMKIT\" stat --json -n %s && echo , && \"$SHMKIT\" stat --json -n %s && "
+		  "echo ]; } >%s", ls, shmid, st, topic, inbox, service, kinds), 0);
 	free(out), free(err);
 	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" bench --reps 1 --duration 0.01 -t shmkit,pipe "
 		  "-s 64 -l 8 --json >%s", bench), 0);
 	free(out), free(err);
 
 	if (t_sh(&out, &err,
-		 "python3 - %s %s %s %s <<'EOF'\n"
+		 "python3 - %s %s %s %s %s <<'EOF'\n"
 		 "import json, re, sys\n"
 		 "text = open(sys.argv[1]).read()\n"
 		 "start = text.find('\\nJSON\\n')\n"
@@ -245,22 +263,29 @@ static void json_documented(const char *man)
 		 "        for x in v:\n"
 		 "            walk(x, path + '[]', found)\n"
 		 "found = {}\n"
-		 "for label, f in zip(('ls', 'stat', 'bench'), sys.argv[2:]):\n"
+		 "for label, f in zip(('ls', 'stat', 'bench', 'stat'), sys.argv[2:]):\n"
 		 "    walk(json.load(open(f)), label, found)\n"
 		 "for k in ('channel_info', 'producer_pid', 'pid', 'comm', 'stream',\n"
 		 "          'syscalls_per_1000', 'other_cpu', 'latency', 'mean_ns', 'sampled_p99_ns',\n"
 		 "          'memcpy', 'comparisons', 'clock_ns', 'producer_yields', 'consumer_wait_ns',\n"
-		 "          'line_ns', 'moved', 'line_floor_ns'):\n"
+		 "          'line_ns', 'moved', 'line_floor_ns', 'topic_info', 'subscribers',\n"
+		 "          'inbox_info', 'lanes', 'replies_read'):\n"
 		 "    assert k in found, 'the commands did not print ' + k\n"
 		 "missing = sorted(p for k, p in found.items() if k not in words)\n"
 		 "assert not missing, 'not in the JSON section of shmkit(1): ' + ', '.join(missing)\n"
 		 "print(len(found), 'fields')\n"
-		 "EOF", text, ls, st, bench) != 0)
+		 "EOF", text, ls, st, bench, kinds) != 0)
 		t_fail(__FILE__, __LINE__, "%s%s", out, err);
 	free(out), free(err);
 
 	T_OK(shmkit_chan_close(tx));
 	T_OK(shmkit_chan_destroy(name));
+	T_OK(shmkit_sub_close(sub));
+	T_OK(shmkit_topic_destroy(topic));
+	T_OK(shmkit_chan_close(lane));
+	T_OK(shmkit_inbox_destroy(inbox));
+	T_OK(shmkit_client_close(cl));
+	T_OK(shmkit_service_destroy(service));
 }
 
 int main(void)

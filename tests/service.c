@@ -4,7 +4,8 @@
  * replies in any order, zero copy on both sides, a client that dies with
  * a reply on its way (the next client of its lane never sees it), a
  * server that dies or closes, wait sets, and clients in processes of
- * their own calling a server, every reply checked.
+ * their own calling a server, every reply checked; and what
+ * shmkit_inbox_info says of a service: its kind and reply rings.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -350,11 +351,77 @@ static void many_clients(void)
 	T_OK(shmkit_service_close(srv));
 }
 
+/*
+ * shmkit_inbox_info on a service: it says so, its largest message is a
+ * client's, and each lane lists its reply ring's figures (an inbox's are 0).
+ */
+static void info_figures(void)
+{
+	struct shmkit_inbox_info in;
+	struct shmkit_inbox_lane_info li[2];
+	struct shmkit_service *srv;
+	struct shmkit_client *cl;
+	struct shmkit_request req;
+	char name[64], inbox[64], buf[64];
+	size_t len;
+	int id, ib;
+
+	t_name(name, sizeof(name), "svc-info");
+	id = t_track(shmkit_service_create(name, 2, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(id);
+	T_OK(shmkit_service_open(name, 0, &srv));
+	T_OK(shmkit_client_open(name, 0, &cl));
+	T_OK(shmkit_client_send(cl, "ping", 4, NULL, 0));
+	T_OK(shmkit_client_send(cl, "ping", 4, NULL, 0));
+	for (int k = 0; k < 2; k++) {
+		T_OK(shmkit_service_recv(srv, buf, sizeof(buf), &len, &req, 0));
+		T_OK(shmkit_service_reply(srv, &req, "pong", 4, 0));
+	}
+	T_OK(shmkit_client_recv(cl, buf, sizeof(buf), &len, NULL, 0));
+
+	T_OK(shmkit_inbox_info(id, &in, li, 2));
+	T_EQ(in.replies, 1);
+	T_EQ(in.max_msg, shmkit_client_max_msg(cl));
+	T_EQ(in.listed, 1);
+	T_EQ(li[0].pid, getpid());
+	T_EQ(li[0].sent_msgs, 2);
+	T_EQ(li[0].recv_msgs, 2);
+	T_EQ(li[0].sent_bytes, 8);	/* "ping" twice: the library's headers left out */
+	T_EQ(li[0].recv_bytes, 8);
+	T_EQ(li[0].used, 0);
+	T_EQ(li[0].replies_sent, 2);
+	T_EQ(li[0].replies_read, 1);
+	T_EQ(li[0].replies_used, 8 + 24);	/* one record: 16-byte header, "pong", padding */
+
+	/* a plain inbox: no replies, nothing of a reply ring */
+	t_name(inbox, sizeof(inbox), "svc-info-ib");
+	ib = t_track(shmkit_inbox_create(inbox, 1, 4096, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(ib);
+	{
+		struct shmkit_chan *p;
+
+		T_OK(shmkit_inbox_join(inbox, 0, &p));
+		T_OK(shmkit_chan_send(p, "x", 1, 0));
+		T_OK(shmkit_inbox_info(ib, &in, li, 2));
+		T_EQ(in.replies, 0);
+		T_EQ(in.max_msg, 2048);
+		T_EQ(in.listed, 1);
+		T_EQ(li[0].sent_msgs, 1);
+		T_EQ(li[0].replies_used + li[0].replies_sent + li[0].replies_read, 0);
+		T_OK(shmkit_chan_close(p));
+	}
+	T_OK(shmkit_client_close(cl));
+	T_OK(shmkit_service_close(srv));
+	T_OK(shmkit_service_destroy(name));
+	T_OK(shmkit_inbox_destroy(inbox));
+}
+
 int main(void)
 {
 	__shmkit_chan_sleep_slice_ns = -1;
 	kinds();
 	correlation();
+	info_figures();
 	client_dies();
 	server_dies();
 	many_clients();
