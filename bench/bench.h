@@ -220,6 +220,26 @@ struct bench_fan_result {
 int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 		 struct bench_fan_result *r);
 
+/*
+ * Servers (servers.c). bench_rpc: one server on o->cpu[0], nclients
+ * clients on o->cpu[1], 64-byte calls, through a shmkit service (shm 1)
+ * or UNIX sockets and an epoll loop (shm 0), for o->reps * o->duration
+ * seconds; the trips' median and 99th percentile, calls a second, and
+ * the server's share of a cpu while every client is idle. bench_inbox:
+ * producers (1 to SRV_MAX_CLIENTS; 0 for one producer into a channel) on
+ * o->cpu[0] into one consumer on o->cpu[1], zero-copy; messages a second
+ * over o->reps windows.
+ */
+#define SRV_MAX_CLIENTS 64
+struct bench_rpc_result {
+	double median_ns, p99_ns;
+	double calls_per_s;
+	double idle_cpu;	/* cpus; -1 unknown */
+	uint64_t trips;
+};
+int bench_rpc(int shm, int nclients, const struct bench_opts *o, struct bench_rpc_result *r);
+int bench_inbox(int producers, size_t size, const struct bench_opts *o, struct bench_stat *r);
+
 /* Median, minimum and maximum of n values (sorts v). */
 void bench_stat_of(double *v, int n, struct bench_stat *s);
 

@@ -45,7 +45,7 @@ static void usage(void)
 	       "                         unix       a UNIX stream socketpair\n"
 	       "  -s, --sizes LIST       streaming message sizes (default 64,1K,4K,64K,1M)\n"
 	       "  -l, --lat-sizes LIST   round-trip message sizes (default 8,4K,64K)\n"
-	       "  -m, --measure LIST     stream, latency, limits, fanout (default: all)\n"
+	       "  -m, --measure LIST     stream, latency, limits, fanout, servers (default: all)\n"
 	       "  -r, --reps N           timed repetitions after warm-up (default 5)\n"
 	       "  -d, --duration SECS    seconds per streaming repetition, 0.001 to %d\n"
 	       "                         (default 0.1); round trips take a third of it\n"
@@ -170,9 +170,11 @@ static int parse_measure(const char *cmd, const char *arg, unsigned *m)
 			*m |= M_LIMITS;
 		else if (!strcmp(tok, "fanout"))
 			*m |= M_FANOUT;
+		else if (!strcmp(tok, "servers"))
+			*m |= M_SERVERS;
 		else
-			err = usage_error(cmd, "'%s': measure stream, latency, limits or fanout",
-					  tok);
+			err = usage_error(cmd, "'%s': measure stream, latency, limits, fanout or "
+					  "servers", tok);
 	}
 	free(copy);
 	if (!err && !*m)
@@ -223,7 +225,7 @@ static void set_defaults(struct bench *b)
 	b->o.cpu[0] = 0;
 	b->o.cpu[1] = 1;
 	b->o.ring = 4u << 20;
-	b->measure = M_STREAM | M_LATENCY | M_LIMITS | M_FANOUT;
+	b->measure = M_STREAM | M_LATENCY | M_LIMITS | M_FANOUT | M_SERVERS;
 	for (b->nx = 0; bench_xports[b->nx]; b->nx++)
 		b->x[b->nx] = bench_xports[b->nx];
 	memcpy(b->sizes, def_sizes, sizeof(def_sizes));

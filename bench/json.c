@@ -182,6 +182,44 @@ static void json_fanout(FILE *f, const struct bench *b)
 	fprintf(f, "\n  ],\n");
 }
 
+/* "rpc" and "inbox": the servers' cells that worked. */
+static void json_servers(FILE *f, const struct bench *b)
+{
+	int first = 1;
+
+	fprintf(f, "  \"rpc\": [");
+	for (int n = 0; n < NRPC_CLIENTS; n++) {
+		for (int k = RPC_SHM; k >= RPC_SOCKET; k--) {
+			const struct bench_rpc_result *r = &b->rpc[k][n];
+
+			if (!b->rpc_ok[k][n])
+				continue;
+			fprintf(f, "%s\n    {\"server\": \"%s\", \"clients\": %d, \"size\": 64, "
+				"\"median_ns\": %.6g, \"p99_ns\": %.6g, \"calls_per_s\": %.6g, ",
+				first ? "" : ",", k == RPC_SHM ? "shmkit" : "socket", rpc_clients[n],
+				r->median_ns, r->p99_ns, r->calls_per_s);
+			json_num(f, "idle_cpu", r->idle_cpu, r->idle_cpu >= 0);
+			fprintf(f, ", \"trips\": %llu}", (unsigned long long)r->trips);
+			first = 0;
+		}
+	}
+	fprintf(f, "\n  ],\n  \"inbox\": [");
+	first = 1;
+	for (int s = 0; s < NINBOX_SIZES; s++) {
+		for (int n = 0; n < NINBOX_PRODS; n++) {
+			if (!b->inbox_ok[n][s])
+				continue;
+			fprintf(f, "%s\n    {\"transport\": \"%s\", \"producers\": %d, "
+				"\"size\": %zu, ", first ? "" : ",", n ? "inbox" : "channel",
+				n ? inbox_prods[n] : 1, inbox_sizes[s]);
+			json_stat(f, "msgs_per_s", &b->inbox[n][s]);
+			fprintf(f, "}");
+			first = 0;
+		}
+	}
+	fprintf(f, "\n  ],\n");
+}
+
 /* "comparisons": the table's closing ratios, as text and value. */
 static void json_comparisons(FILE *f, const struct bench *b)
 {
@@ -215,6 +253,7 @@ void bench_print_json(FILE *f, const struct bench *b)
 	json_stream(f, b);
 	json_latency(f, b);
 	json_fanout(f, b);
+	json_servers(f, b);
 	json_comparisons(f, b);
 	fprintf(f, "  \"failures\": %d\n}\n", b->failures);
 }

@@ -151,6 +151,38 @@ static int fanout_ratios(const struct bench *b, struct bench_ratio *t, int n)
 			 fan(b, FAN_TOPIC, 4, 65536, 1), fan(b, FAN_CHANS, 4, 65536, 1));
 }
 
+/* The round trip's median with clients clients, k RPC_*; 0 if not run. */
+static double rpc_med(const struct bench *b, int k, int clients)
+{
+	for (int n = 0; n < NRPC_CLIENTS; n++)
+		if (rpc_clients[n] == clients && b->rpc_ok[k][n])
+			return b->rpc[k][n].median_ns;
+	return 0;
+}
+
+static double inbox_rate(const struct bench *b, int producers, size_t size)
+{
+	for (int n = 0; n < NINBOX_PRODS; n++)
+		for (int s = 0; s < NINBOX_SIZES; s++)
+			if (inbox_prods[n] == producers && inbox_sizes[s] == size &&
+			    b->inbox_ok[n][s])
+				return b->inbox[n][s].median;
+	return 0;
+}
+
+/* Request/response against a socket server; an inbox against a channel. */
+static int servers_ratios(const struct bench *b, struct bench_ratio *t, int n)
+{
+	n = add_ratio(t, n, "64 B call, 1 client, shmkit vs socket+epoll",
+		      rpc_med(b, RPC_SHM, 1), rpc_med(b, RPC_SOCKET, 1));
+	n = add_ratio(t, n, "64 B call, 64 clients, shmkit vs socket+epoll",
+		      rpc_med(b, RPC_SHM, 64), rpc_med(b, RPC_SOCKET, 64));
+	n = add_ratio(t, n, "64 B msg/s, inbox 4 producers vs channel",
+		      inbox_rate(b, 4, 64), inbox_rate(b, 0, 64));
+	return add_ratio(t, n, "4 KiB msg/s, inbox 4 producers vs channel",
+			 inbox_rate(b, 4, 4096), inbox_rate(b, 0, 4096));
+}
+
 int bench_ratios(const struct bench *b, struct bench_ratio *t)
 {
 	int n = stream_ratios(b, t, 0);
@@ -158,5 +190,6 @@ int bench_ratios(const struct bench *b, struct bench_ratio *t)
 	n = limit_ratios(b, t, n);
 	n = latency_ratios(b, t, n);
 	n = fanout_ratios(b, t, n);
+	n = servers_ratios(b, t, n);
 	return syscall_figure(b, t, n);
 }

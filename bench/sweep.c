@@ -344,6 +344,38 @@ static void fanout_all(struct bench *b, const struct bench_opts *one)
 	fanout_moved(b);
 }
 
+const int rpc_clients[NRPC_CLIENTS] = { 1, 4, 16, 64 };
+const int inbox_prods[NINBOX_PRODS] = { 0, 1, 2, 4 };
+const size_t inbox_sizes[NINBOX_SIZES] = { 64, 4096 };
+
+/* Request/response and inboxes: each cell once, shmkit and socket in turn. */
+static void servers_all(struct bench *b)
+{
+	for (int n = 0; n < NRPC_CLIENTS; n++) {
+		for (int k = RPC_SHM; k >= RPC_SOCKET; k--) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "%s, %d clients", k == RPC_SHM ? "shmkit" :
+				 "socket", rpc_clients[n]);
+			progress(b, "request/response: %s, %s", what, 64);
+			b->rpc_ok[k][n] = bench_rpc(k == RPC_SHM, rpc_clients[n], &b->o,
+						    &b->rpc[k][n]) == 0;
+			b->failures += !b->rpc_ok[k][n];
+		}
+	}
+	for (int s = 0; s < NINBOX_SIZES; s++) {
+		for (int n = 0; n < NINBOX_PRODS; n++) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "%d producers", inbox_prods[n]);
+			progress(b, "inbox: %s, %s", what, inbox_sizes[s]);
+			b->inbox_ok[n][s] = bench_inbox(inbox_prods[n], inbox_sizes[s], &b->o,
+							&b->inbox[n][s]) == 0;
+			b->failures += !b->inbox_ok[n][s];
+		}
+	}
+}
+
 void bench_sweep(struct bench *b)
 {
 	struct bench_opts one = b->o;
@@ -377,6 +409,8 @@ void bench_sweep(struct bench *b)
 			latency_size(b, s, &one);
 	if (b->measure & M_FANOUT)
 		fanout_all(b, &one);
+	if (b->measure & M_SERVERS)
+		servers_all(b);
 	if (!b->json && isatty(STDERR_FILENO))
 		fprintf(stderr, "\r\033[K");
 }

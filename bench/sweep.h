@@ -17,7 +17,7 @@
 #define BENCH_RETRIES 2	/* extra runs of a repetition spoiled by other load */
 #define GAP_US 300	/* between round trips: a blocking peer is asleep by then */
 
-enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4, M_FANOUT = 8 };
+enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4, M_FANOUT = 8, M_SERVERS = 16 };
 
 /* Fan-out's sizes and subscriber counts (fixed: the grid). */
 #define NFAN_SIZES 3
@@ -25,6 +25,15 @@ enum { M_STREAM = 1, M_LATENCY = 2, M_LIMITS = 4, M_FANOUT = 8 };
 extern const size_t fan_sizes[NFAN_SIZES];
 extern const int fan_subs[NFAN_SUBS];
 enum { FAN_CHANS, FAN_TOPIC };	/* fan[] index: N channels, one topic */
+
+/* Servers' grid: clients of one server; producers into one inbox (0: a channel). */
+#define NRPC_CLIENTS 4
+#define NINBOX_PRODS 4
+#define NINBOX_SIZES 2
+extern const int rpc_clients[NRPC_CLIENTS];
+extern const int inbox_prods[NINBOX_PRODS];
+extern const size_t inbox_sizes[NINBOX_SIZES];
+enum { RPC_SOCKET, RPC_SHM };	/* rpc[] index */
 
 /* Round-trip variants: the channel's policies, and a sleeping peer. */
 struct variant {
@@ -62,6 +71,10 @@ struct bench {
 	int mcpy_ok[MAX_SIZES];
 	struct bench_fan_result fan[2][NFAN_SUBS][NFAN_SIZES];
 	int fan_ok[2][NFAN_SUBS][NFAN_SIZES];
+	struct bench_rpc_result rpc[2][NRPC_CLIENTS];
+	int rpc_ok[2][NRPC_CLIENTS];
+	struct bench_stat inbox[NINBOX_PRODS][NINBOX_SIZES];
+	int inbox_ok[NINBOX_PRODS][NINBOX_SIZES];
 	struct bench_lat_result line;
 	int line_ok;
 	double clock_ns;	/* one clock reading, in every sampled trip */

@@ -304,6 +304,54 @@ static void print_fanout(FILE *f, const struct bench *b)
 		"       N channels N times\n");
 }
 
+static void print_servers(FILE *f, const struct bench *b)
+{
+	char v[6][32];
+
+	fprintf(f, "\nRequest/response, 64 B: one server on cpu %d, every client on cpu %d\n",
+		b->o.cpu[0], b->o.cpu[1]);
+	fprintf(f, "  %-8s %-7s %10s %10s %11s %10s\n", "clients", "server", "median", "p99",
+		"calls/s", "idle cpu");
+	for (int n = 0; n < NRPC_CLIENTS; n++) {
+		for (int k = RPC_SHM; k >= RPC_SOCKET; k--) {
+			const struct bench_rpc_result *r = &b->rpc[k][n];
+
+			if (!b->rpc_ok[k][n]) {
+				fprintf(f, "  %-8d %-7s %10s\n", rpc_clients[n],
+					k == RPC_SHM ? "shmkit" : "socket", "failed");
+				continue;
+			}
+			fmt_ns(v[0], sizeof(v[0]), r->median_ns);
+			fmt_ns(v[1], sizeof(v[1]), r->p99_ns);
+			fmt_si(v[2], sizeof(v[2]), r->calls_per_s);
+			if (r->idle_cpu >= 0)
+				snprintf(v[3], sizeof(v[3]), "%.2f%%", 100 * r->idle_cpu);
+			else
+				snprintf(v[3], sizeof(v[3]), "?");
+			fprintf(f, "  %-8d %-7s %10s %10s %11s %10s\n", rpc_clients[n],
+				k == RPC_SHM ? "shmkit" : "socket", v[0], v[1], v[2], v[3]);
+		}
+	}
+	fprintf(f, "  shmkit: a service; socket: a UNIX stream socket per client, the server in "
+		"epoll_wait.\n  One client spins while it waits; more sleep at once (spin 0). "
+		"idle cpu: the server's\n  share of a cpu while every client waits\n");
+	fprintf(f, "\nInbox, zero-copy: producers on cpu %d, one consumer on cpu %d, msg/s "
+		"delivered\n", b->o.cpu[0], b->o.cpu[1]);
+	fprintf(f, "  %-8s %11s", "size", "channel");
+	for (int n = 1; n < NINBOX_PRODS; n++)
+		fprintf(f, " %8d prod", inbox_prods[n]);
+	fprintf(f, "\n");
+	for (int s = 0; s < NINBOX_SIZES; s++) {
+		fmt_bytes(v[4], sizeof(v[4]), (double)inbox_sizes[s], FMT_IEC);
+		fprintf(f, "  %-8s", v[4]);
+		for (int n = 0; n < NINBOX_PRODS; n++) {
+			fmt_si(v[5], sizeof(v[5]), b->inbox[n][s].median);
+			fprintf(f, " %*s", n ? 13 : 11, b->inbox_ok[n][s] ? v[5] : "failed");
+		}
+		fprintf(f, "\n");
+	}
+}
+
 static void print_ratios(FILE *f, const struct bench *b)
 {
 	struct bench_ratio t[BENCH_MAX_RATIOS];
@@ -326,6 +374,8 @@ void bench_print_table(FILE *f, const struct bench *b)
 		print_latency(f, b);
 	if (b->measure & M_FANOUT)
 		print_fanout(f, b);
+	if (b->measure & M_SERVERS)
+		print_servers(f, b);
 	if (b->measure & M_LIMITS)
 		print_hardware(f, b);
 	print_ratios(f, b);
