@@ -3,11 +3,12 @@
  *
  * One thread waits on NM members (2; -DNM=3) in one wait set. Each member
  * is a channel seen from its consumer: its peer, a producer process of
- * its own on a cpu of its own, publishes K messages (2) and then closes,
- * or goes idle and stays open (-DIDLE, a bit mask of members). The wait
- * set's thread runs shmkit_waitset_wait as src/waitset.c has it (scan,
- * sleep_all, sleep_on) and reads one message per event; the producers run
- * the waker's half of the channel's handshake exactly as src/chan.c and
+ * its own on a cpu of its own, publishes K messages (2; the members after
+ * the first KREST, K unless given) and then closes, or goes idle and
+ * stays open (-DIDLE, a bit mask of members). The wait set's thread
+ * runs shmkit_waitset_wait as src/waitset.c has it (scan, sleep_all,
+ * sleep_on) and reads one message per event; the producers run the
+ * waker's half of the channel's handshake exactly as src/chan.c and
  * src/futex.c have it (wake_peer: S2, then __shmkit_futex_wake_flagged:
  * S3, S4, futex_wake; close_as, then kick_peer: S5, S4, futex_wake).
  * README.md ("The wait set") maps the steps to the C.
@@ -49,6 +50,10 @@
 #ifndef K
 #define K 2			/* messages per member */
 #endif
+#ifndef KREST
+#define KREST K			/* messages of each member but the first */
+#endif
+#define MSGS(i) ((i) == 0 -> K : KREST)
 #ifndef IDLE
 #define IDLE 0			/* bit i: member i's producer goes idle, never closes */
 #endif
@@ -107,7 +112,7 @@
 
 /* Orderings by site (-DW_<site>=1: that one access relaxed; -DWMM only) */
 #ifndef W_SQ
-#define W_SQ 0			/* sleep_all: load_acquire(seq) */
+#define W_SQ 0			/* sleep_all: load_acquire(seq), before the flag's store */
 #endif
 #ifndef W_C1
 #define W_C1 0			/* poll: load_acquire(data word) (C1, T2) */
@@ -216,14 +221,14 @@ inline member_close(i) {
 	futex_wake(i)
 }
 
-/* member i's peer: K messages (commit, then wake_peer), then close or idle */
+/* member i's peer: MSGS(i) messages (commit, then wake_peer), then close or idle */
 proctype Producer(byte i) {
 	byte j;
 	short w;
 	bit x;
 
 	do
-	:: j < K ->
+	:: j < MSGS(i) ->
 		atomic {	/* P1 (T1): the message is there */
 			store(PCPU(i), DATA(i), j + 1, ORD(REL, W_P1));
 			g_pub[i]++;
@@ -348,6 +353,15 @@ inline announce(i) {
 		load_seq(i);
 #endif
 		skip
+#if defined(WMM) && W_SQ && SEQ_POS == 0 && !defined(FLAG_LATE)
+	/*
+	 * The load relaxed: the flag's store, independent of it, may become
+	 * visible before the load is satisfied (Armv8 allows this load to
+	 * store reordering, and C11 lets a compiler make it; mem.pml has no
+	 * such reordering of its own, as chan.pml's C2 has none).
+	 */
+	:: HAS(in_set, i) -> ws_store(FLAG(i), 1); load_seq(i)
+#endif
 	fi
 }
 
@@ -384,7 +398,7 @@ inline clear(i) {
  * Nothing left to wait for: every member still in the set went idle with
  * all its messages read. Only then may the model let a sleeper go.
  */
-#define QUIET(i) (!HAS(in_set, i) || (HAS(IDLE, i) && g_pdone[i] && g_read[i] == K))
+#define QUIET(i) (!HAS(in_set, i) || (HAS(IDLE, i) && g_pdone[i] && g_read[i] == MSGS(i)))
 /* a futex_waitv word that has moved since its value was read */
 #define MOVED(s, i) (HAS(s, i) && mem[SEQ(i)] != vals[i])
 #if NM == 2
@@ -465,7 +479,7 @@ inline sleep_all() {
 inline take(i) {
 	if
 	:: HAS(ev, i) -> assert(g_read[i] < g_pub[i]); g_read[i]++
-	:: HAS(eof, i) -> assert(g_read[i] == K); in_set = in_set - BIT(i)
+	:: HAS(eof, i) -> assert(g_read[i] == MSGS(i)); in_set = in_set - BIT(i)
 	:: else
 	fi
 }
@@ -516,7 +530,7 @@ proctype Sub() {
 				atomic { load(SUBCPU, DATA(SHM), w, ACQ); x = (w > r); w = 0 };
 				if
 				:: x == 1 -> atomic { assert(r < g_pub[SHM]); r++; x = 0 }
-				:: else -> assert(r == K); break	/* end of stream */
+				:: else -> assert(r == MSGS(SHM)); break	/* end of stream */
 				fi
 			:: else ->
 				atomic { load(SUBCPU, SEQ(SHM), seq, ACQ) };
@@ -539,7 +553,7 @@ proctype Sub() {
 						if
 						:: sub_wait == 0
 						:: atomic {
-							sub_wait == 1 && HAS(IDLE, SHM) && g_pdone[SHM] && r == K ->
+							sub_wait == 1 && HAS(IDLE, SHM) && g_pdone[SHM] && r == MSGS(SHM) ->
 							sub_wait = 0; letgo = 1
 						   }
 #ifdef SPURIOUS
