@@ -1,8 +1,8 @@
 #!/bin/sh
 # Checks model/chan.pml, the channel ring protocol of src/chan.c,
 # model/owner.pml, a side changing hands (configurations named owner-*),
-# and model/topic.pml, the topic protocol of src/topic.h (topic-*), with
-# spin:
+# model/topic.pml, the topic protocol of src/topic.h (topic-*), and
+# model/waitset.pml, a wait set's sleep and wake-up (ws-*), with spin:
 # every configuration is an exhaustive search (no bitstate, no hash
 # compaction), memory-bounded. Each mutant is the model with one safeguard
 # of the C code removed, and must be caught: a mutant that passes means
@@ -68,6 +68,10 @@ topic-no-validate|assert|-DTSO -DOVERWRITE -DNOJOIN -DNO_VALIDATE|T2 without the
 topic-no-w2-mb|deadlock|-DTSO -DOVERWRITE -DNOJOIN -DPW=1 -DN=2 -DIDLE -DNO_W2_MB|W2's full barrier after the flag's load (publisher idle, not closed)
 topic-mutant-no-last-look|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_PUB -DNO_LAST_LOOK|publisher killed; pub_gone without its last look: a completed message never delivered
 topic-mutant-gone-one-look|assert|-DTSO -DBLOCK -DPW=1 -DNOJOIN -DKILL_PUB -DGONE_ONE_LOOK|pub_gone without its second look (before 8f8982e): a clean close read as a death
+ws|pass|-DTSO -DIDLE=1 -DK=1|waitset.pml: a wait set on two channels, one closing, one left idle open
+ws-no-sleep-mb|deadlock|-DTSO -DIDLE=3 -DNO_SLEEP_MB|sleep_all without its full barrier between the flags and the re-check
+ws-wait-first|deadlock|-DTSO -DIDLE=3 -DK=1 -DWAIT_FIRST|the sleep on the first member's word alone (a fallback without slices)
+ws-weak-sq|deadlock|-DWMM -DIDLE=3 -DW_SQ=1|sleep_all's seq load relaxed: the flag's store overtakes it, a late waker takes the flag
 EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
@@ -175,15 +179,38 @@ full-topic-unneeded-go|pass|-DWMM -DOVERWRITE -DNOJOIN -DKILL_PUB -DW_GO=1|pub_g
 full-topic-weak-gc2|assert|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_GC2=1|pub_gone's second look at closed relaxed: a successor's close seen, its messages not
 full-topic-unneeded-go2|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_GO2=1|pub_gone's second look at the owner word relaxed: a stale one only says dead again
 full-topic-unneeded-open|pass|-DWMM -DOVERWRITE -DPW=1 -DNOJOIN -DTAKEOVER -DOPEN_KICK -DN=4 -DW_OPP=1 -DW_OPS=1 -DW_OPW=1 -DW_OPC=1|pub_open's loads and stores after the claim, all relaxed: the CAS acquires
+full-ws-close|pass|-DTSO|two channels, 2 messages each, both closing
+full-ws-idle-close|pass|-DTSO -DIDLE=1|2 messages each, one closing, one left idle
+full-ws-idle|pass|-DTSO -DIDLE=3|2 messages each, both left idle: no close hides a lost wake-up
+full-ws-spurious|pass|-DTSO -DIDLE=1 -DK=1 -DSPURIOUS|futex waits may return at any moment (safety)
+full-ws-eos|pass|-DTSO -DIDLE=1 -DK=1 -DLIVE|LTL <> end: the wait set's thread always finishes
+full-ws-n3|pass|-DTSO -DNM=3 -DIDLE=7 -DK=1|three members, all left idle
+full-ws-wmm|pass|-DWMM -DIDLE=1 -DK=1|C11 / Armv8, one closing, one left idle
+full-ws-wmm-k2|pass|-DWMM -DIDLE=3 -DKREST=1|C11 / Armv8, both left idle, 2 messages on the first member
+full-ws-shared|pass|-DTSO -DSHARED_MEMBER -DK=1|a channel and a topic subscription (shared flag, wake all), both closing
+full-ws-shared-idle|pass|-DTSO -DSHARED_MEMBER -DIDLE=2 -DK=1|the same, the topic's publisher left idle
+full-ws-shared-two|pass|-DTSO -DSHARED_MEMBER -DSECOND_SUB -DIDLE=2 -DK=1|a second subscriber of the topic sleeps on the shared flag too
+full-ws-shared-clears-alone|pass|-DTSO -DSHARED_MEMBER -DIDLE=2 -DK=1 -DSHARED_CLEARS|the shared flag cleared by its only sleeper: blind, the mutant needs two
+full-ws-mutant-shared-clears|deadlock|-DTSO -DSHARED_MEMBER -DSECOND_SUB -DIDLE=2 -DK=1 -DSHARED_CLEARS|the wait set clears the shared flag: the other subscriber's wake is lost
+full-ws-mutant-wmm-no-sleep-mb|deadlock|-DWMM -DIDLE=3 -DNO_SLEEP_MB|sleep_all's barrier, under the weak model too
+full-ws-mutant-flag-late|deadlock|-DTSO -DIDLE=3 -DFLAG_LATE|the flags raised after the re-check
+full-ws-mutant-wmm-flag-late|deadlock|-DWMM -DIDLE=3 -DFLAG_LATE|the same, under the weak model
+full-ws-mutant-no-wake-mb|deadlock|-DTSO -DIDLE=3 -DNO_WAKE_MB|the waker without S2's barrier
+full-ws-mutant-wmm-no-wake-mb|deadlock|-DWMM -DIDLE=3 -DNO_WAKE_MB|the same, under the weak model
+full-ws-mutant-seq-after-flag|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=1|each sequence read after its flag is raised: a late waker takes the new flag
+full-ws-mutant-wmm-seq-after-flag|deadlock|-DWMM -DIDLE=3 -DSEQ_POS=1|each sequence read after its flag, under the weak model
+full-ws-mutant-seq-after-mb|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=2|the sequences read after the barrier, before the re-check
+full-ws-mutant-seq-late|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=3|the sequences read after the re-check
 EOF
 	fi
 }
 
-# Which model a configuration checks: owner.pml for the owner-* ones
+# Which model a configuration checks, by the name's prefix
 model_of() {
 	case "$1" in
 	owner*|full-owner*) echo owner.pml ;;
 	topic*|full-topic*) echo topic.pml ;;
+	ws*|full-ws*) echo waitset.pml ;;
 	*) echo chan.pml ;;
 	esac
 }
@@ -195,7 +222,8 @@ run_one() {
 	line=$(table | grep "^$name|")
 	defs=$(echo "$line" | cut -d'|' -f3)
 	d=$tmp/$name
-	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/topic.pml" "$here/mem.pml" "$d/" || exit 1
+	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/topic.pml" "$here/waitset.pml" \
+		"$here/mem.pml" "$d/" || exit 1
 	cd "$d" || exit 1
 	start=$(date +%s.%N)
 	# the weak model's crash runs (--full) store some 18 million states
