@@ -100,7 +100,7 @@ full-unneeded-go|pass|-DWMM -DN=3 -DW_GO=1|peer_gone's owner load relaxed: the c
 full-unneeded-gc|pass|-DWMM -DN=3 -DW_GC=1|peer_gone's closed load relaxed: the owner load acquires
 full-unneeded-pco|pass|-DWMM -DN=3 -DW_PCO=1|peer_closed's owner load relaxed: after S1's barrier
 full-unneeded-pcc|pass|-DWMM -DN=3 -DW_PCC=1|peer_closed's closed load relaxed: after S1's barrier
-full-unneeded-sq|pass|-DWMM -DN=3 -DW_SQ=1|sleep_once's wake_seq load relaxed: S1's barrier follows
+full-unneeded-sq|pass|-DWMM -DN=3 -DW_SQ=1|sleep_once's wake_seq load relaxed: passes only because mem.pml never lets a store pass a load (waitset.pml's ws-weak-sq shows the acquire is needed)
 full-unneeded-s3|pass|-DWMM -DN=3 -DW_S3=1|S3's exchange relaxed: S2's barrier precedes it
 full-unneeded-s4|pass|-DWMM -DN=3 -DW_S4=1|S4's fetch_add relaxed: a barrier precedes it
 full-unneeded-s5|pass|-DWMM -DN=3 -DW_S5=1|S5's store relaxed: kick_peer's barrier precedes it

@@ -399,8 +399,13 @@ static void kick_peer(struct shmkit_chan *ch)
 static int sleep_once(struct shmkit_chan *ch, uint64_t arg, int64_t ns)
 {
 	struct __shmkit_chan_sleep *sl = &ch->hdr->sleep[ch->side];
-	/* S1's barrier below orders what follows; relaxed would do here
-	   (model: full-unneeded-sq) */
+	/*
+	 * Acquire: the flag's store below must not be seen before this load,
+	 * or a late waker of our previous sleep could clear the new flag and
+	 * bump the sequence we read, and the next wake would be lost
+	 * (model/waitset.pml: ws-weak-sq; chan.pml's full-unneeded-sq is
+	 * blind to it, its memory model never lets a store pass a load).
+	 */
 	uint32_t seq = shmkit_load_acquire(&sl->wake_seq);
 	int r;
 

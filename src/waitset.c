@@ -312,9 +312,11 @@ static void announce(struct shmkit_waitset *ws, _Atomic uint32_t **words, uint32
 	for (int i = 0; i < ws->n; i++) {
 		struct __shmkit_sleep_words *w = &ws->m[i].words;
 
-		/* S1, W1, W3: the sequence before the flag; the barrier
-		   below orders both before the re-check (relaxed would do
-		   for this load, as in chan.c's sleep_once) */
+		/* S1, W1, W3: the sequence before the flag, and the acquire
+		   keeps it there: were the flag's store seen first, a waker
+		   still busy with our previous sleep could clear the new
+		   flag and bump the sequence we then read, and the next
+		   message's waker would find no flag (model: ws-weak-sq) */
 		vals[i] = shmkit_load_acquire(w->seq);
 		words[i] = w->seq;
 		shmkit_store_relaxed(w->flag, 1);
