@@ -120,7 +120,6 @@
  */
 #define YIELD_EVERY_NS 20000
 #define PEER_CHECK_NS 20000000		/* re-check the peer's life this often */
-#define PEER_FULL_CHECK_NS 1000000000	/* and with /proc, not kill(pid, 0), this often */
 /*
  * Polls a wait makes before it reads the clock. Reading it costs about 30
  * ns in a virtual machine, and a wait reads it when it begins and when it
@@ -238,16 +237,12 @@ static int peer_gone(struct shmkit_chan *ch)
 		return closed == CLOSED_ABORTED ? -SHMKIT_EABORTED : -SHMKIT_EEOF;
 	}
 	/*
-	 * Asking /proc costs microseconds: trust a recent answer, and
-	 * re-check an owner found alive with one kill(pid, 0) for a while
-	 * (a wait set looks at many peers). Death shows at once that way; a
-	 * pid recycled meanwhile only at the next full look.
+	 * Asking /proc costs microseconds: trust a recent answer. (Not
+	 * kill(pid, 0) instead: a killed peer that nobody has reaped yet is
+	 * a zombie, which kill finds, and /proc shows for what it is.)
 	 */
 	now = __shmkit_now_ns();
 	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_CHECK_NS)
-		return 0;
-	if (owner == ch->peer_owner && now - ch->peer_seen < PEER_FULL_CHECK_NS &&
-	    __shmkit_owner_exists(owner))
 		return 0;
 	if (!__shmkit_owner_alive(owner)) {
 		/*

@@ -3,7 +3,6 @@
  * in chan.c's protocol comment (O0, O1); model/owner.pml checks them.
  */
 #include <errno.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "barrier.h"
@@ -26,14 +25,6 @@ int __shmkit_owner_alive(uint64_t owner)
 
 	return __shmkit_proc_start(pid, &start) == 0 &&
 	       (start & 0xffffffffu) == owner >> 32;
-}
-
-int __shmkit_owner_exists(uint64_t owner)
-{
-	pid_t pid = (pid_t)(uint32_t)owner;
-
-	/* EPERM: it exists, and belongs to someone we may not signal */
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 /* Takes a side for this process, unless a live process holds it. */

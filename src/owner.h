@@ -17,14 +17,6 @@ uint64_t __shmkit_owner_word(void);
 /* 1 if the process an owner word names still runs, else 0. */
 int __shmkit_owner_alive(uint64_t owner);
 
-/*
- * Does the process an owner word names still exist? One kill(pid, 0), no
- * /proc: it cannot tell a recycled pid from the owner, so it serves only
- * to re-check an owner that owner_alive has judged alive before (a pid is
- * recycled only after the kernel has gone through all the others).
- */
-int __shmkit_owner_exists(uint64_t owner);
-
 /* Takes *owner for this process unless a live process holds it (-EBUSY). */
 int __shmkit_owner_claim(_Atomic uint64_t *owner);
 

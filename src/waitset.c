@@ -37,15 +37,14 @@
 
 #define SPIN_NS 100000			/* the default spin, as a channel's least */
 /*
- * A member's dead peer: look this often, and sleep at most this long
- * before looking. A handle's own wait does both every 20 ms; a set of 64
- * idle channels doing so took 2.3% of a cpu (AMD EPYC VM, 2026-11-30),
- * most of it in /proc and in futex_waitv's setup of 64 words. Every
- * 50 ms, with chan.c's kill(pid, 0) re-checks between /proc looks, keeps
- * the 100 ms bound.
+ * A member's dead peer: look this often; and sleep at most this long.
+ * A handle's own wait does both every 20 ms. A look asks /proc, some
+ * microseconds: a set of 64 idle channels looking every 20 ms took 2.3%
+ * of a cpu (AMD EPYC VM, 2026-11-30), and still about 2% with looks
+ * every 80 ms and slices of 20 ms, which keep the 100 ms bound.
  */
-#define PEER_CHECK_NS 50000000
-#define SLICE_NS 50000000
+#define PEER_CHECK_NS 80000000
+#define SLICE_NS 20000000
 #define FALLBACK_SLICE_NS 1000000
 
 enum member_kind { MEMBER_CHAN, MEMBER_PUB, MEMBER_SUB, MEMBER_INBOX };
