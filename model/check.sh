@@ -1,8 +1,10 @@
 #!/bin/sh
 # Checks model/chan.pml, the channel ring protocol of src/chan.c,
 # model/owner.pml, a side changing hands (configurations named owner-*),
-# model/topic.pml, the topic protocol of src/topic.h (topic-*), and
-# model/waitset.pml, a wait set's sleep and wake-up (ws-*), with spin:
+# model/topic.pml, the topic protocol of src/topic.h (topic-*),
+# model/waitset.pml, a wait set's sleep and wake-up (ws-*), and
+# model/inbox.pml, an inbox's shared sleep block and lanes_used
+# (inbox-*), with spin:
 # every configuration is an exhaustive search (no bitstate, no hash
 # compaction), memory-bounded. Each mutant is the model with one safeguard
 # of the C code removed, and must be caught: a mutant that passes means
@@ -72,6 +74,10 @@ ws|pass|-DTSO -DIDLE=1 -DK=1|waitset.pml: a wait set on two channels, one closin
 ws-no-sleep-mb|deadlock|-DTSO -DIDLE=3 -DNO_SLEEP_MB|sleep_all without its full barrier between the flags and the re-check
 ws-wait-first|deadlock|-DTSO -DIDLE=3 -DK=1 -DWAIT_FIRST|the sleep on the first member's word alone (a fallback without slices)
 ws-weak-sq|deadlock|-DWMM -DIDLE=3 -DW_SQ=1|sleep_all's seq load relaxed: the flag's store overtakes it, a late waker takes the flag
+inbox|pass|-DTSO -DK=1|inbox.pml: two lanes, one joining, a message each, both producers left idle
+inbox-stale-used|deadlock|-DTSO -DK=1 -DSTALE_USED|the re-check with lanes_used as read before the flag: a joining lane's message missed
+inbox-used-late|deadlock|-DTSO -DK=1 -DUSED_LATE=2|a joining producer raises lanes_used after its first message, not before
+inbox-seq-after-flag|deadlock|-DTSO -DK=1 -DSEQ_POS=1|wake_seq read after the flag: the join's kick takes the flag, one message a lane
 EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
@@ -201,6 +207,34 @@ full-ws-mutant-seq-after-flag|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=1|each sequence 
 full-ws-mutant-wmm-seq-after-flag|deadlock|-DWMM -DIDLE=3 -DSEQ_POS=1|each sequence read after its flag, under the weak model
 full-ws-mutant-seq-after-mb|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=2|the sequences read after the barrier, before the re-check
 full-ws-mutant-seq-late|deadlock|-DTSO -DIDLE=3 -DSEQ_POS=3|the sequences read after the re-check
+full-inbox-k2|pass|-DTSO|two messages a lane
+full-inbox-no-kick|pass|-DTSO -DNO_JOIN_KICK|two messages a lane, the joining lane's open without its kick
+full-inbox-close|pass|-DTSO -DKREST=1 -DCLOSE|the producers close their lanes (close_as kicks the consumer)
+full-inbox-spurious|pass|-DTSO -DKREST=1 -DSPURIOUS|futex_wait may return at any moment (safety)
+full-inbox-count|pass|-DTSO -DCOUNT|wakes <= sleeps: each announcement gets at most one wake
+full-inbox-n3|pass|-DTSO -DNL=3 -DK=1|three lanes, two joining (their CASes race), a message each
+full-inbox-n3-k2|pass|-DTSO -DNL=3 -DKREST=1|three lanes, two messages on the first
+full-inbox-wmm-k1|pass|-DWMM -DK=1|C11 / Armv8, a message a lane
+full-inbox-wmm|pass|-DWMM|C11 / Armv8, two messages a lane
+full-inbox-wmm-count|pass|-DWMM -DKREST=1 -DCOUNT|C11 / Armv8, wakes <= sleeps
+full-inbox-used-after-publish|pass|-DTSO -DKREST=1 -DUSED_LATE=1|lanes_used raised after the first publish, before its wake_peer: enough
+full-inbox-wmm-used-after-publish|pass|-DWMM -DKREST=1 -DUSED_LATE=1|the same, under the weak model
+full-inbox-mutant-wmm-used-late|deadlock|-DWMM -DK=1 -DUSED_LATE=2|lanes_used raised after the first message, under the weak model
+full-inbox-mutant-wmm-stale-used|deadlock|-DWMM -DK=1 -DSTALE_USED|the re-check with a stale lanes_used, under the weak model
+full-inbox-mutant-stale-used-no-kick|deadlock|-DTSO -DK=1 -DSTALE_USED -DNO_JOIN_KICK|the same under x86, without the join's kick
+full-inbox-mutant-no-sleep-mb|deadlock|-DTSO -DK=1 -DNO_SLEEP_MB|the consumer without its barrier between the flag and the re-check
+full-inbox-mutant-wmm-no-sleep-mb|deadlock|-DWMM -DK=1 -DNO_SLEEP_MB|the same, under the weak model
+full-inbox-mutant-no-wake-mb|deadlock|-DTSO -DK=1 -DNO_WAKE_MB|a producer without S2's barrier
+full-inbox-mutant-wmm-no-wake-mb|deadlock|-DWMM -DK=1 -DNO_WAKE_MB|the same, under the weak model
+full-inbox-wake-store|pass|-DTSO -DWAKE_STORE|the flag cleared by a plain store, not S3's exchange: no wake-up lost
+full-inbox-wake-store-n3|pass|-DTSO -DNL=3 -DK=1 -DWAKE_STORE|the same, three producers racing for the flag
+full-inbox-wmm-wake-store|pass|-DWMM -DKREST=1 -DWAKE_STORE|the same, under the weak model
+full-inbox-mutant-wake-store-count|assert|-DTSO -DK=1 -DWAKE_STORE -DCOUNT|the plain store: two producers wake for one sleep, wakes > sleeps
+full-inbox-mutant-wmm-wake-store-count|assert|-DWMM -DK=1 -DWAKE_STORE -DCOUNT|the same, under the weak model
+full-inbox-mutant-seq-after-flag-no-kick|deadlock|-DTSO -DK=1 -DSEQ_POS=1 -DNO_JOIN_KICK -DJOINED=2|the same, both lanes taken before: another lane's late waker takes the flag
+full-inbox-mutant-wmm-seq-after-flag|deadlock|-DWMM -DK=1 -DSEQ_POS=1|wake_seq read after the flag, under the weak model
+full-inbox-weak-sq|deadlock|-DWMM -DK=1 -DW_SQ=1|the consumer's wake_seq load relaxed: the flag's store overtakes it
+full-inbox-unneeded-lu|pass|-DWMM -DKREST=1 -DW_LU=1|find_ready's lanes_used load relaxed: blind (the lane's header is not modelled)
 EOF
 	fi
 }
@@ -211,6 +245,7 @@ model_of() {
 	owner*|full-owner*) echo owner.pml ;;
 	topic*|full-topic*) echo topic.pml ;;
 	ws*|full-ws*) echo waitset.pml ;;
+	inbox*|full-inbox*) echo inbox.pml ;;
 	*) echo chan.pml ;;
 	esac
 }
@@ -223,7 +258,7 @@ run_one() {
 	defs=$(echo "$line" | cut -d'|' -f3)
 	d=$tmp/$name
 	mkdir -p "$d" && cp "$here/chan.pml" "$here/owner.pml" "$here/topic.pml" "$here/waitset.pml" \
-		"$here/mem.pml" "$d/" || exit 1
+		"$here/inbox.pml" "$here/mem.pml" "$d/" || exit 1
 	cd "$d" || exit 1
 	start=$(date +%s.%N)
 	# the weak model's crash runs (--full) store some 18 million states
