@@ -20,16 +20,23 @@
  * One change to the channel protocol: a lane's producer wakes its
  * consumer on the inbox's one sleep block (cons_sleep), not on the lane's
  * own, so the consumer sleeps on one word for all lanes:
- *   I1 consumer: seq = load(cons_sleep.wake_seq); store(sleeping, 1);
+ *   I1 consumer: seq = load_acquire(cons_sleep.wake_seq) (acquire: the
+ *      flag's store must not be seen first, or a waker of an earlier sleep,
+ *      or a joining lane's kick, could clear it; model: inbox-seq-after-flag,
+ *      full-inbox-weak-sq); store(sleeping, 1);
  *      full barrier; re-check every lane; futex_wait(wake_seq, seq).
  *      As S1, with the re-check over all lanes.
  *   I2 producer: after P1, S2-S4 on cons_sleep: full barrier; if
  *      sleeping: exchange it to 0; bump wake_seq; wake. Producers race
  *      for the flag; the exchange lets one of them make the call, and
  *      any one wake is enough, since the consumer re-checks every lane.
+ *      (A plain store would lose no wake-up either, model/inbox.pml
+ *      finds, but two producers could both call for one sleep, and
+ *      wakes <= sleeps would no longer hold.)
  * For each lane it is the channel's pairing (model/chan.pml); the
  * shared flag is the topic's W2 with many wakers instead of many
- * sleepers (model/waitset.pml checks both shapes).
+ * sleepers: model/inbox.pml checks it, with lanes_used, and
+ * model/waitset.pml the wait set the consumer sleeps through.
  *
  * Sides: the consumer holds the inbox (owner below) and the consumer side
  * of every lane; closing, it closes every lane's consumer side first,
