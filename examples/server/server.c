@@ -148,7 +148,6 @@ static void look(void)
 		if (!lanes[i].here && pid[i] && alive[i])
 			arrived(i, pid[i], 0);
 	}
-	fflush(stdout);
 }
 
 /*
@@ -194,9 +193,9 @@ static int serve(const char *name)
 		return 1;
 	}
 	shmkit_service_set_spin(srv, 0);	/* idle, it costs a wake-up a slice */
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a log: each line as it happens */
 	printf("server: serving %s, up to %d clients ('shmkit stat -n %s' shows them)\n", name,
 	       CLIENTS, name);
-	fflush(stdout);
 
 	while (!stop) {
 		/* a signal does not end a wait: it is seen at the slice's end */
