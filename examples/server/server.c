@@ -85,6 +85,12 @@ static struct answer analyse(const unsigned char *p, size_t len)
 struct lane {
 	pid_t pid;		/* 0: not known (it asked, and was gone before a look) */
 	uint32_t epoch;		/* its claim of the lane (from 1); 0 until it asks */
+	/*
+	 * The latest claim any request showed. Claims of a lane only grow,
+	 * so a request under an older one, or under this one once its client
+	 * has gone, is one a departed client left behind.
+	 */
+	uint32_t seen;
 	int here;		/* 0 once it has gone */
 	uint64_t answered;
 };
@@ -106,7 +112,7 @@ static const char *who(uint32_t i)
 
 static void arrived(uint32_t i, pid_t pid, uint32_t epoch)
 {
-	lanes[i] = (struct lane){ .pid = pid, .epoch = epoch, .here = 1 };
+	lanes[i] = (struct lane){ .pid = pid, .epoch = epoch, .seen = lanes[i].seen, .here = 1 };
 	clients_seen++;
 	printf("server: %s arrived\n", who(i));
 }
@@ -151,14 +157,18 @@ static void look(void)
 }
 
 /*
- * A request from lane i, under claim epoch: from a client not seen yet
- * if the epoch is new (the lane may have changed hands between two
- * looks); its pid comes from the lanes. One from a client that has gone
- * is still answered: the library drops the answer.
+ * A request from lane i, under claim epoch. A new claim is a client's
+ * first request: one a look has seen already, or one not seen yet (the
+ * lane may have changed hands between two looks), whose pid the lanes
+ * tell. A request from a client that has gone is still answered: the
+ * library drops the answer.
  */
 static void note_request(uint32_t i, uint32_t epoch)
 {
-	if (lanes[i].epoch == epoch || (lanes[i].here && lanes[i].epoch == 0)) {
+	if (epoch <= lanes[i].seen)
+		return;
+	lanes[i].seen = epoch;
+	if (lanes[i].here && lanes[i].epoch == 0) {
 		lanes[i].epoch = epoch;
 		return;
 	}
