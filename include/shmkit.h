@@ -630,6 +630,9 @@ struct shmkit_inbox_lane_info {
 	/* a service's reply ring: bytes in it now; replies the server sent
 	 * into it, and the client read (0 for an inbox) */
 	uint64_t replies_used, replies_sent, replies_read;
+	/* a service's: the epoch of the lane's last client (shmkit_request's);
+	 * one more at each claim of the lane, 0 before the first */
+	uint32_t epoch;
 };
 
 /*
@@ -656,7 +659,8 @@ struct shmkit_client;
 struct shmkit_request {
 	uint64_t id;		/* the client's number for it, from 1 */
 	uint32_t client;	/* the client's lane */
-	uint32_t epoch;		/* which client held the lane */
+	uint32_t epoch;		/* which client held the lane: 1, 2, ... one more per
+				   client that took the lane (shmkit_inbox_info's) */
 };
 
 /*

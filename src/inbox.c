@@ -641,6 +641,7 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 			li.replies_used = rtail - rhead <= sh.lane_cap ? rtail - rhead : 0;
 			li.replies_sent = shmkit_load_relaxed(&r->hot[0].msgs);
 			li.replies_read = shmkit_load_relaxed(&r->hot[1].msgs);
+			li.epoch = (uint32_t)shmkit_load_relaxed(lane_epoch(lk.base, &sh, i));
 			/* the bytes a client sent, not the library's headers */
 			li.sent_bytes -= service_headers(li.sent_bytes, li.sent_msgs);
 			li.recv_bytes -= service_headers(li.recv_bytes, li.recv_msgs);

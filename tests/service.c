@@ -214,6 +214,15 @@ static void client_dies(void)
 	}
 	/* the lane's next client: a new epoch, and the stale reply is not its */
 	T_OK(shmkit_client_open(ch.name, 0, &cl));
+	{
+		struct shmkit_inbox_info info;
+		struct shmkit_inbox_lane_info li;
+
+		T_OK(shmkit_inbox_info(shmkit_seg_open(&(struct shmkit_ref){
+			.kind = SHMKIT_REF_NAME, .name = ch.name }), &info, &li, 1));
+		T_EQ(li.epoch, 2);
+		T_EQ(req.epoch, 1);
+	}
 	T_EQ(shmkit_service_reply(srv, &req, "dropped", 7, 0), -EPIPE);
 	T_OK(shmkit_client_send(cl, "fresh", 5, NULL, 0));
 	T_OK(shmkit_service_recv(srv, buf, sizeof(buf), &len, &req, 0));
