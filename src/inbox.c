@@ -407,6 +407,13 @@ uint32_t __shmkit_inbox_epoch(struct shmkit_inbox *ib, uint32_t lane)
 	return (uint32_t)shmkit_load_acquire(lane_epoch(ib->map.base, &ib->sh, lane));
 }
 
+void __shmkit_inbox_ring_of(const struct shmkit_inbox *ib, uint32_t lane, int reply,
+			    const void **start, size_t *len)
+{
+	*start = __shmkit_inbox_ring(ib->map.base, &ib->sh, lane, reply);
+	*len = (size_t)ib->sh.lane_cap;
+}
+
 SHMKIT_EXPORT
 int shmkit_inbox_close(struct shmkit_inbox *ib)
 {
