@@ -193,7 +193,7 @@ check-aarch64:
 # side of a channel, 1,000 in an inbox), the streams and the scribbler.
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
-	  $(B)/tests/inbox_crash
+	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
