@@ -4,10 +4,12 @@
  *
  * Inboxes: 3 producers stream tagged messages (tag = producer id << 40 |
  * seq) into one inbox of 4 lanes and one consumer reads them. Producers
- * reserve, fill in slow chunks and commit; the consumer peeks, checks in
- * slow chunks and releases: most of the time each sits in the middle of
- * a message, so that is where most kills land (the test counts them).
- * Trials alternate the victim:
+ * reserve, fill in chunks and commit; the consumer peeks, checks and
+ * releases. The side a trial will kill pauses (sleeps) between its
+ * chunks, or while it holds a message, so it is nearly always in the
+ * middle of one, and that is where most kills land (the test counts
+ * them); one trial pair in four runs flat out, so kills land anywhere
+ * else too. Trials alternate the victim:
  *  - A producer. The others are neither blocked nor stalled: each gets
  *    PROGRESS more messages through before anything else happens. Its
  *    lane is freed: the next join takes it (the lowest free lane, though
@@ -35,8 +37,9 @@
  *  - A client killed (mostly mid-request). The server goes on serving
  *    the others (PROGRESS more replies each); its replies fail only to
  *    the dead client. The lane is freed: the next client gets it, with
- *    replies to the dead one possibly still on their way (the server
- *    counts those it sent after the kill), and never sees one of them:
+ *    replies to the dead one in its ring or still on their way (counted:
+ *    those unread when it opens, those sent after the kill), and never
+ *    sees one of them:
  *    every reply it gets answers one of its own requests, in order. The
  *    server got every request the dead client committed, and never its
  *    request in progress.
@@ -46,9 +49,10 @@
  *    written reply is never seen. At most one reply comes twice: the one
  *    the dead server had committed and not yet released the request of.
  *
- * Then, exactly: a producer killed with the consumer's wake-up half done
+ * First, exactly: a producer killed with the consumer's wake-up half done
  * (after it took the sleeping flag, before the futex call) stalls a live
- * producer's message at most one sleep slice; a killed producer's lane is
+ * producer's message until the consumer's sleep slice (20 ms) ends, not
+ * longer (the test allows 1 s); a killed producer's lane is
  * free while the dead one is still a zombie; and producers racing for the
  * one lane a death freed: exactly one gets it, the others -EBUSY.
  *
