@@ -8,7 +8,7 @@
 #   make bench           the full benchmark; results kept in bench/results/
 #   make soak DURATION=600  a checked stream for that many seconds
 #   make model           check the channel and topic protocols' spin models (needs spin)
-#   make fuzz            libFuzzer on channel and topic state and the parsers, 60 s each
+#   make fuzz            libFuzzer on channel, topic and inbox state and the parsers, 60 s each
 #   make install         PREFIX=/usr/local DESTDIR= : header, libraries,
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
@@ -109,8 +109,8 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 tests: $(TESTS)
 
 # The corpus replay compiles the fuzz targets and the command's parsers in.
-$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/topic_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
-	cli/util.c cli/text.c cli/fmt.c
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/topic_fuzz.c fuzz/inbox_fuzz.c fuzz/parse_fuzz.c \
+	fuzz/fuzz.h cli/util.c cli/text.c cli/fmt.c
 
 $(B)/demo/%: demo/%.c include/shmkit.h $(COMMON_H) $(STATIC)
 	@mkdir -p $(dir $@)
@@ -215,11 +215,12 @@ bench: all
 model:
 	@model/check.sh $(MODEL_ARGS)
 
-# libFuzzer on channels' and topics' shared state and on every parser, from the
-# seeds in fuzz/corpus/ (make check replays those without libFuzzer).
+# libFuzzer on channels', topics' and inboxes' shared state and on every
+# parser, from the seeds in fuzz/corpus/ (make check replays those without
+# libFuzzer).
 # FUZZ_SECONDS per target (default 60); FUZZ_MERGE=1 keeps what adds
 # coverage; see fuzz/run.sh. Needs clang's libFuzzer (libclang-rt-14-dev).
-FUZZ_TARGETS ?= chan topic parse
+FUZZ_TARGETS ?= chan topic inbox parse
 fuzz:
 	@fuzz/run.sh $(FUZZ_TARGETS)
 
