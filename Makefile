@@ -8,7 +8,7 @@
 #   make bench           the full benchmark; results kept in bench/results/
 #   make soak DURATION=600  a checked stream for that many seconds
 #   make model           check the channel and topic protocols' spin models (needs spin)
-#   make fuzz            libFuzzer on channel and topic state and the parsers, 60 s each
+#   make fuzz            libFuzzer on channel, topic and inbox state and the parsers, 60 s each
 #   make install         PREFIX=/usr/local DESTDIR= : header, libraries,
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
@@ -109,8 +109,8 @@ $(B)/examples/%: examples/*/%.c include/shmkit.h $(STATIC)
 tests: $(TESTS)
 
 # The corpus replay compiles the fuzz targets and the command's parsers in.
-$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/topic_fuzz.c fuzz/parse_fuzz.c fuzz/fuzz.h \
-	cli/util.c cli/text.c cli/fmt.c
+$(B)/tests/fuzz_replay.o: fuzz/chan_fuzz.c fuzz/topic_fuzz.c fuzz/inbox_fuzz.c fuzz/parse_fuzz.c \
+	fuzz/fuzz.h cli/util.c cli/text.c cli/fmt.c
 
 $(B)/demo/%: demo/%.c include/shmkit.h $(COMMON_H) $(STATIC)
 	@mkdir -p $(dir $@)
@@ -190,10 +190,11 @@ check-aarch64:
 	@$(MAKE) --no-print-directory check CC="$(AARCH64_CC)" EMU="$(AARCH64_EMU)"
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
-# side), the streams and the scribbler.
+# side of a channel, 1,000 in an inbox), the streams and the scribbler.
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
-	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset
+	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset \
+	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
@@ -215,11 +216,12 @@ bench: all
 model:
 	@model/check.sh $(MODEL_ARGS)
 
-# libFuzzer on channels' and topics' shared state and on every parser, from the
-# seeds in fuzz/corpus/ (make check replays those without libFuzzer).
+# libFuzzer on channels', topics' and inboxes' shared state and on every
+# parser, from the seeds in fuzz/corpus/ (make check replays those without
+# libFuzzer).
 # FUZZ_SECONDS per target (default 60); FUZZ_MERGE=1 keeps what adds
 # coverage; see fuzz/run.sh. Needs clang's libFuzzer (libclang-rt-14-dev).
-FUZZ_TARGETS ?= chan topic parse
+FUZZ_TARGETS ?= chan topic inbox parse
 fuzz:
 	@fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the crafted seed corpus: fuzz/corpus/chan/seed-*,
-fuzz/corpus/topic/seed-* and fuzz/corpus/parse/seed-*. The input formats are
-described at the top of fuzz/chan_fuzz.c, fuzz/topic_fuzz.c and
-fuzz/parse_fuzz.c. Run from anywhere; it rewrites only the seed-* files
+fuzz/corpus/topic/seed-*, fuzz/corpus/inbox/seed-* and fuzz/corpus/parse/seed-*.
+The input formats are described at the top of fuzz/chan_fuzz.c,
+fuzz/topic_fuzz.c, fuzz/inbox_fuzz.c and fuzz/parse_fuzz.c. Run from anywhere; it rewrites only the seed-* files
 (entries found by the fuzzer and merged in are left alone).
 
     python3 fuzz/mkcorpus.py
@@ -477,6 +477,233 @@ def topic_seeds():
     return s
 
 
+# inbox.h, inbox_fuzz.c: 4 rings of 4096 bytes (an inbox's 4 lanes, a service's 2)
+INBOX_MAGIC = 0x58424E49
+INBOX_VERSION = 1
+INBOX_HDR_SIZE = 384
+I_CAP = 4096
+I_MAX = I_CAP // 2
+I_SVC_MAX = I_MAX - 16
+REPLIES = 1
+
+# inbox_fuzz.c: flags
+(IFL_SERVICE, IFL_SHAPE, IFL_IDENT, IFL_OWNERS, IFL_LANEHDR, IFL_SEGHDR, IFL_CONS_FIRST,
+ IFL_NO_CONS) = (1 << i for i in range(8))
+
+# inbox_fuzz.c: ops
+(I_JOIN, I_SEND, I_RESERVE, I_COMMIT, I_CLOSE, I_REOPEN, I_RECV, I_PEEK, I_RELEASE, I_REPLY,
+ I_CRECV, I_INFO, I_POKE, I_POKEW, I_BURST, I_DRAIN) = range(16)
+I_NOPS = 24
+ZC = 0x8000             # reply, client recv: zero copy
+# offsets from the inbox header (the bytes after the segment header), for pokes
+I_CLOSED_OFF = 136      # closed, lanes_used: one word
+I_LANES_OFF = 3968      # lane 0's channel header
+
+
+def iop(code, param=0, k=0, hi=None):
+    """One call: k picks producer (client) k; hi, if given, is the op's top nibble."""
+    return bytes([code | ((k if hi is None else hi) << 4)]) + struct.pack('<H', param & 0xFFFF)
+
+
+def ipoke_word(off, value):
+    """The word at offset off (from the inbox header) becomes value: 0-15 or 2^64-1-(0-15)."""
+    assert off % 8 == 0
+    if value < 16:
+        return iop(I_POKEW, off // 8, hi=value)
+    return iop(I_POKEW, 0x8000 | off // 8, hi=U64 - value)
+
+
+def iring(magic=CHAN_MAGIC, version=CHAN_VERSION, hdr_size=CHAN_HDR_SIZE, capacity=I_CAP,
+          max_msg=I_MAX, tail=0, head=0, owners=(0, 0), closed=(0, 0), sleeping=(0, 0),
+          epoch=0, at=0, data=b''):
+    out = struct.pack('<IHHQQ', magic, version, hdr_size, capacity, max_msg)
+    out += struct.pack('<QQQQ', tail & U64, 0, head & U64, 0)
+    out += struct.pack('<QIQI', owners[0], closed[0], owners[1], closed[1])
+    out += struct.pack('<IIIIQHH', sleeping[0], 0, sleeping[1], 0, epoch, at, len(data))
+    assert len(out) == 108
+    return out, data
+
+
+def srec(length, ident=1, epoch=1, payload=None):
+    """A service record: the library's 16-byte header, then the payload."""
+    if payload is None:
+        payload = bytes((i * 7 + 1) & 0xFF for i in range(length))
+    return rec(16 + length, struct.pack('<QII', ident, epoch, 0) + payload)
+
+
+def inbox(ops=(), flags=0, segbyte=0, magic=INBOX_MAGIC, version=INBOX_VERSION,
+          hdr_size=INBOX_HDR_SIZE, lanes=None, iflags=None, lane_cap=I_CAP, owner=0, closed=0,
+          lanes_used=0, sleeping=0, wake_seq=0, rings=()):
+    svc = flags & IFL_SERVICE
+    lanes = (2 if svc else 4) if lanes is None else lanes
+    iflags = (REPLIES if svc else 0) if iflags is None else iflags
+    ops = list(ops)
+    assert len(ops) <= I_NOPS
+    # the rest of the script: read whatever is there (a service's clients too)
+    rest = ([iop(I_DRAIN, 0xFFFF), iop(I_REPLY, 8), iop(I_CRECV, 0xFFF, 0),
+             iop(I_CRECV, 0xFFF, 1)] if svc else [iop(I_DRAIN, 0xFFFF)])
+    ops += [rest[i % len(rest)] for i in range(I_NOPS - len(ops))]
+    out = bytes([flags, segbyte]) + b''.join(ops)
+    out += struct.pack('<IHHIIQ', magic, version, hdr_size, lanes, iflags, lane_cap)
+    out += struct.pack('<QIIQII', owner, closed, lanes_used, 0, sleeping, wake_seq)
+    rings = list(rings) + [iring()] * (4 - len(rings))
+    out += b''.join(r[0] for r in rings)
+    assert len(out) == 2 + 3 * I_NOPS + 56 + 4 * 108
+    return out + b''.join(r[1] for r in rings)
+
+
+def inbox_seeds():
+    s = {}
+    # the calls on a sound inbox, every message checked (the target's strict mode)
+    s['fresh-ops'] = inbox([iop(I_SEND, 5, 0), iop(I_SEND, 100, 1), iop(I_RECV, 0xFFF),
+                            iop(I_RECV, 0xFFF), iop(I_RESERVE, 100, 0), iop(I_COMMIT, 50, 0),
+                            iop(I_PEEK), iop(I_PEEK), iop(I_RELEASE), iop(I_RELEASE),
+                            iop(I_SEND, 300, 1), iop(I_RECV, 10), iop(I_RECV, 0xFFF),
+                            iop(I_SEND, I_MAX + 1, 0), iop(I_SEND, 0, 0), iop(I_JOIN, 0, 2),
+                            iop(I_SEND, 7, 2), iop(I_CLOSE, 0, 1), iop(I_JOIN, 0, 3),
+                            iop(I_SEND, 9, 3), iop(I_DRAIN, 0xFFFF), iop(I_INFO, 7),
+                            iop(I_REPLY, 0, 0), iop(I_CRECV)])
+    s['fair-burst'] = inbox([iop(I_BURST, 0xF0FF, 0), iop(I_SEND, 3, 1), iop(I_RECV, 0xFFF),
+                             iop(I_RECV, 0xFFF), iop(I_CRECV), iop(I_DRAIN, 0xFFFF)])
+    s['consumer-first'] = inbox([iop(I_SEND, 5, 1), iop(I_CRECV), iop(I_RECV, 0xFFF)],
+                                flags=IFL_CONS_FIRST)
+    s['no-consumer'] = inbox([iop(I_BURST, 0xF0FF, 0), iop(I_BURST, 0xF0FF, 0),
+                              iop(I_REPLY, 0, 0), iop(I_REOPEN), iop(I_DRAIN, 0xFFFF),
+                              iop(I_BURST, 0x30FF, 0)], flags=IFL_NO_CONS)
+    # the consumer closes holding a message: its successor gets it again
+    s['reopen-held'] = inbox([iop(I_SEND, 40, 0), iop(I_SEND, 41, 1), iop(I_PEEK),
+                              iop(I_REOPEN), iop(I_PEEK), iop(I_RECV, 10), iop(I_REOPEN),
+                              iop(I_RECV, 0xFFF), iop(I_RELEASE), iop(I_RECV, 0xFFF)])
+    s['consumer-gone'] = inbox([iop(I_SEND, 4, 0), iop(I_REOPEN, 2), iop(I_SEND, 5, 0),
+                                iop(I_REPLY, 0, 0), iop(I_RESERVE, 8, 1), iop(I_REOPEN, 2),
+                                iop(I_REOPEN), iop(I_COMMIT, 8, 1), iop(I_SEND, 6, 0)])
+    s['fill-and-wrap'] = inbox([iop(I_BURST, 0xF0FF, 0)] * 3 + [iop(I_DRAIN, 0xFFFF)] +
+                               [iop(I_BURST, 0xF0F0, 0)] * 3 + [iop(I_DRAIN, 0xFFFF)] * 2 +
+                               [iop(I_RESERVE, I_MAX, 0), iop(I_COMMIT, I_MAX, 0),
+                                iop(I_RECV, 0xFFF)])
+    s['abort-rejoin'] = inbox([iop(I_SEND, 8, 0), iop(I_RESERVE, 30, 0), iop(I_CLOSE, 1, 0),
+                               iop(I_JOIN, 0, 0), iop(I_SEND, 9, 0), iop(I_JOIN, 1, 1),
+                               iop(I_COMMIT, 1, 1), iop(I_SEND, 2, 1)])
+    s['waitset'] = inbox([iop(I_CRECV), iop(I_SEND, 1, 1), iop(I_CRECV), iop(I_RECV, 0xFFF),
+                          iop(I_CRECV)])
+    s['lanes-used-huge'] = inbox([iop(I_SEND, 5, 1), iop(I_RECV, 0xFFF), iop(I_JOIN, 0, 3),
+                                  iop(I_SEND, 6, 3), iop(I_RECV, 0xFFF)],
+                                 lanes_used=0xFFFFFFFF)
+    s['lanes-used-poked'] = inbox([iop(I_SEND, 5, 1), ipoke_word(I_CLOSED_OFF, 0),
+                                   iop(I_RECV, 0xFFF), iop(I_JOIN, 0, 2), iop(I_RECV, 0xFFF),
+                                   ipoke_word(I_CLOSED_OFF, U64), iop(I_SEND, 1, 0),
+                                   iop(I_RECV, 0xFFF), iop(I_INFO, 7)])
+    s['sleep-flag'] = inbox([iop(I_SEND, 5, 0), iop(I_SEND, 5, 1), iop(I_INFO, 7)], sleeping=1,
+                            wake_seq=0xFFFFFFFF)
+    s['info-caps'] = inbox([iop(I_INFO, c) for c in range(8)] + [iop(I_INFO, 8)] +
+                           [iop(I_SEND, 1, 0), iop(I_INFO, 1), iop(I_INFO, 2)])
+    # shapes from the input: sound ones, and impossible ones
+    shape = IFL_SHAPE
+    s['shape-2-lanes'] = inbox([iop(I_JOIN, 0, 2), iop(I_SEND, 5, 1), iop(I_INFO, 7)],
+                               flags=shape, lanes=2)
+    s['shape-8k-lanes'] = inbox([iop(I_SEND, 4000, 0), iop(I_RESERVE, 4096, 1),
+                                 iop(I_COMMIT, 4096, 1), iop(I_PEEK), iop(I_RELEASE),
+                                 iop(I_RECV, 100)], flags=shape, lanes=2, lane_cap=8192)
+    s['shape-16k-lane'] = inbox([iop(I_SEND, 4095, 0), iop(I_PEEK)], flags=shape, lanes=1,
+                                lane_cap=16384)
+    for name, kw in (('lanes-0', dict(lanes=0)), ('lanes-1025', dict(lanes=1025)),
+                     ('lanes-5', dict(lanes=5)), ('cap-3-pages', dict(lane_cap=3 * 4096)),
+                     ('cap-2048', dict(lane_cap=2048)), ('cap-2g', dict(lane_cap=1 << 31)),
+                     ('flags-2', dict(iflags=2)), ('replies-too-big', dict(iflags=REPLIES)),
+                     ('service-in-inbox', dict(iflags=REPLIES, lanes=2))):
+        s['shape-' + name] = inbox([iop(I_INFO, 7), iop(I_SEND, 1, 0)], flags=shape, **kw)
+    s['ident-magic'] = inbox(flags=IFL_IDENT, magic=0x12345678)
+    s['ident-version'] = inbox(flags=IFL_IDENT, version=2)
+    s['ident-hdr-size'] = inbox(flags=IFL_IDENT, hdr_size=128)
+    for name, b in (('version', 0), ('flags', 4), ('name', 36)):
+        s['seghdr-' + name] = inbox([iop(I_INFO, 7)], flags=IFL_SEGHDR, segbyte=b)
+    # lanes with a past: records, dead owners, spoiled headers and positions
+    three = rec(3) + rec(5) + rec(0)
+    s['records'] = inbox([iop(I_RECV, 0xFFF), iop(I_PEEK), iop(I_RELEASE), iop(I_SEND, 2, 1)],
+                         rings=[iring(), iring(tail=len(three), data=three)])
+    s['dead-producer'] = inbox([iop(I_JOIN, 0, 2), iop(I_SEND, 4, 2), iop(I_DRAIN, 0xFFFF)],
+                               flags=IFL_OWNERS | IFL_NO_CONS,
+                               rings=[iring(owners=(DEAD, 0), tail=16, data=three)])
+    s['dead-consumer'] = inbox([iop(I_REOPEN), iop(I_DRAIN, 0xFFFF)],
+                               flags=IFL_OWNERS | IFL_NO_CONS, owner=DEAD,
+                               rings=[iring(owners=(0, DEAD), tail=len(three), data=three)])
+    s['len-over-max'] = inbox([iop(I_SEND, 3, 0), iop(I_DRAIN, 0xFFFF), iop(I_SEND, 4, 0),
+                               iop(I_RECV, 0xFFF)],
+                              rings=[iring(), iring(), iring(tail=16, data=rec(3000)[:16])])
+    s['tail-beyond'] = inbox([iop(I_SEND, 3, 1), iop(I_DRAIN, 0xFFFF), iop(I_JOIN, 0, 2),
+                              iop(I_REOPEN), iop(I_DRAIN, 0xFFFF)],
+                             rings=[iring(tail=2 * I_CAP)])
+    good = iring()
+    s['lanehdr-magic'] = inbox([iop(I_SEND, 3, 0), iop(I_SEND, 3, 1), iop(I_DRAIN, 0xFFFF),
+                                iop(I_JOIN, 0, 2), iop(I_JOIN, 0, 3)],
+                               flags=IFL_LANEHDR, rings=[good, iring(magic=0), good, good])
+    s['lanehdr-capacity'] = inbox([iop(I_JOIN, 0, 2), iop(I_JOIN, 0, 3), iop(I_DRAIN, 0xFFFF)],
+                                  flags=IFL_LANEHDR,
+                                  rings=[good, good, good, iring(capacity=8192)])
+    s['wrap-pad'] = inbox([iop(I_SEND, 100, 0), iop(I_RECV, 0xFFF), iop(I_SEND, 100, 0),
+                           iop(I_PEEK), iop(I_RELEASE)],
+                          rings=[iring(tail=I_CAP - 16, head=I_CAP - 16)])
+    s['pokes'] = inbox([iop(I_SEND, 30, 0), iop(I_POKE, I_LANES_OFF + 4096, hi=3),
+                        iop(I_RECV, 0xFFF), iop(I_SEND, 31, 1),
+                        ipoke_word(I_LANES_OFF + 8192 + 128, 15), iop(I_RECV, 0xFFF),
+                        iop(I_REOPEN), iop(I_DRAIN, 0xFFFF), iop(I_JOIN, 0, 2), iop(I_INFO, 7)])
+
+    # services
+    svc = IFL_SERVICE
+    s['svc-fresh'] = inbox([iop(I_SEND, 5, 0), iop(I_SEND, 10, 1), iop(I_RECV, 0xFFF),
+                            iop(I_REPLY, 8), iop(I_CRECV, 0xFFF, 0), iop(I_PEEK),
+                            iop(I_REPLY, ZC | 30), iop(I_RELEASE), iop(I_CRECV, ZC, 1),
+                            iop(I_JOIN, 0, 2), iop(I_RESERVE, 50, 0), iop(I_COMMIT, 20, 0),
+                            iop(I_RECV, 5), iop(I_RECV, 0xFFF), iop(I_REPLY, I_SVC_MAX + 1),
+                            iop(I_REPLY, I_SVC_MAX), iop(I_CRECV, 10, 0), iop(I_CRECV, 0xFFF, 0),
+                            iop(I_INFO, 7)], flags=svc)
+    # a reply on its way as the lane changes hands: the next client never sees it
+    s['svc-stale-reply'] = inbox([iop(I_SEND, 5, 0), iop(I_RECV, 0xFFF), iop(I_REPLY, 8),
+                                  iop(I_CLOSE, 0, 0), iop(I_JOIN, 0, 2), iop(I_CRECV, 0xFFF, 2),
+                                  iop(I_REPLY, 9), iop(I_SEND, 6, 2), iop(I_RECV, 0xFFF),
+                                  iop(I_REPLY, 10), iop(I_CRECV, 0xFFF, 2)], flags=svc)
+    s['svc-server-reopen'] = inbox([iop(I_SEND, 5, 0), iop(I_PEEK), iop(I_REOPEN),
+                                    iop(I_RECV, 0xFFF), iop(I_REPLY, 4), iop(I_CRECV, 0xFFF, 0)],
+                                   flags=svc)
+    s['svc-server-gone'] = inbox([iop(I_SEND, 5, 0), iop(I_RECV, 0xFFF), iop(I_REPLY, 4),
+                                  iop(I_REOPEN, 2), iop(I_CRECV, 0xFFF, 0),
+                                  iop(I_CRECV, 0xFFF, 0), iop(I_SEND, 1, 0), iop(I_REOPEN),
+                                  iop(I_SEND, 2, 0)], flags=svc)
+    s['svc-no-server'] = inbox([iop(I_SEND, 5, 0), iop(I_CRECV, 0xFFF, 0), iop(I_REOPEN)],
+                               flags=svc | IFL_NO_CONS)
+    s['svc-fill-replies'] = inbox([iop(I_SEND, 1, 0), iop(I_RECV, 0xFFF)] +
+                                  [iop(I_REPLY, 1000)] * 6 + [iop(I_CRECV, 0xFFF, 0)] * 4,
+                                  flags=svc)
+    short = rec(4, b'tiny')
+    s['svc-short-request'] = inbox([iop(I_RECV, 0xFFF), iop(I_RECV, 0xFFF), iop(I_SEND, 3, 1),
+                                    iop(I_RECV, 0xFFF)], flags=svc,
+                                   rings=[iring(tail=len(short), data=short)])
+    s['svc-epoch-wrap'] = inbox([iop(I_SEND, 5, 0), iop(I_RECV, 0xFFF), iop(I_REPLY, 3),
+                                 iop(I_CRECV, 0xFFF, 0)], flags=svc | IFL_CONS_FIRST,
+                                rings=[iring(epoch=0xFFFFFFFF)])
+    s['svc-reply-ring-bad'] = inbox([iop(I_SEND, 5, 0), iop(I_SEND, 5, 1), iop(I_RECV, 0xFFF),
+                                     iop(I_RECV, 0xFFF), iop(I_REPLY, 3)],
+                                    flags=svc | IFL_LANEHDR,
+                                    rings=[good, iring(max_msg=I_CAP), good, good])
+    old_reply = srec(6, ident=3, epoch=7)
+    s['svc-dead-client'] = inbox([iop(I_CRECV, 0xFFF, 0), iop(I_SEND, 2, 0), iop(I_RECV, 0xFFF),
+                                  iop(I_REPLY, 2), iop(I_CRECV, 0xFFF, 0)],
+                                 flags=svc | IFL_OWNERS | IFL_NO_CONS,
+                                 rings=[iring(owners=(DEAD, 0), epoch=7),
+                                        iring(owners=(0, DEAD), tail=len(old_reply),
+                                              data=old_reply)])
+    s['svc-shape-8k'] = inbox([iop(I_SEND, 4000, 0), iop(I_RECV, 0xFFF), iop(I_REPLY, 4000),
+                               iop(I_CRECV, ZC, 0)], flags=svc | shape, lanes=1,
+                              lane_cap=8192)
+    s['svc-inbox-shape'] = inbox([iop(I_INFO, 7)], flags=svc | shape, lanes=4, iflags=0)
+    s['svc-pokes'] = inbox([iop(I_SEND, 5, 0), ipoke_word(I_LANES_OFF + 2048, 0),
+                            iop(I_RECV, 0xFFF), iop(I_REPLY, 3), iop(I_CRECV, 0xFFF, 0),
+                            iop(I_POKE, I_LANES_OFF + 4096 + 4096 + 4096, hi=1),
+                            iop(I_CRECV, 0xFFF, 0), iop(I_CLOSE, 0, 0), iop(I_JOIN, 0, 0)],
+                           flags=svc)
+    return s
+
+
 def write(dirname, seeds):
     path = os.path.join(HERE, 'corpus', dirname)
     os.makedirs(path, exist_ok=True)
@@ -492,9 +719,10 @@ def write(dirname, seeds):
 def main():
     n = write('chan', chan_seeds())
     t = write('topic', topic_seeds())
+    b = write('inbox', inbox_seeds())
     m = write('parse', parse_seeds())
-    print('wrote %d channel, %d topic and %d parser seeds under %s'
-          % (n, t, m, os.path.join(HERE, 'corpus')))
+    print('wrote %d channel, %d topic, %d inbox and %d parser seeds under %s'
+          % (n, t, b, m, os.path.join(HERE, 'corpus')))
     return 0
 
 

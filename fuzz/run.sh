@@ -5,7 +5,7 @@
 # Exits non-zero on any crash, leak, timeout or leftover segment; what the
 # fuzzer saved for a failure is kept in build/fuzz/artifacts/.
 #
-#   fuzz/run.sh [TARGET...]      targets: chan topic parse (default: all three)
+#   fuzz/run.sh [TARGET...]      targets: chan topic inbox parse (default: all four)
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
@@ -29,16 +29,16 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 SECONDS_PER=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
-TARGETS=${*:-chan topic parse}
+TARGETS=${*:-chan topic inbox parse}
 FLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-	-g -O1 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Iinclude -Isrc"
+	-g -O1 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Iinclude -Isrc -Icommon"
 
 mkdir -p "$OUT/artifacts"
 for t in $TARGETS; do
 	case $t in
-	chan|topic) extra= ;;
+	chan|topic|inbox) extra= ;;
 	parse) extra="cli/util.c cli/text.c cli/fmt.c" ;;
-	*) echo "fuzz/run.sh: unknown target '$t' (chan, topic, parse)" >&2; exit 2 ;;
+	*) echo "fuzz/run.sh: unknown target '$t' (chan, topic, inbox, parse)" >&2; exit 2 ;;
 	esac
 	echo "  CC     $OUT/${t}_fuzz"
 	# shellcheck disable=SC2086
@@ -75,6 +75,7 @@ for t in $TARGETS; do
 	case $t in
 	chan) opts="-max_len=4400" ;;
 	topic) opts="-max_len=1536" ;;
+	inbox) opts="-max_len=2048" ;;
 	parse) opts="-max_len=512 -close_fd_mask=2" ;;
 	esac
 	seeds=fuzz/corpus/$t

@@ -580,7 +580,8 @@ int shmkit_inbox_destroy(const char *name);
  * died, after that one's last whole message), and gets a channel producer
  * handle on it: shmkit_chan_send, _reserve, _commit, _peer, _close and
  * _abort work on it as on a channel's. -EBUSY if live producers hold every
- * lane. Closing the handle frees the lane. flags: SHMKIT_SHARED.
+ * lane (one found corrupt is passed over). Closing the handle frees the
+ * lane. flags: SHMKIT_SHARED.
  */
 int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **ch);
 
@@ -590,9 +591,9 @@ int shmkit_inbox_join(const char *name, unsigned flags, struct shmkit_chan **ch)
  * release as a channel consumer's, over all lanes: one message from each
  * lane with messages in turn, so a producer that never stops holds no
  * other back. Waits end only by timeout (producers come and go; none
- * ends the inbox). A lane found corrupt gives -SHMKIT_ECORRUPT once, and
- * is skipped from then on. Closing makes the producers' calls fail with
- * -EPIPE. flags: SHMKIT_SHARED.
+ * ends the inbox). A lane found corrupt (also when opening) gives
+ * -SHMKIT_ECORRUPT once, and is skipped from then on. Closing makes the
+ * producers' calls fail with -EPIPE. flags: SHMKIT_SHARED.
  */
 int shmkit_inbox_open(const char *name, unsigned flags, struct shmkit_inbox **ib);
 int shmkit_inbox_close(struct shmkit_inbox *ib);

@@ -1283,6 +1283,12 @@ int __shmkit_lane_open(const struct shmkit_map *map, struct __shmkit_chan_hdr *h
 	return 0;
 }
 
+void __shmkit_lane_adopt(struct shmkit_chan *ch, const struct shmkit_map *map)
+{
+	ch->map = *map;
+	ch->borrowed_map = 0;
+}
+
 int __shmkit_lane_ready(struct shmkit_chan *ch)
 {
 	return ch->busy ? 1 : msg_ready(ch);

@@ -135,13 +135,15 @@ int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size);
  * cons_sleep, the one sleep block its consumer sleeps on for every lane
  * (NULL: the lane's own, as on a channel).
  * -EBUSY if a live process holds the side, -SHMKIT_ECORRUPT for a bad
- * header or positions. lane_ready: has a consumer lane a message, at
- * once (1, 0 or an error)? lane_close: close, for either side.
+ * header or positions. lane_adopt: a handle opened without a map takes
+ * map over (detaches it at close). lane_ready: has a consumer lane a
+ * message, at once (1, 0 or an error)? lane_close: close, for either side.
  */
 void __shmkit_lane_init(struct __shmkit_chan_hdr *h, uint64_t cap);
 int __shmkit_lane_open(const struct shmkit_map *map, struct __shmkit_chan_hdr *h,
 		       unsigned char *ring, uint64_t cap, int role,
 		       struct __shmkit_chan_sleep *cons_sleep, struct shmkit_chan **out);
+void __shmkit_lane_adopt(struct shmkit_chan *ch, const struct shmkit_map *map);
 int __shmkit_lane_ready(struct shmkit_chan *ch);
 int __shmkit_lane_close(struct shmkit_chan *ch);
 

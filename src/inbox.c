@@ -10,9 +10,10 @@
  * are the wait set's.
  *
  * Never trust the segment: the shape is checked at open, each lane's
- * header at open, and lane positions by chan.c. A lane found corrupt is
- * reported once and then left alone: one broken producer does not stop
- * the consumer from serving the rest.
+ * header at open, and lane positions by chan.c. A lane found corrupt,
+ * when the consumer opens or later, is reported once and then left
+ * alone, and a producer's join passes over it: one broken lane does not
+ * stop the consumer from serving the rest, nor producers from joining.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,13 +38,17 @@ struct shmkit_inbox {
 	struct __shmkit_inbox_shape sh;
 	struct shmkit_chan **lane;	/* the consumer side of each lane */
 	struct shmkit_chan **reply;	/* a service's: the producer side of each reply ring */
-	unsigned char *broken;		/* lanes found corrupt: skipped */
+	unsigned char *broken;		/* lanes found corrupt: skipped (LANE_*) */
 	uint32_t next;		/* where the next look at the lanes starts */
 	int ready;		/* the lane the last poll found a message in */
 	int held;		/* the lane of a peeked message, or -1 */
 	int from;		/* the lane of the last message given out */
 	struct shmkit_waitset *ws;	/* this inbox alone: for its waits */
 };
+
+/* ib->broken[i]: a lane found corrupt, not yet reported or reported */
+#define LANE_UNSAID 1
+#define LANE_BROKEN 2
 
 /* ----------------------------------------------------------------- shape */
 
@@ -231,7 +236,8 @@ static void mark_used(struct __shmkit_inbox_hdr *h, uint32_t i)
  * Takes a lane: its request ring's producer side first (whoever holds it
  * holds the lane), then, in a service, its reply ring's consumer side,
  * which the lane's last client gave up or died holding, and a new epoch
- * (see inbox.h). *rep is NULL for a plain inbox.
+ * (see inbox.h). *rep is NULL for a plain inbox. A lane held, or corrupt
+ * (either ring's header or positions), is passed over.
  */
 int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 			struct __shmkit_inbox_lane_handles *out)
@@ -239,7 +245,7 @@ int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 	struct shmkit_map map;
 	struct __shmkit_inbox_shape sh;
 	struct __shmkit_inbox_hdr *h;
-	int err;
+	int err, busy = 0;
 
 	if (!name || !out || (flags & ~SHMKIT_SHARED))
 		return -EINVAL;
@@ -250,9 +256,11 @@ int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 	h = inbox_hdr_of(map.base);
 	/* the lowest free lane: the consumer looks no further than lanes_used */
 	for (uint32_t i = 0; i < sh.lanes; i++) {
-		err = __shmkit_lane_open(&map, lane_hdr(map.base, &sh, i), lane_ring(map.base, &sh, i),
+		/* the map is handed over once the lane is ours (both rings) */
+		err = __shmkit_lane_open(NULL, lane_hdr(map.base, &sh, i), lane_ring(map.base, &sh, i),
 					 sh.lane_cap, SHMKIT_PRODUCER, &h->cons_sleep, &out->req);
-		if (err == -EBUSY)
+		busy |= err == -EBUSY;
+		if (err == -EBUSY || err == -SHMKIT_ECORRUPT)
 			continue;
 		if (err < 0)
 			break;
@@ -261,10 +269,14 @@ int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 						 __shmkit_inbox_ring(map.base, &sh, i, 1),
 						 sh.lane_cap, SHMKIT_CONSUMER, NULL, &out->rep);
 			if (err < 0) {
-				/* a live holder of a lane nobody holds: not as we leave it */
-				__shmkit_lane_close(out->req);	/* detaches the map */
+				/* corrupt, or a live holder of a lane nobody holds:
+				   not as we leave it; let the lane go again */
+				__shmkit_lane_close(out->req);
 				out->req = NULL;
-				return err == -EBUSY ? -SHMKIT_ECORRUPT : err;
+				if (err != -EBUSY && err != -SHMKIT_ECORRUPT)
+					break;
+				err = -SHMKIT_ECORRUPT;
+				continue;
 			}
 			/* a new epoch: replies meant for an earlier client are not ours */
 			out->epoch = (uint32_t)(shmkit_fetch_add_seq_cst(lane_epoch(map.base, &sh, i),
@@ -273,10 +285,12 @@ int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 		out->lane = i;
 		/* before the first message: see lanes_used in inbox.h */
 		mark_used(h, i);
-		return 0;	/* the lane's request handle owns the map now */
+		__shmkit_lane_adopt(out->req, &map);	/* it detaches at close */
+		return 0;
 	}
 	shmkit_seg_detach(&map);
-	return err;
+	/* a held lane may be let go: say busy rather than corrupt */
+	return busy && err == -SHMKIT_ECORRUPT ? -EBUSY : err;
 }
 
 SHMKIT_EXPORT
@@ -328,23 +342,33 @@ static int give_up(struct shmkit_inbox *ib)
  * each request ring, and in a service the producer side of each reply
  * ring. Each is free, or left by a consumer that died (one that closed
  * gave them up before the inbox): a live holder means the segment is not
- * as an inbox leaves it.
+ * as an inbox leaves it. A lane found so, or with a corrupt header or
+ * positions, is left alone and reported at the first look at the lanes,
+ * as one found corrupt later is: the others are served.
  */
 static int open_lanes(struct shmkit_inbox *ib)
 {
 	void *base = ib->map.base;
-	int err = 0;
+	int err;
 
-	for (uint32_t i = 0; err == 0 && i < ib->nlanes; i++) {
+	for (uint32_t i = 0; i < ib->nlanes; i++) {
 		err = __shmkit_lane_open(NULL, lane_hdr(base, &ib->sh, i), lane_ring(base, &ib->sh, i),
 					 ib->sh.lane_cap, SHMKIT_CONSUMER, NULL, &ib->lane[i]);
-		if (err == 0 && ib->reply)
-			err = __shmkit_lane_open(NULL, __shmkit_inbox_lane(base, &ib->sh, i, 1),
-						 __shmkit_inbox_ring(base, &ib->sh, i, 1),
-						 ib->sh.lane_cap, SHMKIT_PRODUCER, NULL,
-						 &ib->reply[i]);
+		if (err == 0 && ib->reply &&
+		    (err = __shmkit_lane_open(NULL, __shmkit_inbox_lane(base, &ib->sh, i, 1),
+					      __shmkit_inbox_ring(base, &ib->sh, i, 1),
+					      ib->sh.lane_cap, SHMKIT_PRODUCER, NULL,
+					      &ib->reply[i])) < 0) {
+			/* a lane is both rings or neither: its clients get -EPIPE */
+			__shmkit_lane_close(ib->lane[i]);
+			ib->lane[i] = NULL;
+		}
+		if (err == -EBUSY || err == -SHMKIT_ECORRUPT)
+			ib->broken[i] = LANE_UNSAID;
+		else if (err < 0)
+			return err;
 	}
-	return err == -EBUSY ? -SHMKIT_ECORRUPT : err;
+	return 0;
 }
 
 int __shmkit_inbox_open(const char *name, unsigned flags, uint32_t kind,
@@ -407,6 +431,13 @@ uint32_t __shmkit_inbox_epoch(struct shmkit_inbox *ib, uint32_t lane)
 	return (uint32_t)shmkit_load_acquire(lane_epoch(ib->map.base, &ib->sh, lane));
 }
 
+void __shmkit_inbox_ring_of(const struct shmkit_inbox *ib, uint32_t lane, int reply,
+			    const void **start, size_t *len)
+{
+	*start = __shmkit_inbox_ring(ib->map.base, &ib->sh, lane, reply);
+	*len = (size_t)ib->sh.lane_cap;
+}
+
 SHMKIT_EXPORT
 int shmkit_inbox_close(struct shmkit_inbox *ib)
 {
@@ -450,15 +481,15 @@ static int find_ready(struct shmkit_inbox *ib)
 	if (i >= used)
 		i = 0;
 	for (uint32_t k = 0; k < used; k++, i = i + 1 == used ? 0 : i + 1) {
-		if (ib->broken[i])
+		if (ib->broken[i] == LANE_BROKEN)
 			continue;
-		if ((r = __shmkit_lane_ready(ib->lane[i])) == 0)
-			continue;
-		if (r < 0) {
-			ib->broken[i] = 1;
+		if (ib->broken[i] || (r = __shmkit_lane_ready(ib->lane[i])) < 0) {
+			ib->broken[i] = LANE_BROKEN;
 			ib->from = (int)i;
 			return -SHMKIT_ECORRUPT;
 		}
+		if (r == 0)
+			continue;
 		ib->ready = (int)i;
 		return 1;
 	}
@@ -494,7 +525,7 @@ int shmkit_inbox_peek(struct shmkit_inbox *ib, const void **ptr, size_t *len, in
 		return i;
 	if ((err = shmkit_chan_peek(ib->lane[i], ptr, len, 0)) < 0) {
 		/* ready, so only a bad record can fail here */
-		ib->broken[i] = 1;
+		ib->broken[i] = LANE_BROKEN;
 		ib->from = i;
 		return err;
 	}

@@ -132,6 +132,15 @@ unsigned char *__shmkit_inbox_ring(void *base, const struct __shmkit_inbox_shape
 				   uint32_t i, int reply);
 
 /*
+ * For tests that check pointers stay inside the rings: a lane's ring (its
+ * reply ring if reply) as the consumer's handle maps it; the request ring
+ * of a client.
+ */
+void __shmkit_inbox_ring_of(const struct shmkit_inbox *ib, uint32_t lane, int reply,
+			    const void **start, size_t *len);
+struct shmkit_chan *__shmkit_client_requests(struct shmkit_client *cl);
+
+/*
  * For judging a segment's state (info.c): does the inbox attached at base
  * hold messages that no consumer holds? 1 or 0.
  */

@@ -467,3 +467,8 @@ struct shmkit_chan *__shmkit_client_replies(struct shmkit_client *cl)
 {
 	return cl->rep;
 }
+
+struct shmkit_chan *__shmkit_client_requests(struct shmkit_client *cl)
+{
+	return cl->req;
+}

@@ -1,7 +1,7 @@
 /*
  * The fuzz targets without libFuzzer: every file in fuzz/corpus/chan,
- * fuzz/corpus/topic and fuzz/corpus/parse goes through the same entry
- * points the fuzzers use (the target sources are included here, with their
+ * fuzz/corpus/topic, fuzz/corpus/inbox and fuzz/corpus/parse goes through
+ * the same entry points the fuzzers use (the target sources are included here, with their
  * entry points renamed and their failures turned into test failures). The
  * crafted channel corruptions, each with the clean error it must give, are
  * run by tests/chan_scribble.c from tests/corrupt_cases.c.
@@ -31,6 +31,8 @@
 #define CHAN_FUZZ_NAME(buf, cap) t_name((buf), (cap), "fuzz")
 #define TOPIC_FUZZ_ENTRY topic_fuzz_one
 #define TOPIC_FUZZ_NAME(buf, cap) t_name((buf), (cap), "fuzz-topic")
+#define INBOX_FUZZ_ENTRY inbox_fuzz_one
+#define INBOX_FUZZ_NAME(buf, cap, tag) t_name((buf), (cap), (tag))
 #define PARSE_FUZZ_ENTRY parse_fuzz_one
 
 #include "../cli/fmt.c"
@@ -38,6 +40,7 @@
 #include "../cli/util.c"
 #include "../fuzz/chan_fuzz.c"
 #include "../fuzz/topic_fuzz.c"
+#include "../fuzz/inbox_fuzz.c"
 #include "../fuzz/parse_fuzz.c"
 
 static int by_name(const void *a, const void *b)
@@ -112,6 +115,8 @@ int main(void)
 	printf("replayed %u channel inputs\n", n);
 	n = replay("fuzz/corpus/topic", topic_fuzz_one);
 	printf("replayed %u topic inputs\n", n);
+	n = replay("fuzz/corpus/inbox", inbox_fuzz_one);
+	printf("replayed %u inbox and service inputs\n", n);
 	n = replay("fuzz/corpus/parse", parse_fuzz_one);
 	printf("replayed %u parser inputs\n", n);
 	printf("%.2f s in all\n", now_s() - t0);
