@@ -362,7 +362,9 @@ static void print_ratios(FILE *f, const struct bench *b)
 	fprintf(f, "\nshmkit against the baselines of this run (medians divided)\n");
 	fprintf(f, "  throughput: above 1x moves more; round trip: below 1x answers sooner\n");
 	for (int k = 0; k < nt; k++)
-		fprintf(f, "  %-44s %8.2f%s\n", t[k].what, t[k].value, t[k].is_ratio ? "x" : "");
+		/* two decimals, or three digits for the small ones (0.0035x) */
+		fprintf(f, t[k].value < 0.1 ? "  %-44s %8.2g%s\n" : "  %-44s %8.2f%s\n", t[k].what,
+			t[k].value, t[k].is_ratio ? "x" : "");
 }
 
 void bench_print_table(FILE *f, const struct bench *b)
