@@ -223,12 +223,11 @@ int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,
 /*
  * Servers (servers.c). bench_rpc: one server on o->cpu[0], nclients
  * clients on o->cpu[1], 64-byte calls, through a shmkit service (shm 1)
- * or UNIX sockets and an epoll loop (shm 0), for 2 * o->duration
- * seconds; the trips' median and 99th percentile, calls a second, and
+ * or UNIX sockets and an epoll loop (shm 0), for o->duration seconds; the trips' median and 99th percentile, calls a second, and
  * the server's share of a cpu while every client is idle. bench_inbox:
  * producers (1 to SRV_MAX_CLIENTS; 0 for one producer into a channel) on
  * o->cpu[0] into one consumer on o->cpu[1], zero-copy; messages a second
- * over o->reps windows of o->duration / 2.
+ * over o->reps windows of o->duration / 4.
  */
 #define SRV_MAX_CLIENTS 64
 struct bench_rpc_result {

@@ -44,7 +44,7 @@
 #define RPC_MAX_SAMPLES 40000	/* per client; more trips are made, not kept */
 #define SRV_TIMEOUT_MS 10000
 #define SRV_START_S 10.0
-#define IDLE_S 0.1
+#define IDLE_S 0.05
 
 enum { PH_START, PH_TIMED, PH_IDLE, PH_STOP };
 
@@ -340,9 +340,9 @@ int bench_rpc(int shm, int nclients, const struct bench_opts *o, struct bench_rp
 		/* a short warm-up, untimed, then the timed spell */
 		atomic_store_explicit(&c->phase, PH_TIMED, memory_order_release);
 		t0 = clock_s();
-		/* two repetitions' time: every trip is a sample, and make bench
-		   must stay under a minute */
-		nanosleep(&(struct timespec){ 0, (long)(o->duration * 2 * 1e9) }, NULL);
+		/* one repetition's time: every trip is a sample (a 1-client cell
+		   makes hundreds of thousands), and make bench must stay short */
+		nanosleep(&(struct timespec){ 0, (long)(o->duration * 1e9) }, NULL);
 		atomic_store_explicit(&c->phase, PH_IDLE, memory_order_release);
 		while (atomic_load(&c->stopped) < nclients && !atomic_load(&c->failed))
 			usleep(100);
@@ -460,8 +460,8 @@ static void consumer(struct srv_ctl *c, struct inbox_arg *a)
 		if (++n % 64 == 0) {
 			double now = clock_s();
 
-			/* half a streaming repetition each: short, and many of them */
-			if (now - t0 >= a->o->duration / 2) {
+			/* a quarter of a streaming repetition each: short, and many */
+			if (now - t0 >= a->o->duration / 4) {
 				if (w >= 0)
 					c->rate[w] = (double)n / (now - t0);
 				w++;
