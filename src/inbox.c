@@ -206,19 +206,24 @@ int __shmkit_inbox_attach(const char *name, unsigned flags, int trust_mode, uint
 #define attach_inbox(name, flags, trust, map, sh) \
 	__shmkit_inbox_attach((name), (flags), (trust), 0, (map), (sh))
 
-SHMKIT_EXPORT
-int shmkit_inbox_destroy(const char *name)
+int __shmkit_inbox_destroy(const char *name, uint32_t kind)
 {
 	struct shmkit_map map;
 	struct __shmkit_inbox_shape sh;
 	int err;
 
-	/* a named segment that is no inbox is not ours to remove here */
-	if ((err = attach_inbox(name, SHMKIT_RDONLY, -1, &map, &sh)) < 0)
+	/* a named segment of another kind is not ours to remove here */
+	if ((err = __shmkit_inbox_attach(name, SHMKIT_RDONLY, -1, kind, &map, &sh)) < 0)
 		return err;
 	err = shmkit_seg_remove(map.shmid);
 	shmkit_seg_detach(&map);
 	return err;
+}
+
+SHMKIT_EXPORT
+int shmkit_inbox_destroy(const char *name)
+{
+	return __shmkit_inbox_destroy(name, 0);
 }
 
 /* ------------------------------------------------------------- producers */

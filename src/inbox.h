@@ -119,6 +119,7 @@ int __shmkit_inbox_make(const char *name, unsigned producers, size_t lane_capaci
 			unsigned flags, uint32_t kind);
 int __shmkit_inbox_attach(const char *name, unsigned flags, int trust_mode, uint32_t kind,
 			  struct shmkit_map *map, struct __shmkit_inbox_shape *sh);
+int __shmkit_inbox_destroy(const char *name, uint32_t kind);
 int __shmkit_inbox_join(const char *name, unsigned flags, uint32_t kind,
 			struct __shmkit_inbox_lane_handles *out);
 int __shmkit_inbox_open(const char *name, unsigned flags, uint32_t kind,

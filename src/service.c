@@ -64,17 +64,7 @@ int shmkit_service_create(const char *name, unsigned clients, size_t lane_capaci
 SHMKIT_EXPORT
 int shmkit_service_destroy(const char *name)
 {
-	struct shmkit_map map;
-	struct __shmkit_inbox_shape sh;
-	int err;
-
-	/* a named segment that is no service is not ours to remove here */
-	if ((err = __shmkit_inbox_attach(name, SHMKIT_RDONLY, -1, SHMKIT_INBOX_REPLIES, &map,
-					 &sh)) < 0)
-		return err;
-	err = shmkit_seg_remove(map.shmid);
-	shmkit_seg_detach(&map);
-	return err;
+	return __shmkit_inbox_destroy(name, SHMKIT_INBOX_REPLIES);
 }
 
 /* ---------------------------------------------------------------- server */
@@ -257,6 +247,16 @@ struct shmkit_inbox *__shmkit_service_inbox(struct shmkit_service *srv)
 
 /* ---------------------------------------------------------------- client */
 
+/* What remains of a timeout that started at start_ns (-1 and 0 stay). */
+static int ms_left(int timeout_ms, uint64_t start_ns)
+{
+	uint64_t spent = (__shmkit_now_ns() - start_ns) / 1000000u;
+
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	return spent >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent;
+}
+
 SHMKIT_EXPORT
 int shmkit_client_open(const char *name, unsigned flags, struct shmkit_client **out)
 {
@@ -371,7 +371,7 @@ SHMKIT_EXPORT
 int shmkit_client_peek(struct shmkit_client *cl, const void **ptr, size_t *len, uint64_t *id,
 		       int timeout_ms)
 {
-	uint64_t deadline = 0;
+	uint64_t start = __shmkit_now_ns();
 	struct svc_hdr h;
 	const void *p;
 	size_t n;
@@ -379,8 +379,6 @@ int shmkit_client_peek(struct shmkit_client *cl, const void **ptr, size_t *len, 
 
 	if (!cl || !ptr || !len)
 		return -EINVAL;
-	if (timeout_ms > 0)
-		deadline = __shmkit_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	for (;;) {
 		if ((err = shmkit_chan_peek(cl->rep, &p, &n, wait)) < 0)
 			return err;
@@ -391,11 +389,7 @@ int shmkit_client_peek(struct shmkit_client *cl, const void **ptr, size_t *len, 
 		}
 		/* meant for the lane's earlier client, or no reply at all: not ours */
 		shmkit_chan_release(cl->rep);
-		if (deadline) {
-			uint64_t now = __shmkit_now_ns();
-
-			wait = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
-		}
+		wait = ms_left(timeout_ms, start);
 	}
 	if (id)
 		*id = h.id;
@@ -441,7 +435,7 @@ int shmkit_client_call(struct shmkit_client *cl, const void *req, size_t len, vo
 		       size_t cap, size_t *rlen, int timeout_ms)
 {
 	uint64_t start, id, got;
-	int err, left;
+	int err;
 
 	if (!cl || !rlen)
 		return -EINVAL;
@@ -451,13 +445,7 @@ int shmkit_client_call(struct shmkit_client *cl, const void *req, size_t len, vo
 	start = __shmkit_now_ns();
 	if ((err = shmkit_client_send(cl, req, len, &id, timeout_ms)) < 0)
 		return err;
-	left = timeout_ms;
-	if (timeout_ms > 0) {
-		uint64_t spent = (__shmkit_now_ns() - start) / 1000000u;
-
-		left = spent >= (uint64_t)timeout_ms ? 0 : timeout_ms - (int)spent;
-	}
-	if ((err = shmkit_client_recv(cl, rep, cap, rlen, &got, left)) < 0)
+	if ((err = shmkit_client_recv(cl, rep, cap, rlen, &got, ms_left(timeout_ms, start))) < 0)
 		return err;
 	/* none other was out: a reply of this epoch answers this request */
 	return got == id ? 0 : -SHMKIT_ECORRUPT;
