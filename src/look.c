@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define NAME_LEN 48		/* any of our names: "shmkit-looks-UID-X", "ipc-NS", a note */
 #define SPARE_TRIES 8		/* fresh names tried for a spare directory */
 #define NOTE_MAX 200		/* a note is one short line */
+#define PRUNE_EVERY_NS 1000000000	/* prune's pass over our notes, at most */
 
 /* ------------------------------------------------------------ directories */
 
@@ -414,27 +416,44 @@ pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 	return from;
 }
 
-/* Our notes of this segment from other lookers that are gone, except keep. */
-static void prune(int notes, int shmid, pid_t keep)
+/*
+ * Our notes from lookers that are gone, in one pass over the directory
+ * at most every PRUNE_EVERY_NS in a process. A pass per look made the
+ * looks of N segments cost N passes over about N notes: 1 ms a look with
+ * 1,000 channels, most of it in readdir (shmkit top over 1,000 channels
+ * took a second a refresh). A note is kept while the kernel still names
+ * its pid as the segment's last user: it is what tells the real last
+ * user (the one resolve_at uses). The rest of a dead looker's notes
+ * tell nothing; those of segments that are gone go too. Racing passes
+ * in two threads only unlink the same names twice.
+ */
+static void prune(int notes)
 {
-	char prefix[NAME_LEN];
+	static _Atomic uint64_t next_pass;
+	uint64_t now = __shmkit_now_ns(), when = atomic_load(&next_pass), start;
+	struct shmid_ds ds;
 	struct dirent *d;
 	DIR *dir;
-	uint64_t start;
-	size_t n;
-	long pid;
+	char *end;
+	long id, pid;
+	int r;
 
-	if (notes < 0 || !(dir = list_dir(notes)))
+	if (notes < 0 || now < when ||
+	    !atomic_compare_exchange_strong(&next_pass, &when, now + PRUNE_EVERY_NS) ||
+	    !(dir = list_dir(notes)))
 		return;
-	n = (size_t)snprintf(prefix, sizeof(prefix), "%d-", shmid);
 	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, prefix, n) != 0)
+		id = strtol(d->d_name, &end, 10);
+		if (d->d_name[0] < '0' || d->d_name[0] > '9' || *end != '-')
+			continue;	/* not a note (a note being written ends .tmp) */
+		pid = strtol(end + 1, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() || __shmkit_proc_start((pid_t)pid, &start) == 0)
 			continue;
-		pid = strtol(d->d_name + n, NULL, 10);
-		if (pid == getpid() || pid == keep || pid <= 0)
+		/* kept while needed, or while we cannot tell (not ours to read now) */
+		r = __shmkit_shmctl((int)id, IPC_STAT, &ds);
+		if (r == 0 ? ds.shm_lpid == (pid_t)pid : r != -EINVAL && r != -EIDRM)
 			continue;
-		if (__shmkit_proc_start((pid_t)pid, &start) < 0)
-			unlinkat(notes, d->d_name, 0);
+		unlinkat(notes, d->d_name, 0);
 	}
 	closedir(dir);
 }
@@ -502,7 +521,7 @@ int __shmkit_look_begin(int shmid, struct __shmkit_look *lk)
 	lk->notes = open_own_notes(shm, 1);
 	if (shm >= 0)
 		close(shm);
-	prune(lk->notes, shmid, lk->from_ours ? lk->from : 0);
+	prune(lk->notes);
 	write_note(shmid, lk, NULL);
 	err = __shmkit_shmat(shmid, SHM_RDONLY, &lk->base);
 	if (err < 0 && lk->notes >= 0) {
