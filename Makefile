@@ -51,7 +51,7 @@ CLI_SRC  := $(wildcard cli/*.c)
 # git); its objects link into the shmkit command, which runs it as 'bench'.
 BENCH_SRC := $(wildcard bench/*.c)
 # Shared by the test programs, not tests themselves.
-TEST_LIB := tests/harness.c tests/corrupt_cases.c
+TEST_LIB := tests/harness.c tests/corrupt_cases.c tests/streams.c
 TEST_SRC := $(filter-out $(TEST_LIB),$(wildcard tests/*.c))
 EX_SRC   := $(wildcard examples/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
@@ -97,6 +97,9 @@ $(B)/tests/%: $(B)/tests/%.o $(B)/tests/harness.o $(STATIC)
 # Includes the command's and the benchmark's sources to pin their text.
 $(B)/tests/text_forms.o: BASE += -Icli
 $(B)/tests/text_forms.o: cli/fmt.c cli/text.c cli/util.c $(wildcard bench/svg*.c)
+
+# Streams that the tests of shmkit top watch (tests/streams.h).
+$(B)/tests/cli_top $(B)/tests/cli_top_tty: $(B)/tests/streams.o
 
 # The crafted channel corruptions, in one table (tests/corrupt_cases.h).
 $(B)/tests/chan_scribble: $(B)/tests/corrupt_cases.o

@@ -12,6 +12,7 @@ static const struct {
 	{ "mk", cmd_mk, "create a segment" },
 	{ "ls", cmd_ls, "list every segment: names, users, orphans" },
 	{ "stat", cmd_stat, "everything about one segment" },
+	{ "top", cmd_top, "watch every segment live: rates, fill, lag, who" },
 	{ "rm", cmd_rm, "remove segments" },
 	{ "gc", cmd_gc, "remove orphaned segments" },
 	{ "send", cmd_send, "standard input into a channel" },

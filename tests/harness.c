@@ -304,8 +304,19 @@ int t_run(char *const argv[], char **out, char **err)
 		dup2(devnull, 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
+		/*
+		 * Only 0-2 go on: a program that leaves a daemon behind (tmux
+		 * starts its server) would keep a spare copy of a pipe's
+		 * write end open, and the reads below would never end.
+		 */
 		close(po[0]);
 		close(pe[0]);
+		if (po[1] > 2)
+			close(po[1]);
+		if (pe[1] > 2)
+			close(pe[1]);
+		if (devnull > 2)
+			close(devnull);
 		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
