@@ -47,7 +47,6 @@
 
 static char base[64];
 static pid_t owner;
-static int futex_ok;	/* futex_waitv works here (not under valgrind 3.19) */
 
 static void remove_base(void)
 {
@@ -158,19 +157,38 @@ static const char *new_root(void)
 }
 
 /*
- * Runs doctor with args (a shell fragment) on root, as the user that
- * as says (NOBODY or ""): the exit status; the text in *out.
+ * Runs doctor --root root with args (at most three words, space-separated)
+ * as the user that as says (NOBODY, through the shell, or "": directly,
+ * so that valgrind follows): the exit status; the text in *out.
  */
 static int doctor(char **out, const char *as, const char *root, const char *args)
 {
-	char *err;
-	int rc = t_sh(out, &err, "%s\"$SHMKIT\" doctor --root '%s' %s", as, root, args);
+	char words[64], *w[4] = { NULL }, *save = NULL, *err;
+	int rc, n = 0;
 
+	snprintf(words, sizeof(words), "%s", args);
+	for (char *t = strtok_r(words, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		T_ASSERT(n < 3);
+		w[n++] = t;
+	}
+	if (*as)
+		rc = t_sh(out, &err, "%s\"$SHMKIT\" doctor --root '%s' %s", as, root, args);
+	else
+		rc = t_cli(out, &err, "doctor", "--root", root, w[0], w[1], w[2], (char *)NULL);
 	/* under valgrind its notes of unknown calls come first; nothing of ours */
 	if (strstr(err, "shmkit:"))
 		t_fail(__FILE__, __LINE__, "doctor %s: %s", args, err);
 	free(err);
 	return rc;
+}
+
+/*
+ * Does the text say futex_waitv is missing? Not here, but under valgrind
+ * (3.19 lacks the call): that warning alone then makes the exit status 1.
+ */
+static int futex_missing(const char *out)
+{
+	return strstr(out, "\nwarn  futex-waitv ") != NULL;
 }
 
 /*
@@ -220,15 +238,23 @@ static void expect(const char *file, int line, const char *out, const char *chec
 static void json_true(const char *file, int line, const char *as, const char *root,
 		      const char *args, const char *filter)
 {
-	char f[96], *out, *err;
+	char f[96], json[80], *out, *err;
 
 	/* one file, in our directory, that any user may write */
 	snprintf(f, sizeof(f), "%s/json", base);
 	put_text(base, "json", "");
-	T_EQ(chmod(f, 0666), 0);
-	if (t_sh(&out, &err, "%s\"$SHMKIT\" doctor --json --root '%s' %s >%s; "
-		 "python3 -m json.tool %s >/dev/null && jq -e '%s' %s >/dev/null",
-		 as, root, args, f, f, filter, f) != 0)
+	T_ASSERT(chmod(f, 0666) == 0);
+	if (*as) {
+		T_ASSERT(t_sh(NULL, NULL, "%s\"$SHMKIT\" doctor --json --root '%s' %s >%s", as,
+			      root, args, f) <= 1);
+	} else {
+		snprintf(json, sizeof(json), "--json %s", args);
+		doctor(&out, "", root, json);
+		put_text(base, "json", out);
+		free(out);
+	}
+	if (t_sh(&out, &err, "python3 -m json.tool %s >/dev/null && jq -e '%s' %s >/dev/null",
+		 f, filter, f) != 0)
 		t_fail(file, line, "doctor --json %s: '%s' not true: %s%s", args, filter, out, err);
 	free(out);
 	free(err);
@@ -250,10 +276,9 @@ static void check_clean(void)
 	EXPECT(out, "orphans", "ok", "none among 0 segments");
 	EXPECT(out, "removing", "ok", "none among 0 segments");
 	EXPECT(out, "world-writable", "ok", "none among 0 segments");
-	futex_ok = !strstr(out, "warn  futex-waitv");
-	/* info and skip do not count: exit 0 (valgrind has no futex_waitv) */
-	T_EQ(rc, futex_ok ? 0 : 1);
-	T_STR_CONTAINS(out, futex_ok ? "\n0 fail, 0 warn, " : "\n0 fail, 1 warn, ");
+	/* info and skip do not count: exit 0 */
+	T_EQ(rc, futex_missing(out));
+	T_STR_CONTAINS(out, futex_missing(out) ? "\n0 fail, 1 warn, " : "\n0 fail, 0 warn, ");
 	free(out);
 	JSON_TRUE("", root, "",
 		  "[.checks[].name] == [\"limits\", \"removeipc\", \"ipc-namespace\", "
@@ -268,13 +293,15 @@ static void check_limits(void)
 {
 	const char *root = new_root();
 	char *out;
+	int rc;
 
 	/* --need beyond shmmax */
 	T_EQ(doctor(&out, "", root, "--need 2G"), 1);
 	EXPECT(out, "limits", "fail", "--need 2 GiB: more than shmmax",
 	       "fix: sysctl -w kernel.shmmax=2147483648");
 	free(out);
-	T_EQ(doctor(&out, "", root, "--need 4K"), futex_ok ? 0 : 1);
+	rc = doctor(&out, "", root, "--need 4K");
+	T_EQ(rc, futex_missing(out));
 	EXPECT(out, "limits", "ok", "--need 4 KiB fits");
 	free(out);
 	JSON_TRUE("", root, "--need 2G", ".ok == false and .checks[0].status == \"fail\" and "
@@ -304,7 +331,8 @@ static void check_limits(void)
 	       "kernel.shmall=20");
 	free(out);
 	put_text(root, "proc/sys/kernel/shmall", "1000\n");
-	T_EQ(doctor(&out, "", root, "--need 8K"), futex_ok ? 0 : 1);
+	rc = doctor(&out, "", root, "--need 8K");
+	T_EQ(rc, futex_missing(out));
 	EXPECT(out, "limits", "ok", "--need 8 KiB fits");
 	free(out);
 
@@ -320,11 +348,13 @@ static void check_limits(void)
 		row(text, sizeof(text), 2, 4096);
 		put(root, "proc/sysvipc/shm", text, strlen(text));
 	}
-	T_EQ(doctor(&out, "", root, ""), futex_ok ? 0 : 1);
+	rc = doctor(&out, "", root, "");
+	T_EQ(rc, futex_missing(out));
 	EXPECT(out, "limits", "ok", "in use: 1 segments, 1 pages");
 	free(out);
 	put_text(root, "proc/sys/kernel/shmmax", "\x1b[31mlots\n");
-	T_EQ(doctor(&out, "", root, "--need 1G"), futex_ok ? 0 : 1);
+	rc = doctor(&out, "", root, "--need 1G");
+	T_EQ(rc, futex_missing(out));
 	EXPECT(out, "limits", "skip", "/proc/sys/kernel/shmmax: '\\x1b[31mlots",
 	       "is not a number");
 	free(out);
@@ -334,7 +364,8 @@ static void check_limits(void)
 	drop(root, "proc/sys/kernel/shmmax");
 	T_EQ(t_sh(NULL, NULL, "mkfifo '%s/proc/sys/kernel/shmmax'", root), 0);
 	drop(root, "proc/sysvipc/shm");
-	T_EQ(doctor(&out, "", root, ""), futex_ok ? 0 : 1);
+	rc = doctor(&out, "", root, "");
+	T_EQ(rc, futex_missing(out));
 	EXPECT(out, "limits", "skip", "shmmax: not a regular file");
 	EXPECT(out, "proc-files", "info", "/proc/sysvipc/shm: No such file",
 	       "shmctl(SHM_STAT)");
@@ -345,7 +376,7 @@ static void check_limits(void)
 #define NOBODY_SEES(root, status, ...) do { char *o_; \
 	int rc_ = doctor(&o_, NOBODY, root, ""); \
 	EXPECT(o_, "removeipc", status, __VA_ARGS__); \
-	T_EQ(rc_, !strcmp(status, "warn") || !futex_ok); free(o_); } while (0)
+	T_EQ(rc_, !strcmp(status, "warn") || futex_missing(o_)); free(o_); } while (0)
 
 static void check_removeipc(void)
 {
