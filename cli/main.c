@@ -15,6 +15,7 @@ static const struct {
 	{ "top", cmd_top, "watch every segment live: rates, fill, lag, who" },
 	{ "rm", cmd_rm, "remove segments" },
 	{ "gc", cmd_gc, "remove orphaned segments" },
+	{ "doctor", cmd_doctor, "check this machine for what makes shared memory fail" },
 	{ "send", cmd_send, "standard input into a channel" },
 	{ "recv", cmd_recv, "a channel onto standard output" },
 	{ "pub", cmd_pub, "standard input onto a topic, for many readers" },
@@ -33,7 +34,7 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n"
 		"A segment is named by its shmid, or by one of:\n"

@@ -46,6 +46,9 @@ _shmkit()
 	-p|--path|--plot|--save)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
+	--root)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return 0 ;;
 	--policy)
 		COMPREPLY=($(compgen -W 'block overwrite' -- "$cur"))
 		return 0 ;;

@@ -1,7 +1,7 @@
 /*
  * The bash completion (completions/shmkit.bash), sourced into a real bash:
- * subcommands, each subcommand's options and the values of --policy and
- * --from, and names from 'shmkit ls --json' after -n and for send, recv,
+ * subcommands, each subcommand's options, the values of --policy and
+ * --from, directories after doctor --root, and names from 'shmkit ls --json' after -n and for send, recv,
  * pub and sub.
  */
 #include <stdio.h>
@@ -83,6 +83,11 @@ int main(void)
 	expect("pub --policy ", "overwrite");
 	expect("sub --from ", "oldest");
 	expect_not("sub -", "--keep");
+	expect("doc", "doctor");
+	expect("doctor --n", "--need");
+	expect("doctor -", "--root");
+	expect("doctor --root /et", "/etc");
+	expect_not("doctor --root /etc/host", "/etc/hostname");
 	/* names: a channel made now shows up after -n and for recv */
 	t_name(name, sizeof(name), "compl");
 	T_OK(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
