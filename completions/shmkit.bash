@@ -39,6 +39,20 @@ _shmkit()
 		return 0
 	fi
 
+	# top's -n is a count, and its -m takes a name (a pattern)
+	if [[ $cmd == top ]]; then
+		case $prev in
+		-n|--count|-i|--interval)
+			return 0 ;;
+		-s|--sort)
+			COMPREPLY=($(compgen -W 'msgs bytes fill lag name' -- "$cur"))
+			return 0 ;;
+		-m|--match)
+			COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur"))
+			return 0 ;;
+		esac
+	fi
+
 	case $prev in
 	-n|--name)
 		COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur"))

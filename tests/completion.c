@@ -1,8 +1,9 @@
 /*
  * The bash completion (completions/shmkit.bash), sourced into a real bash:
- * subcommands, each subcommand's options, the values of --policy and
- * --from, directories after doctor --root, and names from 'shmkit ls --json' after -n and for send, recv,
- * pub and sub.
+ * subcommands, each subcommand's options, the values of --policy, --from
+ * and top --sort, directories after doctor --root, and names from
+ * 'shmkit ls --json' after -n (but not top's -n, a count), top -m, and for
+ * send, recv, pub and sub.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,10 @@ int main(void)
 	expect("doctor -", "--root");
 	expect("doctor --root /et", "/etc");
 	expect_not("doctor --root /etc/host", "/etc/hostname");
+	expect("to", "top");
+	expect("top --so", "--sort");
+	expect("top --sort ", "fill");
+	expect("top -s n", "name");
 	/* names: a channel made now shows up after -n and for recv */
 	t_name(name, sizeof(name), "compl");
 	T_OK(shmkit_chan_create(name, 4096, SHMKIT_MODE_DEFAULT, 0));
@@ -97,6 +102,10 @@ int main(void)
 
 		snprintf(line, sizeof(line), "recv %s", prefix);
 		expect(line, name);
+		snprintf(line, sizeof(line), "top -m %s", prefix);
+		expect(line, name);
+		snprintf(line, sizeof(line), "top -n %s", prefix);
+		expect_not(line, name);
 		snprintf(line, sizeof(line), "stat -n %s", prefix);
 		expect(line, name);
 		snprintf(line, sizeof(line), "send --stats %s", prefix);

@@ -4,7 +4,7 @@
  * with no groff warning, shmkit(1) documents every long option that each
  * command's --help lists, and its JSON section names every field that
  * ls --json, stat --json (of a channel, a topic, an inbox and a service)
- * bench --json and doctor --json print.
+ * bench --json, doctor --json and top --json print.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -202,7 +202,7 @@ static void json_documented(const char *man)
 {
 	const char *text = t_tmpfile("man1"), *ls = t_tmpfile("ls"), *st = t_tmpfile("stat"),
 		   *bench = t_tmpfile("bench"), *kinds = t_tmpfile("kinds"),
-		   *doctor = t_tmpfile("doctor");
+		   *doctor = t_tmpfile("doctor"), *top = t_tmpfile("top");
 	struct shmkit_topic_params tp = { .max_msg = 64, .slots = 4, .max_subs = 1,
 					  .policy = SHMKIT_TOPIC_BLOCK };
 	char name[64], topic[64], inbox[64], service[64], *out, *err;
@@ -248,9 +248,12 @@ static void json_documented(const char *man)
 	/* exit 1 if something here needs attention: the JSON is what counts */
 	T_ASSERT(t_sh(&out, &err, "\"$SHMKIT\" doctor --json >%s", doctor) <= 1);
 	free(out), free(err);
+	/* one refresh (one line) of every kind, with its members */
+	T_EQ(t_sh(&out, &err, "\"$SHMKIT\" top -n 1 -i 0.05 --json >%s", top), 0);
+	free(out), free(err);
 
 	if (t_sh(&out, &err,
-		 "python3 - %s %s %s %s %s %s <<'EOF'\n"
+		 "python3 - %s %s %s %s %s %s %s <<'EOF'\n"
 		 "import json, re, sys\n"
 		 "text = open(sys.argv[1]).read()\n"
 		 "start = text.find('\\nJSON\\n')\n"
@@ -267,19 +270,21 @@ static void json_documented(const char *man)
 		 "        for x in v:\n"
 		 "            walk(x, path + '[]', found)\n"
 		 "found = {}\n"
-		 "for label, f in zip(('ls', 'stat', 'bench', 'stat', 'doctor'), sys.argv[2:]):\n"
+		 "for label, f in zip(('ls', 'stat', 'bench', 'stat', 'doctor', 'top'), sys.argv[2:]):\n"
 		 "    walk(json.load(open(f)), label, found)\n"
 		 "for k in ('channel_info', 'producer_pid', 'pid', 'comm', 'stream',\n"
 		 "          'syscalls_per_1000', 'other_cpu', 'latency', 'mean_ns', 'sampled_p99_ns',\n"
 		 "          'memcpy', 'comparisons', 'clock_ns', 'producer_yields', 'consumer_wait_ns',\n"
 		 "          'line_ns', 'moved', 'line_floor_ns', 'topic_info', 'subscribers',\n"
 		 "          'inbox_info', 'lanes', 'replies_read', 'checks', 'details',\n"
-		 "          'remove_ipc', 'container_marker', 'maps_unreadable'):\n"
+		 "          'remove_ipc', 'container_marker', 'maps_unreadable',\n"
+		 "          'interval_s', 'read_ms', 'msgs_per_s', 'members', 'sides', 'role',\n"
+		 "          'attached_partial', 'lost_per_s', 'number'):\n"
 		 "    assert k in found, 'the commands did not print ' + k\n"
 		 "missing = sorted(p for k, p in found.items() if k not in words)\n"
 		 "assert not missing, 'not in the JSON section of shmkit(1): ' + ', '.join(missing)\n"
 		 "print(len(found), 'fields')\n"
-		 "EOF", text, ls, st, bench, kinds, doctor) != 0)
+		 "EOF", text, ls, st, bench, kinds, doctor, top) != 0)
 		t_fail(__FILE__, __LINE__, "%s%s", out, err);
 	free(out), free(err);
 
