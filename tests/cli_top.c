@@ -35,12 +35,24 @@
 static char chan[64], topic[64], inbox[64];
 static struct t_stream cs, ts, is;
 
-/* `shmkit top ARGS...` (a shell snippet's words) into *out; must succeed. */
+/*
+ * `shmkit top ARGS`, the words of args split at blanks, run straight (not
+ * through a shell, so that valgrind follows it); must succeed. Returns
+ * its output.
+ */
 static char *top(const char *args)
 {
-	char *out, *err;
+	char words[256], *argv[16], *save = NULL, *out, *err;
+	int n = 0;
 
-	if (t_sh(&out, &err, "\"$SHMKIT\" top %s", args) != 0 || err[0])
+	snprintf(words, sizeof(words), "%s", args);
+	argv[n++] = getenv("SHMKIT");
+	argv[n++] = "top";
+	for (char *w = strtok_r(words, " ", &save); w && n < 15; w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	argv[n] = NULL;
+	T_ASSERT(argv[0]);
+	if (t_run(argv, &out, &err) != 0 || err[0])
 		t_fail(__FILE__, __LINE__, "shmkit top %s: %s", args, err);
 	free(err);
 	return out;
@@ -134,7 +146,7 @@ static void json_form(int plain_shmid, pid_t holder)
 		 ".name == null and any(.attached[]; .pid == %d))", plain_shmid, (int)holder);
 	JQ_ALL(out, filter);
 	free(out);
-	snprintf(args, sizeof(args), "-n 1 -i 0.1 --json --no-members -m '%s'", topic);
+	snprintf(args, sizeof(args), "-n 1 -i 0.1 --json --no-members -m %s", topic);
 	out = top(args);
 	JQ_ALL(out, ".count == 1 and .segments[0].name == $tp and (.segments[0] | has(\"members\") | not)");
 	free(out);
@@ -177,7 +189,7 @@ static void match_and_sort(void)
 	const char *first = strcmp(chan, topic) < 0 ? chan : topic;
 	const char *second = first == chan ? topic : chan;
 
-	snprintf(args, sizeof(args), "-n 1 -i 0.1 --no-members -m '%s'", chan);
+	snprintf(args, sizeof(args), "-n 1 -i 0.1 --no-members -m %s", chan);
 	out = top(args);
 	T_EQ(lines_with(out, chan), 2);		/* the header's "match:" and its row */
 	T_EQ(lines_with(out, topic), 0);
