@@ -2,10 +2,11 @@
  * shmkit top: one refresh, read into items (cli/top.h), and the rates
  * between two refreshes of the same segment.
  *
- * The reads are the library's looks (shmkit_seg_list and the kind's
- * info call), as ls and stat make them: a read-only attach for a moment,
- * no write into the segment, no lock; a channel under watch runs as fast
- * as one that is not. What a refresh costs is timed (read_ns) and shown.
+ * The reads are the library's looks, as ls and stat make them: a
+ * read-only attach for a moment, no write into the segment, no lock; a
+ * channel under watch runs as fast as one that is not. One look a
+ * segment: the list's, in which the counters are read too (src/watch.h).
+ * What a refresh costs is timed (read_ns) and shown.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "cli.h"
 #include "top.h"
+#include "watch.h"
 
 /* Scratch for the members of one segment: up to 1,024 of either kind. */
 static struct shmkit_topic_sub_info sub_buf[SHMKIT_TOPIC_MAX_SUBS_SHOWN];
@@ -24,12 +26,12 @@ static void side(struct top_item *it, const char *role, pid_t pid, int alive)
 	it->side[it->nsides++] = (struct top_side){ role, pid, pid && alive };
 }
 
-static int read_channel(struct top_entry *e)
+static int read_channel(struct top_entry *e, void *base)
 {
 	struct shmkit_chan_info c;
 	struct top_item *it = &e->item;
 
-	if (shmkit_chan_info(e->seg.shmid, &c) < 0)
+	if (__shmkit_chan_info_at(e->seg.shmid, base, &c) < 0)
 		return -1;
 	it->kind = TOP_CHANNEL;
 	it->msgs = c.sent_msgs;
@@ -55,13 +57,13 @@ static uint64_t sub_ident(const struct shmkit_topic_sub_info *subs, size_t k)
 	return (uint64_t)(uint32_t)subs[k].pid << 32 | rank;
 }
 
-static int read_topic(struct top_entry *e)
+static int read_topic(struct top_entry *e, void *base)
 {
 	struct shmkit_topic_info t;
 	struct top_item *it = &e->item;
 	size_t n;
 
-	if (shmkit_topic_info(e->seg.shmid, &t, sub_buf, SHMKIT_TOPIC_MAX_SUBS_SHOWN) < 0)
+	if (__shmkit_topic_info_at(e->seg.shmid, base, &t, sub_buf, SHMKIT_TOPIC_MAX_SUBS_SHOWN) < 0)
 		return -1;
 	n = t.nsubs < SHMKIT_TOPIC_MAX_SUBS_SHOWN ? t.nsubs : SHMKIT_TOPIC_MAX_SUBS_SHOWN;
 	it->kind = TOP_TOPIC;
@@ -102,13 +104,13 @@ static int read_topic(struct top_entry *e)
 	return 0;
 }
 
-static int read_inbox(struct top_entry *e)
+static int read_inbox(struct top_entry *e, void *base)
 {
 	struct shmkit_inbox_info ib;
 	struct top_item *it = &e->item;
 	size_t n;
 
-	if (shmkit_inbox_info(e->seg.shmid, &ib, lane_buf, SHMKIT_INBOX_LANES_SHOWN) < 0)
+	if (__shmkit_inbox_info_at(e->seg.shmid, base, &ib, lane_buf, SHMKIT_INBOX_LANES_SHOWN) < 0)
 		return -1;
 	n = ib.listed < SHMKIT_INBOX_LANES_SHOWN ? ib.listed : SHMKIT_INBOX_LANES_SHOWN;
 	it->kind = ib.replies ? TOP_SERVICE : TOP_INBOX;
@@ -146,32 +148,59 @@ static int read_inbox(struct top_entry *e)
 }
 
 /*
- * Reads what the segment holds into e; a segment whose counters cannot
- * be read (not ours to read, or gone since it was listed) stays a plain
- * one: top shows what it can.
+ * Reads what the segment holds into e, from base (its look's mapping); a
+ * segment whose counters cannot be read (not ours to read, or gone
+ * since it was listed) stays a plain one: top shows what it can.
  */
-static int read_entry(struct top_entry *e)
+static int read_entry(struct top_entry *e, void *base)
 {
-	int r = 0;
+	int r = -1;
 
-	e->item.kind = TOP_SEGMENT;
-	e->item.ident = (uint64_t)(uint32_t)e->seg.shmid;
 	if (e->seg.flags & SHMKIT_INFO_CHANNEL)
-		r = read_channel(e);
+		r = read_channel(e, base);
 	else if (e->seg.flags & SHMKIT_INFO_TOPIC)
-		r = read_topic(e);
+		r = read_topic(e, base);
 	else if (e->seg.flags & SHMKIT_INFO_INBOX)
-		r = read_inbox(e);
+		r = read_inbox(e, base);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {	/* half read: back to plain */
 		free(e->members);
-		e->members = NULL;
-		e->nmembers = 0;
-		memset(&e->item, 0, sizeof(e->item));
-		e->item.kind = TOP_SEGMENT;
+		memset(e, 0, sizeof(*e));
 	}
 	return 0;
+}
+
+/* What the list's looks read into, entry k for the k-th segment. */
+struct reading {
+	struct top_entry *entries;
+	size_t cap;
+	int err;
+};
+
+/* In the look at the k-th segment (src/watch.h): its counters. */
+static void read_in_look(size_t k, const struct shmkit_seg_info *info, void *base, void *arg)
+{
+	struct reading *rd = arg;
+	struct top_entry *grown;
+	size_t cap;
+	int err;
+
+	if (rd->err)
+		return;
+	if (k >= rd->cap) {
+		cap = k + 1 > 2 * rd->cap ? k + 1 : 2 * rd->cap;
+		if (!(grown = realloc(rd->entries, cap * sizeof(*grown)))) {
+			rd->err = -ENOMEM;
+			return;
+		}
+		memset(grown + rd->cap, 0, (cap - rd->cap) * sizeof(*grown));
+		rd->entries = grown;
+		rd->cap = cap;
+	}
+	rd->entries[k].seg = *info;
+	if ((err = read_entry(&rd->entries[k], base)) < 0)
+		rd->err = err;
 }
 
 /* The per-second change of a counter, if it only grew. */
@@ -235,27 +264,36 @@ static void rate_entry(struct top_entry *e, const struct top_entry *p, double dt
 
 int top_read(struct top_snap *s, const struct top_snap *prev)
 {
+	struct reading rd = { NULL, 0, 0 };
 	struct shmkit_seg_info *list = NULL;
-	int n, err;
+	struct top_entry *grown;
+	int n;
 
 	memset(s, 0, sizeof(*s));
 	s->when_ns = clock_ns();
 	s->wall = (int64_t)time(NULL);
-	n = shmkit_seg_list(&list);
-	if (n < 0)
-		return n;
-	if (n && !(s->entries = calloc((size_t)n, sizeof(*s->entries)))) {
+	n = __shmkit_seg_list_watch(&list, read_in_look, &rd);
+	s->entries = rd.entries;
+	s->n = rd.cap;		/* for top_snap_free, until the list's own count */
+	if (n < 0 || rd.err < 0) {
 		shmkit_free(list);
-		return -ENOMEM;
+		top_snap_free(s);
+		return n < 0 ? n : rd.err;
+	}
+	/* segments without a shmkit header had no call: plain entries */
+	if ((size_t)n > rd.cap) {
+		if (!(grown = realloc(s->entries, (size_t)n * sizeof(*grown)))) {
+			shmkit_free(list);
+			top_snap_free(s);
+			return -ENOMEM;
+		}
+		memset(grown + rd.cap, 0, ((size_t)n - rd.cap) * sizeof(*grown));
+		s->entries = grown;
 	}
 	s->n = (size_t)n;
 	for (int k = 0; k < n; k++) {
-		s->entries[k].seg = list[k];
-		if ((err = read_entry(&s->entries[k])) < 0) {
-			shmkit_free(list);
-			top_snap_free(s);
-			return err;
-		}
+		s->entries[k].seg = list[k];	/* with its state, judged after the look */
+		s->entries[k].item.ident = (uint64_t)(uint32_t)list[k].shmid;
 	}
 	shmkit_free(list);
 	s->nprocs = shmkit_seg_procs(-1, &s->procs, &s->partial);
@@ -269,7 +307,6 @@ int top_read(struct top_snap *s, const struct top_snap *prev)
 		size_t at = 0;
 
 		s->since_s = dt;
-
 		for (size_t k = 0; k < s->n; k++) {
 			const struct top_entry *p = find_prev(prev, &s->entries[k], &at);
 

@@ -91,6 +91,7 @@
 #include "shmkit.h"
 #include "util.h"
 #include "waitset.h"
+#include "watch.h"
 
 /*
  * Spin at least this long before sleeping. A sleep and its wake-up cost
@@ -1331,31 +1332,20 @@ int __shmkit_chan_pending(int shmid, void *base, uint64_t data_size)
 	       waits_for_consumer(chan_hdr_of(base));
 }
 
-SHMKIT_EXPORT
-int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
+int __shmkit_chan_info_at(int shmid, void *base, struct shmkit_chan_info *info)
 {
 	struct __shmkit_chan_hdr *h;
 	struct __shmkit_hdr_view view;
-	struct __shmkit_look lk;
 	uint64_t owner, tail, head, cap;
 	int64_t checked;
 	int err;
 
-	if (!info)
-		return -EINVAL;
-	/* a look, not an attach: asking must not make us the last user */
-	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
-		return err;
-	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0) {
-		__shmkit_look_end(shmid, &lk);
+	if ((err = __shmkit_seg_header(shmid, base, &view)) < 0)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTCHAN : err;
-	}
-	if ((checked = check_layout(shmid, lk.base, view.data_size)) < 0) {
-		__shmkit_look_end(shmid, &lk);
+	if ((checked = check_layout(shmid, base, view.data_size)) < 0)
 		return (int)checked;
-	}
 	cap = (uint64_t)checked;
-	h = chan_hdr_of(lk.base);
+	h = chan_hdr_of(base);
 	memset(info, 0, sizeof(*info));
 	info->capacity = cap;
 	info->max_msg = cap / 2;
@@ -1384,6 +1374,21 @@ int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
 	info->prod_aborted = shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_PROD].closed) ==
 			     CLOSED_ABORTED;
 	info->cons_closed = !!shmkit_load_relaxed(&h->cold[__SHMKIT_SIDE_CONS].closed);
-	__shmkit_look_end(shmid, &lk);
 	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_info(int shmid, struct shmkit_chan_info *info)
+{
+	struct __shmkit_look lk;
+	int err;
+
+	if (!info)
+		return -EINVAL;
+	/* a look, not an attach: asking must not make us the last user */
+	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
+		return err;
+	err = __shmkit_chan_info_at(shmid, lk.base, info);
+	__shmkit_look_end(shmid, &lk);
+	return err;
 }

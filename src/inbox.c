@@ -29,6 +29,7 @@
 #include "shmkit.h"
 #include "util.h"
 #include "waitset.h"
+#include "watch.h"
 
 struct shmkit_inbox {
 	struct shmkit_map map;
@@ -618,29 +619,20 @@ static uint64_t service_headers(uint64_t bytes, uint64_t msgs)
 	return msgs > bytes / SHMKIT_SERVICE_HDR ? bytes : msgs * SHMKIT_SERVICE_HDR;
 }
 
-SHMKIT_EXPORT
-int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
-		      struct shmkit_inbox_lane_info *lanes, size_t cap)
+int __shmkit_inbox_info_at(int shmid, void *base, struct shmkit_inbox_info *info,
+			   struct shmkit_inbox_lane_info *lanes, size_t cap)
 {
 	struct __shmkit_hdr_view view;
-	struct __shmkit_look lk;
 	struct __shmkit_inbox_shape sh;
 	struct __shmkit_inbox_hdr *h;
 	uint64_t owner;
 	size_t k = 0;
 	int err;
 
-	if (!info || (!lanes && cap))
-		return -EINVAL;
-	/* a look, not an attach: asking must not make us the last user */
-	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
-		return err;
-	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0 ||
-	    (err = check_layout(shmid, lk.base, view.data_size, &sh)) < 0) {
-		__shmkit_look_end(shmid, &lk);
+	if ((err = __shmkit_seg_header(shmid, base, &view)) < 0 ||
+	    (err = check_layout(shmid, base, view.data_size, &sh)) < 0)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTINBOX : err;
-	}
-	h = inbox_hdr_of(lk.base);
+	h = inbox_hdr_of(base);
 	memset(info, 0, sizeof(*info));
 	info->lanes = sh.lanes;
 	info->lane_capacity = sh.lane_cap;
@@ -653,7 +645,7 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 	info->cons_closed = !!shmkit_load_relaxed(&h->closed);
 	info->cons_sleeps = shmkit_load_relaxed(&h->sleeps);
 	for (uint32_t i = 0; i < sh.lanes; i++) {
-		struct __shmkit_chan_hdr *l = lane_hdr(lk.base, &sh, i);
+		struct __shmkit_chan_hdr *l = lane_hdr(base, &sh, i);
 		struct shmkit_inbox_lane_info li = { .lane = i };
 		uint64_t tail = shmkit_load_acquire(&l->hot[0].pos);
 		uint64_t head = shmkit_load_acquire(&l->hot[1].pos);
@@ -670,14 +662,14 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		li.wakes = shmkit_load_relaxed(&l->cold[0].wakes);
 		if (info->replies) {
 			/* the reply ring: the server is its producer, the client its consumer */
-			struct __shmkit_chan_hdr *r = __shmkit_inbox_lane(lk.base, &sh, i, 1);
+			struct __shmkit_chan_hdr *r = __shmkit_inbox_lane(base, &sh, i, 1);
 			uint64_t rtail = shmkit_load_acquire(&r->hot[0].pos);
 			uint64_t rhead = shmkit_load_acquire(&r->hot[1].pos);
 
 			li.replies_used = rtail - rhead <= sh.lane_cap ? rtail - rhead : 0;
 			li.replies_sent = shmkit_load_relaxed(&r->hot[0].msgs);
 			li.replies_read = shmkit_load_relaxed(&r->hot[1].msgs);
-			li.epoch = (uint32_t)shmkit_load_relaxed(lane_epoch(lk.base, &sh, i));
+			li.epoch = (uint32_t)shmkit_load_relaxed(lane_epoch(base, &sh, i));
 			/* the bytes a client sent, not the library's headers */
 			li.sent_bytes -= service_headers(li.sent_bytes, li.sent_msgs);
 			li.recv_bytes -= service_headers(li.recv_bytes, li.recv_msgs);
@@ -695,6 +687,22 @@ int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
 		k++;
 	}
 	info->listed = (uint32_t)k;
-	__shmkit_look_end(shmid, &lk);
 	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_inbox_info(int shmid, struct shmkit_inbox_info *info,
+		      struct shmkit_inbox_lane_info *lanes, size_t cap)
+{
+	struct __shmkit_look lk;
+	int err;
+
+	if (!info || (!lanes && cap))
+		return -EINVAL;
+	/* a look, not an attach: asking must not make us the last user */
+	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
+		return err;
+	err = __shmkit_inbox_info_at(shmid, lk.base, info, lanes, cap);
+	__shmkit_look_end(shmid, &lk);
+	return err;
 }

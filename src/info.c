@@ -19,6 +19,7 @@
 #include "shmkit.h"
 #include "sys.h"
 #include "util.h"
+#include "watch.h"
 
 /* The kernel keeps SHM_DEST and SHM_LOCKED in the mode word. */
 static void set_mode(struct shmkit_seg_info *info, unsigned raw)
@@ -55,7 +56,14 @@ static void from_ds(struct shmkit_seg_info *info, int shmid, const struct shmid_
  * and last user, and the state. A segment we may not read keeps its
  * kernel record and says so.
  */
-static void complete(struct shmkit_seg_info *info)
+/* The reader called in each look of a list (src/watch.h), if any. */
+struct watcher {
+	__shmkit_watch_fn *fn;
+	void *arg;
+	size_t k;
+};
+
+static void complete(struct shmkit_seg_info *info, const struct watcher *w)
 {
 	struct __shmkit_hdr_view view = { 0 };
 	struct __shmkit_last_use use = { info->lpid, info->atime, info->dtime, info->ctime };
@@ -92,6 +100,8 @@ static void complete(struct shmkit_seg_info *info)
 			}
 			info->data_size = view.data_size;
 			memcpy(info->name, view.name, sizeof(info->name));
+			if (w && w->fn)
+				w->fn(w->k, info, lk.base, w->arg);
 		}
 		__shmkit_look_end(info->shmid, &lk);
 	}
@@ -139,7 +149,7 @@ int shmkit_seg_stat(int shmid, struct shmkit_seg_info *info)
 	if ((err = __shmkit_shmctl(shmid, IPC_STAT, &ds)) < 0)
 		return err;
 	from_ds(info, shmid, &ds);
-	complete(info);
+	complete(info, NULL);
 	return 0;
 }
 
@@ -266,8 +276,10 @@ static void prune_notes(const struct list *l)
 	free(ids);
 }
 
-int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out)
+int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out, __shmkit_watch_fn *fn,
+			   void *arg)
 {
+	struct watcher w = { fn, arg, 0 };
 	struct list l = { 0 };
 	size_t i;
 	int err;
@@ -277,22 +289,29 @@ int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out)
 		free(l.items);
 		return err;
 	}
-	for (i = 0; i < l.count; i++)
-		complete(&l.items[i]);
+	for (i = 0; i < l.count; i++) {
+		w.k = i;
+		complete(&l.items[i], &w);
+	}
 	prune_notes(&l);
 	*out = l.items;
 	return (int)l.count;
 }
 
-SHMKIT_EXPORT
-int shmkit_seg_list(struct shmkit_seg_info **out)
+int __shmkit_seg_list_watch(struct shmkit_seg_info **out, __shmkit_watch_fn *fn, void *arg)
 {
 	int n;
 
 	if (!out)
 		return -EINVAL;
-	n = __shmkit_seg_list_from(SHMKIT_LIST_PROC, out);
+	n = __shmkit_seg_list_from(SHMKIT_LIST_PROC, out, fn, arg);
 	if (n == -ENOENT || n == -EACCES)
-		n = __shmkit_seg_list_from(SHMKIT_LIST_SHMCTL, out);
+		n = __shmkit_seg_list_from(SHMKIT_LIST_SHMCTL, out, fn, arg);
 	return n;
+}
+
+SHMKIT_EXPORT
+int shmkit_seg_list(struct shmkit_seg_info **out)
+{
+	return __shmkit_seg_list_watch(out, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include "topic.h"
 #include "util.h"
 #include "waitset.h"
+#include "watch.h"
 
 #define SPIN_NS 100000			/* spin this long before sleeping (unless set_spin) */
 #define SLICE_NS 20000000		/* a sleep's longest slice: see dead peers */
@@ -294,12 +295,10 @@ int __shmkit_topic_pending(int shmid, void *base, uint64_t data_size)
 	       shmkit_load_acquire(&t.hdr->published) > 0;
 }
 
-SHMKIT_EXPORT
-int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
-		      struct shmkit_topic_sub_info *subs, size_t cap)
+int __shmkit_topic_info_at(int shmid, void *base, struct shmkit_topic_info *info,
+			   struct shmkit_topic_sub_info *subs, size_t cap)
 {
 	struct __shmkit_hdr_view view;
-	struct __shmkit_look lk;
 	struct topic_view t;
 	struct __shmkit_topic_hdr *h;
 	uint64_t owner;
@@ -307,16 +306,9 @@ int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 	size_t n = 0;
 	int err;
 
-	if (!info || (!subs && cap))
-		return -EINVAL;
-	/* a look, not an attach: asking must not make us the last user */
-	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
-		return err;
-	if ((err = __shmkit_seg_header(shmid, lk.base, &view)) < 0 ||
-	    (err = check_layout(shmid, lk.base, view.data_size, &t)) < 0) {
-		__shmkit_look_end(shmid, &lk);
+	if ((err = __shmkit_seg_header(shmid, base, &view)) < 0 ||
+	    (err = check_layout(shmid, base, view.data_size, &t)) < 0)
 		return err == -SHMKIT_EFOREIGN ? -SHMKIT_ENOTTOPIC : err;
-	}
 	h = t.hdr;
 	memset(info, 0, sizeof(*info));
 	info->slots = t.nslots;
@@ -360,8 +352,24 @@ int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
 		o->wait_ns = shmkit_load_relaxed(&e->wait_ns);
 	}
 	info->nsubs = (uint32_t)n;
-	__shmkit_look_end(shmid, &lk);
 	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_topic_info(int shmid, struct shmkit_topic_info *info,
+		      struct shmkit_topic_sub_info *subs, size_t cap)
+{
+	struct __shmkit_look lk;
+	int err;
+
+	if (!info || (!subs && cap))
+		return -EINVAL;
+	/* a look, not an attach: asking must not make us the last user */
+	if ((err = __shmkit_look_begin(shmid, &lk)) < 0)
+		return err;
+	err = __shmkit_topic_info_at(shmid, lk.base, info, subs, cap);
+	__shmkit_look_end(shmid, &lk);
+	return err;
 }
 
 void __shmkit_pub_slots(const struct shmkit_pub *p, const void **start, size_t *len)

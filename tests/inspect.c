@@ -42,7 +42,7 @@ static void list_matches_stat(void)
 	T_OK(ids[1]);
 	n1 = shmkit_seg_list(&proc);
 	T_OK(n1);
-	n2 = __shmkit_seg_list_from(SHMKIT_LIST_SHMCTL, &ctl);
+	n2 = __shmkit_seg_list_from(SHMKIT_LIST_SHMCTL, &ctl, NULL, NULL);
 	T_OK(n2);
 	for (k = 0; k < 2; k++) {
 		p = find(proc, n1, ids[k]);
