@@ -83,14 +83,14 @@ static void catch_signals(void)
 
 struct frame {
 	char *lines[SCREEN_LINES_MAX];
-	size_t n;
+	size_t n, max;		/* max: the window's rows (a tiny one cuts the header too) */
 };
 
 static void collect(const char *line, void *arg)
 {
 	struct frame *f = arg;
 
-	if (f->n < SCREEN_LINES_MAX && (f->lines[f->n] = strdup(line)))
+	if (f->n < f->max && (f->lines[f->n] = strdup(line)))
 		f->n++;
 }
 
@@ -107,7 +107,8 @@ static int draw(const struct top_snap *s, const struct top_view *v)
 	int r;
 
 	term_size(&cols, &rows);
-	top_lines(s, v, cols, rows < SCREEN_LINES_MAX ? rows : SCREEN_LINES_MAX, collect, &f);
+	f.max = rows < SCREEN_LINES_MAX ? rows : SCREEN_LINES_MAX;
+	top_lines(s, v, cols, f.max, collect, &f);
 	r = term_draw(f.lines, f.n);
 	for (size_t k = 0; k < f.n; k++)
 		free(f.lines[k]);
