@@ -238,10 +238,8 @@ static int run_screen(struct top_view *v, int count)
 		}
 		if (r < 0)
 			break;
-		next += (uint64_t)v->interval_ms * 1000000u;
-		if (next < clock_ns())	/* the read took longer than the interval */
-			next = clock_ns() + (uint64_t)v->interval_ms * 1000000u;
 		if (v->paused) {
+			next += (uint64_t)v->interval_ms * 1000000u;
 			done--;		/* a paused screen is not a refresh */
 			continue;
 		}
@@ -250,6 +248,8 @@ static int run_screen(struct top_view *v, int count)
 		top_snap_free(&prev);
 		if (err < 0)
 			goto failed;
+		/* from the read's start: a slow read delays the next one */
+		next = cur.when_ns + (uint64_t)v->interval_ms * 1000000u;
 	}
 	term_leave();
 	top_snap_free(&cur);
@@ -273,9 +273,13 @@ static int run_plain(const struct top_view *v, int count, int json)
 
 	if ((err = top_read(&cur, NULL)) < 0)
 		goto failed;
-	next = cur.when_ns;
 	while (!count || done < count) {
-		next += (uint64_t)v->interval_ms * 1000000u;
+		/*
+		 * An interval from the start of the last read: a read slower
+		 * than the interval delays the next, and never shortens the
+		 * span that its rates cover.
+		 */
+		next = cur.when_ns + (uint64_t)v->interval_ms * 1000000u;
 		for (uint64_t now = clock_ns(); now < next; now = clock_ns()) {
 			uint64_t ns = next - now;
 			struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
