@@ -13,6 +13,8 @@
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
 #   make CC=clang        build with clang (kept apart in build/clang)
+#   shmkit-bridge        built by make too where libnats is (pkg-config
+#                        libnats; Debian: apt-get install libnats-dev)
 #   make CC=aarch64-linux-gnu-gcc   build for aarch64 (in build/aarch64-linux-gnu-gcc)
 #   make check-aarch64   that build, then every test run here under qemu-user
 #                        (long streams scaled down; README: aarch64)
@@ -65,13 +67,34 @@ STATIC   := $(B)/libshmkit.a
 SHARED   := $(B)/libshmkit.so.$(VERSION)
 BIN      := $(B)/shmkit
 
-all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak
+# shmkit-bridge (bridge/): channels carried over NATS, a program of its
+# own so that neither the library nor the command needs libnats. Built
+# only where pkg-config finds libnats, for this machine (not for a cross
+# compiler, whose libnats pkg-config would not know); without it make
+# builds the rest and says so.
+NATS_OK  := $(if $(findstring linux-gnu-,$(CC)),,$(shell pkg-config --exists libnats 2>/dev/null && echo 1))
+BRIDGE_SRC := $(wildcard bridge/*.c)
+BRIDGE_OBJ := $(BRIDGE_SRC:%.c=$(B)/%.o)
+# the command's helpers it shares: messages, parsers, escaping, channels
+BRIDGE_CLI := $(B)/cli/util.o $(B)/cli/text.o $(B)/cli/fmt.o $(B)/cli/trust.o $(B)/cli/stream.o
+BRIDGE   := $(if $(NATS_OK),$(B)/shmkit-bridge)
+
+all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak $(if $(NATS_OK),$(BRIDGE),bridge-note)
+
+bridge-note:
+	@echo "  (shmkit-bridge left out: no libnats for pkg-config; apt-get install libnats-dev nats-server)"
+
+$(BRIDGE_OBJ): BASE += -Icli $(shell pkg-config --cflags libnats 2>/dev/null)
+
+$(B)/shmkit-bridge: $(BRIDGE_OBJ) $(BRIDGE_CLI) $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(BRIDGE_OBJ) $(BRIDGE_CLI) $(STATIC) \
+		$(shell pkg-config --libs libnats 2>/dev/null) -lpthread
 
 # common/ holds what the benchmark, the tests, the demo and the soak share
 # without the library: the payload scheme (common/payload.h).
 COMMON_H := $(wildcard common/*.h)
 
-$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h tests/*.h) $(COMMON_H) Makefile
+$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h bridge/*.h tests/*.h) $(COMMON_H) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -Icommon -c $< -o $@
 
@@ -249,7 +272,8 @@ $(B)/shmkit.pc: shmkit.pc.in VERSION Makefile
 INSTALLED := $(D)$(INCLUDEDIR)/shmkit.h $(D)$(LIBDIR)/libshmkit.a \
 	$(D)$(LIBDIR)/libshmkit.so.$(VERSION) $(D)$(LIBDIR)/$(SONAME) \
 	$(D)$(LIBDIR)/libshmkit.so $(D)$(PCDIR)/shmkit.pc $(D)$(BINDIR)/shmkit \
-	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%)
+	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%) \
+	$(if $(BRIDGE),$(D)$(BINDIR)/shmkit-bridge)
 
 install: all $(B)/shmkit.pc
 	install -d $(D)$(INCLUDEDIR) $(D)$(LIBDIR) $(D)$(PCDIR) $(D)$(BINDIR) $(D)$(COMPDIR)
@@ -260,6 +284,7 @@ install: all $(B)/shmkit.pc
 	ln -sf $(SONAME) $(D)$(LIBDIR)/libshmkit.so
 	install -m 644 $(B)/shmkit.pc $(D)$(PCDIR)/shmkit.pc
 	install -m 755 $(BIN) $(D)$(BINDIR)/shmkit
+	$(if $(BRIDGE),install -m 755 $(BRIDGE) $(D)$(BINDIR)/shmkit-bridge)
 	install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit
 	$(if $(MAN_PAGES),for p in $(MAN_PAGES); do \
 		install -D -m 644 $$p $(D)$(MANDIR)/$${p#man/}; done)
@@ -271,5 +296,5 @@ clean:
 	rm -rf build
 
 .PHONY: all tests check check-aarch64 emu-dir clean demo stress bench soak model fuzz \
-	install uninstall
+	install uninstall bridge-note
 .SECONDARY:

@@ -1,0 +1,232 @@
+/*
+ * shmkit-bridge in: a subject's messages written into a channel, in the
+ * order they come. Core NATS delivers at most once: a message the server
+ * or the client dropped (a slow consumer, a reconnect, a bridge killed
+ * and restarted) never comes, and its number is missing. Every missing
+ * number is counted and said on stderr, and a stream that ends with any
+ * missing fails its channel, as shmkit send fails a cut stream: the
+ * consumer never takes a stream with holes for a whole one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit-bridge in [OPTIONS] SUBJECT CHANNEL\n"
+	       "\n"
+	       "Subscribes to NATS subject SUBJECT and writes each message that\n"
+	       "'shmkit-bridge out' publishes there into channel CHANNEL, as its sender\n"
+	       "(creating it if need be, as 'shmkit send' does, once the subscription is\n"
+	       "in place), for 'shmkit recv CHANNEL' or any consumer. It checks each\n"
+	       "message's stream id and number: a message that never came is counted as\n"
+	       "lost and said on stderr, never passed over in silence. At the end of the\n"
+	       "stream it closes the channel and exits 0; if anything was lost, or the\n"
+	       "stream was cut at its source, it closes the channel as failed and exits 1.\n"
+	       "\n"
+	       "  -s, --server URL        the NATS server (default " BRIDGE_DEFAULT_SERVER ")\n"
+	       "      --creds FILE        a NATS credentials file (user JWT and seed)\n"
+	       "      --delivery MODE     core: at most once (JetStream is not built yet)\n"
+	       "  -t, --timeout SECONDS   give up on the first connection after this long\n"
+	       "                          (default 2); later, reconnect for ever\n"
+	       STREAM_HELP_CREATE
+	       "      --keep              do not remove the channel at the end\n"
+	       "      --shared            use the channel even if another user made it,\n"
+	       "                          or its mode is wider than -m\n"
+	       "      --stats             print messages, bytes, rates and losses at the end\n"
+	       "      --progress          print them every second while it runs\n"
+	       "  -h, --help              this text\n"
+	       "\n"
+	       "While the channel is full the client holds up to 65536 messages or 64 MiB\n"
+	       "for it, then drops what comes (counted as lost). A message larger than\n"
+	       "the channel's largest (half its capacity) is an error.\n"
+	       "\n"
+	       "Exit status: 0 the stream ended whole, 1 error or messages lost (the\n"
+	       "count is said), 2 bad usage, 128+N after signal N.\n");
+}
+
+struct in {
+	struct bridge *b;
+	natsSubscription *sub;
+	char id[17];		/* the stream being followed; "" before the first */
+	uint64_t last;		/* the last number delivered or counted lost */
+};
+
+/* A header holding a number: 0, or -1 if it is missing or not one. */
+static int header_num(natsMsg *m, const char *key, uint64_t *v)
+{
+	const char *text = NULL;
+
+	if (natsMsgHeader_Get(m, key, &text) != NATS_OK || !text)
+		return -1;
+	return parse_decimal(text, v);
+}
+
+/*
+ * Counts the numbers missing before seq (a message's number; for a
+ * marker, the number of the stream's last message, inclusive). A new
+ * stream id is a new run of 'out' on the same channel, numbered on from
+ * where the last one stopped taking: what it took and never published is
+ * the gap between the two.
+ */
+static void count_gap(struct in *in, const char *id, uint64_t upto)
+{
+	struct bridge *b = in->b;
+	int first = !in->id[0];
+	uint64_t n;
+
+	if (strcmp(id, in->id) != 0) {
+		if (!first)
+			err_msg(b->s.cmd, "%s: stream %s replaced by stream %s (the out bridge "
+				"restarted)", b->subject, in->id, id);
+		snprintf(in->id, sizeof(in->id), "%s", id);
+		/* numbered from below: a channel made anew; nothing to compare */
+		if (upto < in->last)
+			in->last = upto;
+	}
+	if (upto <= in->last)
+		return;
+	n = upto - in->last;
+	b->lost += n;
+	err_msg(b->s.cmd, "%s: lost %" PRIu64 " message%s (stream %s, %" PRIu64 " to %" PRIu64 ")%s",
+		b->subject, n, n == 1 ? "" : "s", id, in->last + 1, upto,
+		first ? ", sent before this bridge subscribed" : "");
+	in->last = upto;
+}
+
+/* Writes one message into the channel; 0, or the status to exit with. */
+static int deliver(struct in *in, const void *p, size_t len)
+{
+	struct stream *s = &in->b->s;
+	uint64_t since = clock_ns();
+	void *w;
+	int r, st;
+
+	if (len > s->max_msg) {
+		err_msg(s->cmd, "%s: a message of %zu bytes is larger than the channel takes "
+			"(%zu, half its capacity; make it bigger with --capacity)",
+			s->name, len, s->max_msg);
+		return EXIT_RUNTIME;
+	}
+	while ((r = shmkit_chan_reserve(s->ch, len, &w, STREAM_SLICE_MS)) < 0)
+		if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
+			return st;
+	if (len)
+		memcpy(w, p, len);
+	shmkit_chan_commit(s->ch, len);
+	bridge_count(in->b, len);
+	return 0;
+}
+
+/* One message from the server; STREAM_GO to go on, or the status. */
+static int handle(struct in *in, natsMsg *m)
+{
+	struct bridge *b = in->b;
+	const char *id = NULL, *why = NULL;
+	uint64_t seq;
+	int st;
+
+	if (natsMsgHeader_Get(m, HDR_STREAM, &id) != NATS_OK || !id || strlen(id) != 16 ||
+	    id[strspn(id, "0123456789abcdef")] || header_num(m, HDR_SEQ, &seq) < 0) {
+		if (!b->foreign++)
+			err_msg(b->s.cmd, "%s: a message without shmkit-bridge headers: dropped "
+				"(more are counted by --stats)", b->subject);
+		return STREAM_GO;
+	}
+	if (natsMsgHeader_Get(m, HDR_END, &why) == NATS_OK) {
+		count_gap(in, id, seq);
+		if (!b->lost)
+			return 0;
+		err_msg(b->s.cmd, "%s: the stream ended, but %" PRIu64 " message%s went missing on "
+			"the way: %s is closed as failed", b->subject, b->lost,
+			b->lost == 1 ? "" : "s", b->s.name);
+		return EXIT_RUNTIME;
+	}
+	if (natsMsgHeader_Get(m, HDR_ABORT, &why) == NATS_OK) {
+		count_gap(in, id, seq);
+		err_msg(b->s.cmd, "%s: the stream was cut at its source (%s): %s is closed as "
+			"failed", b->subject, why ? why : "no reason given", b->s.name);
+		return EXIT_RUNTIME;
+	}
+	if (seq == 0 || (!strcmp(id, in->id) && seq <= in->last)) {
+		err_msg(b->s.cmd, "%s: message %" PRIu64 " of stream %s again or out of order: "
+			"dropped", b->subject, seq, id);
+		return STREAM_GO;
+	}
+	count_gap(in, id, seq - 1);
+	if ((st = deliver(in, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
+		return st;
+	in->last = seq;
+	return STREAM_GO;
+}
+
+static int pump(struct in *in)
+{
+	struct bridge *b = in->b;
+	natsMsg *m = NULL;
+	natsStatus ns;
+	int r, st;
+
+	for (;;) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		ns = natsSubscription_NextMsg(&m, in->sub, STREAM_SLICE_MS);
+		if (ns == NATS_TIMEOUT || ns == NATS_SLOW_CONSUMER) {
+			/* idle: notice a receiver that died or left, as send does */
+			if ((r = shmkit_chan_peer(b->s.ch)) < 0)
+				return stream_retry(&b->s, r, clock_ns());
+			continue;
+		}
+		if (ns != NATS_OK) {
+			if (stream_signal)
+				return 128 + stream_signal;
+			err_msg(b->s.cmd, "%s: %s", b->subject, bridge_nats_error(ns));
+			return EXIT_RUNTIME;
+		}
+		st = handle(in, m);
+		natsMsg_Destroy(m);
+		if (st != STREAM_GO)
+			return st;
+	}
+}
+
+int bridge_in(int argc, char **argv)
+{
+	struct bridge b = { .s = { .cmd = "in", .role = SHMKIT_PRODUCER } };
+	struct in in = { .b = &b };
+	natsStatus ns;
+	int st;
+
+	if ((st = bridge_parse(&b, argc, argv, usage)) != STREAM_GO)
+		return st;
+	if ((st = bridge_connect(&b)) != 0) {
+		bridge_disconnect(&b);
+		return st;
+	}
+	/* subscribed, and the server knows it, before the channel appears:
+	 * whoever waits for the channel may start the stream */
+	ns = natsConnection_SubscribeSync(&in.sub, b.nc, b.subject);
+	if (ns == NATS_OK)
+		ns = natsSubscription_SetPendingLimits(in.sub, BRIDGE_PENDING_MSGS,
+						       BRIDGE_PENDING_BYTES);
+	if (ns == NATS_OK)
+		ns = natsConnection_FlushTimeout(b.nc, b.connect_ms > 0 ? b.connect_ms : 1);
+	if (ns != NATS_OK) {
+		err_msg(b.s.cmd, "%s: subscribe: %s", b.subject, bridge_nats_error(ns));
+		st = EXIT_RUNTIME;
+	} else
+		st = stream_open(&b.s);
+	if (st == 0) {
+		b.start_ns = b.last_report_ns = clock_ns();
+		st = pump(&in);
+		if (b.progress || b.stats)
+			bridge_report(&b, "\n");
+		st = stream_end(&b.s, st);
+	}
+	natsSubscription_Destroy(in.sub);
+	bridge_disconnect(&b);
+	return st;
+}
