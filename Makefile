@@ -216,11 +216,14 @@ check-aarch64:
 	@$(MAKE) --no-print-directory check CC="$(AARCH64_CC)" EMU="$(AARCH64_EMU)"
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
-# side of a channel, 1,000 in an inbox), the streams and the scribbler.
+# side of a channel, 1,000 in an inbox), the streams and the scribbler;
+# the bridge's streams (640 MiB, 1M messages) and 20 kills of each of its
+# parts (skipped without shmkit-bridge and nats-server).
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
 	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset \
-	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble
+	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble \
+	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)

@@ -77,7 +77,10 @@ static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *v
 
 /*
  * Publishes m: while the connection is down the client keeps up to its
- * reconnect buffer; beyond that, wait. 0, or the status to exit with.
+ * reconnect buffer; beyond that, wait. A connection that breaks under a
+ * publish (an I/O error) is being made again: publish again. (If the
+ * first try did reach the server, 'in' drops the second as a repeat.)
+ * 0, or the status to exit with.
  */
 static int publish(struct out *o, natsMsg *m)
 {
@@ -88,7 +91,9 @@ static int publish(struct out *o, natsMsg *m)
 		st = natsConnection_PublishMsg(b->nc, m);
 		if (st == NATS_OK)
 			return 0;
-		if (st != NATS_INSUFFICIENT_BUFFER) {
+		if ((st != NATS_INSUFFICIENT_BUFFER && st != NATS_IO_ERROR &&
+		     st != NATS_CONNECTION_DISCONNECTED && st != NATS_STALE_CONNECTION) ||
+		    bridge_connected(b) < 0) {
 			err_msg(b->s.cmd, "%s: publish: %s", b->subject, bridge_nats_error(st));
 			return EXIT_RUNTIME;
 		}
