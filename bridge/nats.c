@@ -19,6 +19,9 @@ const char *bridge_nats_error(natsStatus st)
 	natsStatus last = NATS_OK;
 	const char *text = nats_GetLastError(&last);
 
+	/* the client's texts begin with where it failed: "(conn.c:2088): " */
+	if (text && *text == '(' && strstr(text, "): "))
+		text = strstr(text, "): ") + 3;
 	if (text && *text && last == st)
 		snprintf(buf, sizeof(buf), "%s", text);
 	else
@@ -151,8 +154,8 @@ int bridge_connect(struct bridge *b)
 	if (stream_signal)
 		return 128 + stream_signal;
 	if (st == NATS_NO_SERVER)
-		err_msg(b->s.cmd, "%s: no server answered within %g s (%s)", b->server,
-			(double)b->connect_ms / 1000, bridge_nats_error(st));
+		err_msg(b->s.cmd, "%s: no server answered within %g s", b->server,
+			(double)b->connect_ms / 1000);
 	else
 		err_msg(b->s.cmd, "%s: %s%s", b->server, b->creds ? "with --creds: " : "",
 			bridge_nats_error(st));
