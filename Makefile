@@ -265,7 +265,8 @@ PCDIR      ?= $(LIBDIR)/pkgconfig
 COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 D          := $(DESTDIR)
 
-MAN_PAGES := $(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7)
+MAN_PAGES := $(filter-out $(if $(BRIDGE),,man/man1/shmkit-bridge.1), \
+	$(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7))
 
 $(B)/shmkit.pc: shmkit.pc.in VERSION Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -276,7 +277,7 @@ INSTALLED := $(D)$(INCLUDEDIR)/shmkit.h $(D)$(LIBDIR)/libshmkit.a \
 	$(D)$(LIBDIR)/libshmkit.so.$(VERSION) $(D)$(LIBDIR)/$(SONAME) \
 	$(D)$(LIBDIR)/libshmkit.so $(D)$(PCDIR)/shmkit.pc $(D)$(BINDIR)/shmkit \
 	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%) \
-	$(if $(BRIDGE),$(D)$(BINDIR)/shmkit-bridge)
+	$(if $(BRIDGE),$(D)$(BINDIR)/shmkit-bridge $(D)$(COMPDIR)/shmkit-bridge)
 
 install: all $(B)/shmkit.pc
 	install -d $(D)$(INCLUDEDIR) $(D)$(LIBDIR) $(D)$(PCDIR) $(D)$(BINDIR) $(D)$(COMPDIR)
@@ -289,6 +290,7 @@ install: all $(B)/shmkit.pc
 	install -m 755 $(BIN) $(D)$(BINDIR)/shmkit
 	$(if $(BRIDGE),install -m 755 $(BRIDGE) $(D)$(BINDIR)/shmkit-bridge)
 	install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit
+	$(if $(BRIDGE),install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit-bridge)
 	$(if $(MAN_PAGES),for p in $(MAN_PAGES); do \
 		install -D -m 644 $$p $(D)$(MANDIR)/$${p#man/}; done)
 
