@@ -68,6 +68,8 @@ struct bridge {
 
 /* Options for both directions: STREAM_GO, or the status to exit with. */
 int bridge_parse(struct bridge *b, int argc, char **argv, void (*usage)(void));
+/* bridge_parse, then bridge_connect: STREAM_GO connected, or the status. */
+int bridge_start(struct bridge *b, int argc, char **argv, void (*usage)(void));
 
 /* Connects to b->server, retrying until --timeout. 0, or 1 (said). */
 int bridge_connect(struct bridge *b);

@@ -48,11 +48,16 @@ static void usage(void)
 	       "count is said), 2 bad usage, 128+N after signal N.\n");
 }
 
+#define OLD_STREAMS 8
+
 struct in {
 	struct bridge *b;
 	natsSubscription *sub;
 	char id[17];		/* the stream being followed; "" before the first */
+	char old[OLD_STREAMS][17];	/* streams it followed before */
+	unsigned nold;
 	uint64_t last;		/* the last number delivered or counted lost */
+	int late_said;		/* a late message was said since the last delivered */
 };
 
 /* A header holding a number: 0, or -1 if it is missing or not one. */
@@ -65,36 +70,63 @@ static int header_num(natsMsg *m, const char *key, uint64_t *v)
 	return parse_decimal(text, v);
 }
 
+static int stream_known(const struct in *in, const char *id)
+{
+	unsigned i;
+
+	if (!strcmp(id, in->id))
+		return 1;
+	for (i = 0; i < in->nold && i < OLD_STREAMS; i++)
+		if (!strcmp(id, in->old[i]))
+			return 1;
+	return 0;
+}
+
 /*
- * Counts the numbers missing before seq (a message's number; for a
- * marker, the number of the stream's last message, inclusive). A new
- * stream id is a new run of 'out' on the same channel, numbered on from
- * where the last one stopped taking: what it took and never published is
- * the gap between the two.
+ * Follows stream id from now on. A new stream id is a new run of 'out' on
+ * the same channel, numbered on from where the last one stopped taking.
+ * The server may still pass on messages of the old run after the first of
+ * the new one (it reads each connection on its own): those come late,
+ * below the numbers already counted, and are dropped.
+ */
+static void follow(struct in *in, const char *id)
+{
+	struct bridge *b = in->b;
+
+	if (in->id[0]) {
+		err_msg(b->s.cmd, "%s: stream %s replaced by stream %s (the out bridge "
+			"restarted)", b->subject, in->id, id);
+		snprintf(in->old[in->nold++ % OLD_STREAMS], sizeof(in->old[0]), "%s", in->id);
+	}
+	snprintf(in->id, sizeof(in->id), "%s", id);
+}
+
+/* Counts the n numbers from in->last + 1 as lost, and says so. */
+static void count_lost(struct in *in, const char *id, uint64_t n, const char *note)
+{
+	struct bridge *b = in->b;
+
+	b->lost += n;
+	err_msg(b->s.cmd, "%s: lost %" PRIu64 " message%s (stream %s, %" PRIu64 " to %" PRIu64 ")%s",
+		b->subject, n, n == 1 ? "" : "s", id, in->last + 1, in->last + n, note);
+	in->last += n;
+}
+
+/*
+ * Counts the numbers missing up to upto: for a message, the one before
+ * its own; for a marker, the stream's last (inclusive). Numbers before
+ * the first message this run of 'in' gets may have been delivered by an
+ * earlier run: they count too (more than went missing, never less).
  */
 static void count_gap(struct in *in, const char *id, uint64_t upto)
 {
-	struct bridge *b = in->b;
 	int first = !in->id[0];
-	uint64_t n;
 
-	if (strcmp(id, in->id) != 0) {
-		if (!first)
-			err_msg(b->s.cmd, "%s: stream %s replaced by stream %s (the out bridge "
-				"restarted)", b->subject, in->id, id);
-		snprintf(in->id, sizeof(in->id), "%s", id);
-		/* numbered from below: a channel made anew; nothing to compare */
-		if (upto < in->last)
-			in->last = upto;
-	}
-	if (upto <= in->last)
-		return;
-	n = upto - in->last;
-	b->lost += n;
-	err_msg(b->s.cmd, "%s: lost %" PRIu64 " message%s (stream %s, %" PRIu64 " to %" PRIu64 ")%s",
-		b->subject, n, n == 1 ? "" : "s", id, in->last + 1, upto,
-		first ? ", sent before this bridge subscribed" : "");
-	in->last = upto;
+	if (!stream_known(in, id))
+		follow(in, id);
+	if (upto > in->last)
+		count_lost(in, id, upto - in->last,
+			   first ? ", sent before this bridge subscribed" : "");
 }
 
 /* Writes one message into the channel; 0, or the status to exit with. */
@@ -151,15 +183,31 @@ static int handle(struct in *in, natsMsg *m)
 			"failed", b->subject, why ? why : "no reason given", b->s.name);
 		return EXIT_RUNTIME;
 	}
-	if (seq == 0 || (!strcmp(id, in->id) && seq <= in->last)) {
-		err_msg(b->s.cmd, "%s: message %" PRIu64 " of stream %s again or out of order: "
-			"dropped", b->subject, seq, id);
+	/*
+	 * Numbers only go up. One at or below the last, of a stream followed
+	 * before, comes late: it was counted lost when the newer stream
+	 * passed it. Of the stream followed now it is a repeat (a publish
+	 * tried again) or a channel numbered afresh: dropped, and counted
+	 * lost, which for a repeat counts one too many, never one too few.
+	 */
+	if (seq <= in->last) {
+		if (!stream_known(in, id))
+			follow(in, id);
+		if (!strcmp(id, in->id)) {
+			b->lost++;
+			err_msg(b->s.cmd, "%s: lost 1 message (stream %s, %" PRIu64 ", numbered at "
+				"or below %" PRIu64 ": a repeat, or a channel made anew): dropped",
+				b->subject, id, seq, in->last);
+		} else if (!in->late_said++)
+			err_msg(b->s.cmd, "%s: message %" PRIu64 " of stream %s came late (counted "
+				"lost already): dropped", b->subject, seq, id);
 		return STREAM_GO;
 	}
 	count_gap(in, id, seq - 1);
 	if ((st = deliver(in, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
 		return st;
 	in->last = seq;
+	in->late_said = 0;
 	return STREAM_GO;
 }
 
@@ -200,12 +248,8 @@ int bridge_in(int argc, char **argv)
 	natsStatus ns;
 	int st;
 
-	if ((st = bridge_parse(&b, argc, argv, usage)) != STREAM_GO)
+	if ((st = bridge_start(&b, argc, argv, usage)) != STREAM_GO)
 		return st;
-	if ((st = bridge_connect(&b)) != 0) {
-		bridge_disconnect(&b);
-		return st;
-	}
 	/* subscribed, and the server knows it, before the channel appears:
 	 * whoever waits for the channel may start the stream */
 	ns = natsConnection_SubscribeSync(&in.sub, b.nc, b.subject);

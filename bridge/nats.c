@@ -162,6 +162,19 @@ int bridge_connect(struct bridge *b)
 	return EXIT_RUNTIME;
 }
 
+int bridge_start(struct bridge *b, int argc, char **argv, void (*usage)(void))
+{
+	int st;
+
+	if ((st = bridge_parse(b, argc, argv, usage)) != STREAM_GO)
+		return st;
+	if ((st = bridge_connect(b)) != 0) {
+		bridge_disconnect(b);
+		return st;
+	}
+	return STREAM_GO;
+}
+
 void bridge_disconnect(struct bridge *b)
 {
 	if (b->nc) {

@@ -230,12 +230,8 @@ int bridge_out(int argc, char **argv)
 	int64_t max;
 	int st;
 
-	if ((st = bridge_parse(&b, argc, argv, usage)) != STREAM_GO)
+	if ((st = bridge_start(&b, argc, argv, usage)) != STREAM_GO)
 		return st;
-	if ((st = bridge_connect(&b)) != 0) {
-		bridge_disconnect(&b);
-		return st;
-	}
 	max = natsConnection_GetMaxPayload(b.nc);
 	o.limit = max > HDR_ROOM ? (size_t)(max - HDR_ROOM) : 0;
 	if ((st = stream_open(&b.s)) != 0) {

@@ -33,25 +33,30 @@ static void expect(int status, const char *want, const char *fmt, const char *ar
 
 static void usage(void)
 {
+	static const char *const bad[][2] = {
+		{ "sideways", "unknown direction" },
+		{ "out chan", "give CHANNEL and SUBJECT" },
+		{ "in", "give SUBJECT and CHANNEL" },
+		{ "out a b c", "unexpected argument" },
+		{ "out chan 'a b'", "not a subject" },
+		{ "in 'orders.*' chan", "not a subject" },
+		{ "in a..b chan", "not a subject" },
+		{ "in subj a/b", "not a channel name" },
+		{ "out --timeout soon a b", "not a number of seconds" },
+		{ "in --capacity 0 a b", "size" },
+		{ "out --delivery jetstream a b", "not built yet" },
+		{ "in --delivery maybe a b", "core or jetstream" },
+		{ "out --bogus a b", "unrecognized option" },
+	};
 	char *out = NULL, *err = NULL;
 
 	/* no direction: the usage, on stderr, as shmkit does */
 	T_EQ(t_sh(NULL, &err, "\"$BRIDGE\""), 2);
 	T_STR_CONTAINS(err, "Usage: shmkit-bridge out");
 	free(err);
-	expect(2, "unknown direction", "\"$BRIDGE\" %s", "sideways");
-	expect(2, "give CHANNEL and SUBJECT", "\"$BRIDGE\" out %s", "chan");
-	expect(2, "give SUBJECT and CHANNEL", "\"$BRIDGE\" in %s", "");
-	expect(2, "unexpected argument", "\"$BRIDGE\" out %s", "a b c");
-	expect(2, "not a subject", "\"$BRIDGE\" out chan %s", "'a b'");
-	expect(2, "not a subject", "\"$BRIDGE\" in %s chan", "'orders.*'");
-	expect(2, "not a subject", "\"$BRIDGE\" in %s chan", "a..b");
-	expect(2, "not a channel name", "\"$BRIDGE\" in subj %s", "a/b");
-	expect(2, "not a number of seconds", "\"$BRIDGE\" out --timeout %s a b", "soon");
-	expect(2, "size", "\"$BRIDGE\" in --capacity %s a b", "0");
-	expect(2, "not built yet", "\"$BRIDGE\" out --delivery %s a b", "jetstream");
-	expect(2, "core or jetstream", "\"$BRIDGE\" in --delivery %s a b", "maybe");
-	expect(2, "unrecognized option", "\"$BRIDGE\" out %s a b", "--bogus");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect(2, bad[i][1], "\"$BRIDGE\" %s", bad[i][0]);
 	T_EQ(t_sh(&out, NULL, "\"$BRIDGE\" out --help && \"$BRIDGE\" in --help && "
 		  "\"$BRIDGE\" --help && \"$BRIDGE\" --version"), 0);
 	T_STR_CONTAINS(out, "Usage: shmkit-bridge out");
