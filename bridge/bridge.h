@@ -50,6 +50,18 @@
 #define BRIDGE_PENDING_MSGS 65536
 #define BRIDGE_PENDING_BYTES (64 << 20)
 
+/* The options both directions' --help lists alike. */
+#define BRIDGE_HELP_CONNECT \
+	"  -s, --server URL        the NATS server (default " BRIDGE_DEFAULT_SERVER ")\n" \
+	"      --creds FILE        a NATS credentials file (user JWT and seed)\n" \
+	"      --delivery MODE     core: at most once (JetStream is not built yet)\n" \
+	"  -t, --timeout SECONDS   give up on the first connection after this long\n" \
+	"                          (default 2); later, reconnect for ever\n"
+#define BRIDGE_HELP_KEEP \
+	"      --keep              do not remove the channel at the end\n" \
+	"      --shared            use the channel even if another user made it,\n" \
+	"                          or its mode is wider than -m\n"
+
 enum delivery { DELIVERY_CORE, DELIVERY_JETSTREAM };
 
 struct bridge {

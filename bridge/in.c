@@ -27,15 +27,9 @@ static void usage(void)
 	       "stream it closes the channel and exits 0; if anything was lost, or the\n"
 	       "stream was cut at its source, it closes the channel as failed and exits 1.\n"
 	       "\n"
-	       "  -s, --server URL        the NATS server (default " BRIDGE_DEFAULT_SERVER ")\n"
-	       "      --creds FILE        a NATS credentials file (user JWT and seed)\n"
-	       "      --delivery MODE     core: at most once (JetStream is not built yet)\n"
-	       "  -t, --timeout SECONDS   give up on the first connection after this long\n"
-	       "                          (default 2); later, reconnect for ever\n"
+	       BRIDGE_HELP_CONNECT
 	       STREAM_HELP_CREATE
-	       "      --keep              do not remove the channel at the end\n"
-	       "      --shared            use the channel even if another user made it,\n"
-	       "                          or its mode is wider than -m\n"
+	       BRIDGE_HELP_KEEP
 	       "      --stats             print messages, bytes, rates and losses at the end\n"
 	       "      --progress          print them every second while it runs\n"
 	       "  -h, --help              this text\n"
