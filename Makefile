@@ -13,6 +13,8 @@
 #                        shmkit.pc, the command, man pages, bash completion
 #   make uninstall       removes exactly what install put there
 #   make CC=clang        build with clang (kept apart in build/clang)
+#   shmkit-bridge        built by make too where libnats is (pkg-config
+#                        libnats; Debian: apt-get install libnats-dev)
 #   make CC=aarch64-linux-gnu-gcc   build for aarch64 (in build/aarch64-linux-gnu-gcc)
 #   make check-aarch64   that build, then every test run here under qemu-user
 #                        (long streams scaled down; README: aarch64)
@@ -65,13 +67,34 @@ STATIC   := $(B)/libshmkit.a
 SHARED   := $(B)/libshmkit.so.$(VERSION)
 BIN      := $(B)/shmkit
 
-all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak
+# shmkit-bridge (bridge/): channels carried over NATS, a program of its
+# own so that neither the library nor the command needs libnats. Built
+# only where pkg-config finds libnats, for this machine (not for a cross
+# compiler, whose libnats pkg-config would not know); without it make
+# builds the rest and says so.
+NATS_OK  := $(if $(findstring linux-gnu-,$(CC)),,$(shell pkg-config --exists libnats 2>/dev/null && echo 1))
+BRIDGE_SRC := $(wildcard bridge/*.c)
+BRIDGE_OBJ := $(BRIDGE_SRC:%.c=$(B)/%.o)
+# the command's helpers it shares: messages, parsers, escaping, channels
+BRIDGE_CLI := $(B)/cli/util.o $(B)/cli/text.o $(B)/cli/fmt.o $(B)/cli/trust.o $(B)/cli/stream.o
+BRIDGE   := $(if $(NATS_OK),$(B)/shmkit-bridge)
+
+all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak $(if $(NATS_OK),$(BRIDGE),bridge-note)
+
+bridge-note:
+	@echo "  (shmkit-bridge left out: no libnats for pkg-config; apt-get install libnats-dev nats-server)"
+
+$(BRIDGE_OBJ): BASE += -Icli $(shell pkg-config --cflags libnats 2>/dev/null)
+
+$(B)/shmkit-bridge: $(BRIDGE_OBJ) $(BRIDGE_CLI) $(STATIC)
+	$(Q)$(call msg,LD,$@)$(CC) $(SAN) -o $@ $(BRIDGE_OBJ) $(BRIDGE_CLI) $(STATIC) \
+		$(shell pkg-config --libs libnats 2>/dev/null) -lpthread
 
 # common/ holds what the benchmark, the tests, the demo and the soak share
 # without the library: the payload scheme (common/payload.h).
 COMMON_H := $(wildcard common/*.h)
 
-$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h tests/*.h) $(COMMON_H) Makefile
+$(B)/%.o: %.c $(wildcard include/*.h src/*.h cli/*.h bench/*.h bridge/*.h tests/*.h) $(COMMON_H) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)$(call msg,CC,$<)$(CC) $(BASE) $(SAN) $(CFLAGS) -Isrc -Icommon -c $< -o $@
 
@@ -193,11 +216,14 @@ check-aarch64:
 	@$(MAKE) --no-print-directory check CC="$(AARCH64_CC)" EMU="$(AARCH64_EMU)"
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
-# side of a channel, 1,000 in an inbox), the streams and the scribbler.
+# side of a channel, 1,000 in an inbox), the streams and the scribbler;
+# the bridge's streams (640 MiB, 1M messages) and 20 kills of each of its
+# parts (skipped without shmkit-bridge and nats-server).
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
 	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset \
-	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble
+	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble \
+	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
@@ -239,7 +265,8 @@ PCDIR      ?= $(LIBDIR)/pkgconfig
 COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 D          := $(DESTDIR)
 
-MAN_PAGES := $(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7)
+MAN_PAGES := $(filter-out $(if $(BRIDGE),,man/man1/shmkit-bridge.1), \
+	$(wildcard man/man1/*.1 man/man3/*.3 man/man7/*.7))
 
 $(B)/shmkit.pc: shmkit.pc.in VERSION Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -249,7 +276,8 @@ $(B)/shmkit.pc: shmkit.pc.in VERSION Makefile
 INSTALLED := $(D)$(INCLUDEDIR)/shmkit.h $(D)$(LIBDIR)/libshmkit.a \
 	$(D)$(LIBDIR)/libshmkit.so.$(VERSION) $(D)$(LIBDIR)/$(SONAME) \
 	$(D)$(LIBDIR)/libshmkit.so $(D)$(PCDIR)/shmkit.pc $(D)$(BINDIR)/shmkit \
-	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%)
+	$(D)$(COMPDIR)/shmkit $(MAN_PAGES:man/%=$(D)$(MANDIR)/%) \
+	$(if $(BRIDGE),$(D)$(BINDIR)/shmkit-bridge $(D)$(COMPDIR)/shmkit-bridge)
 
 install: all $(B)/shmkit.pc
 	install -d $(D)$(INCLUDEDIR) $(D)$(LIBDIR) $(D)$(PCDIR) $(D)$(BINDIR) $(D)$(COMPDIR)
@@ -260,7 +288,9 @@ install: all $(B)/shmkit.pc
 	ln -sf $(SONAME) $(D)$(LIBDIR)/libshmkit.so
 	install -m 644 $(B)/shmkit.pc $(D)$(PCDIR)/shmkit.pc
 	install -m 755 $(BIN) $(D)$(BINDIR)/shmkit
+	$(if $(BRIDGE),install -m 755 $(BRIDGE) $(D)$(BINDIR)/shmkit-bridge)
 	install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit
+	$(if $(BRIDGE),install -m 644 completions/shmkit.bash $(D)$(COMPDIR)/shmkit-bridge)
 	$(if $(MAN_PAGES),for p in $(MAN_PAGES); do \
 		install -D -m 644 $$p $(D)$(MANDIR)/$${p#man/}; done)
 
@@ -271,5 +301,5 @@ clean:
 	rm -rf build
 
 .PHONY: all tests check check-aarch64 emu-dir clean demo stress bench soak model fuzz \
-	install uninstall
+	install uninstall bridge-note
 .SECONDARY:

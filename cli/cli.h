@@ -39,6 +39,12 @@ void fput_safe(FILE *f, const char *s);
 /* Length of the well-formed UTF-8 sequence at s (2 to 4 bytes), or 0. */
 int utf8_seq(const unsigned char *s);
 
+/*
+ * The program messages begin with: "shmkit", or "shmkit-bridge" in the
+ * bridge (bridge/), which shares these helpers.
+ */
+extern const char *err_prog;
+
 /* "shmkit: <what>: <why>" on stderr, escaped as by fput_safe. */
 void err_msg(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

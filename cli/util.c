@@ -13,12 +13,15 @@
  * typed or read from the system, and none of our own texts holds a
  * control character. Longer than 8K is cut.
  */
+const char *err_prog = "shmkit";
+
 static void vmsg(const char *what, const char *fmt, va_list ap, const char *tail)
 {
 	char msg[8192];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fputs("shmkit: ", stderr);
+	fputs(err_prog, stderr);
+	fputs(": ", stderr);
 	fput_safe(stderr, what);
 	fputs(": ", stderr);
 	fput_safe(stderr, msg);
@@ -41,7 +44,7 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(cmd, fmt, ap, "");
 	va_end(ap);
-	fprintf(stderr, " (see 'shmkit %s --help')\n", cmd);
+	fprintf(stderr, " (see '%s %s --help')\n", err_prog, cmd);
 	return EXIT_USAGE;
 }
 

@@ -3,12 +3,16 @@
 #
 # Subcommands come from 'shmkit --help' and each subcommand's options from
 # 'shmkit CMD --help', so this file never falls behind the command. Names
-# for -n, send, recv, pub and sub come from 'shmkit ls --json'.
+# for -n, send, recv, pub and sub come from 'shmkit ls --json'. It serves
+# shmkit-bridge too (installed under that name as well): its directions
+# out and in, their options, and channel names from 'shmkit ls --json'.
 
 # The names of every shmkit segment on the system (channels among them).
 _shmkit_names()
 {
-	"${1:-shmkit}" ls --json 2>/dev/null |
+	local prog=${1:-shmkit}
+	[[ $prog == *shmkit-bridge ]] && prog=${prog%-bridge}
+	"$prog" ls --json 2>/dev/null |
 		sed -n 's/.*"name": "\([A-Za-z0-9._-]*\)".*/\1/p'
 }
 
@@ -69,6 +73,14 @@ _shmkit()
 	--from)
 		COMPREPLY=($(compgen -W 'oldest next' -- "$cur"))
 		return 0 ;;
+	--creds)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0 ;;
+	--delivery)
+		COMPREPLY=($(compgen -W 'core' -- "$cur"))
+		return 0 ;;
+	-s|--server)
+		[[ $prog == *shmkit-bridge ]] && return 0 ;;
 	esac
 
 	if [[ $cur == -* ]]; then
@@ -77,10 +89,10 @@ _shmkit()
 		return 0
 	fi
 	case $cmd in
-	send|recv|pub|sub)
+	send|recv|pub|sub|out|in)
 		COMPREPLY=($(compgen -W "$(_shmkit_names "$prog")" -- "$cur")) ;;
 	esac
 	return 0
 }
 
-complete -F _shmkit shmkit
+complete -F _shmkit shmkit shmkit-bridge

@@ -298,6 +298,24 @@ static void json_documented(const char *man)
 	T_OK(shmkit_service_destroy(service));
 }
 
+/* shmkit-bridge(1) documents every option its --help lists (if built). */
+static void bridge_documented(void)
+{
+	char *man = render(MAN_DIR "/man1/shmkit-bridge.1"), *help, *err;
+	static const char *const dirs[] = { "out", "in" };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (t_sh(&help, &err, "b=\"$(dirname \"$SHMKIT\")/shmkit-bridge\"; "
+			 "[ -x \"$b\" ] || exit 77; \"$b\" %s --help", dirs[i]) == 77) {
+			free(help), free(err);
+			break;
+		}
+		check_options(help, man, dirs[i]);
+		free(help), free(err);
+	}
+	free(man);
+}
+
 int main(void)
 {
 	char *out, *err, *man;
@@ -317,5 +335,6 @@ int main(void)
 	options_documented(man);
 	json_documented(man);
 	free(man);
+	bridge_documented();
 	return 0;
 }

@@ -1,0 +1,105 @@
+/*
+ * shmkit-bridge: a channel carried over NATS. 'out' reads a local channel
+ * as its consumer and publishes each message to a subject; 'in'
+ * subscribes to the subject and writes each message into a local channel
+ * as its producer. The library never sees NATS: this program links both.
+ *
+ * On the wire every message is one NATS message, its payload the
+ * channel message's bytes, with headers:
+ *
+ *   Shmkit-Stream  16 hex digits, chosen at random by each run of 'out'
+ *   Shmkit-Seq     the message's number in the source channel: 1, 2, ...
+ *                  (the channel's consumer count, so a restarted 'out'
+ *                  goes on from where the killed one stopped taking)
+ *
+ * and, with an empty payload and Shmkit-Seq the last message's number,
+ * one of the two markers that end a stream:
+ *
+ *   Shmkit-End     the producer closed the channel: the stream is whole
+ *   Shmkit-Abort   the producer failed or died, or 'out' did (the value
+ *                  says which): the stream is cut
+ *
+ * 'in' counts every number it never got as lost (core NATS delivers at
+ * most once), says so on stderr, and fails its channel at the end if
+ * anything was lost, as shmkit send fails a cut stream.
+ */
+#ifndef SHMKIT_BRIDGE_H
+#define SHMKIT_BRIDGE_H
+
+#include <nats/nats.h>
+#include <stdint.h>
+
+#include "stream.h"
+
+#define HDR_STREAM "Shmkit-Stream"
+#define HDR_SEQ "Shmkit-Seq"
+#define HDR_END "Shmkit-End"
+#define HDR_ABORT "Shmkit-Abort"
+/* Room the headers take of the server's max_payload, at most (about 80 bytes). */
+#define HDR_ROOM 128
+
+#define BRIDGE_DEFAULT_SERVER "nats://127.0.0.1:4222"
+#define BRIDGE_DEFAULT_TIMEOUT_MS 2000
+/* out's channel, if it makes it: messages of up to 512 KiB, which the
+ * server's default max_payload (1 MiB) takes */
+#define BRIDGE_OUT_CAPACITY (1u << 20)
+/* What the client may hold for the server while reconnecting, and what a
+ * subscription may hold for 'in' (beyond: the client drops, 'in' counts
+ * a gap). */
+#define BRIDGE_RECONNECT_BUF (8 << 20)
+#define BRIDGE_PENDING_MSGS 65536
+#define BRIDGE_PENDING_BYTES (64 << 20)
+
+/* The options both directions' --help lists alike. */
+#define BRIDGE_HELP_CONNECT \
+	"  -s, --server URL        the NATS server (default " BRIDGE_DEFAULT_SERVER ")\n" \
+	"      --creds FILE        a NATS credentials file (user JWT and seed)\n" \
+	"      --delivery MODE     core: at most once (JetStream is not built yet)\n" \
+	"  -t, --timeout SECONDS   give up on the first connection after this long\n" \
+	"                          (default 2); later, reconnect for ever\n"
+#define BRIDGE_HELP_KEEP \
+	"      --keep              do not remove the channel at the end\n" \
+	"      --shared            use the channel even if another user made it,\n" \
+	"                          or its mode is wider than -m\n"
+
+enum delivery { DELIVERY_CORE, DELIVERY_JETSTREAM };
+
+struct bridge {
+	struct stream s;	/* the local channel: name, options, handle */
+	const char *subject;
+	const char *server;
+	const char *creds;
+	int64_t connect_ms;	/* --timeout: for the first connection */
+	enum delivery delivery;
+	int stats, progress;
+	volatile sig_atomic_t closing;	/* our own close: not a lost server */
+	natsConnection *nc;
+	/* figures for --stats and --progress */
+	uint64_t msgs, bytes, lost, foreign, start_ns, last_report_ns;
+};
+
+/* Options for both directions: STREAM_GO, or the status to exit with. */
+int bridge_parse(struct bridge *b, int argc, char **argv, void (*usage)(void));
+/* bridge_parse, then bridge_connect: STREAM_GO connected, or the status. */
+int bridge_start(struct bridge *b, int argc, char **argv, void (*usage)(void));
+
+/* Connects to b->server, retrying until --timeout. 0, or 1 (said). */
+int bridge_connect(struct bridge *b);
+/* Closes the connection and the client's threads. */
+void bridge_disconnect(struct bridge *b);
+
+/* natsStatus as text, with the client's last error if it says more. */
+const char *bridge_nats_error(natsStatus st);
+
+/* Is the connection up? 1 yes, 0 reconnecting, -1 closed for good. */
+int bridge_connected(struct bridge *b);
+
+/* Counts a message; draws the --progress line each second. */
+void bridge_count(struct bridge *b, uint64_t bytes);
+/* The --stats line (also the last --progress line), ending in end. */
+void bridge_report(struct bridge *b, const char *end);
+
+int bridge_out(int argc, char **argv);
+int bridge_in(int argc, char **argv);
+
+#endif

@@ -1,0 +1,167 @@
+/* shmkit-bridge: the command line, shared by both directions. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: shmkit-bridge out [OPTIONS] CHANNEL SUBJECT\n"
+		"       shmkit-bridge in [OPTIONS] SUBJECT CHANNEL\n"
+		"\n"
+		"Carries a shmkit channel over NATS, from one machine to another:\n"
+		"  out   reads channel CHANNEL (as 'shmkit recv' does) and publishes each\n"
+		"        message to SUBJECT\n"
+		"  in    subscribes to SUBJECT and writes each message into channel\n"
+		"        CHANNEL (as 'shmkit send' does)\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help      this text; 'shmkit-bridge out --help' for a direction\n"
+		"  -V, --version   print the version\n"
+		"\n"
+		"Exit status: 0 the stream ended whole, 1 error or messages lost,\n"
+		"2 bad usage, 128+N after signal N.\n");
+}
+
+/*
+ * A subject to publish to or subscribe to: tokens of printable ASCII
+ * without spaces, separated by single dots; no wildcards ('*', '>'), as
+ * one subject carries one stream.
+ */
+static int subject_ok(const char *s)
+{
+	size_t tok = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (!tok)
+				return 0;
+			tok = 0;
+			continue;
+		}
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f || *s == '*' ||
+		    *s == '>')
+			return 0;
+		tok++;
+	}
+	return tok > 0;
+}
+
+int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 'S' + 256 },
+		{ "creds", required_argument, NULL, 'C' + 256 },
+		{ "delivery", required_argument, NULL, 'D' + 256 },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "capacity", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "shared", no_argument, NULL, 'S' },
+		{ "stats", no_argument, NULL, 's' + 256 },
+		{ "progress", no_argument, NULL, 'p' + 256 },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct stream *s = &b->s;
+	const char *first, *second;
+	int c;
+
+	b->server = BRIDGE_DEFAULT_SERVER;
+	b->connect_ms = BRIDGE_DEFAULT_TIMEOUT_MS;
+	s->timeout_ms = -1; /* channel waits: for ever, while the bridge runs */
+	s->capacity = s->role == SHMKIT_CONSUMER ? BRIDGE_OUT_CAPACITY : STREAM_DEFAULT_CAPACITY;
+	s->mode = SHMKIT_MODE_DEFAULT;
+	while ((c = getopt_long(argc, argv, "s:t:c:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'S' + 256:
+			b->server = optarg;
+			break;
+		case 'C' + 256:
+			b->creds = optarg;
+			break;
+		case 'D' + 256:
+			if (!strcmp(optarg, "core"))
+				b->delivery = DELIVERY_CORE;
+			else if (!strcmp(optarg, "jetstream")) {
+				err_msg(s->cmd, "--delivery jetstream: not built yet (only core)");
+				return EXIT_USAGE;
+			} else
+				return usage_error(s->cmd, "--delivery '%s': core or jetstream",
+						   optarg);
+			break;
+		case 't':
+			if (parse_seconds("timeout", optarg, &b->connect_ms) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'c':
+			if (parse_size(optarg, &s->capacity) < 0)
+				return EXIT_USAGE;
+			if (s->capacity > (1u << 30)) {
+				err_msg(s->cmd, "capacity: at most 1G");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (parse_mode(optarg, &s->mode) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'k': s->keep = 1; break;
+		case 'S': s->shared = 1; break;
+		case 's' + 256: b->stats = 1; break;
+		case 'p' + 256: b->progress = 1; break;
+		default:
+			return help_or_bad_option(c, help);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error(s->cmd, argc - optind < 2 ? "give %s" :
+				   "unexpected argument after %s", s->role == SHMKIT_CONSUMER ?
+				   "CHANNEL and SUBJECT" : "SUBJECT and CHANNEL");
+	first = argv[optind];
+	second = argv[optind + 1];
+	s->name = s->role == SHMKIT_CONSUMER ? first : second;
+	b->subject = s->role == SHMKIT_CONSUMER ? second : first;
+	if (shmkit_name_check(s->name) < 0) {
+		err_msg(s->cmd, "'%s': not a channel name (1-63 of letters, digits, '.', '_', '-')",
+			s->name);
+		return EXIT_USAGE;
+	}
+	if (!subject_ok(b->subject)) {
+		err_msg(s->cmd, "'%s': not a subject to %s (tokens of printable characters "
+			"joined by '.', no spaces, no wildcards)", b->subject,
+			s->role == SHMKIT_CONSUMER ? "publish to" : "subscribe to");
+		return EXIT_USAGE;
+	}
+	s->peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
+	stream_signals();
+	return STREAM_GO;
+}
+
+int main(int argc, char **argv)
+{
+	err_prog = "shmkit-bridge";
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return finish_stdout();
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("shmkit-bridge %s (libnats %s)\n", shmkit_version(), nats_GetVersion());
+		return finish_stdout();
+	}
+	if (!strcmp(argv[1], "out"))
+		return bridge_out(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "in"))
+		return bridge_in(argc - 1, argv + 1);
+	err_msg(argv[1], "unknown direction (out or in; see 'shmkit-bridge --help')");
+	return EXIT_USAGE;
+}

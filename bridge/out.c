@@ -1,0 +1,251 @@
+/*
+ * shmkit-bridge out: a channel's messages published to a subject. Each
+ * message is copied from the ring into a NATS message and released before
+ * it is published: a bridge killed between the two loses it (core NATS is
+ * at most once anyway) but never sends it twice, and the next bridge goes
+ * on after it, numbering on from the channel's consumer count, so the
+ * receiving side sees the gap and counts it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+static void usage(void)
+{
+	printf("Usage: shmkit-bridge out [OPTIONS] CHANNEL SUBJECT\n"
+	       "\n"
+	       "Reads channel CHANNEL as its consumer (creating it if need be, as 'shmkit\n"
+	       "recv' does) and publishes each message to NATS subject SUBJECT, whole,\n"
+	       "in order, with a stream id and a sequence number, for 'shmkit-bridge in'.\n"
+	       "When the sender closes the channel it publishes the end of the stream,\n"
+	       "and exits 0; if the sender failed or died it publishes that the stream\n"
+	       "was cut, and exits 1. While the server is away it stops reading (the\n"
+	       "sender waits for room) and reconnects by itself.\n"
+	       "\n"
+	       BRIDGE_HELP_CONNECT
+	       "  -c, --capacity SIZE     ring size when creating (default 1M: messages of\n"
+	       "                          up to 512K, which a server's default max_payload\n"
+	       "                          of 1M takes)\n"
+	       "  -m, --mode MODE         permissions when creating (default 0600)\n"
+	       BRIDGE_HELP_KEEP
+	       "      --stats             print messages, bytes and rates at the end\n"
+	       "      --progress          print them every second while it runs\n"
+	       "  -h, --help              this text\n"
+	       "\n"
+	       "A message larger than the server's max_payload (less 128 bytes for the\n"
+	       "headers) is an error: messages are never split. 'shmkit send' makes\n"
+	       "messages of up to half the ring: give it -c 1M (or up to twice the\n"
+	       "server's max_payload) if it makes the channel.\n"
+	       "\n"
+	       "Exit status: 0 the stream ended and was flushed to the server, 1 error\n"
+	       "(no server, sender failed or died, message too large), 2 bad usage,\n"
+	       "128+N after signal N (what was taken from the channel is flushed).\n");
+}
+
+struct out {
+	struct bridge *b;
+	char id[17];		/* this run's stream id, in hex */
+	uint64_t seq;		/* the number of the last message taken */
+	size_t limit;		/* the largest message the server takes */
+};
+
+static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value)
+{
+	char seq[24];
+	natsStatus st;
+
+	snprintf(seq, sizeof(seq), "%" PRIu64, o->seq);
+	if ((st = natsMsgHeader_Set(m, HDR_STREAM, o->id)) != NATS_OK ||
+	    (st = natsMsgHeader_Set(m, HDR_SEQ, seq)) != NATS_OK ||
+	    (hdr && (st = natsMsgHeader_Set(m, hdr, value)) != NATS_OK)) {
+		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/*
+ * Publishes m: while the connection is down the client keeps up to its
+ * reconnect buffer; beyond that, wait. A connection that breaks under a
+ * publish (an I/O error) is being made again: publish again. (If the
+ * first try did reach the server, 'in' drops the second as a repeat.)
+ * 0, or the status to exit with.
+ */
+static int publish(struct out *o, natsMsg *m)
+{
+	struct bridge *b = o->b;
+	natsStatus st;
+
+	for (;;) {
+		st = natsConnection_PublishMsg(b->nc, m);
+		if (st == NATS_OK)
+			return 0;
+		if ((st != NATS_INSUFFICIENT_BUFFER && st != NATS_IO_ERROR &&
+		     st != NATS_CONNECTION_DISCONNECTED && st != NATS_STALE_CONNECTION) ||
+		    bridge_connected(b) < 0) {
+			err_msg(b->s.cmd, "%s: publish: %s", b->subject, bridge_nats_error(st));
+			return EXIT_RUNTIME;
+		}
+		if (stream_nap(10))
+			return 128 + stream_signal;
+	}
+}
+
+/* Waits until the server has everything published; 0, or the status. */
+static int flush(struct out *o)
+{
+	natsStatus st;
+
+	for (;;) {
+		st = natsConnection_FlushTimeout(o->b->nc, 1000);
+		if (st == NATS_OK)
+			return 0;
+		if (stream_signal)
+			return 128 + stream_signal;
+		if (bridge_connected(o->b) < 0) {
+			err_msg(o->b->s.cmd, "%s: flush: %s", o->b->subject, bridge_nats_error(st));
+			return EXIT_RUNTIME;
+		}
+	}
+}
+
+/* The stream's end (hdr HDR_END) or its cut (HDR_ABORT, why). */
+static int marker(struct out *o, const char *hdr, const char *why)
+{
+	natsMsg *m = NULL;
+	natsStatus st = natsMsg_Create(&m, o->b->subject, NULL, NULL, 0);
+	int r;
+
+	if (st != NATS_OK) {
+		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+		return EXIT_RUNTIME;
+	}
+	r = set_headers(o, m, hdr, why);
+	if (r == 0)
+		r = publish(o, m);
+	natsMsg_Destroy(m);
+	return r ? r : flush(o);
+}
+
+/* Cuts the stream for the receiving side; returns status. */
+static int cut(struct out *o, const char *why, int status)
+{
+	marker(o, HDR_ABORT, why);
+	return status;
+}
+
+/* One message from the ring to the server; 0, or the status. */
+static int forward(struct out *o, const void *p, size_t len)
+{
+	struct bridge *b = o->b;
+	natsMsg *m = NULL;
+	natsStatus st;
+	int r;
+
+	if (len > o->limit) {
+		err_msg(b->s.cmd, "%s: a message of %zu bytes is larger than the server takes "
+			"(%zu: its max_payload less %d for the headers; messages are not split, "
+			"so make the channel at most twice that: shmkit send -c)",
+			b->s.name, len, o->limit, HDR_ROOM);
+		return cut(o, "a message larger than the server takes", EXIT_RUNTIME);
+	}
+	st = natsMsg_Create(&m, b->subject, NULL, p, (int)len);
+	if (st != NATS_OK) {
+		err_msg(b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+		return cut(o, "out of memory", EXIT_RUNTIME);
+	}
+	o->seq++;
+	r = set_headers(o, m, NULL, NULL);
+	shmkit_chan_release(b->s.ch);
+	if (r == 0)
+		r = publish(o, m);
+	natsMsg_Destroy(m);
+	if (r == 0)
+		bridge_count(b, len);
+	return r;
+}
+
+static int pump(struct out *o)
+{
+	struct bridge *b = o->b;
+	const void *p;
+	size_t len;
+	uint64_t since;
+	int r, st;
+
+	for (;;) {
+		if (stream_signal)
+			return 128 + stream_signal;
+		/* not connected: leave the messages in the ring, where the
+		 * sender waits for room, rather than in our memory */
+		if ((r = bridge_connected(b)) <= 0) {
+			if (r < 0) {
+				err_msg(b->s.cmd, "%s: the connection closed", b->server);
+				return EXIT_RUNTIME;
+			}
+			stream_nap(10);
+			continue;
+		}
+		since = clock_ns();
+		r = shmkit_chan_peek(b->s.ch, &p, &len, STREAM_SLICE_MS);
+		if (r == 0) {
+			if ((st = forward(o, p, len)) != 0)
+				return st;
+			continue;
+		}
+		if (r == -SHMKIT_EEOF)
+			return marker(o, HDR_END, "clean");
+		if (r == -SHMKIT_EABORTED) {
+			err_msg(b->s.cmd, "%s: the sender failed before the end of its input: "
+				"the stream is cut (and the other side told)", b->s.name);
+			return cut(o, "the sender failed", EXIT_RUNTIME);
+		}
+		if (r == -SHMKIT_EPEERDEAD) {
+			err_msg(b->s.cmd, "%s: the sender died: the stream is cut (and the "
+				"other side told)", b->s.name);
+			return cut(o, "the sender died", EXIT_RUNTIME);
+		}
+		if ((st = stream_retry(&b->s, r, since)) != STREAM_AGAIN)
+			return stream_signal ? st : cut(o, "the out bridge failed", st);
+	}
+}
+
+int bridge_out(int argc, char **argv)
+{
+	struct bridge b = { .s = { .cmd = "out", .role = SHMKIT_CONSUMER } };
+	struct out o = { .b = &b };
+	struct shmkit_chan_info info;
+	uint64_t id = 0;
+	int64_t max;
+	int st;
+
+	if ((st = bridge_start(&b, argc, argv, usage)) != STREAM_GO)
+		return st;
+	max = natsConnection_GetMaxPayload(b.nc);
+	o.limit = max > HDR_ROOM ? (size_t)(max - HDR_ROOM) : 0;
+	if ((st = stream_open(&b.s)) != 0) {
+		bridge_disconnect(&b);
+		return st;
+	}
+	/* number on from the messages earlier consumers took */
+	if (shmkit_chan_info(b.s.shmid, &info) == 0)
+		o.seq = info.recv_msgs;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = clock_ns() ^ ((uint64_t)getpid() << 32);
+	snprintf(o.id, sizeof(o.id), "%016" PRIx64, id);
+	b.start_ns = b.last_report_ns = clock_ns();
+	st = pump(&o);
+	/* interrupted: what was taken from the ring still reaches the server */
+	if (st > 128 && bridge_connected(&b) > 0)
+		natsConnection_FlushTimeout(b.nc, 1000);
+	if (b.progress || b.stats)
+		bridge_report(&b, "\n");
+	st = stream_end(&b.s, st);
+	bridge_disconnect(&b);
+	return st;
+}

@@ -1,0 +1,192 @@
+/*
+ * shmkit-bridge refusing what it cannot do, each time with one line on
+ * stderr and the exit status of the shmkit commands (1 the system or the
+ * peer said no, 2 bad usage): bad options and arguments, an unreachable
+ * server, a credentials file that is missing or no such file, a message
+ * larger than the receiving channel takes, one larger than the server
+ * takes; and no channel left behind.
+ */
+#include "bridge.h"
+
+static struct br_server srv;
+
+static void one_line(const char *err)
+{
+	T_ASSERT(err && *err);
+	if (strchr(err, '\n') != err + strlen(err) - 1)
+		t_fail(__FILE__, __LINE__, "not one line: %s", err);
+}
+
+/* Runs a shell snippet ($BRIDGE, $URL); expects status and one line
+ * containing want on stderr. */
+static void expect(int status, const char *want, const char *fmt, const char *arg)
+{
+	char *err = NULL;
+
+	if (t_sh(NULL, &err, fmt, arg) != status)
+		t_fail(__FILE__, __LINE__, "'%s' with '%s': not status %d: %s", fmt, arg, status,
+		       err);
+	one_line(err);
+	T_STR_CONTAINS(err, want);
+	free(err);
+}
+
+static void usage(void)
+{
+	static const char *const bad[][2] = {
+		{ "sideways", "unknown direction" },
+		{ "out chan", "give CHANNEL and SUBJECT" },
+		{ "in", "give SUBJECT and CHANNEL" },
+		{ "out a b c", "unexpected argument" },
+		{ "out chan 'a b'", "not a subject" },
+		{ "in 'orders.*' chan", "not a subject" },
+		{ "in a..b chan", "not a subject" },
+		{ "in subj a/b", "not a channel name" },
+		{ "out --timeout soon a b", "not a number of seconds" },
+		{ "in --capacity 0 a b", "size" },
+		{ "out --delivery jetstream a b", "not built yet" },
+		{ "in --delivery maybe a b", "core or jetstream" },
+		{ "out --bogus a b", "unrecognized option" },
+	};
+	char *out = NULL, *err = NULL;
+
+	/* no direction: the usage, on stderr, as shmkit does */
+	T_EQ(t_sh(NULL, &err, "\"$BRIDGE\""), 2);
+	T_STR_CONTAINS(err, "Usage: shmkit-bridge out");
+	free(err);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect(2, bad[i][1], "\"$BRIDGE\" %s", bad[i][0]);
+	T_EQ(t_sh(&out, NULL, "\"$BRIDGE\" out --help && \"$BRIDGE\" in --help && "
+		  "\"$BRIDGE\" --help && \"$BRIDGE\" --version"), 0);
+	T_STR_CONTAINS(out, "Usage: shmkit-bridge out");
+	T_STR_CONTAINS(out, "Usage: shmkit-bridge in");
+	T_STR_CONTAINS(out, "shmkit-bridge 0.");
+	free(out);
+}
+
+static void unreachable(void)
+{
+	char name[64], url[64];
+
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", br_free_port());
+	setenv("DEAD", url, 1);
+	t_name(name, sizeof(name), "unr");
+	expect(1, "no server answered", "\"$BRIDGE\" out -s \"$DEAD\" -t 0.3 %s subj", name);
+	expect(1, "no server answered", "\"$BRIDGE\" in -s \"$DEAD\" -t 0.3 subj %s", name);
+	expect(1, "no server answered", "\"$BRIDGE\" in -t 0.3 -s %s subj chan", "'http://[bad'");
+	T_ASSERT(!t_name_exists(name));
+}
+
+static void creds(void)
+{
+	const char *junk = t_tmpfile("creds");
+	char name[64];
+	FILE *f = fopen(junk, "w");
+
+	T_ASSERT(f);
+	fputs("this is not a credentials file\n", f);
+	fclose(f);
+	setenv("JUNK", junk, 1);
+	t_name(name, sizeof(name), "creds");
+	expect(1, "--creds /nonexistent/x.creds", "\"$BRIDGE\" out -s \"$URL\" "
+	       "--creds /nonexistent/x.creds %s subj", name);
+	expect(1, "with --creds", "\"$BRIDGE\" in -s \"$URL\" --creds \"$JUNK\" subj %s", name);
+	T_ASSERT(!t_name_exists(name));
+}
+
+/* Channel a with one message of len bytes in it, closed. */
+static void one_message(const char *a, size_t len)
+{
+	static char buf[8192];
+	struct shmkit_chan *tx;
+
+	T_OK(shmkit_chan_create(a, 64 << 10, SHMKIT_MODE_DEFAULT, 0));
+	T_OK(shmkit_chan_open(a, SHMKIT_PRODUCER, &tx));
+	T_OK(shmkit_chan_send(tx, buf, len, 1000));
+	T_OK(shmkit_chan_close(tx));
+}
+
+/* Runs out a -> subject -> in b; returns their statuses and in's stderr. */
+static void bridge_pair(struct br_server *s, const char *a, const char *b, const char *in_cap,
+			int *st_out, int *st_in, char **out_err, char **in_err)
+{
+	char subject[96], in_log[64], out_log[64];
+	char *in_argv[] = { br_bin, "in", "-s", s->url, "-c", (char *)in_cap, subject,
+			    (char *)b, NULL };
+	char *out_argv[] = { br_bin, "out", "-s", s->url, (char *)a, subject, NULL };
+	int ie, oe;
+	pid_t in, out;
+
+	snprintf(subject, sizeof(subject), "shmkit.bad.%s", a);
+	strcpy(in_log, t_tmpfile("in-log"));
+	strcpy(out_log, t_tmpfile("out-log"));
+	ie = br_log(in_log);
+	oe = br_log(out_log);
+	in = br_spawn(in_argv, -1, -1, ie);
+	br_wait_name(b);
+	out = br_spawn(out_argv, -1, -1, oe);
+	*st_out = br_wait(out);
+	*st_in = br_wait(in);
+	close(ie);
+	close(oe);
+	*in_err = br_slurp(in_log);
+	*out_err = br_slurp(out_log);
+}
+
+static void too_big(void)
+{
+	struct br_server small = { .config = t_tmpfile("nats-conf") };
+	char a[64], b[64], *out_err, *in_err;
+	int st_out, st_in;
+	FILE *f;
+
+	/* larger than the receiving channel's largest (2K of a 4K ring) */
+	t_name(a, sizeof(a), "biga");
+	t_name(b, sizeof(b), "bigb");
+	one_message(a, 3000);
+	bridge_pair(&srv, a, b, "4K", &st_out, &st_in, &out_err, &in_err);
+	T_EQ(st_out, 0);
+	T_EQ(st_in, 1);
+	one_line(in_err);
+	T_STR_CONTAINS(in_err, "a message of 3000 bytes is larger than the channel takes (2048");
+	free(out_err);
+	free(in_err);
+	T_ASSERT(!t_name_exists(a));
+	shmkit_chan_destroy(b); /* failed, waiting for a receiver to learn it */
+
+	/* larger than the server's max_payload (set in its configuration) */
+	f = fopen(small.config, "w");
+	T_ASSERT(f);
+	fputs("max_payload: 4096\n", f);
+	fclose(f);
+	br_server_start(&small);
+	t_name(a, sizeof(a), "pla");
+	t_name(b, sizeof(b), "plb");
+	one_message(a, 5000);
+	bridge_pair(&small, a, b, "1M", &st_out, &st_in, &out_err, &in_err);
+	T_EQ(st_out, 1);
+	T_EQ(st_in, 1);
+	one_line(out_err);
+	T_STR_CONTAINS(out_err, "a message of 5000 bytes is larger than the server takes (3968");
+	one_line(in_err);
+	T_STR_CONTAINS(in_err, "the stream was cut at its source (a message larger than the "
+		       "server takes)");
+	free(out_err);
+	free(in_err);
+	br_server_kill(&small);
+	shmkit_chan_destroy(a);
+	shmkit_chan_destroy(b);
+}
+
+int main(void)
+{
+	br_setup();
+	usage();
+	unreachable();
+	br_server_start(&srv);
+	setenv("URL", srv.url, 1);
+	creds();
+	too_big();
+	return 0;
+}

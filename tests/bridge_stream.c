@@ -1,0 +1,180 @@
+/*
+ * shmkit-bridge end to end, through a nats-server of the test's own:
+ * a byte stream through the commands (producer | shmkit send A, out A ->
+ * subject -> in -> B, shmkit recv B | us), checked byte for byte; and
+ * framed messages from a library producer to a library consumer, each
+ * checked whole and in order by its number. Both bridges exit 0 and
+ * nothing is lost.
+ */
+#include "bridge.h"
+
+#define CHUNK 65536
+
+static struct br_server srv;
+static char log_path[64];
+
+static void check_chunk(const unsigned char *p, size_t n, uint64_t at)
+{
+	size_t bad = payload_check(p, n, at / CHUNK);
+
+	if (bad)
+		t_fail(__FILE__, __LINE__, "byte %llu differs (its chunk begins as chunk %llu)",
+		       (unsigned long long)(at + bad - 1), (unsigned long long)payload_tag(p, n));
+}
+
+/* Starts 'in SUBJECT B' and waits until it has subscribed. */
+static pid_t start_in(const char *subject, const char *b, int err)
+{
+	char *argv[] = { br_bin, "in", "-s", srv.url, "--stats", (char *)subject, (char *)b, NULL };
+	pid_t pid = br_spawn(argv, -1, -1, err);
+
+	br_wait_name(b);
+	return pid;
+}
+
+static pid_t start_out(const char *a, const char *subject, int err)
+{
+	char *argv[] = { br_bin, "out", "-s", srv.url, "--stats", (char *)a, (char *)subject, NULL };
+
+	return br_spawn(argv, -1, -1, err);
+}
+
+static void bytes(void)
+{
+	const uint64_t total = t_scale(64ull << 20) & ~7ull;
+	static unsigned char buf[CHUNK];
+	char a[64], b[64], subject[80], *log;
+	char *send_argv[] = { getenv("S"), "send", "-c", "1M", a, NULL };
+	char *recv_argv[] = { getenv("S"), "recv", b, NULL };
+	int in_pipe[2], out_pipe[2], err = br_log(log_path);
+	pid_t gen, snd, rcv, in, out;
+	uint64_t got = 0, i;
+	size_t have = 0;
+
+	t_name(a, sizeof(a), "bra");
+	t_name(b, sizeof(b), "brb");
+	snprintf(subject, sizeof(subject), "shmkit.test.%s", a);
+	T_ASSERT(pipe2(in_pipe, O_CLOEXEC) == 0 && pipe2(out_pipe, O_CLOEXEC) == 0);
+	in = start_in(subject, b, err);
+	rcv = br_spawn(recv_argv, -1, out_pipe[1], err);
+	gen = t_child();
+	if (gen == 0) {
+		close(in_pipe[0]);
+		close(out_pipe[0]);
+		for (i = 0; i * CHUNK < total; i++) {
+			uint64_t left = total - i * CHUNK;
+			size_t n = left < CHUNK ? (size_t)left : CHUNK;
+
+			payload_fill(buf, n, i);
+			if (write(in_pipe[1], buf, n) != (ssize_t)n)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	snd = br_spawn(send_argv, in_pipe[0], -1, err);
+	out = start_out(a, subject, err);
+	close(in_pipe[0]);
+	close(in_pipe[1]);
+	close(out_pipe[1]);
+	for (;;) {
+		ssize_t n = read(out_pipe[0], buf + have, sizeof(buf) - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (have == sizeof(buf)) {
+			check_chunk(buf, have, got);
+			got += have;
+			have = 0;
+		}
+	}
+	if (have) {
+		check_chunk(buf, have, got);
+		got += have;
+	}
+	close(out_pipe[0]);
+	T_EQ(t_wait(gen), 0);
+	T_EQ(br_wait(snd), 0);
+	T_EQ(br_wait(out), 0);
+	T_EQ(br_wait(in), 0);
+	T_EQ(br_wait(rcv), 0);
+	T_EQ(got, total);
+	close(err);
+	log = br_slurp(log_path);
+	T_STR_CONTAINS(log, " 0 lost");
+	T_ASSERT(!strstr(log, "lost the server"));
+	free(log);
+	T_ASSERT(!t_name_exists(a));
+	T_ASSERT(!t_name_exists(b));
+}
+
+static size_t msg_size(uint64_t i)
+{
+	return 8 + (size_t)(t_mix(i) % 2000);
+}
+
+static int producer(void *arg)
+{
+	const char *a = arg;
+	uint64_t n = t_scale(100000), i;
+	static unsigned char buf[4096];
+	struct shmkit_chan *tx;
+
+	if (shmkit_chan_create(a, 1 << 20, SHMKIT_MODE_DEFAULT, 0) < 0 ||
+	    shmkit_chan_open(a, SHMKIT_PRODUCER, &tx) < 0)
+		return 1;
+	for (i = 1; i <= n; i++) {
+		payload_fill(buf, msg_size(i), i);
+		if (shmkit_chan_send(tx, buf, msg_size(i), 20000) < 0)
+			return 2;
+	}
+	return shmkit_chan_close(tx) < 0 ? 3 : 0;
+}
+
+static void framed(void)
+{
+	char a[64], b[64], subject[80], *log;
+	static unsigned char buf[4096];
+	uint64_t n = t_scale(100000), next = 1;
+	int err = br_log(log_path), r;
+	struct shmkit_chan *rx;
+	pid_t prod, in, out;
+	size_t len;
+
+	t_name(a, sizeof(a), "fra");
+	t_name(b, sizeof(b), "frb");
+	snprintf(subject, sizeof(subject), "shmkit.test.%s", a);
+	in = start_in(subject, b, err);
+	T_OK(shmkit_chan_open(b, SHMKIT_CONSUMER, &rx));
+	prod = t_fork(producer, a);
+	out = start_out(a, subject, err);
+	while ((r = shmkit_chan_recv(rx, buf, sizeof(buf), &len, 20000)) == 0) {
+		T_EQ(payload_tag(buf, len), next);
+		T_EQ(len, msg_size(next));
+		T_PAYLOAD(buf, len, next);
+		next++;
+	}
+	T_EQ(r, -SHMKIT_EEOF);
+	T_EQ(next - 1, n);
+	T_OK(shmkit_chan_close(rx));
+	T_EQ(t_wait(prod), 0);
+	T_EQ(br_wait(out), 0);
+	T_EQ(br_wait(in), 0);
+	close(err);
+	log = br_slurp(log_path);
+	T_STR_CONTAINS(log, " 0 lost");
+	free(log);
+	shmkit_chan_destroy(b); /* unless 'in' was last out and removed it */
+	T_ASSERT(!t_name_exists(b));
+	T_ASSERT(!t_name_exists(a));
+}
+
+int main(void)
+{
+	br_setup();
+	strcpy(log_path, t_tmpfile("bridge-log"));
+	br_server_start(&srv);
+	bytes();
+	unlink(log_path);
+	framed();
+	return 0;
+}
