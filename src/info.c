@@ -262,20 +262,6 @@ static int list_from_shmctl(struct list *l)
 	return 0;
 }
 
-/* Notes of looks at segments that no longer exist are of no use. */
-static void prune_notes(const struct list *l)
-{
-	int *ids = malloc((l->count + 1) * sizeof(*ids));
-	size_t i;
-
-	if (!ids)
-		return;
-	for (i = 0; i < l->count; i++)
-		ids[i] = l->items[i].shmid;
-	__shmkit_look_prune_gone(ids, l->count);
-	free(ids);
-}
-
 int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out, __shmkit_watch_fn *fn,
 			   void *arg)
 {
@@ -293,7 +279,8 @@ int __shmkit_seg_list_from(int source, struct shmkit_seg_info **out, __shmkit_wa
 		w.k = i;
 		complete(&l.items[i], &w);
 	}
-	prune_notes(&l);
+	/* for a list without a segment to look at, the looks' prune */
+	__shmkit_look_prune();
 	*out = l.items;
 	return (int)l.count;
 }

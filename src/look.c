@@ -417,15 +417,16 @@ pid_t __shmkit_look_resolve(int shmid, struct __shmkit_last_use *use)
 }
 
 /*
- * Our notes from lookers that are gone, in one pass over the directory
- * at most every PRUNE_EVERY_NS in a process. A pass per look made the
- * looks of N segments cost N passes over about N notes: 1 ms a look with
- * 1,000 channels, most of it in readdir (shmkit top over 1,000 channels
- * took a second a refresh). A note is kept while the kernel still names
- * its pid as the segment's last user: it is what tells the real last
- * user (the one resolve_at uses). The rest of a dead looker's notes
- * tell nothing; those of segments that are gone go too. Racing passes
- * in two threads only unlink the same names twice.
+ * Our notes that tell nothing any more, in one pass over the directory at
+ * most every PRUNE_EVERY_NS in a process. A pass per look made the looks
+ * of N segments cost N passes over about N notes: 1 ms a look with 1,000
+ * channels, most of it in readdir (shmkit top over 1,000 channels took a
+ * second a refresh). Every note of a segment that is gone goes. A note of
+ * a live segment is kept while the kernel still names its pid as the
+ * last user (it is what tells the real last user: resolve_at), while its
+ * looker runs, or while we may not read the segment to tell; the rest of
+ * a dead looker's notes go. Racing passes in two threads only unlink the
+ * same names twice.
  */
 static void prune(int notes)
 {
@@ -445,15 +446,18 @@ static void prune(int notes)
 	while ((d = readdir(dir))) {
 		id = strtol(d->d_name, &end, 10);
 		if (d->d_name[0] < '0' || d->d_name[0] > '9' || *end != '-')
-			continue;	/* not a note (a note being written ends .tmp) */
-		pid = strtol(end + 1, &end, 10);
-		if (*end || pid <= 0 || pid == getpid() || __shmkit_proc_start((pid_t)pid, &start) == 0)
-			continue;
-		/* kept while needed, or while we cannot tell (not ours to read now) */
+			continue;	/* not a note */
 		r = __shmkit_shmctl((int)id, IPC_STAT, &ds);
-		if (r == 0 ? ds.shm_lpid == (pid_t)pid : r != -EINVAL && r != -EIDRM)
+		if (r == -EINVAL || r == -EIDRM) {
+			unlinkat(notes, d->d_name, 0);	/* its segment is gone */
 			continue;
-		unlinkat(notes, d->d_name, 0);
+		}
+		pid = strtol(end + 1, &end, 10);
+		/* a note being written (.tmp), ours, or one still needed or not ours to judge */
+		if (*end || pid <= 0 || pid == getpid() || r < 0 || ds.shm_lpid == (pid_t)pid)
+			continue;
+		if (__shmkit_proc_start((pid_t)pid, &start) < 0)
+			unlinkat(notes, d->d_name, 0);
 	}
 	closedir(dir);
 }
@@ -562,25 +566,15 @@ static DIR *list_own_notes(void)
 	return dir;
 }
 
-void __shmkit_look_prune_gone(const int *live, size_t n)
+void __shmkit_look_prune(void)
 {
-	DIR *dir = list_own_notes();
-	struct dirent *d;
-	size_t i;
-	long id;
+	int shm = open_shm(), notes = open_own_notes(shm, 0);
 
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		id = strtol(d->d_name, NULL, 10);
-		for (i = 0; i < n && live[i] != id; i++)
-			;
-		if (i == n)
-			unlinkat(dirfd(dir), d->d_name, 0);
-	}
-	closedir(dir);
+	prune(notes);
+	if (notes >= 0)
+		close(notes);
+	if (shm >= 0)
+		close(shm);
 }
 
 void __shmkit_look_forget(int shmid)

@@ -92,8 +92,12 @@ int __shmkit_look_begin(int shmid, struct __shmkit_look *lk);
 /* Ends a look; drops the note its last use was resolved through, if ours. */
 void __shmkit_look_end(int shmid, struct __shmkit_look *lk);
 
-/* Removes our notes of segments not among the n live shmids. */
-void __shmkit_look_prune_gone(const int *live, size_t n);
+/*
+ * Removes our notes that tell nothing any more (those of segments that
+ * are gone among them); a pass at most once a second in a process, which
+ * every look makes too.
+ */
+void __shmkit_look_prune(void);
 
 /* Removes our notes of a segment (when it is removed). */
 void __shmkit_look_forget(int shmid);
