@@ -90,13 +90,6 @@ static int decade_ceil(double v)
 	return pow10i(k) < v ? k + 1 : k;
 }
 
-static void fmt_number(char *buf, size_t cap, double v)
-{
-	static const char *const units[] = { "", "k", "M", "G", "T", "P", "E" };
-
-	fmt_scaled(buf, cap, v, 1000, units, sizeof(units) / sizeof(units[0]), "");
-}
-
 /* m * 10^k for a y gridline; from k itself, as 10^-320 is no double. */
 static void fmt_decade(char *buf, size_t cap, int m, int k)
 {

@@ -112,6 +112,8 @@ void fmt_bytes(char *buf, size_t cap, double bytes, enum fmt_style style);
  * units[k] after k divisions (sep between number and a non-empty unit). */
 void fmt_scaled(char *buf, size_t cap, double v, double base,
 		const char *const *units, size_t nunits, const char *sep);
+/* Counts and rates: the same rule with powers of 1000, "1.5k", "23M". */
+void fmt_number(char *buf, size_t cap, double v);
 void fmt_age(char *buf, size_t cap, int64_t seconds);
 const char *state_name(int state);
 void fmt_mode(char *buf, size_t cap, unsigned mode);

@@ -70,6 +70,13 @@ void fmt_bytes(char *buf, size_t cap, double bytes, enum fmt_style style)
 		fmt_scaled(buf, cap, bytes, 1024, letter, sizeof(letter) / sizeof(letter[0]), "");
 }
 
+void fmt_number(char *buf, size_t cap, double v)
+{
+	static const char *const units[] = { "", "k", "M", "G", "T", "P", "E" };
+
+	fmt_scaled(buf, cap, v, 1000, units, sizeof(units) / sizeof(units[0]), "");
+}
+
 void fmt_age(char *buf, size_t cap, int64_t s)
 {
 	if (s < 0)

@@ -128,26 +128,24 @@ size_t top_order(const struct top_snap *s, const struct top_view *v, size_t **or
 
 /* ---------------------------------------------------------------- lines */
 
+/* A rate: blank for a plain segment, "-" before two refreshes. */
 static void fmt_rate(char *buf, size_t cap, const struct top_item *it, double v)
 {
-	static const char *const units[] = { "", "k", "M", "G", "T" };
-
 	if (!it->has_counts)
 		buf[0] = '\0';
 	else if (!it->rated)
 		snprintf(buf, cap, "-");
 	else
-		fmt_scaled(buf, cap, v, 1000, units, sizeof(units) / sizeof(units[0]), "");
+		fmt_number(buf, cap, v);
 }
 
+/* A count the item has, or blank. */
 static void fmt_count(char *buf, size_t cap, int has, uint64_t v)
 {
-	static const char *const units[] = { "", "k", "M", "G", "T", "P", "E" };
-
 	if (!has)
 		buf[0] = '\0';
 	else
-		fmt_scaled(buf, cap, (double)v, 1000, units, sizeof(units) / sizeof(units[0]), "");
+		fmt_number(buf, cap, (double)v);
 }
 
 /* Appends to a line buffer, never past its end. */
