@@ -20,12 +20,17 @@
  *    (uid 65534, mode 0644) sees its counters.
  *  - bad usage (an interval under 0.05 s, -n 0, an unknown sort key, an
  *    argument) exits 2 with one line; --help exits 0.
+ *  - hostile input: a process named with terminal escapes attached to a
+ *    segment is shown escaped (\x1b, and \u001b in JSON), never raw; a
+ *    channel whose ring header was scribbled over is listed as a plain
+ *    segment, and top exits 0.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -62,9 +67,13 @@ static char *top(const char *args)
 #define JQ_ALL(json, filter) jq_all(__LINE__, json, filter)
 static void jq_all(int line, const char *json, const char *filter)
 {
-	const char *f = t_tmpfile("top-json");
+	static const char *f;	/* one file for every call: the harness keeps few */
 	char *out, *err;
-	FILE *fp = fopen(f, "w");
+	FILE *fp;
+
+	if (!f)
+		f = t_tmpfile("top-json");
+	fp = fopen(f, "w");
 
 	T_ASSERT(fp && fputs(json, fp) >= 0 && fclose(fp) == 0);
 	if (t_sh(&out, &err, "while IFS= read -r l; do printf '%%s\\n' \"$l\" | "
@@ -257,6 +266,62 @@ static void reads_only(void)
 	free(err);
 }
 
+#define EVIL_NAME "\033[2Jevil\a"
+
+/* In a child: named with terminal escapes, holds the segment until killed. */
+static int evil_holder(void *arg)
+{
+	if (prctl(PR_SET_NAME, EVIL_NAME) < 0 || shmat(*(int *)arg, NULL, SHM_RDONLY) == (void *)-1)
+		return 1;
+	for (;;)
+		pause();
+}
+
+static void hostile(void)
+{
+	char name[64], *out, filter[256];
+	struct shmkit_map map;
+	struct shmid_ds ds;
+	pid_t pid;
+	int plain, chan_id;
+
+	/* a holder whose name would clear the screen and ring the bell */
+	plain = t_track(shmget(t_key(), 4096, IPC_CREAT | IPC_EXCL | 0600));
+	T_ASSERT(plain >= 0);
+	pid = t_fork(evil_holder, &plain);
+	for (uint64_t deadline = t_now_ns() + 10000000000u;; usleep(10000)) {
+		T_ASSERT(shmctl(plain, IPC_STAT, &ds) == 0);
+		if (ds.shm_nattch == 1)
+			break;
+		T_ASSERT(t_now_ns() < deadline);
+	}
+	out = top("-n 1 -i 0.05 --no-members");
+	T_ASSERT(!strchr(out, '\033') && !strchr(out, '\a'));
+	T_STR_CONTAINS(out, "(\\x1b[2Jevil\\x07)");
+	free(out);
+	out = top("-n 1 -i 0.05 --json");
+	T_ASSERT(!strchr(out, '\033') && !strchr(out, '\a'));
+	snprintf(filter, sizeof(filter), "any(.segments[]; .shmid == %d and "
+		 "any(.attached[]; .comm == \"\\u001b[2Jevil\\u0007\"))", plain);
+	JQ_ALL(out, filter);
+	free(out);
+	kill(pid, SIGKILL);
+	t_wait(pid);
+
+	/* a channel whose ring header is garbage: listed, as a plain segment */
+	t_name(name, sizeof(name), "scribbled");
+	chan_id = t_track(shmkit_chan_create(name, 65536, SHMKIT_MODE_DEFAULT, SHMKIT_EXCL));
+	T_OK(chan_id);
+	T_OK(shmkit_seg_attach(chan_id, 0, &map));
+	memset(map.data, 0xa5, map.size < 8192 ? map.size : 8192);
+	T_OK(shmkit_seg_detach(&map));
+	out = top("-n 1 -i 0.05 --json");
+	snprintf(filter, sizeof(filter), "any(.segments[]; .shmid == %d and .kind == \"shm\")",
+		 chan_id);
+	JQ_ALL(out, filter);
+	free(out);
+}
+
 static void bad_usage(void)
 {
 	static const char *const bad[] = {
@@ -299,6 +364,7 @@ int main(void)
 	match_and_sort();
 	dead_side();
 	reads_only();
+	hostile();
 
 	t_hold_stop(&h);
 	t_stream_stop(&cs);
