@@ -396,6 +396,21 @@ int shmkit_chan_commit(struct shmkit_chan *ch, size_t used);
 int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms);
 int shmkit_chan_release(struct shmkit_chan *ch);
 
+/*
+ * Read-ahead, consumer: the message after every one peeked and not yet
+ * released, without releasing any. Each such held message stays valid and
+ * untouched until released; release frees the oldest held, and peek
+ * returns it again. Held messages keep their room, and the producer may
+ * need it for the next message: while holding, wait for more only with a
+ * timeout after which you release, or both sides wait for ever. -SHMKIT_EEOF (or
+ * _EPEERDEAD) here means no message beyond the held ones: release those.
+ * A consumer that closes or dies holding messages leaves them, in order,
+ * to the next one: a way to hand on each message only once it is safe
+ * elsewhere, with several on the way at a time.
+ */
+int shmkit_chan_peek_ahead(struct shmkit_chan *ch, const void **ptr, size_t *len,
+			   int timeout_ms);
+
 /* The channel's shape and counters, as stored in its header. */
 struct shmkit_chan_info {
 	uint64_t capacity;	/* ring bytes */

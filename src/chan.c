@@ -158,10 +158,15 @@ struct shmkit_chan {
 	uint64_t peer_pos;	/* producer: the head, as last read;
 				   consumer: the tail, as last checked */
 	uint64_t next_rec;	/* consumer: the header word data_ready saw */
-	/* producer: the reservation; consumer: the peeked message */
+	/*
+	 * Producer: 1 while a reservation is open. Consumer: how many
+	 * messages are peeked and not yet released (held); they lie from
+	 * pos (the oldest, the one len and peek_ptr describe) to ahead.
+	 */
 	int busy;
-	uint64_t len;		/* reserved or peeked payload length */
+	uint64_t len;		/* reserved or oldest held payload length */
 	const void *peek_ptr;
+	uint64_t ahead;		/* consumer: the end of the held messages */
 	/* the other side's owner as last seen alive, and when */
 	uint64_t peer_owner;
 	uint64_t peer_seen;
@@ -1098,52 +1103,133 @@ static int skip_pad(struct shmkit_chan *ch)
 	return 1;
 }
 
-SHMKIT_EXPORT
-int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms)
+/*
+ * Consumer: takes the record at ch->ahead (or at ch->pos when nothing is
+ * held), skipping pads, as one more held message; 0 or an error. A pad
+ * right at the head is handed back at once (skip_pad); one after a held
+ * message is stepped over privately, and handed back when the release of
+ * that message moves the head past it.
+ */
+static int take_next(struct shmkit_chan *ch, int timeout_ms)
 {
-	uint64_t off, rec;
+	uint64_t cur = ch->busy ? ch->ahead : ch->pos, off, rec;
 	uint32_t n;
 	int err;
 
-	if (!ch || !ptr || !len || ch->side != __SHMKIT_SIDE_CONS)
-		return -EINVAL;
-	if (ch->busy)
-		goto found;
-	do {
-		if ((err = wait_ready(ch, ch->pos, timeout_ms)) < 0)
+	for (;;) {
+		if ((err = wait_ready(ch, cur, timeout_ms)) < 0)
 			return err;
-	} while ((err = skip_pad(ch)) > 0);
-	if (err < 0)
-		return err;
-	off = ch->pos & ch->mask;
+		if (!ch->busy) {
+			if ((err = skip_pad(ch)) < 0)
+				return err;
+			cur = ch->pos;
+			if (err)
+				continue;
+		} else if ((uint32_t)ch->next_rec == SHMKIT_REC_PAD) {
+			/* a pad runs to the ring's end and never starts it */
+			if ((cur & ch->mask) == 0)
+				return -SHMKIT_ECORRUPT;
+			cur += ch->cap - (cur & ch->mask);
+			continue;
+		}
+		break;
+	}
+	off = cur & ch->mask;
 	n = (uint32_t)ch->next_rec;
 	rec = rec_size(n);
 	if (n > ch->max_msg || rec > ch->cap - off)
 		return -SHMKIT_ECORRUPT;
-	ch->busy = 1;
-	ch->len = n;
-	ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
-found:
+	if (!ch->busy) {
+		ch->len = n;
+		ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
+	}
+	ch->busy++;
+	ch->ahead = cur + rec;
+	return 0;
+}
+
+SHMKIT_EXPORT
+int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int timeout_ms)
+{
+	int err;
+
+	if (!ch || !ptr || !len || ch->side != __SHMKIT_SIDE_CONS)
+		return -EINVAL;
+	if (!ch->busy && (err = take_next(ch, timeout_ms)) < 0)
+		return err;
 	*ptr = ch->peek_ptr;
 	*len = (size_t)ch->len;
 	return 0;
 }
 
 SHMKIT_EXPORT
+int shmkit_chan_peek_ahead(struct shmkit_chan *ch, const void **ptr, size_t *len,
+			   int timeout_ms)
+{
+	int err;
+
+	if (!ch || !ptr || !len || ch->side != __SHMKIT_SIDE_CONS)
+		return -EINVAL;
+	if ((err = take_next(ch, timeout_ms)) < 0)
+		return err;
+	/* the record take_next just checked ends at ahead */
+	*len = (uint32_t)ch->next_rec;
+	*ptr = ch->ring + ((ch->ahead - rec_size(*len)) & ch->mask) +
+	       sizeof(struct __shmkit_rec);
+	return 0;
+}
+
+/*
+ * Consumer, releasing with more held: the record now at the head, read
+ * again from the ring. It was checked when it was taken; a word changed
+ * since then is a process scribbling on bytes that are ours, so it is
+ * checked again against what we hold. Sets len and peek_ptr to it and
+ * returns the head, past any pad before it; or 0 for corrupt.
+ */
+static uint64_t next_held(struct shmkit_chan *ch, uint64_t head)
+{
+	uint64_t word = shmkit_load_relaxed(rec_word(ch, head)), off, rec;
+	uint32_t n = (uint32_t)word;
+
+	if (rec_has_mark(word) && n == SHMKIT_REC_PAD) {
+		off = head & ch->mask;
+		if (off == 0)
+			return 0;
+		head += ch->cap - off;
+		word = shmkit_load_relaxed(rec_word(ch, head));
+		n = (uint32_t)word;
+	}
+	off = head & ch->mask;
+	rec = rec_size(n);
+	if (!rec_has_mark(word) || n > ch->max_msg || rec > ch->cap - off ||
+	    (int64_t)(ch->ahead - head - rec) < 0)
+		return 0;
+	ch->len = n;
+	ch->peek_ptr = ch->ring + off + sizeof(struct __shmkit_rec);
+	return head;
+}
+
+SHMKIT_EXPORT
 int shmkit_chan_release(struct shmkit_chan *ch)
 {
 	struct __shmkit_chan_hot *hot;
+	uint64_t head, len;
 
 	if (!ch || ch->side != __SHMKIT_SIDE_CONS || !ch->busy)
 		return -EINVAL;
-	ch->pos += rec_size(ch->len);
-	ch->busy = 0;
+	head = ch->pos + rec_size(ch->len);
+	len = ch->len;
+	if (ch->busy > 1 && !(head = next_held(ch, head)))
+		return -SHMKIT_ECORRUPT;
+	ch->pos = head;
+	ch->busy--;
 	hot = &ch->hdr->hot[__SHMKIT_SIDE_CONS];
-	/* C2: hands the record's bytes back to the producer; pairs with P2
-	   (model: weak-c2) */
+	/* C2: hands the record's bytes (and a pad after it, if more are
+	   held) back to the producer; pairs with P2 (model: weak-c2; with
+	   messages held, readahead-*) */
 	shmkit_store_release(&hot->pos, ch->pos);
 	__shmkit_count(&hot->msgs, 1);
-	__shmkit_count(&hot->bytes, ch->len);
+	__shmkit_count(&hot->bytes, len);
 	wake_peer(ch);
 	return 0;
 }
