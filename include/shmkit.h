@@ -406,10 +406,14 @@ int shmkit_chan_release(struct shmkit_chan *ch);
  * _EPEERDEAD) here means no message beyond the held ones: release those.
  * A consumer that closes or dies holding messages leaves them, in order,
  * to the next one: a way to hand on each message only once it is safe
- * elsewhere, with several on the way at a time.
+ * elsewhere, with several on the way at a time. *offset (if not NULL) is
+ * where the message begins in the channel's stream of bytes: it only
+ * grows, and every consumer that gets the message, a successor included,
+ * gets the same offset for it, whatever crashed in between. An id that
+ * needs no counting.
  */
 int shmkit_chan_peek_ahead(struct shmkit_chan *ch, const void **ptr, size_t *len,
-			   int timeout_ms);
+			   uint64_t *offset, int timeout_ms);
 
 /* The channel's shape and counters, as stored in its header. */
 struct shmkit_chan_info {

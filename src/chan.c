@@ -1164,8 +1164,9 @@ int shmkit_chan_peek(struct shmkit_chan *ch, const void **ptr, size_t *len, int 
 
 SHMKIT_EXPORT
 int shmkit_chan_peek_ahead(struct shmkit_chan *ch, const void **ptr, size_t *len,
-			   int timeout_ms)
+			   uint64_t *offset, int timeout_ms)
 {
+	uint64_t at;
 	int err;
 
 	if (!ch || !ptr || !len || ch->side != __SHMKIT_SIDE_CONS)
@@ -1174,8 +1175,10 @@ int shmkit_chan_peek_ahead(struct shmkit_chan *ch, const void **ptr, size_t *len
 		return err;
 	/* the record take_next just checked ends at ahead */
 	*len = (uint32_t)ch->next_rec;
-	*ptr = ch->ring + ((ch->ahead - rec_size(*len)) & ch->mask) +
-	       sizeof(struct __shmkit_rec);
+	at = ch->ahead - rec_size(*len);
+	*ptr = ch->ring + (at & ch->mask) + sizeof(struct __shmkit_rec);
+	if (offset)
+		*offset = at;
 	return 0;
 }
 

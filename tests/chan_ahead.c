@@ -59,7 +59,7 @@ static void random_walk(void)
 {
 	char name[64];
 	struct shmkit_chan *p, *c;
-	uint64_t sent = 0, taken = 0, released = 0;
+	uint64_t sent = 0, taken = 0, released = 0, off, last_end = 0;
 	const void *ptr;
 	size_t len;
 	unsigned seed = 7;
@@ -76,12 +76,15 @@ static void random_walk(void)
 			else
 				T_EQ(r, -EAGAIN);
 		} else if (k == 1 || k == 2) {
-			r = shmkit_chan_peek_ahead(c, &ptr, &len, 0);
+			r = shmkit_chan_peek_ahead(c, &ptr, &len, &off, 0);
 			if (taken == sent) {
 				T_EQ(r, -EAGAIN);
 				continue;
 			}
 			T_OK(r);
+			/* the offset: after the last record, a pad perhaps between */
+			T_ASSERT(off >= last_end && off - last_end < 4096);
+			last_end = off + 8 + (len + 7) / 8 * 8;
 			T_EQ(len, size_of(taken));
 			T_PAYLOAD(ptr, len, taken);
 			T_EQ((uintptr_t)ptr % 8, 0);
@@ -124,19 +127,19 @@ static void room_and_end(void)
 		n++;
 	T_ASSERT(n >= 3);
 	for (i = 0; i < n; i++) {
-		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, 0));
+		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, NULL, 0));
 		T_PAYLOAD(ptr, len, i);
 		if (i == 0)
 			first = ptr;
 	}
-	T_EQ(shmkit_chan_peek_ahead(c, &ptr, &len, 0), -EAGAIN);
+	T_EQ(shmkit_chan_peek_ahead(c, &ptr, &len, NULL, 0), -EAGAIN);
 	/* holding is not releasing: the producer still has no room */
 	T_EQ(send_one(p, n, 0), -EAGAIN);
 	T_OK(shmkit_chan_peek(c, &ptr, &len, 0));
 	T_ASSERT(ptr == first);
 	/* the producer closes: nothing beyond what is held, but all of it stays */
 	T_OK(shmkit_chan_close(p));
-	T_EQ(shmkit_chan_peek_ahead(c, &ptr, &len, 0), -SHMKIT_EEOF);
+	T_EQ(shmkit_chan_peek_ahead(c, &ptr, &len, NULL, 0), -SHMKIT_EEOF);
 	for (i = 0; i < n; i++) {
 		T_OK(shmkit_chan_peek(c, &ptr, &len, 0));
 		T_PAYLOAD(ptr, len, i);
@@ -150,7 +153,7 @@ static void room_and_end(void)
 	T_EQ(info.recv_msgs, n);	/* counted at release, once each */
 	T_OK(shmkit_chan_close(c));
 	/* the argument checks */
-	T_EQ(shmkit_chan_peek_ahead(NULL, &ptr, &len, 0), -EINVAL);
+	T_EQ(shmkit_chan_peek_ahead(NULL, &ptr, &len, NULL, 0), -EINVAL);
 }
 
 /* A consumer that closes holding three leaves them to the next, in order. */
@@ -160,21 +163,24 @@ static void successor(void)
 	struct shmkit_chan *p, *c;
 	const void *ptr;
 	size_t len;
-	uint64_t i;
+	uint64_t i, off, offs[6];
 
 	t_name(name, sizeof(name), "succ");
 	open_pair(name, 1 << 16, &p, &c);
 	for (i = 0; i < 6; i++)
 		T_OK(send_one(p, i, 0));
 	for (i = 0; i < 5; i++)
-		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, 0));
+		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, &offs[i], 0));
 	T_OK(shmkit_chan_release(c));
 	T_OK(shmkit_chan_release(c));
 	T_OK(shmkit_chan_close(c));
 	T_OK(shmkit_chan_open(name, SHMKIT_CONSUMER, &c));
 	for (i = 2; i < 6; i++) {
-		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, 0));
+		T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, &off, 0));
 		T_PAYLOAD(ptr, len, i);
+		/* the same message, the same offset, whoever reads it */
+		if (i < 5)
+			T_EQ(off, offs[i]);
 	}
 	T_OK(shmkit_chan_close(c));
 	T_OK(shmkit_chan_close(p));
@@ -197,8 +203,8 @@ static void scribbled(void)
 	open_pair(name, 4096, &p, &c);
 	T_OK(send_one(p, 0, 0));
 	T_OK(send_one(p, 1, 0));
-	T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, 0));
-	T_OK(shmkit_chan_peek_ahead(c, &second, &len, 0));
+	T_OK(shmkit_chan_peek_ahead(c, &ptr, &len, NULL, 0));
+	T_OK(shmkit_chan_peek_ahead(c, &second, &len, NULL, 0));
 	__shmkit_chan_ring(c, &ring, &ring_len);
 	T_ASSERT((const char *)second > (const char *)ring &&
 		 (const char *)second < (const char *)ring + ring_len);
@@ -212,6 +218,8 @@ static void scribbled(void)
 struct shared {
 	_Atomic uint64_t released;	/* messages a consumer released, in total */
 	_Atomic uint64_t uncounted;	/* released, but killed before counting it */
+	_Atomic uint64_t again;		/* messages taken again by a successor */
+	_Atomic uint64_t offset[];	/* message i's offset + 1, once taken */
 };
 
 #define STREAM_N 2000000
@@ -226,7 +234,7 @@ static void consumer(const char *name, struct shared *sh, unsigned seed)
 	struct shmkit_chan *c;
 	const void *ptr;
 	size_t len;
-	uint64_t next, held = 0, window = 1 + rand_r(&seed) % MAX_HELD;
+	uint64_t next, held = 0, window = 1 + rand_r(&seed) % MAX_HELD, off, had;
 	int r, first = 1;
 
 	T_OK(shmkit_chan_open_wait(name, SHMKIT_CONSUMER, 10000, &c));
@@ -234,7 +242,7 @@ static void consumer(const char *name, struct shared *sh, unsigned seed)
 	for (;;) {
 		if (held < window) {
 			/* holding, do not wait: the producer may need that room */
-			r = shmkit_chan_peek_ahead(c, &ptr, &len, held ? 0 : 10000);
+			r = shmkit_chan_peek_ahead(c, &ptr, &len, &off, held ? 0 : 10000);
 			if (r == -SHMKIT_EEOF)
 				break;
 			if (r == -EAGAIN && held)
@@ -250,6 +258,11 @@ static void consumer(const char *name, struct shared *sh, unsigned seed)
 			first = 0;
 			T_EQ(len, size_of(next + held));
 			T_PAYLOAD(ptr, len, next + held);
+			had = atomic_exchange(&sh->offset[next + held], off + 1);
+			if (had) {
+				T_EQ(had, off + 1);
+				atomic_fetch_add(&sh->again, 1);
+			}
 			held++;
 			continue;
 		}
@@ -277,7 +290,9 @@ static void killed_consumers(void)
 	int status, kills = 0;
 	unsigned seed = 11;
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t size = sizeof(*sh) + STREAM_N * sizeof(sh->offset[0]);
+
+	sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	T_ASSERT(sh != MAP_FAILED);
 	t_name(name, sizeof(name), "kill");
 	T_OK(t_track(shmkit_chan_create(name, 1 << 14, SHMKIT_MODE_DEFAULT, 0)));
@@ -318,10 +333,14 @@ static void killed_consumers(void)
 	T_EQ(waitpid(prod, &status, 0), prod);
 	T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	T_EQ(atomic_load(&sh->released), STREAM_N);
-	printf("killed_consumers: %d kills; %llu killed between a release and its count\n",
-	       kills, (unsigned long long)atomic_load(&sh->uncounted));
+	printf("killed_consumers: %d kills; %llu taken again, at the same offsets; "
+	       "%llu killed between a release and its count\n", kills,
+	       (unsigned long long)atomic_load(&sh->again),
+	       (unsigned long long)atomic_load(&sh->uncounted));
+	for (uint64_t i = 0; i < STREAM_N; i++)
+		T_ASSERT(atomic_load(&sh->offset[i]) > (i ? atomic_load(&sh->offset[i - 1]) : 0));
 	T_ASSERT(kills > 0 && atomic_load(&sh->uncounted) <= (uint64_t)kills);
-	munmap(sh, sizeof(*sh));
+	munmap(sh, size);
 }
 
 int main(void)
