@@ -35,6 +35,11 @@
 #define HDR_SEQ "Shmkit-Seq"
 #define HDR_END "Shmkit-End"
 #define HDR_ABORT "Shmkit-Abort"
+/* JetStream mode (bridge/js.c): the message's offset in the source
+ * channel (shmkit_chan_peek_ahead) instead of a count, and the id the
+ * server's duplicate window matches */
+#define HDR_OFFSET "Shmkit-Offset"
+#define HDR_MSG_ID "Nats-Msg-Id"
 /* Room the headers take of the server's max_payload, at most (about 80 bytes). */
 #define HDR_ROOM 128
 
@@ -47,6 +52,11 @@
  * subscription may hold for 'in' (beyond: the client drops, 'in' counts
  * a gap). */
 #define BRIDGE_RECONNECT_BUF (8 << 20)
+/* JetStream out: messages on their way (published, held in the ring until
+ * acknowledged), and how long an acknowledgement may take before the
+ * message is published again (the server drops the repeat by its id) */
+#define BRIDGE_JS_WINDOW 1024
+#define BRIDGE_JS_ACK_MS 5000
 #define BRIDGE_PENDING_MSGS 65536
 #define BRIDGE_PENDING_BYTES (64 << 20)
 
@@ -54,7 +64,10 @@
 #define BRIDGE_HELP_CONNECT \
 	"  -s, --server URL        the NATS server (default " BRIDGE_DEFAULT_SERVER ")\n" \
 	"      --creds FILE        a NATS credentials file (user JWT and seed)\n" \
-	"      --delivery MODE     core: at most once (JetStream is not built yet)\n" \
+	"      --delivery MODE     core: at most once, fastest (the default);\n" \
+	"                          jetstream: at least once, stored by the server\n" \
+	"      --stream NAME       jetstream: the server's stream (default: shmkit_\n" \
+	"                          and the subject, made if missing, as a work queue)\n" \
 	"  -t, --timeout SECONDS   give up on the first connection after this long\n" \
 	"                          (default 2); later, reconnect for ever\n"
 #define BRIDGE_HELP_KEEP \
@@ -74,8 +87,17 @@ struct bridge {
 	int stats, progress;
 	volatile sig_atomic_t closing;	/* our own close: not a lost server */
 	natsConnection *nc;
+	/* JetStream mode */
+	jsCtx *js;
+	const char *stream_name;	/* --stream, or stream_buf */
+	char stream_buf[80];
+	const char *durable;		/* in: --durable, or durable_buf */
+	char durable_buf[80];
+	volatile sig_atomic_t reconnects;	/* bumped by the client's thread */
 	/* figures for --stats and --progress */
 	uint64_t msgs, bytes, lost, foreign, start_ns, last_report_ns;
+	uint64_t acked, dups;		/* JetStream: acknowledged; dropped as repeats */
+	uint64_t pending;		/* JetStream out: published, not yet acknowledged */
 };
 
 /* Options for both directions: STREAM_GO, or the status to exit with. */
@@ -94,10 +116,31 @@ const char *bridge_nats_error(natsStatus st);
 /* Is the connection up? 1 yes, 0 reconnecting, -1 closed for good. */
 int bridge_connected(struct bridge *b);
 
+/* in: writes one message into the channel; 0, or the status to exit with. */
+int bridge_deliver(struct bridge *b, const void *p, size_t len);
+/* A header holding a number: 0, or -1 if it is missing or not one. */
+int bridge_header_num(natsMsg *m, const char *key, uint64_t *v);
+/* A header holding a stream id (16 hex digits): it, or NULL. */
+const char *bridge_header_id(natsMsg *m);
+
 /* Counts a message; draws the --progress line each second. */
 void bridge_count(struct bridge *b, uint64_t bytes);
 /* The --stats line (also the last --progress line), ending in end. */
 void bridge_report(struct bridge *b, const char *end);
+
+/*
+ * JetStream (js.c): a context on b->nc (publishes acknowledged to ack, if
+ * not NULL), and b->stream_name made if the server lacks it. 0, or 1
+ * (said).
+ */
+int bridge_js_open(struct bridge *b, jsPubAckHandler ack, void *closure);
+void bridge_js_close(struct bridge *b);
+/* The text of a JetStream failure: the server's error code if it gave one. */
+const char *bridge_js_error(natsStatus st, jsErrCode jerr);
+
+/* The directions in JetStream mode, after the channel is open. */
+int bridge_out_js(struct bridge *b, const char *id);
+int bridge_in_js(struct bridge *b);
 
 int bridge_out(int argc, char **argv);
 int bridge_in(int argc, char **argv);

@@ -54,14 +54,23 @@ struct in {
 	int late_said;		/* a late message was said since the last delivered */
 };
 
-/* A header holding a number: 0, or -1 if it is missing or not one. */
-static int header_num(natsMsg *m, const char *key, uint64_t *v)
+int bridge_header_num(natsMsg *m, const char *key, uint64_t *v)
 {
 	const char *text = NULL;
 
 	if (natsMsgHeader_Get(m, key, &text) != NATS_OK || !text)
 		return -1;
 	return parse_decimal(text, v);
+}
+
+const char *bridge_header_id(natsMsg *m)
+{
+	const char *id = NULL;
+
+	if (natsMsgHeader_Get(m, HDR_STREAM, &id) != NATS_OK || !id || strlen(id) != 16 ||
+	    id[strspn(id, "0123456789abcdef")])
+		return NULL;
+	return id;
 }
 
 static int stream_known(const struct in *in, const char *id)
@@ -123,10 +132,9 @@ static void count_gap(struct in *in, const char *id, uint64_t upto)
 			   first ? ", sent before this bridge subscribed" : "");
 }
 
-/* Writes one message into the channel; 0, or the status to exit with. */
-static int deliver(struct in *in, const void *p, size_t len)
+int bridge_deliver(struct bridge *b, const void *p, size_t len)
 {
-	struct stream *s = &in->b->s;
+	struct stream *s = &b->s;
 	uint64_t since = clock_ns();
 	void *w;
 	int r, st;
@@ -143,7 +151,7 @@ static int deliver(struct in *in, const void *p, size_t len)
 	if (len)
 		memcpy(w, p, len);
 	shmkit_chan_commit(s->ch, len);
-	bridge_count(in->b, len);
+	bridge_count(b, len);
 	return 0;
 }
 
@@ -155,8 +163,7 @@ static int handle(struct in *in, natsMsg *m)
 	uint64_t seq;
 	int st;
 
-	if (natsMsgHeader_Get(m, HDR_STREAM, &id) != NATS_OK || !id || strlen(id) != 16 ||
-	    id[strspn(id, "0123456789abcdef")] || header_num(m, HDR_SEQ, &seq) < 0) {
+	if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_SEQ, &seq) < 0) {
 		if (!b->foreign++)
 			err_msg(b->s.cmd, "%s: a message without shmkit-bridge headers: dropped "
 				"(more are counted by --stats)", b->subject);
@@ -198,7 +205,7 @@ static int handle(struct in *in, natsMsg *m)
 		return STREAM_GO;
 	}
 	count_gap(in, id, seq - 1);
-	if ((st = deliver(in, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
+	if ((st = bridge_deliver(b, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
 		return st;
 	in->last = seq;
 	in->late_said = 0;
@@ -244,6 +251,11 @@ int bridge_in(int argc, char **argv)
 
 	if ((st = bridge_start(&b, argc, argv, usage)) != STREAM_GO)
 		return st;
+	if (b.delivery == DELIVERY_JETSTREAM) {
+		st = bridge_in_js(&b);
+		bridge_disconnect(&b);
+		return st;
+	}
 	/* subscribed, and the server knows it, before the channel appears:
 	 * whoever waits for the channel may start the stream */
 	ns = natsConnection_SubscribeSync(&in.sub, b.nc, b.subject);

@@ -51,12 +51,23 @@ static int subject_ok(const char *s)
 	return tok > 0;
 }
 
+/* A JetStream stream or consumer name, as the bridge takes them. */
+static int js_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789_-") == n;
+}
+
 int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 {
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 'S' + 256 },
 		{ "creds", required_argument, NULL, 'C' + 256 },
 		{ "delivery", required_argument, NULL, 'D' + 256 },
+		{ "stream", required_argument, NULL, 'N' + 256 },
+		{ "durable", required_argument, NULL, 'U' + 256 },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "capacity", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -88,12 +99,25 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 		case 'D' + 256:
 			if (!strcmp(optarg, "core"))
 				b->delivery = DELIVERY_CORE;
-			else if (!strcmp(optarg, "jetstream")) {
-				err_msg(s->cmd, "--delivery jetstream: not built yet (only core)");
-				return EXIT_USAGE;
-			} else
+			else if (!strcmp(optarg, "jetstream"))
+				b->delivery = DELIVERY_JETSTREAM;
+			else
 				return usage_error(s->cmd, "--delivery '%s': core or jetstream",
 						   optarg);
+			break;
+		case 'N' + 256:
+			if (!js_name_ok(optarg))
+				return usage_error(s->cmd, "--stream '%s': letters, digits, '_' "
+						   "and '-', at most 64", optarg);
+			b->stream_name = optarg;
+			break;
+		case 'U' + 256:
+			if (s->role != SHMKIT_PRODUCER)
+				return usage_error(s->cmd, "--durable is for 'in'");
+			if (!js_name_ok(optarg))
+				return usage_error(s->cmd, "--durable '%s': letters, digits, '_' "
+						   "and '-', at most 64", optarg);
+			b->durable = optarg;
 			break;
 		case 't':
 			if (parse_seconds("timeout", optarg, &b->connect_ms) < 0)
@@ -138,6 +162,9 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 			s->role == SHMKIT_CONSUMER ? "publish to" : "subscribe to");
 		return EXIT_USAGE;
 	}
+	if (b->delivery != DELIVERY_JETSTREAM && (b->stream_name || b->durable))
+		return usage_error(s->cmd, "--%s is for --delivery jetstream",
+				   b->stream_name ? "stream" : "durable");
 	s->peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
 	stream_signals();
 	return STREAM_GO;

@@ -68,6 +68,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
 	struct bridge *b = closure;
 
 	(void)nc;
+	b->reconnects++;	/* JetStream in: take up from the ack floor again */
 	err_msg(b->s.cmd, "%s: reconnected", b->server);
 }
 
@@ -209,7 +210,13 @@ void bridge_report(struct bridge *b, const char *end)
 		(unsigned long long)b->bytes, size, secs,
 		secs > 0 ? (double)b->msgs / secs : 0.0,
 		secs > 0 ? (double)b->bytes / secs / 1e6 : 0.0);
-	if (b->s.role == SHMKIT_PRODUCER)
+	if (b->delivery == DELIVERY_JETSTREAM && b->s.role == SHMKIT_CONSUMER)
+		fprintf(stderr, ", %llu acknowledged, %llu pending", (unsigned long long)b->acked,
+			(unsigned long long)b->pending);
+	else if (b->delivery == DELIVERY_JETSTREAM)
+		fprintf(stderr, ", %llu acknowledged, %llu repeats dropped",
+			(unsigned long long)b->acked, (unsigned long long)b->dups);
+	else if (b->s.role == SHMKIT_PRODUCER)
 		fprintf(stderr, ", %llu lost", (unsigned long long)b->lost);
 	if (b->foreign)
 		fprintf(stderr, ", %llu without bridge headers", (unsigned long long)b->foreign);

@@ -215,6 +215,43 @@ static int pump(struct out *o)
 	}
 }
 
+/* FNV-1a, 64 bits, of len bytes at p, on from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	while (len--)
+		h = (h ^ *c++) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * JetStream: the source channel's id, the same for every run of 'out' on
+ * this channel (its messages' ids must match across restarts), and not
+ * the same for another channel, or this one made anew: the host, this
+ * boot, the segment's shmid (a new segment gets a new one) and creator.
+ */
+static uint64_t channel_id(int shmid)
+{
+	struct shmkit_seg_info si = { 0 };
+	char host[256] = "", boot[64] = "";
+	uint64_t h = 0xcbf29ce484222325ull;
+	FILE *f;
+
+	gethostname(host, sizeof(host) - 1);
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "r"))) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = 0;
+		fclose(f);
+	}
+	shmkit_seg_stat(shmid, &si);
+	h = fnv(h, host, strlen(host));
+	h = fnv(h, boot, strlen(boot));
+	h = fnv(h, &shmid, sizeof(shmid));
+	h = fnv(h, &si.cpid, sizeof(si.cpid));
+	return fnv(h, si.name, strlen(si.name));
+}
+
 int bridge_out(int argc, char **argv)
 {
 	struct bridge b = { .s = { .cmd = "out", .role = SHMKIT_CONSUMER } };
@@ -235,13 +272,18 @@ int bridge_out(int argc, char **argv)
 	/* number on from the messages earlier consumers took */
 	if (shmkit_chan_info(b.s.shmid, &info) == 0)
 		o.seq = info.recv_msgs;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+	if (b.delivery == DELIVERY_JETSTREAM)
+		id = channel_id(b.s.shmid);
+	else if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = clock_ns() ^ ((uint64_t)getpid() << 32);
 	snprintf(o.id, sizeof(o.id), "%016" PRIx64, id);
 	b.start_ns = b.last_report_ns = clock_ns();
-	st = pump(&o);
+	if (b.delivery == DELIVERY_JETSTREAM)
+		st = bridge_out_js(&b, o.id);
+	else
+		st = pump(&o);
 	/* interrupted: what was taken from the ring still reaches the server */
-	if (st > 128 && bridge_connected(&b) > 0)
+	if (st > 128 && bridge_connected(&b) > 0 && b.delivery == DELIVERY_CORE)
 		natsConnection_FlushTimeout(b.nc, 1000);
 	if (b.progress || b.stats)
 		bridge_report(&b, "\n");
