@@ -223,7 +223,7 @@ STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble 
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
 	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset \
 	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble \
-	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults
+	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults $(B)/tests/bridge_js_faults $(B)/tests/chan_ahead
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)

@@ -39,6 +39,10 @@
  * channel (shmkit_chan_peek_ahead) instead of a count, and the id the
  * server's duplicate window matches */
 #define HDR_OFFSET "Shmkit-Offset"
+/* the offset of the message before, from the same run of 'out': the
+ * server may store a message before one published earlier whose first
+ * publish was lost, and 'in' puts them back in order by this */
+#define HDR_PREV "Shmkit-Prev"
 #define HDR_MSG_ID "Nats-Msg-Id"
 /* Room the headers take of the server's max_payload, at most (about 80 bytes). */
 #define HDR_ROOM 128
@@ -93,10 +97,12 @@ struct bridge {
 	char stream_buf[80];
 	const char *durable;		/* in: --durable, or durable_buf */
 	char durable_buf[80];
+	int work_queue;			/* the stream keeps only what is unacknowledged */
 	volatile sig_atomic_t reconnects;	/* bumped by the client's thread */
 	/* figures for --stats and --progress */
 	uint64_t msgs, bytes, lost, foreign, start_ns, last_report_ns;
 	uint64_t acked, dups;		/* JetStream: acknowledged; dropped as repeats */
+	uint64_t reordered;		/* JetStream in: kept back for one stored after */
 	uint64_t pending;		/* JetStream out: published, not yet acknowledged */
 };
 

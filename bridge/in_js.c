@@ -10,7 +10,8 @@
  * may have happened (at the start, after a reconnect, after a failed
  * fetch) the bridge takes up from the consumer's ack floor again: it
  * reads the floor, and makes the consumer anew from the message after
- * it. As it acknowledges in order, that is the first message it has not
+ * it (on a work queue, from the first message the stream still holds,
+ * which is the same, as acknowledged ones are gone). As it acknowledges in order, that is the first message it has not
  * yet committed, or one it committed but whose acknowledgement was lost:
  * a repeat, which it knows by its offset (Shmkit-Offset only grows
  * within a stream) and drops.
@@ -22,6 +23,9 @@
 
 #define FETCH_BATCH 256
 #define ACK_WAIT_NS (30 * 1000000000ll)
+/* messages kept back for one stored ahead of them; out never has more
+   than its window on the way, so more means something else is wrong */
+#define EARLY_MAX (2 * BRIDGE_JS_WINDOW)
 
 struct in_js {
 	struct bridge *b;
@@ -30,7 +34,16 @@ struct in_js {
 	uint64_t last;		/* its last offset committed */
 	int last_valid;		/* last holds one (offset 0 is a message too) */
 	long bound_at;		/* b->reconnects when last bound; -1: bind again */
+	/* stored ahead of the message before them: kept, unacknowledged */
+	natsMsg *early[EARLY_MAX];
+	unsigned nearly;
 };
+
+static void forget_early(struct in_js *in)
+{
+	while (in->nearly)
+		natsMsg_Destroy(in->early[--in->nearly]);
+}
 
 /* The consumer's name: --durable, or shmkit-in- and the channel's name. */
 static void durable_name(struct bridge *b)
@@ -64,6 +77,8 @@ static int bind(struct in_js *in)
 		natsSubscription_Destroy(in->sub);
 		in->sub = NULL;
 	}
+	/* unacknowledged: they come again, from the floor */
+	forget_early(in);
 	st = js_GetConsumerInfo(&ci, b->js, b->stream_name, b->durable, NULL, &jerr);
 	if (st == NATS_OK) {
 		start = ci->AckFloor.Stream + 1;
@@ -79,8 +94,12 @@ static int bind(struct in_js *in)
 		cc.AckWait = ACK_WAIT_NS;
 		cc.MaxAckPending = 4 * FETCH_BATCH;
 		cc.FilterSubject = b->subject;
-		cc.DeliverPolicy = start ? js_DeliverByStartSequence : js_DeliverAll;
-		cc.OptStartSeq = start;
+		/* a work queue holds only what is unacknowledged: all of it
+		   starts after the floor (and the server takes no other policy) */
+		if (start && !b->work_queue) {
+			cc.DeliverPolicy = js_DeliverByStartSequence;
+			cc.OptStartSeq = start;
+		}
 		jerr = 0;
 		st = js_AddConsumer(&ci, b->js, b->stream_name, &cc, NULL, &jerr);
 		if (st == NATS_OK)
@@ -109,13 +128,57 @@ static void ack(struct bridge *b, natsMsg *m, int sync)
 		b->acked++;
 }
 
-/* One message; STREAM_GO to go on, or the status to exit with. */
-static int handle(struct in_js *in, natsMsg *m)
+/* Commits m, then any kept back that follow it; STREAM_GO or the status. */
+static int commit(struct in_js *in, natsMsg *m, uint64_t off)
 {
 	struct bridge *b = in->b;
-	const char *id, *why = NULL;
-	uint64_t off;
+	natsMsg *kept = NULL;	/* m, when it came from early[]: ours to destroy */
+	uint64_t prev, o;
+	unsigned i;
 	int st;
+
+	for (;;) {
+		st = bridge_deliver(b, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+		if (st == 0) {
+			in->last = off;
+			in->last_valid = 1;
+			ack(b, m, 0);
+		}
+		natsMsg_Destroy(kept);
+		if (st != 0)
+			return st;
+		/* kept back, and now behind us: repeats */
+		for (i = 0; i < in->nearly;)
+			if (bridge_header_num(in->early[i], HDR_OFFSET, &o) == 0 && o <= off) {
+				b->dups++;
+				ack(b, in->early[i], 0);
+				natsMsg_Destroy(in->early[i]);
+				in->early[i] = in->early[--in->nearly];
+			} else
+				i++;
+		for (i = 0; i < in->nearly; i++)
+			if (bridge_header_num(in->early[i], HDR_PREV, &prev) == 0 && prev == off)
+				break;
+		if (i == in->nearly)
+			return STREAM_GO;
+		kept = m = in->early[i];
+		in->early[i] = in->early[--in->nearly];
+		if (bridge_header_num(m, HDR_OFFSET, &off) < 0)
+			return EXIT_RUNTIME;	/* checked when kept back: never */
+	}
+}
+
+/*
+ * One message; STREAM_GO to go on, or the status to exit with. A message
+ * stored ahead of the one before it (its Shmkit-Prev is not the last
+ * committed) is kept back, *mp set to NULL: the one before comes later.
+ */
+static int handle(struct in_js *in, natsMsg **mp)
+{
+	struct bridge *b = in->b;
+	natsMsg *m = *mp;
+	const char *id, *why = NULL;
+	uint64_t off, prev;
 
 	if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_OFFSET, &off) < 0) {
 		if (!b->foreign++)
@@ -147,12 +210,19 @@ static int handle(struct in_js *in, natsMsg *m)
 		ack(b, m, 0);
 		return STREAM_GO;
 	}
-	if ((st = bridge_deliver(b, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
-		return st;
-	in->last = off;
-	in->last_valid = 1;
-	ack(b, m, 0);
-	return STREAM_GO;
+	if (in->last_valid && bridge_header_num(m, HDR_PREV, &prev) == 0 && prev != in->last) {
+		if (in->nearly == EARLY_MAX) {
+			err_msg(b->s.cmd, "%s: more than %d messages stored ahead of the one before "
+				"them (stream %s, after offset %" PRIu64 ")", b->subject, EARLY_MAX,
+				id, in->last);
+			return EXIT_RUNTIME;
+		}
+		in->early[in->nearly++] = m;
+		b->reordered++;
+		*mp = NULL;
+		return STREAM_GO;
+	}
+	return commit(in, m, off);
 }
 
 static int pump(struct in_js *in)
@@ -195,7 +265,7 @@ static int pump(struct in_js *in)
 		}
 		st = STREAM_GO;
 		for (i = 0; i < list.Count && st == STREAM_GO; i++)
-			st = handle(in, list.Msgs[i]);
+			st = handle(in, &list.Msgs[i]);
 		natsMsgList_Destroy(&list);
 		if (st != STREAM_GO)
 			return st;
@@ -217,6 +287,7 @@ int bridge_in_js(struct bridge *b)
 			bridge_report(b, "\n");
 		st = stream_end(&b->s, st);
 	}
+	forget_early(&in);
 	natsSubscription_Destroy(in.sub);
 	bridge_js_close(b);
 	return st;

@@ -63,6 +63,7 @@ static int ensure_stream(struct bridge *b)
 		default_name(b);
 	st = js_GetStreamInfo(&si, b->js, b->stream_name, NULL, &jerr);
 	if (st == NATS_OK) {
+		b->work_queue = si->Config && si->Config->Retention == js_WorkQueuePolicy;
 		jsStreamInfo_Destroy(si);
 		return 0;
 	}
@@ -93,6 +94,7 @@ static int ensure_stream(struct bridge *b)
 		return 1;
 	}
 	jsStreamInfo_Destroy(si);
+	b->work_queue = 1;
 	return 0;
 }
 

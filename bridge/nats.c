@@ -214,8 +214,9 @@ void bridge_report(struct bridge *b, const char *end)
 		fprintf(stderr, ", %llu acknowledged, %llu pending", (unsigned long long)b->acked,
 			(unsigned long long)b->pending);
 	else if (b->delivery == DELIVERY_JETSTREAM)
-		fprintf(stderr, ", %llu acknowledged, %llu repeats dropped",
-			(unsigned long long)b->acked, (unsigned long long)b->dups);
+		fprintf(stderr, ", %llu acknowledged, %llu repeats dropped, %llu put back in order",
+			(unsigned long long)b->acked, (unsigned long long)b->dups,
+			(unsigned long long)b->reordered);
 	else if (b->s.role == SHMKIT_PRODUCER)
 		fprintf(stderr, ", %llu lost", (unsigned long long)b->lost);
 	if (b->foreign)

@@ -23,8 +23,11 @@
 
 enum held_state { HELD_SENT, HELD_ACKED, HELD_FAILED };
 
+#define NO_PREV UINT64_MAX	/* the first message this run takes */
+
 struct held {
 	uint64_t offset;
+	uint64_t prev;		/* the message before's offset, or NO_PREV */
 	const void *p;		/* in the ring, valid until released */
 	size_t len;
 	enum held_state state;
@@ -40,6 +43,7 @@ struct out_js {
 	unsigned first, count;
 	int failure_said;
 	uint64_t retry_ns;	/* when failed ones were last published again */
+	uint64_t prev;		/* the offset of the last message taken */
 };
 
 /* One per process: the client's thread may call on_ack until it exits. */
@@ -56,9 +60,9 @@ static int set_header(struct out_js *o, natsMsg *m, const char *key, const char 
 
 /* A message with our headers; its id is the stream id and what. */
 static natsMsg *make_msg(struct out_js *o, const void *p, size_t len, const char *what,
-			 uint64_t offset)
+			 uint64_t offset, uint64_t prev)
 {
-	char off[24], msg_id[64];
+	char off[24], prev_off[24], msg_id[64];
 	natsMsg *m = NULL;
 	natsStatus st = natsMsg_Create(&m, o->b->subject, NULL, p, (int)len);
 
@@ -70,6 +74,11 @@ static natsMsg *make_msg(struct out_js *o, const void *p, size_t len, const char
 	snprintf(msg_id, sizeof(msg_id), "%s-%s", o->id, what ? what : off);
 	if (set_header(o, m, HDR_STREAM, o->id) || set_header(o, m, HDR_OFFSET, off) ||
 	    set_header(o, m, HDR_MSG_ID, msg_id)) {
+		natsMsg_Destroy(m);
+		return NULL;
+	}
+	snprintf(prev_off, sizeof(prev_off), "%" PRIu64, prev);
+	if (!what && prev != NO_PREV && set_header(o, m, HDR_PREV, prev_off)) {
 		natsMsg_Destroy(m);
 		return NULL;
 	}
@@ -114,7 +123,7 @@ static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *
 static int publish_held(struct out_js *o, struct held *h)
 {
 	jsPubOptions po;
-	natsMsg *m = make_msg(o, h->p, h->len, NULL, h->offset);
+	natsMsg *m = make_msg(o, h->p, h->len, NULL, h->offset, h->prev);
 	natsStatus st;
 
 	if (!m)
@@ -202,7 +211,8 @@ static int marker(struct out_js *o, const char *hdr, const char *why)
 	uint64_t start = clock_ns();
 
 	for (;;) {
-		natsMsg *m = make_msg(o, NULL, 0, !strcmp(hdr, HDR_END) ? "end" : "abort", 0);
+		natsMsg *m = make_msg(o, NULL, 0, !strcmp(hdr, HDR_END) ? "end" : "abort", 0,
+				      NO_PREV);
 
 		if (!m)
 			return EXIT_RUNTIME;
@@ -307,7 +317,9 @@ static int pump(struct out_js *o)
 				marker(o, HDR_ABORT, "a message larger than the server takes");
 				return EXIT_RUNTIME;
 			}
-			*h = (struct held){ .offset = off, .p = p, .len = len, .state = HELD_SENT };
+			*h = (struct held){ .offset = off, .prev = o->prev, .p = p, .len = len,
+					    .state = HELD_SENT };
+			o->prev = off;
 			pthread_mutex_lock(&o->lock);
 			o->count++;
 			pthread_mutex_unlock(&o->lock);
@@ -334,6 +346,7 @@ int bridge_out_js(struct bridge *b, const char *id)
 
 	o->b = b;
 	o->id = id;
+	o->prev = NO_PREV;
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->acked, NULL);
 	max = natsConnection_GetMaxPayload(b->nc);

@@ -136,6 +136,7 @@ struct br_server {
 	int port;
 	char url[64];
 	const char *config;	/* a configuration file, or NULL for none */
+	const char *store;	/* JetStream's directory, or NULL: no JetStream */
 };
 
 /* Starts (or starts again, on the same port) the test's nats-server and
@@ -143,7 +144,9 @@ struct br_server {
 static inline void br_server_start(struct br_server *s)
 {
 	char port[16];
-	char *argv[] = { "nats-server", "-a", "127.0.0.1", "-p", port, NULL, NULL, NULL };
+	char *argv[] = { "nats-server", "-a", "127.0.0.1", "-p", port, NULL, NULL, NULL, NULL,
+			 NULL, NULL };
+	int n = 5;
 	uint64_t deadline = t_now_ns() + 20000000000ull;
 
 	if (!s->port)
@@ -151,8 +154,13 @@ static inline void br_server_start(struct br_server *s)
 	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(s->url, sizeof(s->url), "nats://127.0.0.1:%d", s->port);
 	if (s->config) {
-		argv[5] = "-c";
-		argv[6] = (char *)s->config;
+		argv[n++] = "-c";
+		argv[n++] = (char *)s->config;
+	}
+	if (s->store) {
+		argv[n++] = "-js";
+		argv[n++] = "-sd";
+		argv[n++] = (char *)s->store;
 	}
 	s->pid = br_spawn(argv, -1, -1, -1);
 	while (!br_accepts(s->port)) {
@@ -166,6 +174,28 @@ static inline void br_server_kill(struct br_server *s)
 {
 	br_kill9(s->pid);
 	s->pid = 0;
+}
+
+static char br_store_path[64];
+
+static inline void br_store_remove(void)
+{
+	char cmd[128];
+
+	br_kill_all();	/* the server first: it writes there */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", br_store_path);
+	if (br_store_path[0] && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", br_store_path);
+}
+
+/* A directory for JetStream's files, removed (server killed first) at exit. */
+static inline const char *br_store(void)
+{
+	snprintf(br_store_path, sizeof(br_store_path), "/tmp/shmkit-js-XXXXXX");
+	if (!mkdtemp(br_store_path))
+		t_fail(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
+	atexit(br_store_remove);
+	return br_store_path;
 }
 
 /* Waits (20 s at most) until a segment of this name exists: 'in' makes
