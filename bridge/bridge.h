@@ -144,7 +144,9 @@ void bridge_js_close(struct bridge *b);
 /* The text of a JetStream failure: the server's error code if it gave one. */
 const char *bridge_js_error(natsStatus st, jsErrCode jerr);
 
-/* The directions in JetStream mode, after the channel is open. */
+/* The directions in JetStream mode. out: open (before the channel: 0 or
+ * 1, said), then run (id: the channel's). */
+int bridge_out_js_open(struct bridge *b);
 int bridge_out_js(struct bridge *b, const char *id);
 int bridge_in_js(struct bridge *b);
 

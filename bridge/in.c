@@ -28,6 +28,8 @@ static void usage(void)
 	       "stream was cut at its source, it closes the channel as failed and exits 1.\n"
 	       "\n"
 	       BRIDGE_HELP_CONNECT
+	       "      --durable NAME      jetstream: the server's consumer to read through\n"
+	       "                          (default: shmkit-in- and CHANNEL, '.' as '_')\n"
 	       STREAM_HELP_CREATE
 	       BRIDGE_HELP_KEEP
 	       "      --stats             print messages, bytes, rates and losses at the end\n"

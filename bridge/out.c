@@ -265,7 +265,13 @@ int bridge_out(int argc, char **argv)
 		return st;
 	max = natsConnection_GetMaxPayload(b.nc);
 	o.limit = max > HDR_ROOM ? (size_t)(max - HDR_ROOM) : 0;
+	if (b.delivery == DELIVERY_JETSTREAM && bridge_out_js_open(&b) != 0) {
+		bridge_js_close(&b);
+		bridge_disconnect(&b);
+		return EXIT_RUNTIME;
+	}
 	if ((st = stream_open(&b.s)) != 0) {
+		bridge_js_close(&b);
 		bridge_disconnect(&b);
 		return st;
 	}

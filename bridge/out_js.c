@@ -338,23 +338,26 @@ static int pump(struct out_js *o)
 	}
 }
 
+int bridge_out_js_open(struct bridge *b)
+{
+	struct out_js *o = &the_out;
+	int64_t max = natsConnection_GetMaxPayload(b->nc);
+
+	o->b = b;
+	o->prev = NO_PREV;
+	o->limit = max > HDR_ROOM ? (size_t)(max - HDR_ROOM) : 0;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->acked, NULL);
+	return bridge_js_open(b, on_ack, o);
+}
+
 int bridge_out_js(struct bridge *b, const char *id)
 {
 	struct out_js *o = &the_out;
-	int64_t max;
 	int st;
 
-	o->b = b;
 	o->id = id;
-	o->prev = NO_PREV;
-	pthread_mutex_init(&o->lock, NULL);
-	pthread_cond_init(&o->acked, NULL);
-	max = natsConnection_GetMaxPayload(b->nc);
-	o->limit = max > HDR_ROOM ? (size_t)(max - HDR_ROOM) : 0;
-	if (bridge_js_open(b, on_ack, o) != 0)
-		st = EXIT_RUNTIME;
-	else
-		st = pump(o);
+	st = pump(o);
 	/* interrupted: what is held stays in the ring for the next bridge */
 	b->pending = o->count;
 	bridge_js_close(b);

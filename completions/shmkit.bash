@@ -77,7 +77,7 @@ _shmkit()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0 ;;
 	--delivery)
-		COMPREPLY=($(compgen -W 'core' -- "$cur"))
+		COMPREPLY=($(compgen -W 'core jetstream' -- "$cur"))
 		return 0 ;;
 	-s|--server)
 		[[ $prog == *shmkit-bridge ]] && return 0 ;;

@@ -4,7 +4,8 @@
  * peer said no, 2 bad usage): bad options and arguments, an unreachable
  * server, a credentials file that is missing or no such file, a message
  * larger than the receiving channel takes, one larger than the server
- * takes; and no channel left behind.
+ * takes, JetStream asked of a server without it, a --stream that does not
+ * exist; and no channel left behind.
  */
 #include "bridge.h"
 
@@ -44,7 +45,9 @@ static void usage(void)
 		{ "in subj a/b", "not a channel name" },
 		{ "out --timeout soon a b", "not a number of seconds" },
 		{ "in --capacity 0 a b", "size" },
-		{ "out --delivery jetstream a b", "not built yet" },
+		{ "out --delivery jetstream --durable d a b", "--durable is for 'in'" },
+		{ "in --stream s a b", "--stream is for --delivery jetstream" },
+		{ "in --delivery jetstream --stream 'a.b' a b", "--stream 'a.b'" },
 		{ "in --delivery maybe a b", "core or jetstream" },
 		{ "out --bogus a b", "unrecognized option" },
 	};
@@ -93,6 +96,27 @@ static void creds(void)
 	       "--creds /nonexistent/x.creds %s subj", name);
 	expect(1, "with --creds", "\"$BRIDGE\" in -s \"$URL\" --creds \"$JUNK\" subj %s", name);
 	T_ASSERT(!t_name_exists(name));
+}
+
+/* JetStream asked of a server without it; a --stream that is not there. */
+static void jetstream(void)
+{
+	struct br_server js = { .store = br_store() };
+	char name[64];
+
+	t_name(name, sizeof(name), "js");
+	expect(1, "no JetStream", "\"$BRIDGE\" out --delivery jetstream -s \"$URL\" %s subj",
+	       name);
+	expect(1, "no JetStream", "\"$BRIDGE\" in --delivery jetstream -s \"$URL\" subj %s",
+	       name);
+	br_server_start(&js);
+	setenv("JS", js.url, 1);
+	expect(1, "stream nope: no such stream", "\"$BRIDGE\" in --delivery jetstream "
+	       "--stream nope -s \"$JS\" subj %s", name);
+	expect(1, "stream nope: no such stream", "\"$BRIDGE\" out --delivery jetstream "
+	       "--stream nope -s \"$JS\" %s subj", name);
+	T_ASSERT(!t_name_exists(name));
+	br_server_kill(&js);
 }
 
 /* Channel a with one message of len bytes in it, closed. */
@@ -188,5 +212,6 @@ int main(void)
 	setenv("URL", srv.url, 1);
 	creds();
 	too_big();
+	jetstream();
 	return 0;
 }
