@@ -296,7 +296,7 @@ static void killed_consumers(void)
 	T_ASSERT(sh != MAP_FAILED);
 	t_name(name, sizeof(name), "kill");
 	T_OK(t_track(shmkit_chan_create(name, 1 << 14, SHMKIT_MODE_DEFAULT, 0)));
-	prod = fork();
+	prod = t_child();
 	T_ASSERT(prod >= 0);
 	if (prod == 0) {
 		T_OK(shmkit_chan_open(name, SHMKIT_PRODUCER, &p));
@@ -314,7 +314,7 @@ static void killed_consumers(void)
 	for (;;) {
 		unsigned s = rand_r(&seed);
 
-		cons = fork();
+		cons = t_child();
 		T_ASSERT(cons >= 0);
 		if (cons == 0)
 			consumer(name, sh, s);
