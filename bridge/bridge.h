@@ -46,6 +46,19 @@
 #define HDR_MSG_ID "Nats-Msg-Id"
 /* Room the headers take of the server's max_payload, at most (about 80 bytes). */
 #define HDR_ROOM 128
+/*
+ * Core mode packs small messages that are waiting in the ring into one
+ * NATS message (never waiting for more): Shmkit-Count says how many, the
+ * payload is each one's length (4 bytes, little-endian) and bytes, and
+ * Shmkit-Seq is the first one's number. One NATS message per message
+ * costs the client, the server and the wire as much at 64 bytes as the
+ * payload itself; --no-batch keeps them apart, for subscribers that read
+ * the subject themselves.
+ */
+#define HDR_COUNT "Shmkit-Count"
+#define BATCH_MAX (64 << 10)	/* payload bytes of one packed message */
+#define BATCH_MSG_MAX 1024	/* messages in it */
+#define BATCH_SMALL (8 << 10)	/* larger messages go alone */
 
 #define BRIDGE_DEFAULT_SERVER "nats://127.0.0.1:4222"
 #define BRIDGE_DEFAULT_TIMEOUT_MS 2000
@@ -88,6 +101,7 @@ struct bridge {
 	const char *creds;
 	int64_t connect_ms;	/* --timeout: for the first connection */
 	enum delivery delivery;
+	int no_batch;		/* --no-batch: one NATS message per message */
 	int stats, progress;
 	volatile sig_atomic_t closing;	/* our own close: not a lost server */
 	natsConnection *nc;
@@ -151,6 +165,7 @@ int bridge_out_js(struct bridge *b, const char *id);
 int bridge_in_js(struct bridge *b);
 
 int bridge_out(int argc, char **argv);
+int bridge_bench(int argc, char **argv);
 int bridge_in(int argc, char **argv);
 
 #endif

@@ -157,15 +157,48 @@ int bridge_deliver(struct bridge *b, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * count messages packed into m (Shmkit-Count), numbered from seq: each
+ * written into the channel. A length that overruns the payload ends the
+ * unpacking: what is left counts as lost.
+ */
+static int unpack(struct in *in, natsMsg *m, uint64_t seq, uint64_t count)
+{
+	struct bridge *b = in->b;
+	const unsigned char *p = (const unsigned char *)natsMsg_GetData(m);
+	size_t left = (size_t)natsMsg_GetDataLength(m), len;
+	uint64_t i;
+	int st;
+
+	for (i = 0; i < count; i++) {
+		if (left < 4 || (len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
+				       (size_t)p[3] << 24) > left - 4) {
+			count_lost(in, in->id, seq + count - 1 - in->last,
+				   ": a packed message that does not hold what it says");
+			return STREAM_GO;
+		}
+		if ((st = bridge_deliver(b, p + 4, len)) != 0)
+			return st;
+		in->last = seq + i;
+		p += 4 + len;
+		left -= 4 + len;
+	}
+	in->late_said = 0;
+	return STREAM_GO;
+}
+
 /* One message from the server; STREAM_GO to go on, or the status. */
 static int handle(struct in *in, natsMsg *m)
 {
 	struct bridge *b = in->b;
 	const char *id = NULL, *why = NULL;
-	uint64_t seq;
+	uint64_t seq, count = 1;
 	int st;
 
-	if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_SEQ, &seq) < 0) {
+	if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_SEQ, &seq) < 0 ||
+	    (natsMsgHeader_Get(m, HDR_COUNT, &why) == NATS_OK &&
+	     (bridge_header_num(m, HDR_COUNT, &count) < 0 || count == 0 ||
+	      count > BATCH_MSG_MAX))) {
 		if (!b->foreign++)
 			err_msg(b->s.cmd, "%s: a message without shmkit-bridge headers: dropped "
 				"(more are counted by --stats)", b->subject);
@@ -197,16 +230,19 @@ static int handle(struct in *in, natsMsg *m)
 		if (!stream_known(in, id))
 			follow(in, id);
 		if (!strcmp(id, in->id)) {
-			b->lost++;
-			err_msg(b->s.cmd, "%s: lost 1 message (stream %s, %" PRIu64 ", numbered at "
-				"or below %" PRIu64 ": a repeat, or a channel made anew): dropped",
-				b->subject, id, seq, in->last);
+			b->lost += count;
+			err_msg(b->s.cmd, "%s: lost %" PRIu64 " message%s (stream %s, from %" PRIu64
+				", numbered at or below %" PRIu64 ": a repeat, or a channel made "
+				"anew): dropped", b->subject, count, count == 1 ? "" : "s", id, seq,
+				in->last);
 		} else if (!in->late_said++)
 			err_msg(b->s.cmd, "%s: message %" PRIu64 " of stream %s came late (counted "
 				"lost already): dropped", b->subject, seq, id);
 		return STREAM_GO;
 	}
 	count_gap(in, id, seq - 1);
+	if (count > 1)
+		return unpack(in, m, seq, count);
 	if ((st = bridge_deliver(b, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
 		return st;
 	in->last = seq;

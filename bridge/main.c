@@ -17,6 +17,9 @@ static void usage(FILE *f)
 		"  in    subscribes to SUBJECT and writes each message into channel\n"
 		"        CHANNEL (as 'shmkit send' does)\n"
 		"\n"
+		"  bench measures what the bridge costs against publishing straight\n"
+		"        with the NATS client ('shmkit-bridge bench --help')\n"
+		"\n"
 		"Options:\n"
 		"  -h, --help      this text; 'shmkit-bridge out --help' for a direction\n"
 		"  -V, --version   print the version\n"
@@ -67,6 +70,7 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 		{ "creds", required_argument, NULL, 'C' + 256 },
 		{ "delivery", required_argument, NULL, 'D' + 256 },
 		{ "stream", required_argument, NULL, 'N' + 256 },
+		{ "no-batch", no_argument, NULL, 'B' + 256 },
 		{ "durable", required_argument, NULL, 'U' + 256 },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "capacity", required_argument, NULL, 'c' },
@@ -104,6 +108,11 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 			else
 				return usage_error(s->cmd, "--delivery '%s': core or jetstream",
 						   optarg);
+			break;
+		case 'B' + 256:
+			if (s->role != SHMKIT_CONSUMER)
+				return usage_error(s->cmd, "--no-batch is for 'out'");
+			b->no_batch = 1;
 			break;
 		case 'N' + 256:
 			if (!js_name_ok(optarg))
@@ -189,6 +198,8 @@ int main(int argc, char **argv)
 		return bridge_out(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "in"))
 		return bridge_in(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bench"))
+		return bridge_bench(argc - 1, argv + 1);
 	err_msg(argv[1], "unknown direction (out or in; see 'shmkit-bridge --help')");
 	return EXIT_USAGE;
 }

@@ -228,7 +228,9 @@ void bridge_report(struct bridge *b, const char *end)
 		if (natsStatistics_Create(&ns) == NATS_OK &&
 		    natsConnection_GetStats(b->nc, ns) == NATS_OK &&
 		    natsStatistics_GetCounts(ns, &x[0], &x[1], &x[2], &x[3], &x[4]) == NATS_OK)
-			fprintf(stderr, ", %llu reconnects", (unsigned long long)x[4]);
+			fprintf(stderr, ", %llu NATS messages, %llu reconnects",
+				(unsigned long long)x[b->s.role == SHMKIT_CONSUMER ? 2 : 0],
+				(unsigned long long)x[4]);
 		natsStatistics_Destroy(ns);
 	}
 	fputs(end, stderr);

@@ -33,6 +33,8 @@ static void usage(void)
 	       "                          of 1M takes)\n"
 	       "  -m, --mode MODE         permissions when creating (default 0600)\n"
 	       BRIDGE_HELP_KEEP
+	       "      --no-batch          one NATS message per message (by default small\n"
+	       "                          ones waiting in the ring go packed together)\n"
 	       "      --stats             print messages, bytes and rates at the end\n"
 	       "      --progress          print them every second while it runs\n"
 	       "  -h, --help              this text\n"
@@ -52,14 +54,22 @@ struct out {
 	char id[17];		/* this run's stream id, in hex */
 	uint64_t seq;		/* the number of the last message taken */
 	size_t limit;		/* the largest message the server takes */
+	unsigned char batch[BATCH_MAX];	/* messages packed into one */
 };
 
-static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value)
+/* Headers for message o->seq (or, with count > 1, the count from there). */
+static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value,
+		       unsigned count)
 {
-	char seq[24];
+	char seq[24], n[16];
 	natsStatus st;
 
-	snprintf(seq, sizeof(seq), "%" PRIu64, o->seq);
+	snprintf(seq, sizeof(seq), "%" PRIu64, o->seq - (count > 1 ? count - 1 : 0));
+	snprintf(n, sizeof(n), "%u", count);
+	if (count > 1 && (st = natsMsgHeader_Set(m, HDR_COUNT, n)) != NATS_OK) {
+		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+		return EXIT_RUNTIME;
+	}
 	if ((st = natsMsgHeader_Set(m, HDR_STREAM, o->id)) != NATS_OK ||
 	    (st = natsMsgHeader_Set(m, HDR_SEQ, seq)) != NATS_OK ||
 	    (hdr && (st = natsMsgHeader_Set(m, hdr, value)) != NATS_OK)) {
@@ -125,7 +135,7 @@ static int marker(struct out *o, const char *hdr, const char *why)
 		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
 		return EXIT_RUNTIME;
 	}
-	r = set_headers(o, m, hdr, why);
+	r = set_headers(o, m, hdr, why, 1);
 	if (r == 0)
 		r = publish(o, m);
 	natsMsg_Destroy(m);
@@ -160,13 +170,61 @@ static int forward(struct out *o, const void *p, size_t len)
 		return cut(o, "out of memory", EXIT_RUNTIME);
 	}
 	o->seq++;
-	r = set_headers(o, m, NULL, NULL);
+	r = set_headers(o, m, NULL, NULL, 1);
 	shmkit_chan_release(b->s.ch);
 	if (r == 0)
 		r = publish(o, m);
 	natsMsg_Destroy(m);
 	if (r == 0)
 		bridge_count(b, len);
+	return r;
+}
+
+/*
+ * The message at p, and those right behind it in the ring while they are
+ * small and fit, packed into one NATS message and published; each is
+ * released once copied, as forward does. 0, or the status.
+ */
+static int forward_batch(struct out *o, const void *p, size_t len)
+{
+	struct bridge *b = o->b;
+	size_t used = 0, room = o->limit < BATCH_MAX ? o->limit : BATCH_MAX;
+	unsigned count = 0;
+	natsMsg *m = NULL;
+	natsStatus st;
+	int r;
+
+	for (;;) {
+		unsigned char *at = o->batch + used;
+
+		/* little-endian whatever the host: the other end may differ */
+		at[0] = (unsigned char)len;
+		at[1] = (unsigned char)(len >> 8);
+		at[2] = (unsigned char)(len >> 16);
+		at[3] = (unsigned char)(len >> 24);
+		memcpy(at + 4, p, len);
+		used += 4 + len;
+		count++;
+		o->seq++;
+		shmkit_chan_release(b->s.ch);
+		bridge_count(b, len);
+		if (count == BATCH_MSG_MAX ||
+		    shmkit_chan_peek(b->s.ch, &p, &len, 0) != 0 ||
+		    len > BATCH_SMALL || used + 4 + len > room)
+			break;
+	}
+	/* alone after all: as forward would publish it */
+	st = count == 1 ?
+	     natsMsg_Create(&m, b->subject, NULL, (const char *)o->batch + 4, (int)used - 4) :
+	     natsMsg_Create(&m, b->subject, NULL, (const char *)o->batch, (int)used);
+	if (st != NATS_OK) {
+		err_msg(b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+		return cut(o, "out of memory", EXIT_RUNTIME);
+	}
+	r = set_headers(o, m, NULL, NULL, count);
+	if (r == 0)
+		r = publish(o, m);
+	natsMsg_Destroy(m);
 	return r;
 }
 
@@ -194,7 +252,12 @@ static int pump(struct out *o)
 		since = clock_ns();
 		r = shmkit_chan_peek(b->s.ch, &p, &len, STREAM_SLICE_MS);
 		if (r == 0) {
-			if ((st = forward(o, p, len)) != 0)
+			/* small, and another one behind it: pack them */
+			if (!b->no_batch && len <= BATCH_SMALL && 4 + len <= o->limit)
+				st = forward_batch(o, p, len);
+			else
+				st = forward(o, p, len);
+			if (st != 0)
 				return st;
 			continue;
 		}
