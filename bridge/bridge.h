@@ -127,6 +127,9 @@ int bridge_start(struct bridge *b, int argc, char **argv, void (*usage)(void));
 
 /* Connects to b->server, retrying until --timeout. 0, or 1 (said). */
 int bridge_connect(struct bridge *b);
+/* stream_open, then the channel's wait set for a bridge (nats.c). */
+int bridge_open_channel(struct bridge *b);
+
 /* Closes the connection and the client's threads. */
 void bridge_disconnect(struct bridge *b);
 

@@ -306,7 +306,7 @@ int bridge_in(int argc, char **argv)
 		err_msg(b.s.cmd, "%s: subscribe: %s", b.subject, bridge_nats_error(ns));
 		st = EXIT_RUNTIME;
 	} else
-		st = stream_open(&b.s);
+		st = bridge_open_channel(&b);
 	if (st == 0) {
 		b.start_ns = b.last_report_ns = clock_ns();
 		st = pump(&in);

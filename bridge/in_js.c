@@ -280,7 +280,7 @@ int bridge_in_js(struct bridge *b)
 	durable_name(b);
 	if (bridge_js_open(b, NULL, NULL) != 0 || bind(&in) < 0)
 		st = EXIT_RUNTIME;
-	else if ((st = stream_open(&b->s)) == 0) {
+	else if ((st = bridge_open_channel(b)) == 0) {
 		b->start_ns = b->last_report_ns = clock_ns();
 		st = pump(&in);
 		if (b->progress || b->stats)

@@ -250,3 +250,18 @@ void bridge_count(struct bridge *b, uint64_t bytes)
 	b->last_report_ns = now;
 	bridge_report(b, "   \r");
 }
+
+int bridge_open_channel(struct bridge *b)
+{
+	int st = stream_open(&b->s);
+	const char *spin = getenv("SHMKIT_BRIDGE_SPIN");
+
+	/*
+	 * A bridge waits on the network far more than on the ring: when the
+	 * ring is empty (out) or full (in), sleep at once instead of
+	 * spinning first, and leave the cpu to the server and the programs.
+	 */
+	if (st == 0)
+		shmkit_chan_set_spin(b->s.ch, spin ? atoi(spin) : 0);
+	return st;
+}

@@ -333,7 +333,7 @@ int bridge_out(int argc, char **argv)
 		bridge_disconnect(&b);
 		return EXIT_RUNTIME;
 	}
-	if ((st = stream_open(&b.s)) != 0) {
+	if ((st = bridge_open_channel(&b)) != 0) {
 		bridge_js_close(&b);
 		bridge_disconnect(&b);
 		return st;
