@@ -67,7 +67,8 @@
  * the pad and m2 can be held together, and a release can pass a pad and
  * a record. With HOLD = 3, m0 and m1 held and a wait for more stop the
  * producer at the pad: only the consumer's timeout (the API asks for
- * one) ends that. m3 starts the second lap; m5 (N = 6) needs a 1-word
+ * one) ends that; three records are never held together before m2, m3
+ * and m4 (N = 5; -DSMALL holds m0, m1 and m2). m5 (N = 6) needs a 1-word
  * pad. -DTINY: the 4-word ring and messages of 1, 0, 1, 0 words, so that
  * m2 reuses m0's payload word at N = 3 (cheaper under -DWMM); m0 and m1
  * can be held together, never a pad between two held records.

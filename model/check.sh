@@ -60,7 +60,7 @@ weak-p1t|assert|-DWMM -DN=2 -DW_P1T=1|P1: the tail's store_release made relaxed
 weak-c1h|assert|-DWMM -DN=2 -DW_C1H=1|C1: the header's load_acquire made relaxed
 weak-c1t|assert|-DWMM -DN=2 -DW_C1T=1|C1: the tail's load_acquire made relaxed
 weak-c2|assert|-DWMM -DN=2 -DW_C2=1|C2: release's store_release of the head made relaxed
-readahead|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3|read-ahead: up to 3 records held, a pad among them, released oldest first
+readahead|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3|read-ahead: two records held with a pad between, a wait for a third (its timeout), released oldest first
 readahead-wmm|pass|-DWMM -DAHEAD -DN=2|read-ahead, C11 / Armv8: two records held (no ring reuse at N=2)
 readahead-crash-consumer|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C|read-ahead, consumer killed: a successor gets every held record again, in order
 readahead-release-all|assert|-DTSO -DAHEAD -DN=4 -DRELEASE_ALL|release publishes the head past every held record (ahead), not the oldest
@@ -125,9 +125,9 @@ full-unneeded-opm-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPM=1|producer open's load of
 full-unneeded-opt-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPT=1|producer open's load of the head relaxed: blind, as P2
 full-unneeded-cel|pass|-DWMM -DN=2 -DCRASH_P -DW_CEL=1|committed_end's ring loads relaxed
 full-unneeded-cet|pass|-DWMM -DN=2 -DCRASH_P -DW_CET=1|committed_end's tail store relaxed
-full-readahead-n4|pass|-DTSO -DAHEAD -DHOLD=3 -DN=4|read-ahead, four messages (the second lap)
+full-readahead-n4|pass|-DTSO -DAHEAD -DHOLD=3 -DN=4|read-ahead, four messages: on into the second lap
 full-readahead-n6|pass|-DTSO -DAHEAD -DN=6|read-ahead, six messages: both pad sizes, each passed by a release
-full-readahead-small|pass|-DTSO -DAHEAD -DHOLD=3 -DSMALL -DN=5|read-ahead, small messages: the fast path with records held
+full-readahead-small|pass|-DTSO -DAHEAD -DHOLD=3 -DSMALL -DN=5|read-ahead, small messages: three records held, the fast path with records held
 full-readahead-eos|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3 -DLIVE|read-ahead; LTL <> eos
 full-readahead-crash-consumer-n3|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3 -DCRASH_C|read-ahead, consumer killed, three messages
 full-readahead-crash-consumer-twice|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C -DMAXCRASH=2|read-ahead, consumer killed twice
