@@ -55,6 +55,45 @@
 #define LEN(i) ((i) == 0 -> 1 : ((i) == 1 -> 0 : ((i) == 2 -> 2 : ((i) == 3 -> 1 : \
 	((i) == 4 -> 3 : ((i) == 5 -> 0 : ((i) == 6 -> 1 : 2)))))))
 #endif
+/*
+ * -DAHEAD: read-ahead (shmkit_chan_peek_ahead): the consumer holds up to
+ * HOLD records (default 2) before it releases the oldest (see the
+ * Consumer below). With the messages above, two records never fit
+ * together in the 4-word ring, so read-ahead takes an 8-word ring and
+ * messages of 3, 1, 2, 0, 2, 1 payload words unless -DSMALL or -DTINY
+ * says otherwise: m0 fills half the ring, m1 follows it, and m2 needs a
+ * 2-word pad at offset 6, which the producer can write once m0 is
+ * released, and m2 itself (over m0's old words) while m1 is held. So m1,
+ * the pad and m2 can be held together, and a release can pass a pad and
+ * a record. With HOLD = 3, m0 and m1 held and a wait for more stop the
+ * producer at the pad: only the consumer's timeout (the API asks for
+ * one) ends that; three records are never held together before m2, m3
+ * and m4 (N = 5; -DSMALL holds m0, m1 and m2). m5 (N = 6) needs a 1-word
+ * pad. -DTINY: the 4-word ring and messages of 1, 0, 1, 0 words, so that
+ * m2 reuses m0's payload word at N = 3 (cheaper under -DWMM); m0 and m1
+ * can be held together, never a pad between two held records.
+ */
+#ifdef AHEAD
+#ifndef HOLD
+#define HOLD 2
+#endif
+#ifdef TINY
+#define CAP 4
+#define LEN(i) ((i) % 2 == 0 -> 1 : 0)
+#endif
+#ifndef SMALL
+#ifndef CAP
+#define CAP 8
+#endif
+#ifndef LEN
+#define LEN(i) ((i) == 0 -> 3 : ((i) == 1 -> 1 : ((i) == 2 -> 2 : ((i) == 3 -> 0 : \
+	((i) == 4 -> 2 : 1)))))
+#endif
+#endif
+#ifdef CLOSE_C
+#error "-DAHEAD with -DCLOSE_C is not modelled"
+#endif
+#endif
 #ifndef CAP
 #define CAP 4			/* ring words: a power of two */
 #endif
@@ -149,6 +188,7 @@
 #define EPIPE 1
 #define EEOF 2			/* -SHMKIT_EEOF */
 #define EPEERDEAD 3		/* -SHMKIT_EPEERDEAD */
+#define ETIMEDOUT 4		/* -ETIMEDOUT: only a consumer holding records (AHEAD) */
 
 short mem[NADDR];
 
@@ -319,6 +359,17 @@ inline futex_wait(me, s) {
 	if
 	:: fw[me] == 0
 	:: atomic { fw[me] == 1 && TIMEOUT_OK(me) -> fw[me] = 0 }
+#ifdef AHEAD
+	/*
+	 * A consumer holding records waits for more only with a timeout
+	 * (shmkit.h), after which it releases: the producer may need the
+	 * held room. The model lets that timeout end a sleep only while the
+	 * producer sleeps too, the deadlock it is there for, so that a lost
+	 * wake-up of a holding consumer still shows wherever the producer
+	 * goes on.
+	 */
+	:: atomic { fw[me] == 1 && me == Cn && nheld > 0 && fw[P] == 1 -> fw[me] = 0; tmo = 1 }
+#endif
 #ifdef SPURIOUS
 	:: atomic { fw[me] == 1 -> fw[me] = 0 }	/* a spurious return */
 #endif
@@ -485,13 +536,20 @@ inline sleep_once(me, a) {
 	store(me, SLEEPING + me, 0, RLX)
 }
 
+#ifdef AHEAD
+#define TMO_RESET ; tmo = 0
+#else
+#define TMO_RESET
+#endif
+
 /*
  * wait_ready, with the blocking policy and no timeout; leaves err = 0
  * (ready) or the error. The C loop polls ready() for 100 us, asks
  * peer_gone every 64 polls once due (first at the 64th poll, then after
  * every sleep), and then sleeps. A failed poll changes nothing the other
  * side can see, so the model polls once, asks peer_gone, and sleeps; the
- * sleep re-checks (S1) as the C code does.
+ * sleep re-checks (S1) as the C code does. With -DAHEAD a consumer
+ * holding records may time out asleep (futex_wait): ETIMEDOUT.
  */
 inline wait_ready(me, a) {
 	do
@@ -527,7 +585,10 @@ inline wait_ready(me, a) {
 		fi;
 		sleep_once(me, a);
 		if
-		:: rd == 1 -> rd = 0; err = 0; break
+		:: rd == 1 -> rd = 0; err = 0 TMO_RESET; break
+#ifdef AHEAD
+		:: rd != 1 && tmo -> tmo = 0; err = ETIMEDOUT; break
+#endif
 		:: else	/* woken without data, perhaps by a close */
 		fi
 	od
@@ -779,6 +840,10 @@ inline crash(me) {
 		pos = 0; peer = 0; ln = 0; rec = 0; off = 0; size = 0;
 		need = 0; pad = 0; rd = 0; err = 0; gone = 0; x = 0; i = 0;
 		w = 0; t = 0; h = 0; seq = 0; nrec = 0
+#ifdef AHEAD
+		; cur = 0; ahead = 0; nheld = 0; dm = 0; nh = 0; nl = 0;
+		tmo = 0; rl = 0
+#endif
 	}
 }
 
@@ -787,9 +852,21 @@ inline crash(me) {
 #else
 #define FAST_LOCAL
 #endif
+/*
+ * -DAHEAD, the consumer's read-ahead state (ch->busy, ch->ahead), and
+ * scratch for take_next and release: the read cursor, the held count,
+ * which held records' payload is still to be read (bit k: the k-th
+ * oldest), the new head and its record's length, a timeout seen, a
+ * release due. The producer has them too (inlines are shared), always 0.
+ */
+#ifdef AHEAD
+#define AHEAD_LOCALS byte cur, ahead, nheld, dm, nh, nl; bit tmo, rl;
+#else
+#define AHEAD_LOCALS
+#endif
 #define LOCALS \
 	byte pos, peer, ln, rec, off, size, need, rd, err, gone, x, i; \
-	bit pad; FAST_LOCAL \
+	bit pad; FAST_LOCAL AHEAD_LOCALS \
 	short w, t, h, seq, nrec
 
 proctype Producer() {
@@ -851,6 +928,277 @@ inline open_consumer() {
 	open_kick(Cn)
 }
 
+#ifdef AHEAD
+/*
+ * Read-ahead (-DAHEAD): shmkit_chan_peek_ahead and shmkit_chan_release
+ * with held records. The consumer holds up to HOLD records, from its head
+ * pos (the oldest, ln payload words) to its private read cursor ahead,
+ * pads between them included; nheld is ch->busy. At each turn it chooses
+ * to take one more (while it holds fewer than HOLD) or to release the
+ * oldest (while it holds any), so every interleaving of the two is
+ * explored. The ghost g_hold_lo/g_hold_n covers the whole held range
+ * [pos, ahead), which the producer's reservation and stores must stay
+ * out of, and g_hold_id is the oldest held message.
+ *
+ * The application reads each held record's payload either at once, after
+ * peek_ahead returns it, or just before its release (dm): reading at once
+ * sees it soonest after its header's acquire, just before the release
+ * gives the producer the longest time to break in, and is where a relaxed
+ * C2 could pass the loads. Reading at any point between changes nothing
+ * more: a held record's words do not change, and a side's view of memory
+ * only moves forward.
+ *
+ * Choices are written in the order that finds the mutants soonest (take
+ * before release, a read put off before one done at once); the order
+ * changes no passing run's states.
+ */
+
+/*
+ * The application reads a held record's payload (its header at b, pl
+ * words): every word whole, of message id, at its own position. Where
+ * the release's store follows at once (early = 1), -DWMM -DW_C2=1 lets
+ * that relaxed store of the new head nh become visible before any of
+ * these loads not yet done, as in the one-record Consumer (only before
+ * one: a store after the last load is no reordering, and the ghost,
+ * which still holds the record, would call it one).
+ */
+inline read_payload(b, pl, id, early) {
+	i = 1;
+	do
+#if defined(WMM) && W_C2
+	:: early && x == 0 && i <= pl -> store(Cn, HEAD, nh, RLX); x = 1
+#endif
+	:: atomic {
+		i <= pl ->
+		load(Cn, (b + i) & MASK, w, RLX);
+		assert(KIND(w) == K_PAY && WID(w) == id && WGP(w) == (b + i) % 32);
+		w = 0;
+		i++
+	   }
+	:: i > pl -> i = 0; break
+	od
+}
+
+/*
+ * take_next: wait at the read cursor (the head when nothing is held, else
+ * ahead) with wait_ready/data_ready, as peek does at the head. A pad at
+ * the head with nothing held goes back at once (skip_pad, C2 over a pad);
+ * a pad after a held record is stepped over privately. Leaves err, and on
+ * 0 the record's header in nrec, its position in cur.
+ */
+inline take_next() {
+	cur = (nheld > 0 -> ahead : pos);
+	do
+	:: wait_ready(Cn, cur);
+		if
+		:: err != 0 -> break
+		:: err == 0 && WLEN(nrec) == PAD && nheld == 0 ->
+			atomic {	/* skip_pad */
+				off = pos & MASK;
+				assert(off != 0);	/* else -ECORRUPT */
+				pos = pos + CAP - off;
+				cur = pos;
+				off = 0;
+				nrec = 0
+			};
+			store(Cn, HEAD, pos, ORD(REL, W_C2P));	/* C2: the pad back at once */
+			wake_peer(Cn)
+		:: err == 0 && WLEN(nrec) == PAD && nheld > 0 ->
+			atomic {	/* held before it: stepped over, kept */
+				off = cur & MASK;
+				assert(off != 0);	/* else -ECORRUPT */
+				cur = cur + CAP - off;
+				off = 0;
+				nrec = 0
+			}
+#ifdef PAD_AT_ONCE
+			/* a mutant: that pad handed back at once too, as at the head */
+			; store(Cn, HEAD, cur, REL);
+			wake_peer(Cn)
+#endif
+		:: err == 0 && WLEN(nrec) != PAD -> break
+		fi
+	od
+}
+
+/*
+ * next_held, in shmkit_chan_release with more held: the header past the
+ * oldest record read again (relaxed), and past a pad if one follows;
+ * leaves the new head in nh and, with more held, its header in t and its
+ * length in nl. Each assert is a -SHMKIT_ECORRUPT of the code, which no
+ * correct run deserves. -DNO_NEXT_HELD: a mutant, the release of before
+ * read-ahead (head += the oldest's record, its length kept).
+ */
+inline next_held() {
+	atomic { nh = pos + 1 + ln; nl = ln };
+	if
+	:: nheld == 1 -> assert(nh == ahead)	/* the model's own check */
+	:: nheld > 1 ->
+#ifndef NO_NEXT_HELD
+		atomic {
+			load(Cn, nh & MASK, t, RLX);
+			assert(MARKED(t) && GENUINE(t, nh));
+			if
+			:: WLEN(t) == PAD ->
+				off = nh & MASK;
+				assert(off != 0);
+				nh = nh + CAP - off;
+				off = 0;
+				t = 0
+			:: else
+			fi
+		};
+		if
+		:: t == 0 ->	/* past a pad: the record after it */
+			atomic {
+				load(Cn, nh & MASK, t, RLX);
+				assert(MARKED(t) && GENUINE(t, nh) && WLEN(t) != PAD)
+			}
+		:: else
+		fi;
+		atomic {
+			nl = WLEN(t);
+			assert(nl <= MAXLEN && 1 + nl <= CAP - (nh & MASK) && ahead - nh >= 1 + nl);
+			assert(WID(t) == g_hold_id + 1)	/* held ids follow each other */
+		}
+#else
+		skip
+#endif
+	fi
+}
+
+/* shmkit_chan_release: the oldest held record, and a pad after it if more are held */
+inline release_oldest() {
+	/* the application has read it, or reads it now: C2 must follow */
+#if defined(WMM) && W_C2
+	/*
+	 * next_held's loads first: relaxed loads of held words, which nobody
+	 * writes, so their order among the payload's loads changes nothing;
+	 * so the early store below can carry the head past a pad.
+	 */
+	next_held();
+	if
+	:: dm & 1 -> read_payload(pos, ln, g_hold_id, 1)
+	:: else
+	fi;
+#else
+	if
+	:: dm & 1 -> read_payload(pos, ln, g_hold_id, 0)
+	:: else
+	fi;
+	next_held();
+#endif
+	atomic {
+		if
+		:: x == 0 ->
+#ifndef RELEASE_ALL
+			store(Cn, HEAD, nh, ORD(REL, W_C2))	/* C2 */
+#else
+			/* a mutant: the head published past every held record */
+			store(Cn, HEAD, ahead, ORD(REL, W_C2))
+#endif
+		:: else -> x = 0	/* stored early (-DW_C2) */
+		fi;
+		pos = nh;
+		nheld--;
+		dm = dm / 2;
+		if
+		:: nheld > 0 ->
+			ln = nl;
+			g_hold_lo = pos;
+			g_hold_n = ahead - pos;
+#ifndef NO_NEXT_HELD
+			g_hold_id = WID(t)
+#else
+			g_hold_id++
+#endif
+		:: else ->
+			ln = 0; ahead = 0;
+			g_hold_lo = 0; g_hold_n = 0; g_hold_id = 0
+		fi;
+		nh = 0; nl = 0; t = 0; rl = 0
+	};
+	wake_peer(Cn)
+}
+
+proctype Consumer() {
+	LOCALS;
+restart:
+	{
+		if
+		:: g_crashes[Cn] > 0 -> open_consumer()
+		:: else
+		fi;
+		do
+		:: nheld < HOLD && !rl ->	/* peek, or peek_ahead while holding */
+			take_next();
+			if
+			:: err == EEOF && nheld == 0 -> break
+			:: err == EPEERDEAD ->
+				/* as in the one-record Consumer; held ones count */
+				atomic {
+					assert(g_expect >= g_dead_sent[g_dead_seen[Cn]]);
+					g_dead_seen[Cn] = 0;
+					err = 0;
+					rl = (nheld > 0);
+					cur = 0
+				}
+			:: (err == EEOF && nheld > 0) || err == ETIMEDOUT ->
+				/* nothing beyond the held ones, or not in time: release */
+				atomic { assert(nheld > 0); err = 0; rl = 1; cur = 0 }
+			:: err == 0 ->
+				atomic {
+					nl = WLEN(nrec);
+					assert(nl <= MAXLEN && 1 + nl <= CAP - (cur & MASK));
+					/*
+					 * delivered: in order, once, or again from the
+					 * oldest record a dead consumer held (g_redo)
+					 * up to the last it took
+					 */
+					if
+					:: g_redo != NONE ->
+						assert(WID(nrec) == g_redo);
+						g_redo++;
+						if
+						:: g_redo == g_expect -> g_redo = NONE
+						:: else
+						fi
+					:: else ->
+						assert(WID(nrec) == g_expect);
+						g_expect++
+					fi;
+					if
+					:: nheld == 0 ->
+						assert(cur == pos);
+						ln = nl;
+						g_hold_lo = pos;
+						g_hold_id = WID(nrec)
+					:: else
+					fi;
+					ahead = cur + 1 + nl;
+					g_hold_n = ahead - pos;
+					assert(g_hold_n < CAP);
+					assert(APART(g_hold_lo, g_hold_n, g_res_lo, g_res_n));
+					nheld++
+				};
+				/* the application reads it now, or later, before its release */
+				if
+				:: dm = dm | (1 << (nheld - 1))
+				:: read_payload(cur, nl, WID(nrec), 0)
+				fi;
+				atomic { nrec = 0; nl = 0; cur = 0 }
+			fi
+		:: nheld > 0 -> release_oldest()
+		od;
+		/* -SHMKIT_EEOF: everything was delivered and released first */
+		assert(g_expect == N && g_redo == NONE && nheld == 0);
+		g_eos = 1;
+		g_done[Cn] = 1
+	} unless {
+		g_kill[Cn] -> crash(Cn); goto restart
+	}
+}
+#else
 proctype Consumer() {
 	LOCALS;
 restart:
@@ -968,6 +1316,8 @@ restart:
 		g_kill[Cn] -> crash(Cn); goto restart
 	}
 }
+
+#endif /* AHEAD */
 
 /* ------------------------------------------------------------ the rest */
 

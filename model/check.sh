@@ -4,7 +4,8 @@
 # model/topic.pml, the topic protocol of src/topic.h (topic-*),
 # model/waitset.pml, a wait set's sleep and wake-up (ws-*), and
 # model/inbox.pml, an inbox's shared sleep block and lanes_used
-# (inbox-*), with spin:
+# (inbox-*), with spin; readahead-* are chan.pml with the consumer's
+# read-ahead (-DAHEAD):
 # every configuration is an exhaustive search (no bitstate, no hash
 # compaction), memory-bounded. Each mutant is the model with one safeguard
 # of the C code removed, and must be caught: a mutant that passes means
@@ -59,6 +60,12 @@ weak-p1t|assert|-DWMM -DN=2 -DW_P1T=1|P1: the tail's store_release made relaxed
 weak-c1h|assert|-DWMM -DN=2 -DW_C1H=1|C1: the header's load_acquire made relaxed
 weak-c1t|assert|-DWMM -DN=2 -DW_C1T=1|C1: the tail's load_acquire made relaxed
 weak-c2|assert|-DWMM -DN=2 -DW_C2=1|C2: release's store_release of the head made relaxed
+readahead|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3|read-ahead: two records held with a pad between, a wait for a third (its timeout), released oldest first
+readahead-wmm|pass|-DWMM -DAHEAD -DN=2|read-ahead, C11 / Armv8: two records held (no ring reuse at N=2)
+readahead-crash-consumer|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C|read-ahead, consumer killed: a successor gets every held record again, in order
+readahead-release-all|assert|-DTSO -DAHEAD -DN=4 -DRELEASE_ALL|release publishes the head past every held record (ahead), not the oldest
+readahead-pad-at-once|assert|-DTSO -DAHEAD -DN=4 -DPAD_AT_ONCE|a pad after a held record handed back at once, as at the head
+readahead-no-next-held|assert|-DTSO -DAHEAD -DN=3 -DNO_NEXT_HELD|release with more held as before read-ahead: no next_held, no pad passed
 owner|pass|-DWMM|owner.pml: a side closed and two openers racing for it (C11 / Armv8)
 owner-kill|pass|-DWMM -DKILL|owner.pml: the same, the owner killed instead
 owner-weak-o0|assert|-DWMM -DW_O0=1|O0: close's store_release(owner, 0) made relaxed
@@ -118,6 +125,17 @@ full-unneeded-opm-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPM=1|producer open's load of
 full-unneeded-opt-p|pass|-DWMM -DN=2 -DCRASH_P -DW_OPT=1|producer open's load of the head relaxed: blind, as P2
 full-unneeded-cel|pass|-DWMM -DN=2 -DCRASH_P -DW_CEL=1|committed_end's ring loads relaxed
 full-unneeded-cet|pass|-DWMM -DN=2 -DCRASH_P -DW_CET=1|committed_end's tail store relaxed
+full-readahead-n4|pass|-DTSO -DAHEAD -DHOLD=3 -DN=4|read-ahead, four messages: on into the second lap
+full-readahead-n6|pass|-DTSO -DAHEAD -DN=6|read-ahead, six messages: both pad sizes, each passed by a release
+full-readahead-small|pass|-DTSO -DAHEAD -DHOLD=3 -DSMALL -DN=5|read-ahead, small messages: three records held, the fast path with records held
+full-readahead-eos|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3 -DLIVE|read-ahead; LTL <> eos
+full-readahead-crash-consumer-n3|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3 -DCRASH_C|read-ahead, consumer killed, three messages
+full-readahead-crash-consumer-twice|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C -DMAXCRASH=2|read-ahead, consumer killed twice
+full-readahead-crash-producer|pass|-DTSO -DAHEAD -DHOLD=3 -DN=2 -DCRASH_P|read-ahead, producer killed: -EPEERDEAD with records held
+full-readahead-wmm-n3|pass|-DWMM -DAHEAD -DN=3|read-ahead, C11 / Armv8, three messages: a release passes a pad and a record, the ring reused
+full-readahead-wmm-tiny|pass|-DWMM -DAHEAD -DTINY -DN=3|read-ahead, C11 / Armv8, 4-word ring, messages of 1 and 0 words
+full-readahead-wmm-crash-consumer|pass|-DWMM -DAHEAD -DN=2 -DCRASH_C|read-ahead, C11 / Armv8, consumer killed
+full-readahead-weak-c2|assert|-DWMM -DAHEAD -DN=3 -DW_C2=1|C2 relaxed with records held: the producer writes the oldest before it is read
 full-owner-tso|pass|-DTSO|owner.pml on x86-TSO
 full-owner-tso-kill|pass|-DTSO -DKILL|owner.pml on x86-TSO, the owner killed
 full-owner-unneeded-cc|pass|-DWMM -DW_CC=1|close's closed store relaxed: O0 releases after it

@@ -1229,7 +1229,8 @@ int shmkit_chan_release(struct shmkit_chan *ch)
 	hot = &ch->hdr->hot[__SHMKIT_SIDE_CONS];
 	/* C2: hands the record's bytes (and a pad after it, if more are
 	   held) back to the producer; pairs with P2 (model: weak-c2; with
-	   messages held, readahead-*) */
+	   messages held, full-readahead-weak-c2; the head past the oldest
+	   only: readahead-release-all, readahead-no-next-held) */
 	shmkit_store_release(&hot->pos, ch->pos);
 	__shmkit_count(&hot->msgs, 1);
 	__shmkit_count(&hot->bytes, len);
