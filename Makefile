@@ -6,6 +6,7 @@
 #   make check VALGRIND=1   the same under valgrind
 #   make stress          the crash, stream, scribble and thread tests, 10x longer
 #   make bench           the full benchmark; results kept in bench/results/
+#   make bench-bridge    the NATS bridge against the NATS client alone
 #   make soak DURATION=600  a checked stream for that many seconds
 #   make model           check the channel and topic protocols' spin models (needs spin)
 #   make fuzz            libFuzzer on channel, topic and inbox state and the parsers, 60 s each
@@ -228,6 +229,12 @@ STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)
 
+# The bridge against publishing straight with the NATS client (about 30
+# seconds; needs shmkit-bridge and nats-server).
+bench-bridge: all
+	@if [ -x "$(B)/shmkit-bridge" ]; then $(B)/shmkit-bridge bench $(BENCH_ARGS); \
+	else echo "shmkit-bridge was not built (apt-get install libnats-dev nats-server)"; exit 1; fi
+
 # The full benchmark (under a minute): the table on screen, and the table,
 # JSON and plot under bench/results/ (ignored by git), newest as latest.*.
 # BENCH_ARGS adds options, e.g. BENCH_ARGS=--quick.
@@ -300,6 +307,6 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all tests check check-aarch64 emu-dir clean demo stress bench soak model fuzz \
+.PHONY: all tests check check-aarch64 emu-dir clean demo stress bench bench-bridge soak model fuzz \
 	install uninstall bridge-note
 .SECONDARY:

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,13 +46,14 @@ struct shared {
 };
 
 static struct shared *sh;
+static pid_t server_pid;
 /*
  * The producer and consumer sleep when they must wait, without spinning
  * first, as the direct publisher and subscriber do inside the client: on
  * a machine with fewer cpus than the processes of a run, spinning would
  * take from the server and the bridges what the direct run leaves them.
  */
-static int bench_spin = 0;
+static const int bench_spin = 0;
 static const char *self;	/* this program, for out and in */
 static char url[64];
 
@@ -245,11 +247,42 @@ static void reset(void)
 	memset(sh, 0, sizeof(*sh));
 }
 
-/* One direct round: the rate in messages a second, or -1 on loss. */
-static double run_direct(int round, uint64_t n, size_t size)
+/* The server's cpu seconds so far, from /proc (clock ticks). */
+static double server_cpu_s(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)server_pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* after the command's closing parenthesis: fields 3 on; utime is 14 */
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Cpu seconds of the reaped children and the server so far. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6 + server_cpu_s();
+}
+
+/* One direct round: the rate in messages a second, or -1 on loss; the
+ * cpu time all its processes took, the server's included, in *cpu. */
+static double run_direct(int round, uint64_t n, size_t size, double *cpu)
 {
 	char subject[64];
 	pid_t sub, pub;
+	double cpu0 = cpu_s();
 
 	snprintf(subject, sizeof(subject), "bench.direct.%d.%zu.%d", getpid(), size, round);
 	reset();
@@ -262,18 +295,20 @@ static double run_direct(int round, uint64_t n, size_t size)
 	atomic_store(&sh->go, 1);
 	reap(pub, 120000);
 	reap(sub, 120000);
+	*cpu = cpu_s() - cpu0;
 	if (sh->taken != n || sh->bad)
 		return -1;
 	return (double)n / (sh->t1 - sh->t0);
 }
 
 /* One bridge round, as run_direct. */
-static double run_bridge(int round, uint64_t n, size_t size)
+static double run_bridge(int round, uint64_t n, size_t size, double *cpu)
 {
 	char a[64], b[64], subject[64];
 	pid_t in, out, cons, prod;
 	struct shmkit_chan_info info;
 	int id, i;
+	double cpu0 = cpu_s();
 
 	snprintf(a, sizeof(a), "bench-bridge-%d-a%d", getpid(), round);
 	snprintf(b, sizeof(b), "bench-bridge-%d-b%d", getpid(), round);
@@ -305,6 +340,7 @@ static double run_bridge(int round, uint64_t n, size_t size)
 	reap(cons, 120000);
 	reap(out, 10000);
 	reap(in, 10000);
+	*cpu = cpu_s() - cpu0;
 	shmkit_chan_destroy(a);
 	shmkit_chan_destroy(b);
 	if (sh->taken != n || sh->bad)
@@ -373,8 +409,6 @@ int bridge_bench(int argc, char **argv)
 		else
 			return usage_error("bench", "'%s': --rounds N (1 to 99) or --quick", argv[i]);
 	}
-	if (getenv("SHMKIT_BENCH_SPIN"))
-		bench_spin = atoi(getenv("SHMKIT_BENCH_SPIN"));
 	self = "/proc/self/exe";
 	{
 		static char exe[4096];
@@ -386,7 +420,7 @@ int bridge_bench(int argc, char **argv)
 		}
 	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED || (server = start_server()) < 0) {
+	if (sh == MAP_FAILED || (server_pid = server = start_server()) < 0) {
 		err_msg("bench", "could not start nats-server (apt-get install nats-server)");
 		return EXIT_RUNTIME;
 	}
@@ -399,26 +433,32 @@ int bridge_bench(int argc, char **argv)
 	}
 	printf("shmkit-bridge bench: %s, %ld cpus, load %s, libnats %s\n", model,
 	       sysconf(_SC_NPROCESSORS_ONLN), load, nats_GetVersion());
-	printf("core NATS, %d rounds each, alternating; medians\n\n", rounds);
-	printf("%8s %10s  %12s %10s  %12s %10s  %8s\n", "size", "messages", "direct msg/s",
-	       "MB/s", "bridge msg/s", "MB/s", "cost");
+	printf("core NATS, %d rounds each, alternating; medians. cpu us: cpu time of all\n"
+	       "the processes (the server's too) a message; time and cpu: the bridge's\n"
+	       "over direct's\n\n", rounds);
+	printf("%6s %8s  %12s %7s %6s  %12s %7s %6s  %6s %6s\n", "size", "messages",
+	       "direct msg/s", "MB/s", "cpu us", "bridge msg/s", "MB/s", "cpu us", "time", "cpu");
 	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
 		uint64_t n = quick ? cases[i].n / 10 : cases[i].n;
 		size_t size = cases[i].size;
-		double d[99], bq[99], dm, bm;
+		double d[99], bq[99], dc[99], bc[99], dm, bm, dcm, bcm;
 		char sz[16];
 
 		for (r = 0; r < rounds; r++) {
-			d[r] = run_direct(r, n, size);
-			bq[r] = run_bridge(r, n, size);
+			d[r] = run_direct(r, n, size, &dc[r]);
+			bq[r] = run_bridge(r, n, size, &bc[r]);
 			if (d[r] < 0 || bq[r] < 0)
 				failed = 1;
 		}
 		dm = median(d, rounds);
 		bm = median(bq, rounds);
+		/* cpu microseconds a message, all processes and the server */
+		dcm = median(dc, rounds) / (double)n * 1e6;
+		bcm = median(bc, rounds) / (double)n * 1e6;
 		fmt_bytes(sz, sizeof(sz), (double)size, FMT_SHORT);
-		printf("%8s %10" PRIu64 "  %12.0f %10.1f  %12.0f %10.1f  %7.2fx\n", sz, n, dm,
-		       dm * (double)size / 1e6, bm, bm * (double)size / 1e6, bm > 0 ? dm / bm : 0);
+		printf("%6s %8" PRIu64 "  %12.0f %7.1f %6.2f  %12.0f %7.1f %6.2f  %5.2fx %5.2fx\n",
+		       sz, n, dm, dm * (double)size / 1e6, dcm, bm, bm * (double)size / 1e6, bcm,
+		       bm > 0 ? dm / bm : 0, dcm > 0 ? bcm / dcm : 0);
 		fflush(stdout);
 	}
 	if (failed)

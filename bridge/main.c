@@ -189,10 +189,8 @@ int main(int argc, char **argv)
 	 * fault it in again each time (page faults and TLB shootdowns were a
 	 * tenth of the bridge's time at 64 KiB).
 	 */
-	if (!getenv("SHMKIT_BRIDGE_TRIM")) {
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -254,7 +255,6 @@ void bridge_count(struct bridge *b, uint64_t bytes)
 int bridge_open_channel(struct bridge *b)
 {
 	int st = stream_open(&b->s);
-	const char *spin = getenv("SHMKIT_BRIDGE_SPIN");
 
 	/*
 	 * A bridge waits on the network far more than on the ring: when the
@@ -262,6 +262,6 @@ int bridge_open_channel(struct bridge *b)
 	 * spinning first, and leave the cpu to the server and the programs.
 	 */
 	if (st == 0)
-		shmkit_chan_set_spin(b->s.ch, spin ? atoi(spin) : 0);
+		shmkit_chan_set_spin(b->s.ch, 0);
 	return st;
 }

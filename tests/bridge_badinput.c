@@ -49,6 +49,9 @@ static void usage(void)
 		{ "in --stream s a b", "--stream is for --delivery jetstream" },
 		{ "in --delivery jetstream --stream 'a.b' a b", "--stream 'a.b'" },
 		{ "in --delivery maybe a b", "core or jetstream" },
+		{ "bench --rounds 0", "--rounds N (1 to 99)" },
+		{ "out --no-batch --delivery jetstream a b x", "unexpected argument" },
+		{ "in --no-batch a b", "--no-batch is for 'out'" },
 		{ "out --bogus a b", "unrecognized option" },
 	};
 	char *out = NULL, *err = NULL;
@@ -61,7 +64,8 @@ static void usage(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect(2, bad[i][1], "\"$BRIDGE\" %s", bad[i][0]);
 	T_EQ(t_sh(&out, NULL, "\"$BRIDGE\" out --help && \"$BRIDGE\" in --help && "
-		  "\"$BRIDGE\" --help && \"$BRIDGE\" --version"), 0);
+		  "\"$BRIDGE\" --help && \"$BRIDGE\" --version && \"$BRIDGE\" bench --help"), 0);
+	T_STR_CONTAINS(out, "Usage: shmkit-bridge bench");
 	T_STR_CONTAINS(out, "Usage: shmkit-bridge out");
 	T_STR_CONTAINS(out, "Usage: shmkit-bridge in");
 	T_STR_CONTAINS(out, "shmkit-bridge 0.");
