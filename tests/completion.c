@@ -3,11 +3,13 @@
  * subcommands, each subcommand's options, the values of --policy, --from
  * and top --sort, directories after doctor --root, and names from
  * 'shmkit ls --json' after -n (but not top's -n, a count), top -m, and for
- * send, recv, pub and sub.
+ * send, recv, pub and sub; shmkit-bridge's directions, options and
+ * --delivery values.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -16,14 +18,16 @@
  * returns the candidates, one per line (malloc'd). The command is called
  * by the path in $SHMKIT, as the completion would call 'shmkit'.
  */
+static const char *prog = "$SHMKIT";	/* or "$BRIDGE": the command completed */
+
 static char *complete(const char *line)
 {
 	char *out = NULL, *err = NULL;
 	int rc = t_sh(&out, &err,
 		      "bash --norc --noprofile -c '. completions/shmkit.bash; "
-		      "COMP_WORDS=(\"$SHMKIT\" %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+		      "COMP_WORDS=(\"%s\" %s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
 		      "case \"%s\" in \"\"|*\" \") COMP_WORDS+=(\"\"); COMP_CWORD=$((COMP_CWORD + 1));; esac; "
-		      "_shmkit; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'", line, line);
+		      "_shmkit; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'", prog, line, line);
 
 	if (rc != 0)
 		t_fail(__FILE__, __LINE__, "completing '%s': exit %d: %s", line, rc, err);
@@ -57,6 +61,31 @@ static void expect_not(const char *line, const char *word)
 	if (has_line(out, word))
 		t_fail(__FILE__, __LINE__, "'%s' offers '%s'", line, word);
 	free(out);
+}
+
+/* shmkit-bridge, where it was built (beside $SHMKIT): directions, options, values. */
+static void bridge(void)
+{
+	const char *cmd = getenv("SHMKIT") ? getenv("SHMKIT") : "build/shmkit";
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s-bridge", cmd);
+	if (access(path, X_OK) != 0) {
+		printf("shmkit-bridge was not built: its completion is not tested\n");
+		return;
+	}
+	setenv("BRIDGE", path, 1);
+	prog = "$BRIDGE";
+	expect("", "out");
+	expect("", "bench");
+	expect_not("o", "in");
+	expect("out --del", "--delivery");
+	expect("out --delivery ", "jetstream");
+	expect("out --no-", "--no-batch");
+	expect_not("out --delivery ", "maybe");
+	expect("in --dur", "--durable");
+	expect("bench --", "--rounds");
+	prog = "$SHMKIT";
 }
 
 int main(void)
@@ -114,5 +143,6 @@ int main(void)
 		expect(line, name);
 	}
 	T_OK(shmkit_chan_destroy(name));
+	bridge();
 	return 0;
 }
