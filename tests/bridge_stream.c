@@ -164,7 +164,14 @@ static void framed(void)
 		T_PAYLOAD(buf, len, next);
 		next++;
 	}
-	T_EQ(r, -SHMKIT_EEOF);
+	if (r != -SHMKIT_EEOF) {
+		char *said = br_slurp(log_path);
+
+		fprintf(stderr, "the bridges said:\n%s", said);
+		free(said);
+		t_fail(__FILE__, __LINE__, "%s mode: after message %" PRIu64 " of %" PRIu64 ": %s",
+		       mode, next - 1, n, shmkit_strerror(r));
+	}
 	T_EQ(next - 1, n);
 	T_OK(shmkit_chan_close(rx));
 	T_EQ(t_wait(prod), 0);
