@@ -254,6 +254,9 @@ static void consumer(const char *name, struct shared *sh, unsigned seed)
 			    !payload_check(ptr, len, next + 1)) {
 				atomic_fetch_add(&sh->uncounted, 1);
 				next++;
+				/* counted now: killed before its own first
+				   count, this one must not leave it two behind */
+				atomic_store(&sh->released, next);
 			}
 			first = 0;
 			T_EQ(len, size_of(next + held));
