@@ -17,15 +17,30 @@ const char *err_prog = "shmkit";
 
 static void vmsg(const char *what, const char *fmt, va_list ap, const char *tail)
 {
-	char msg[8192];
+	char msg[8192], line[4 * sizeof(msg) + 256];
+	FILE *f;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fputs(err_prog, stderr);
-	fputs(": ", stderr);
-	fput_safe(stderr, what);
-	fputs(": ", stderr);
-	fput_safe(stderr, msg);
-	fputs(tail, stderr);
+	/*
+	 * Composed first, then written at once: stderr is unbuffered, and a
+	 * message put out piece by piece interleaves with those of other
+	 * processes sharing the same log (bridges run side by side).
+	 */
+	f = fmemopen(line, sizeof(line), "w");
+	if (!f)
+		f = stderr;
+	fputs(err_prog, f);
+	fputs(": ", f);
+	fput_safe(f, what);
+	fputs(": ", f);
+	fput_safe(f, msg);
+	fputs(tail, f);
+	if (f != stderr) {
+		long n = ftell(f);
+
+		fclose(f);
+		fwrite(line, 1, n < 0 ? 0 : (size_t)n > sizeof(line) ? sizeof(line) : (size_t)n, stderr);
+	}
 }
 
 void err_msg(const char *what, const char *fmt, ...)

@@ -209,6 +209,8 @@ int main(void)
 	printf("%llu sent, %llu got, %llu missing, %llu reported lost; out %d, in %d\n",
 	       (unsigned long long)sh->sent, (unsigned long long)sh->got,
 	       (unsigned long long)actual, (unsigned long long)reported_lost(log), st_out, st_in);
+	if (st_out != 0 || (st_in != 0 && st_in != 1))
+		fprintf(stderr, "the bridges said:\n%s", log);
 	T_EQ(st_out, 0);
 	T_ASSERT(reported_lost(log) >= actual);
 	T_EQ(sh->got + actual, sh->sent);

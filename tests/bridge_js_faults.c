@@ -211,6 +211,8 @@ int main(void)
 	printf("%llu sent, %llu got, %llu came again; out %d, in %d\n%s",
 	       (unsigned long long)sh->sent, (unsigned long long)sh->got,
 	       (unsigned long long)sh->again, st_out, st_in, stats_line(log));
+	if (st_out != 0 || st_in != 0)
+		fprintf(stderr, "the bridges said:\n%s", log);
 	T_EQ(st_out, 0);
 	T_EQ(st_in, 0);
 	T_EQ(sh->end, -SHMKIT_EEOF);

@@ -22,7 +22,9 @@ wrap=
 if [ "$VALGRIND" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "run.sh: VALGRIND=1 but no valgrind" >&2; exit 2; }
 	timeout=${TEST_TIMEOUT:-900}
-	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --vgdb=no --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*"
+	# leaks in libraries we use, not ours: see the file
+	supp=$(cd "$(dirname "$0")" && pwd)/valgrind.supp
+	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --vgdb=no --suppressions=$supp --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*"
 fi
 if [ -n "$EMU" ]; then
 	[ -z "$wrap" ] || { echo "run.sh: VALGRIND=1 and EMU do not go together" >&2; exit 2; }
