@@ -27,6 +27,7 @@
 #define SHMKIT_BRIDGE_H
 
 #include <nats/nats.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "stream.h"
@@ -103,7 +104,8 @@ struct bridge {
 	enum delivery delivery;
 	int no_batch;		/* --no-batch: one NATS message per message */
 	int stats, progress;
-	volatile sig_atomic_t closing;	/* our own close: not a lost server */
+	/* written by one thread, read by the client's (closing) or ours (reconnects) */
+	_Atomic int closing;		/* our own close: not a lost server */
 	natsConnection *nc;
 	/* JetStream mode */
 	jsCtx *js;
@@ -112,7 +114,7 @@ struct bridge {
 	const char *durable;		/* in: --durable, or durable_buf */
 	char durable_buf[80];
 	int work_queue;			/* the stream keeps only what is unacknowledged */
-	volatile sig_atomic_t reconnects;	/* bumped by the client's thread */
+	_Atomic long reconnects;	/* bumped by the client's thread */
 	/* figures for --stats and --progress */
 	uint64_t msgs, bytes, lost, foreign, start_ns, last_report_ns;
 	uint64_t acked, dups;		/* JetStream: acknowledged; dropped as repeats */

@@ -15,6 +15,14 @@
  * yet committed, or one it committed but whose acknowledgement was lost:
  * a repeat, which it knows by its offset (Shmkit-Offset only grows
  * within a stream) and drops.
+ *
+ * It asks for messages itself (a pull request to the consumer's "next"
+ * subject, answered on an inbox of its own) rather than through the
+ * client's Fetch: libnats before 3.10 writes past its array in Fetch when
+ * more than half a batch is already waiting (nats.c #749); Debian ships
+ * 3.4.1, and it corrupted the heap in 2 of 4 runs of a million messages.
+ * Doing it by hand also keeps a second request on its way while the
+ * first is answered, so the stream does not stop at each batch.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -22,6 +30,8 @@
 #include "bridge.h"
 
 #define FETCH_BATCH 256
+/* a request the server has not filled ends after this (a 408 status) */
+#define PULL_EXPIRES_MS 2000
 #define ACK_WAIT_NS (30 * 1000000000ll)
 /* messages kept back for one stored ahead of them; out never has more
    than its window on the way, so more means something else is wrong */
@@ -29,7 +39,11 @@
 
 struct in_js {
 	struct bridge *b;
-	natsSubscription *sub;
+	natsSubscription *sub;	/* our inbox, where pulled messages come */
+	char inbox[128];
+	char next_subject[256];	/* where pull requests go */
+	int asked;		/* messages requested and not yet come */
+	uint64_t asked_until;	/* after this, requests still open are lost */
 	char id[17];		/* the stream followed; "" before the first */
 	uint64_t last;		/* its last offset committed */
 	int last_valid;		/* last holds one (offset 0 is a message too) */
@@ -59,6 +73,28 @@ static void durable_name(struct bridge *b)
 	b->durable = b->durable_buf;
 }
 
+/* Our inbox, and the subject that asks the consumer for more; 0 or -1. */
+static int inbox_names(struct in_js *in)
+{
+	struct bridge *b = in->b;
+	natsInbox *inbox = NULL;
+	int n;
+
+	if (natsInbox_Create(&inbox) != NATS_OK) {
+		err_msg(b->s.cmd, "%s: no memory for an inbox", b->subject);
+		return -1;
+	}
+	snprintf(in->inbox, sizeof(in->inbox), "%s", inbox);
+	natsInbox_Destroy(inbox);
+	n = snprintf(in->next_subject, sizeof(in->next_subject), "$JS.API.CONSUMER.MSG.NEXT.%s.%s",
+		     b->stream_name, b->durable);
+	if (n < 0 || (size_t)n >= sizeof(in->next_subject)) {
+		err_msg(b->s.cmd, "--durable %s: too long", b->durable);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * (Re)makes the consumer from the message after its ack floor, and the
  * pull subscription on it. 0, or -1 (said once per failure).
@@ -68,7 +104,6 @@ static int bind(struct in_js *in)
 	struct bridge *b = in->b;
 	jsConsumerInfo *ci = NULL;
 	jsConsumerConfig cc;
-	jsSubOptions so;
 	jsErrCode jerr = 0;
 	uint64_t start = 0;
 	natsStatus st;
@@ -105,26 +140,90 @@ static int bind(struct in_js *in)
 		if (st == NATS_OK)
 			jsConsumerInfo_Destroy(ci);
 	}
-	if (st == NATS_OK) {
-		jsSubOptions_Init(&so);
-		so.Stream = b->stream_name;
-		so.Consumer = b->durable;
-		jerr = 0;
-		st = js_PullSubscribe(&in->sub, b->js, b->subject, b->durable, NULL, &so, &jerr);
-	}
+	if (st == NATS_OK)
+		st = natsConnection_SubscribeSync(&in->sub, b->nc, in->inbox);
+	if (st == NATS_OK)
+		st = natsSubscription_SetPendingLimits(in->sub, BRIDGE_PENDING_MSGS,
+						       BRIDGE_PENDING_BYTES);
 	if (st != NATS_OK) {
 		err_msg(b->s.cmd, "%s: consumer %s on stream %s: %s", b->subject, b->durable,
 			b->stream_name, bridge_js_error(st, jerr));
 		return -1;
 	}
 	in->bound_at = b->reconnects;
+	in->asked = 0;
 	return 0;
 }
 
-/* Acknowledges m; markers wait for the server's word, messages do not. */
+/*
+ * Keeps requests open for FETCH_BATCH to 2 * FETCH_BATCH messages, so
+ * that the server always has somewhere to send the next one. Each
+ * request lasts PULL_EXPIRES_MS; one the server lost with its
+ * connection is given up a second after that. -1 if it could not ask.
+ */
+static int ask(struct in_js *in)
+{
+	char body[96];
+	uint64_t now = clock_ns();
+
+	if (in->asked && now > in->asked_until)
+		in->asked = 0;
+	if (in->asked >= FETCH_BATCH)
+		return 0;
+	snprintf(body, sizeof(body), "{\"batch\":%d,\"expires\":%lld}", FETCH_BATCH,
+		 (long long)PULL_EXPIRES_MS * 1000000);
+	if (natsConnection_PublishRequestString(in->b->nc, in->next_subject, in->inbox,
+						body) != NATS_OK)
+		return -1;
+	in->asked += FETCH_BATCH;
+	in->asked_until = now + (PULL_EXPIRES_MS + 1000) * 1000000ull;
+	return 0;
+}
+
+/*
+ * A status from the consumer instead of a message: 1 if m is one, after
+ * taking what it says of the requests open. 408 (a request ran out) and
+ * 409 (one cut short) say how many they no longer bring; 404 (nothing
+ * there, for a no-wait request) and anything else close all of them.
+ */
+static int status(struct in_js *in, natsMsg *m)
+{
+	const char *code = NULL;
+	uint64_t unfilled;
+
+	if (natsMsg_GetDataLength(m) > 0 ||
+	    natsMsgHeader_Get(m, "Status", &code) != NATS_OK || !code)
+		return 0;
+	if (!strncmp(code, "100", 3))
+		return 1;	/* an idle heartbeat: we ask for none, ignore one */
+	if ((!strncmp(code, "408", 3) || !strncmp(code, "409", 3)) &&
+	    bridge_header_num(m, "Nats-Pending-Messages", &unfilled) == 0 &&
+	    unfilled <= (uint64_t)in->asked)
+		in->asked -= (int)unfilled;
+	else
+		in->asked = 0;
+	return 1;
+}
+
+/*
+ * Acknowledges m (its reply subject is the consumer's ack subject for
+ * it); markers wait for the server's word, messages do not.
+ */
 static void ack(struct bridge *b, natsMsg *m, int sync)
 {
-	if ((sync ? natsMsg_AckSync(m, NULL, NULL) : natsMsg_Ack(m, NULL)) == NATS_OK)
+	const char *to = natsMsg_GetReply(m);
+	natsMsg *reply = NULL;
+	natsStatus st;
+
+	if (!to || strncmp(to, "$JS.ACK.", 8))
+		return;		/* not from a consumer: nothing to acknowledge */
+	if (sync) {
+		st = natsConnection_RequestString(&reply, b->nc, to, "+ACK",
+						  b->connect_ms > 0 ? b->connect_ms : 1);
+		natsMsg_Destroy(reply);
+	} else
+		st = natsConnection_PublishString(b->nc, to, "+ACK");
+	if (st == NATS_OK)
 		b->acked++;
 }
 
@@ -228,10 +327,9 @@ static int handle(struct in_js *in, natsMsg **mp)
 static int pump(struct in_js *in)
 {
 	struct bridge *b = in->b;
-	natsMsgList list = { 0 };
-	jsErrCode jerr;
+	natsMsg *m;
 	natsStatus ns;
-	int r, st, i;
+	int r, st;
 
 	for (;;) {
 		if (stream_signal)
@@ -249,9 +347,14 @@ static int pump(struct in_js *in)
 			stream_nap(50);
 			continue;
 		}
-		jerr = 0;
-		ns = natsSubscription_Fetch(&list, in->sub, FETCH_BATCH, STREAM_SLICE_MS, &jerr);
-		if (ns == NATS_TIMEOUT) {
+		if (ask(in) < 0) {
+			/* the connection is down: it says when it is back */
+			stream_nap(50);
+			continue;
+		}
+		m = NULL;
+		ns = natsSubscription_NextMsg(&m, in->sub, STREAM_SLICE_MS);
+		if (ns == NATS_TIMEOUT || ns == NATS_SLOW_CONSUMER) {
 			/* idle: notice a receiver that died or left, as send does */
 			if ((r = shmkit_chan_peer(b->s.ch)) < 0)
 				return stream_retry(&b->s, r, clock_ns());
@@ -263,10 +366,14 @@ static int pump(struct in_js *in)
 			stream_nap(50);
 			continue;
 		}
-		st = STREAM_GO;
-		for (i = 0; i < list.Count && st == STREAM_GO; i++)
-			st = handle(in, &list.Msgs[i]);
-		natsMsgList_Destroy(&list);
+		if (status(in, m)) {
+			natsMsg_Destroy(m);
+			continue;
+		}
+		if (in->asked > 0)
+			in->asked--;
+		st = handle(in, &m);
+		natsMsg_Destroy(m);
 		if (st != STREAM_GO)
 			return st;
 	}
@@ -278,7 +385,7 @@ int bridge_in_js(struct bridge *b)
 	int st;
 
 	durable_name(b);
-	if (bridge_js_open(b, NULL, NULL) != 0 || bind(&in) < 0)
+	if (bridge_js_open(b, NULL, NULL) != 0 || inbox_names(&in) < 0 || bind(&in) < 0)
 		st = EXIT_RUNTIME;
 	else if ((st = bridge_open_channel(b)) == 0) {
 		b->start_ns = b->last_report_ns = clock_ns();
