@@ -876,14 +876,26 @@ static int join(struct shmkit_sub *s, int from_oldest)
 		/* J1: pos before joins (seq_cst), joins before published; pairs with J2 */
 		shmkit_fetch_add_seq_cst(&h->joins, 1);
 		published = atomic_load_explicit(&h->published, memory_order_seq_cst);
-		if (published < start || published - start > s->t.nslots ||
-		    published > SHMKIT_TOPIC_MAX_COUNT)
+		/*
+		 * Only going back is corrupt. Far ahead is not: a thread
+		 * preempted between the two looks comes back to a publisher
+		 * that ran on (under either policy, as it had not seen pos).
+		 */
+		if (published < start || published > SHMKIT_TOPIC_MAX_COUNT)
 			return -SHMKIT_ECORRUPT;
-		if (published - start <= s->t.nslots - 2 || s->t.policy != __SHMKIT_TOPIC_BLOCK)
+		if (published - start <= s->t.nslots - 2)
 			break;
-		/* it ran ahead of our first look: look again (it waits for us soon) */
-		if (tries > 1000)
-			return -EAGAIN;
+		/*
+		 * It ran ahead of our first look: look again. Under block it
+		 * waits for us soon; under overwrite it never does, and the
+		 * start we have is as good as a later one (the first read
+		 * counts what went by as lost).
+		 */
+		if (tries > 1000) {
+			if (s->t.policy == __SHMKIT_TOPIC_BLOCK)
+				return -EAGAIN;
+			break;
+		}
 	}
 	s->pos = start;
 	return 0;
