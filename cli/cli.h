@@ -77,6 +77,9 @@ int parse_shmid(const char *text, int *shmid);
 int parse_seconds(const char *what, const char *text, int64_t *ms);
 /* The same rule, silent (the caller says what is wrong): 0 or -1. */
 int parse_decimal(const char *text, uint64_t *v);
+/* A count for option --opt of command cmd: digits within [lo, hi]. */
+int parse_count(const char *cmd, const char *opt, const char *text, uint64_t lo, uint64_t hi,
+		uint64_t *v);
 
 /*
  * A segment as named on the command line: -k KEY, -p PATH[:PROJ], -n NAME

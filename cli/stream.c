@@ -195,10 +195,17 @@ int stream_peek(struct stream *s, const void **ptr, size_t *len, int timeout_ms)
 		return shmkit_chan_peek(s->ch, ptr, len, timeout_ms);
 	if (!s->copy)
 		return shmkit_sub_peek(s->sub, ptr, len, timeout_ms);
-	/* recv checks its copy against the slot's sequence word afterwards */
-	if ((r = shmkit_sub_recv(s->sub, s->copy, s->max_msg, len, timeout_ms)) == 0)
-		*ptr = s->copy;
-	return r;
+	/* the copy taken and not yet released: peeking again gives it again */
+	if (!s->copy_held) {
+		/* recv checks its copy against the slot's sequence word afterwards */
+		if ((r = shmkit_sub_recv(s->sub, s->copy, s->max_msg, &s->copy_len,
+					 timeout_ms)) < 0)
+			return r;
+		s->copy_held = 1;
+	}
+	*ptr = s->copy;
+	*len = s->copy_len;
+	return 0;
 }
 
 void stream_release(struct stream *s)
@@ -207,6 +214,8 @@ void stream_release(struct stream *s)
 		shmkit_chan_release(s->ch);
 	else if (!s->copy)
 		shmkit_sub_release(s->sub); /* block policy: the slot stayed put */
+	else
+		s->copy_held = 0;
 }
 
 void stream_die_of_sigpipe(void)

@@ -50,6 +50,8 @@ struct stream {
 	 * overwritten while it is read (NULL: read in place)
 	 */
 	void *copy;
+	int copy_held;		/* copy holds a message taken and not yet released */
+	size_t copy_len;
 	/* figures for --stats and --progress */
 	uint64_t bytes, msgs, start_ns, last_report_ns;
 };
@@ -121,6 +123,65 @@ int stream_reserve(struct stream *s, size_t len, void **ptr, int timeout_ms);
 void stream_commit(struct stream *s, size_t used);
 int stream_peek(struct stream *s, const void **ptr, size_t *len, int timeout_ms);
 void stream_release(struct stream *s);
+
+/*
+ * Topics (cli/topic_side.c), for pub, sub and the bridge's --topic. The
+ * shape options a publisher that creates takes, as getopt codes; which
+ * of them were given (an existing topic must match those).
+ */
+#define TOPIC_DEFAULT_MAX_MSG (64u << 10)	/* 64 slots of 64 KiB: 4 MiB, as a channel */
+#define TOPIC_DEFAULT_SLOTS 64
+#define TOPIC_DEFAULT_MAX_SUBS 64
+enum { TOPIC_OPT_MAX_MSG = 0x400, TOPIC_OPT_SLOTS, TOPIC_OPT_MAX_SUBS, TOPIC_OPT_HISTORY,
+       TOPIC_OPT_POLICY };
+enum { TOPIC_GAVE_MAX_MSG = 1, TOPIC_GAVE_SLOTS = 2, TOPIC_GAVE_MAX_SUBS = 4,
+       TOPIC_GAVE_HISTORY = 8, TOPIC_GAVE_POLICY = 16 };
+#define TOPIC_SHAPE_LONG_OPTIONS \
+	{ "max-msg", required_argument, NULL, TOPIC_OPT_MAX_MSG }, \
+	{ "slots", required_argument, NULL, TOPIC_OPT_SLOTS }, \
+	{ "max-subs", required_argument, NULL, TOPIC_OPT_MAX_SUBS }, \
+	{ "history", required_argument, NULL, TOPIC_OPT_HISTORY }, \
+	{ "policy", required_argument, NULL, TOPIC_OPT_POLICY }
+#define TOPIC_HELP_SHAPE \
+	"      --max-msg SIZE      the largest message (default 64K)\n" \
+	"      --slots N           messages it holds, rounded up to a power of two,\n" \
+	"                          at least 4 (default 64)\n" \
+	"      --max-subs N        subscribers at once, 1 to 1024 (default 64)\n" \
+	"      --history N         how many messages back a new subscriber may start\n" \
+	"                          ('shmkit sub --from oldest'); at most slots - 2\n" \
+	"                          (default 0)\n" \
+	"      --policy POLICY     when the slowest subscriber is a whole topic behind:\n" \
+	"                          block      wait for it (default; one that dies\n" \
+	"                                     holds the publisher back at most ~20 ms)\n" \
+	"                          overwrite  never wait: it loses the oldest\n" \
+	"                                     messages, and is told how many\n"
+
+struct topic_shape {
+	struct shmkit_topic_params tp;
+	unsigned gave;		/* TOPIC_GAVE_* */
+};
+
+void topic_shape_init(struct topic_shape *t);
+/* 1 if it took opt, -1 if its argument was bad (said), 0 if not one of them. */
+int topic_shape_option(const char *cmd, struct topic_shape *t, int opt, const char *arg);
+/* Rounds the slots up as the library will; -1 (said) for a shape it refuses. */
+int topic_shape_check(const char *cmd, struct topic_shape *t);
+/* Creates the topic or opens the one there (of the shape asked for) and
+ * takes the publisher's place; 0, or the status to exit with (said). */
+int topic_open_pub(struct stream *s, struct topic_shape *t);
+/* Until want live subscribers hold a place (looking every
+ * TOPIC_WAIT_SUBS_MS), within s->timeout_ms; 0, or the status (said). */
+#define TOPIC_WAIT_SUBS_MS 10
+int topic_wait_subs(struct stream *s, uint64_t want);
+/* Closes (on failure, aborts) the publisher's place, says --stats, removes
+ * the topic unless --keep or it keeps a history; the status to exit with. */
+int topic_end_pub(struct stream *s, int status, uint32_t history);
+/* Takes a subscriber's place (flags: SHMKIT_FROM_OLDEST, SHMKIT_SHARED),
+ * waiting for the topic to appear within s->timeout_ms; 0, or the status
+ * (said). A failure after the place was taken leaves s->sub to end. */
+int topic_join(struct stream *s, unsigned flags);
+/* Leaves the place, says what was lost and --stats; the status to exit with. */
+int topic_end_sub(struct stream *s, int status);
 
 /* Ends as a process whose output pipe closed: as cat would (SIGPIPE). */
 void stream_die_of_sigpipe(void);

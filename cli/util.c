@@ -90,6 +90,17 @@ int parse_decimal(const char *text, uint64_t *v)
 	return end && end != text && !*end ? 0 : -1;
 }
 
+int parse_count(const char *cmd, const char *opt, const char *text, uint64_t lo, uint64_t hi,
+		uint64_t *v)
+{
+	if (parse_decimal(text, v) < 0 || *v < lo || *v > hi) {
+		err_msg(cmd, "--%s: '%s': a number from %llu to %llu", opt, text,
+			(unsigned long long)lo, (unsigned long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
 /* SIZE: digits, then optionally K, M, G or T (powers of 1024). */
 int parse_size(const char *text, uint64_t *size)
 {
