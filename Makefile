@@ -77,7 +77,8 @@ NATS_OK  := $(if $(findstring linux-gnu-,$(CC)),,$(shell pkg-config --exists lib
 BRIDGE_SRC := $(wildcard bridge/*.c)
 BRIDGE_OBJ := $(BRIDGE_SRC:%.c=$(B)/%.o)
 # the command's helpers it shares: messages, parsers, escaping, channels
-BRIDGE_CLI := $(B)/cli/util.o $(B)/cli/text.o $(B)/cli/fmt.o $(B)/cli/trust.o $(B)/cli/stream.o
+BRIDGE_CLI := $(B)/cli/util.o $(B)/cli/text.o $(B)/cli/fmt.o $(B)/cli/trust.o $(B)/cli/stream.o \
+	      $(B)/cli/topic_side.o
 BRIDGE   := $(if $(NATS_OK),$(B)/shmkit-bridge)
 
 all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak $(if $(NATS_OK),$(BRIDGE),bridge-note)
@@ -218,13 +219,14 @@ check-aarch64:
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
 # side of a channel, 1,000 in an inbox), the streams and the scribbler;
-# the bridge's streams (640 MiB, 1M messages) and 20 kills of each of its
+# the bridge's streams (1 GiB, 1M messages), topics, and 20 kills of each of its
 # parts (skipped without shmkit-bridge and nats-server).
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \
 	  $(B)/tests/inbox $(B)/tests/inbox_threads $(B)/tests/service $(B)/tests/waitset \
 	  $(B)/tests/inbox_crash $(B)/tests/inbox_scribble \
-	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults $(B)/tests/bridge_js_faults $(B)/tests/chan_ahead
+	  $(B)/tests/bridge_stream $(B)/tests/bridge_faults $(B)/tests/bridge_js_faults $(B)/tests/chan_ahead \
+	  $(B)/tests/bridge_topic
 
 stress: all tests
 	@SHMKIT=$(BIN) SHMKIT_TEST_SCALE=10 TEST_TIMEOUT=3600 tests/run.sh $(STRESS)

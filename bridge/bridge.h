@@ -89,15 +89,19 @@
 	"  -t, --timeout SECONDS   give up on the first connection after this long\n" \
 	"                          (default 2); later, reconnect for ever\n"
 #define BRIDGE_HELP_KEEP \
-	"      --keep              do not remove the channel at the end\n" \
-	"      --shared            use the channel even if another user made it,\n" \
-	"                          or its mode is wider than -m\n"
+	"      --keep              do not remove the channel (or topic) at the end\n" \
+	"      --shared            use the channel (or topic) even if another user\n" \
+	"                          made it, or its mode is wider than -m\n"
 
 enum delivery { DELIVERY_CORE, DELIVERY_JETSTREAM };
 
 struct bridge {
-	struct stream s;	/* the local channel: name, options, handle */
+	struct stream s;	/* the local channel or topic: name, options, handle */
 	const char *subject;
+	int topic;		/* --topic: s names a topic, not a channel */
+	unsigned sub_flags;	/* out --topic: SHMKIT_FROM_OLDEST (--from oldest) */
+	struct topic_shape shape;	/* in --topic: the shape if it makes it */
+	uint64_t wait_subs;	/* in --topic --wait-subs: deliver once this many joined */
 	const char *server;
 	const char *creds;
 	int64_t connect_ms;	/* --timeout: for the first connection */
@@ -129,8 +133,14 @@ int bridge_start(struct bridge *b, int argc, char **argv, void (*usage)(void));
 
 /* Connects to b->server, retrying until --timeout. 0, or 1 (said). */
 int bridge_connect(struct bridge *b);
-/* stream_open, then the channel's wait set for a bridge (nats.c). */
+/* stream_open (or with --topic, a topic's side), then the waits set for
+ * a bridge (nats.c). 0, or the status to exit with (said). */
 int bridge_open_channel(struct bridge *b);
+/* stream_end, or the topic's: ends the local side; the status to exit with. */
+int bridge_end(struct bridge *b, int status);
+/* Has the local peer gone (a channel's receiver, for in)? 0, or the
+ * library's error for stream_retry. A topic's subscribers come and go. */
+int bridge_peer(struct bridge *b);
 
 /* Closes the connection and the client's threads. */
 void bridge_disconnect(struct bridge *b);

@@ -27,14 +27,26 @@ static void usage(void)
 	       "stream it closes the channel and exits 0; if anything was lost, or the\n"
 	       "stream was cut at its source, it closes the channel as failed and exits 1.\n"
 	       "\n"
+	       "With --topic, CHANNEL names a topic instead, which in publishes on (made\n"
+	       "if missing, of the shape the options below give; any subscribers read\n"
+	       "every message); it is closed, or closed as failed, as the channel\n"
+	       "would be. Give --wait-subs to deliver nothing before that many\n"
+	       "subscribers have joined.\n"
+	       "\n"
 	       BRIDGE_HELP_CONNECT
 	       "      --durable NAME      jetstream: the server's consumer to read through\n"
 	       "                          (default: shmkit-in- and CHANNEL, '.' as '_')\n"
 	       STREAM_HELP_CREATE
 	       BRIDGE_HELP_KEEP
+	       "      --topic             CHANNEL is a topic, to publish on\n"
+	       "      --wait-subs N       --topic: deliver nothing before N subscribers joined\n"
 	       "      --stats             print messages, bytes, rates and losses at the end\n"
 	       "      --progress          print them every second while it runs\n"
 	       "  -h, --help              this text\n"
+	       "\n"
+	       "The topic's shape, when in makes it (an existing one of another shape\n"
+	       "is refused):\n"
+	       TOPIC_HELP_SHAPE
 	       "\n"
 	       "While the channel is full the client holds up to 65536 messages or 64 MiB\n"
 	       "for it, then drops what comes (counted as lost). A message larger than\n"
@@ -142,17 +154,22 @@ int bridge_deliver(struct bridge *b, const void *p, size_t len)
 	int r, st;
 
 	if (len > s->max_msg) {
-		err_msg(s->cmd, "%s: a message of %zu bytes is larger than the channel takes "
-			"(%zu, half its capacity; make it bigger with --capacity)",
-			s->name, len, s->max_msg);
+		if (b->topic)
+			err_msg(s->cmd, "%s: a message of %zu bytes is larger than the topic takes "
+				"(%zu; a topic made by the bridge takes --max-msg)",
+				s->name, len, s->max_msg);
+		else
+			err_msg(s->cmd, "%s: a message of %zu bytes is larger than the channel "
+				"takes (%zu, half its capacity; make it bigger with --capacity)",
+				s->name, len, s->max_msg);
 		return EXIT_RUNTIME;
 	}
-	while ((r = shmkit_chan_reserve(s->ch, len, &w, STREAM_SLICE_MS)) < 0)
+	while ((r = stream_reserve(s, len, &w, STREAM_SLICE_MS)) < 0)
 		if ((st = stream_retry(s, r, since)) != STREAM_AGAIN)
 			return st;
 	if (len)
 		memcpy(w, p, len);
-	shmkit_chan_commit(s->ch, len);
+	stream_commit(s, len);
 	bridge_count(b, len);
 	return 0;
 }
@@ -263,7 +280,7 @@ static int pump(struct in *in)
 		ns = natsSubscription_NextMsg(&m, in->sub, STREAM_SLICE_MS);
 		if (ns == NATS_TIMEOUT || ns == NATS_SLOW_CONSUMER) {
 			/* idle: notice a receiver that died or left, as send does */
-			if ((r = shmkit_chan_peer(b->s.ch)) < 0)
+			if ((r = bridge_peer(b)) < 0)
 				return stream_retry(&b->s, r, clock_ns());
 			continue;
 		}
@@ -312,7 +329,7 @@ int bridge_in(int argc, char **argv)
 		st = pump(&in);
 		if (b.progress || b.stats)
 			bridge_report(&b, "\n");
-		st = stream_end(&b.s, st);
+		st = bridge_end(&b, st);
 	}
 	natsSubscription_Destroy(in.sub);
 	bridge_disconnect(&b);

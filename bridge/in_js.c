@@ -356,7 +356,7 @@ static int pump(struct in_js *in)
 		ns = natsSubscription_NextMsg(&m, in->sub, STREAM_SLICE_MS);
 		if (ns == NATS_TIMEOUT || ns == NATS_SLOW_CONSUMER) {
 			/* idle: notice a receiver that died or left, as send does */
-			if ((r = shmkit_chan_peer(b->s.ch)) < 0)
+			if ((r = bridge_peer(b)) < 0)
 				return stream_retry(&b->s, r, clock_ns());
 			continue;
 		}
@@ -392,7 +392,7 @@ int bridge_in_js(struct bridge *b)
 		st = pump(&in);
 		if (b->progress || b->stats)
 			bridge_report(b, "\n");
-		st = stream_end(&b->s, st);
+		st = bridge_end(b, st);
 	}
 	forget_early(&in);
 	natsSubscription_Destroy(in.sub);

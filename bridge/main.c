@@ -12,11 +12,12 @@ static void usage(FILE *f)
 		"Usage: shmkit-bridge out [OPTIONS] CHANNEL SUBJECT\n"
 		"       shmkit-bridge in [OPTIONS] SUBJECT CHANNEL\n"
 		"\n"
-		"Carries a shmkit channel over NATS, from one machine to another:\n"
-		"  out    reads channel CHANNEL (as 'shmkit recv' does) and publishes each\n"
-		"         message to SUBJECT\n"
+		"Carries a shmkit channel or topic over NATS, from one machine to another:\n"
+		"  out    reads channel CHANNEL (as 'shmkit recv' does; with --topic, a\n"
+		"         topic, as 'shmkit sub') and publishes each message to SUBJECT\n"
 		"  in     subscribes to SUBJECT and writes each message into channel\n"
-		"         CHANNEL (as 'shmkit send' does)\n"
+		"         CHANNEL (as 'shmkit send' does; with --topic, a topic, as\n"
+		"         'shmkit pub')\n"
 		"  bench  measures what the bridge costs against publishing straight\n"
 		"         with the NATS client ('shmkit-bridge bench --help')\n"
 		"\n"
@@ -79,19 +80,29 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 		{ "shared", no_argument, NULL, 'S' },
 		{ "stats", no_argument, NULL, 's' + 256 },
 		{ "progress", no_argument, NULL, 'p' + 256 },
+		{ "topic", no_argument, NULL, 'T' + 256 },
+		{ "from", required_argument, NULL, 'F' + 256 },
+		{ "wait-subs", required_argument, NULL, 'W' + 256 },
+		TOPIC_SHAPE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct stream *s = &b->s;
-	const char *first, *second;
-	int c;
+	const char *first, *second, *what, *from = NULL;
+	int c, r, gave_capacity = 0;
 
 	b->server = BRIDGE_DEFAULT_SERVER;
 	b->connect_ms = BRIDGE_DEFAULT_TIMEOUT_MS;
 	s->timeout_ms = -1; /* channel waits: for ever, while the bridge runs */
 	s->capacity = s->role == SHMKIT_CONSUMER ? BRIDGE_OUT_CAPACITY : STREAM_DEFAULT_CAPACITY;
 	s->mode = SHMKIT_MODE_DEFAULT;
+	topic_shape_init(&b->shape);
 	while ((c = getopt_long(argc, argv, "s:t:c:m:h", opts, NULL)) != -1) {
+		if ((r = topic_shape_option(s->cmd, &b->shape, c, optarg)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case 's':
 		case 'S' + 256:
@@ -132,7 +143,20 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 			if (parse_seconds("timeout", optarg, &b->connect_ms) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'T' + 256:
+			b->topic = 1;
+			break;
+		case 'F' + 256:
+			if (strcmp(optarg, "oldest") && strcmp(optarg, "next"))
+				return usage_error(s->cmd, "--from '%s': oldest or next", optarg);
+			from = optarg;
+			break;
+		case 'W' + 256:
+			if (parse_count(s->cmd, "wait-subs", optarg, 1, 1024, &b->wait_subs) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'c':
+			gave_capacity = 1;
 			if (parse_size(optarg, &s->capacity) < 0)
 				return EXIT_USAGE;
 			if (s->capacity > (1u << 30)) {
@@ -160,11 +184,34 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 	second = argv[optind + 1];
 	s->name = s->role == SHMKIT_CONSUMER ? first : second;
 	b->subject = s->role == SHMKIT_CONSUMER ? second : first;
+	what = b->topic ? "topic" : "channel";
 	if (shmkit_name_check(s->name) < 0) {
-		err_msg(s->cmd, "'%s': not a channel name (1-63 of letters, digits, '.', '_', '-')",
-			s->name);
+		err_msg(s->cmd, "'%s': not a %s name (1-63 of letters, digits, '.', '_', '-')",
+			s->name, what);
 		return EXIT_USAGE;
 	}
+	if (from && !(b->topic && s->role == SHMKIT_CONSUMER))
+		return usage_error(s->cmd, "--from is for 'out --topic'");
+	if ((b->shape.gave || b->wait_subs) && !(b->topic && s->role == SHMKIT_PRODUCER))
+		return usage_error(s->cmd, "--max-msg, --slots, --max-subs, --history, "
+				   "--policy and --wait-subs are for 'in --topic'");
+	if (b->topic && gave_capacity)
+		return usage_error(s->cmd, "--capacity is for a channel (a topic's shape: "
+				   "--max-msg and --slots)");
+	if (b->topic && topic_shape_check(s->cmd, &b->shape) < 0)
+		return EXIT_USAGE;
+	/*
+	 * A topic keeps no place for a subscriber that died: what is
+	 * published while a killed out restarts is not there for it, and
+	 * JetStream's promise (nothing lost) could not be kept.
+	 */
+	if (b->topic && s->role == SHMKIT_CONSUMER && b->delivery == DELIVERY_JETSTREAM)
+		return usage_error(s->cmd, "--topic with --delivery jetstream is for 'in' only: "
+				   "a topic keeps nothing for a subscriber that died, so "
+				   "out could not promise that nothing is lost (use core "
+				   "delivery, or carry the topic through a channel)");
+	if (from && !strcmp(from, "oldest"))
+		b->sub_flags |= SHMKIT_FROM_OLDEST;
 	if (!subject_ok(b->subject)) {
 		err_msg(s->cmd, "'%s': not a subject to %s (tokens of printable characters "
 			"joined by '.', no spaces, no wildcards)", b->subject,
@@ -174,7 +221,10 @@ int bridge_parse(struct bridge *b, int argc, char **argv, void (*help)(void))
 	if (b->delivery != DELIVERY_JETSTREAM && (b->stream_name || b->durable))
 		return usage_error(s->cmd, "--%s is for --delivery jetstream",
 				   b->stream_name ? "stream" : "durable");
-	s->peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
+	if (b->topic)
+		s->peer = s->role == SHMKIT_PRODUCER ? "subscriber" : "publisher";
+	else
+		s->peer = s->role == SHMKIT_PRODUCER ? "receiver" : "sender";
 	stream_signals();
 	return STREAM_GO;
 }

@@ -203,25 +203,31 @@ int bridge_connected(struct bridge *b)
 void bridge_report(struct bridge *b, const char *end)
 {
 	double secs = (double)(clock_ns() - b->start_ns) / 1e9;
-	char size[16];
+	char size[16], line[512];
+	/* composed, then written at once: bridges often share one log */
+	FILE *f = fmemopen(line, sizeof(line), "w");
+	long n;
+
+	if (!f)
+		return;
 
 	fmt_bytes(size, sizeof(size), (double)b->bytes, FMT_SHORT);
-	fprintf(stderr, "%s: %s: %s: %llu messages, %llu bytes (%s), %.2f s, %.0f msg/s, %.1f MB/s",
+	fprintf(f, "%s: %s: %s: %llu messages, %llu bytes (%s), %.2f s, %.0f msg/s, %.1f MB/s",
 		err_prog, b->s.cmd, b->s.name, (unsigned long long)b->msgs,
 		(unsigned long long)b->bytes, size, secs,
 		secs > 0 ? (double)b->msgs / secs : 0.0,
 		secs > 0 ? (double)b->bytes / secs / 1e6 : 0.0);
 	if (b->delivery == DELIVERY_JETSTREAM && b->s.role == SHMKIT_CONSUMER)
-		fprintf(stderr, ", %llu acknowledged, %llu pending", (unsigned long long)b->acked,
+		fprintf(f, ", %llu acknowledged, %llu pending", (unsigned long long)b->acked,
 			(unsigned long long)b->pending);
 	else if (b->delivery == DELIVERY_JETSTREAM)
-		fprintf(stderr, ", %llu acknowledged, %llu repeats dropped, %llu put back in order",
+		fprintf(f, ", %llu acknowledged, %llu repeats dropped, %llu put back in order",
 			(unsigned long long)b->acked, (unsigned long long)b->dups,
 			(unsigned long long)b->reordered);
 	else if (b->s.role == SHMKIT_PRODUCER)
-		fprintf(stderr, ", %llu lost", (unsigned long long)b->lost);
+		fprintf(f, ", %llu lost", (unsigned long long)b->lost);
 	if (b->foreign)
-		fprintf(stderr, ", %llu without bridge headers", (unsigned long long)b->foreign);
+		fprintf(f, ", %llu without bridge headers", (unsigned long long)b->foreign);
 	if (b->nc) {
 		natsStatistics *ns = NULL;
 		uint64_t x[5] = { 0 };
@@ -229,12 +235,16 @@ void bridge_report(struct bridge *b, const char *end)
 		if (natsStatistics_Create(&ns) == NATS_OK &&
 		    natsConnection_GetStats(b->nc, ns) == NATS_OK &&
 		    natsStatistics_GetCounts(ns, &x[0], &x[1], &x[2], &x[3], &x[4]) == NATS_OK)
-			fprintf(stderr, ", %llu NATS messages, %llu reconnects",
+			fprintf(f, ", %llu NATS messages, %llu reconnects",
 				(unsigned long long)x[b->s.role == SHMKIT_CONSUMER ? 2 : 0],
 				(unsigned long long)x[4]);
 		natsStatistics_Destroy(ns);
 	}
-	fputs(end, stderr);
+	fputs(end, f);
+	n = ftell(f);
+	fclose(f);
+	if (n > 0)
+		fwrite(line, 1, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line), stderr);
 }
 
 void bridge_count(struct bridge *b, uint64_t bytes)
@@ -254,14 +264,51 @@ void bridge_count(struct bridge *b, uint64_t bytes)
 
 int bridge_open_channel(struct bridge *b)
 {
-	int st = stream_open(&b->s);
+	struct stream *s = &b->s;
+	int st;
 
+	if (!b->topic)
+		st = stream_open(s);
+	else if (s->role == SHMKIT_CONSUMER)
+		st = topic_join(s, b->sub_flags | (s->shared ? SHMKIT_SHARED : 0));
+	else if ((st = topic_open_pub(s, &b->shape)) == 0 && b->wait_subs &&
+		 (st = topic_wait_subs(s, b->wait_subs)) != 0)
+		return bridge_end(b, st);
+	if (st != 0)
+		return st;
 	/*
 	 * A bridge waits on the network far more than on the ring: when the
 	 * ring is empty (out) or full (in), sleep at once instead of
 	 * spinning first, and leave the cpu to the server and the programs.
 	 */
-	if (st == 0)
-		shmkit_chan_set_spin(b->s.ch, 0);
-	return st;
+	if (s->ch)
+		shmkit_chan_set_spin(s->ch, 0);
+	else if (s->sub)
+		shmkit_sub_set_spin(s->sub, 0);
+	else
+		shmkit_pub_set_spin(s->pub, 0);
+	return 0;
+}
+
+int bridge_end(struct bridge *b, int status)
+{
+	struct stream *s = &b->s;
+
+	if (s->ch)
+		return stream_end(s, status);
+	if (s->sub)
+		return topic_end_sub(s, status);
+	if (s->pub)
+		return topic_end_pub(s, status, b->shape.tp.history);
+	return status;
+}
+
+int bridge_peer(struct bridge *b)
+{
+	int r;
+
+	if (!b->s.ch)
+		return 0;
+	r = shmkit_chan_peer(b->s.ch);
+	return r < 0 ? r : 0;
 }

@@ -27,12 +27,21 @@ static void usage(void)
 	       "was cut, and exits 1. While the server is away it stops reading (the\n"
 	       "sender waits for room) and reconnects by itself.\n"
 	       "\n"
+	       "With --topic, CHANNEL names a topic instead, which out reads as one of\n"
+	       "its subscribers (waiting for it to appear), from the next message\n"
+	       "published or, with --from oldest, from the oldest its history holds.\n"
+	       "Messages the topic's overwrite policy passes over are said, and 'in'\n"
+	       "counts them lost. A topic keeps nothing for a subscriber that died, so\n"
+	       "--topic goes with core delivery only.\n"
+	       "\n"
 	       BRIDGE_HELP_CONNECT
 	       "  -c, --capacity SIZE     ring size when creating (default 1M: messages of\n"
 	       "                          up to 512K, which a server's default max_payload\n"
 	       "                          of 1M takes)\n"
 	       "  -m, --mode MODE         permissions when creating (default 0600)\n"
 	       BRIDGE_HELP_KEEP
+	       "      --topic             CHANNEL is a topic, read as a subscriber\n"
+	       "      --from WHERE        --topic: next (default) or oldest\n"
 	       "      --no-batch          one NATS message per message (by default small\n"
 	       "                          ones waiting in the ring go packed together)\n"
 	       "      --stats             print messages, bytes and rates at the end\n"
@@ -53,9 +62,29 @@ struct out {
 	struct bridge *b;
 	char id[17];		/* this run's stream id, in hex */
 	uint64_t seq;		/* the number of the last message taken */
+	uint64_t lost;		/* --topic: messages the subscriber lost, numbered */
 	size_t limit;		/* the largest message the server takes */
 	unsigned char batch[BATCH_MAX];	/* messages packed into one */
 };
+
+/*
+ * A topic under the overwrite policy may pass over messages this bridge
+ * was too slow for: they get their numbers all the same, so that 'in'
+ * sees the gap and counts them lost, as it does what NATS drops.
+ */
+static void number_lost(struct out *o)
+{
+	struct bridge *b = o->b;
+	uint64_t lost;
+
+	if (!b->s.sub || (lost = shmkit_sub_lost(b->s.sub)) == o->lost)
+		return;
+	err_msg(b->s.cmd, "%s: lost %" PRIu64 " message%s: overwritten before the bridge read "
+		"them (overwrite policy; the other side counts them too)", b->s.name,
+		lost - o->lost, lost - o->lost == 1 ? "" : "s");
+	o->seq += lost - o->lost;
+	o->lost = lost;
+}
 
 /* Headers for message o->seq (or, with count > 1, the count from there). */
 static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value,
@@ -169,9 +198,10 @@ static int forward(struct out *o, const void *p, size_t len)
 		err_msg(b->s.cmd, "NATS message: %s", bridge_nats_error(st));
 		return cut(o, "out of memory", EXIT_RUNTIME);
 	}
+	number_lost(o);
 	o->seq++;
 	r = set_headers(o, m, NULL, NULL, 1);
-	shmkit_chan_release(b->s.ch);
+	stream_release(&b->s);
 	if (r == 0)
 		r = publish(o, m);
 	natsMsg_Destroy(m);
@@ -194,6 +224,7 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 	natsStatus st;
 	int r;
 
+	number_lost(o);
 	for (;;) {
 		unsigned char *at = o->batch + used;
 
@@ -206,10 +237,11 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 		used += 4 + len;
 		count++;
 		o->seq++;
-		shmkit_chan_release(b->s.ch);
+		stream_release(&b->s);
 		bridge_count(b, len);
-		if (count == BATCH_MSG_MAX ||
-		    shmkit_chan_peek(b->s.ch, &p, &len, 0) != 0 ||
+		/* a loss ends the batch: the numbers in one are consecutive */
+		if (count == BATCH_MSG_MAX || (b->s.sub && shmkit_sub_lost(b->s.sub) != o->lost) ||
+		    stream_peek(&b->s, &p, &len, 0) != 0 ||
 		    len > BATCH_SMALL || used + 4 + len > room)
 			break;
 	}
@@ -250,7 +282,7 @@ static int pump(struct out *o)
 			continue;
 		}
 		since = clock_ns();
-		r = shmkit_chan_peek(b->s.ch, &p, &len, STREAM_SLICE_MS);
+		r = stream_peek(&b->s, &p, &len, STREAM_SLICE_MS);
 		if (r == 0) {
 			/* small, and another one behind it: pack them */
 			if (!b->no_batch && len <= BATCH_SMALL && 4 + len <= o->limit)
@@ -261,6 +293,9 @@ static int pump(struct out *o)
 				return st;
 			continue;
 		}
+		if (r == -SHMKIT_ELOST)
+			continue;	/* numbered with the next one taken */
+		number_lost(o);	/* the end comes after them */
 		if (r == -SHMKIT_EEOF)
 			return marker(o, HDR_END, "clean");
 		if (r == -SHMKIT_EABORTED) {
@@ -338,8 +373,9 @@ int bridge_out(int argc, char **argv)
 		bridge_disconnect(&b);
 		return st;
 	}
-	/* number on from the messages earlier consumers took */
-	if (shmkit_chan_info(b.s.shmid, &info) == 0)
+	/* number on from the messages earlier consumers took (a topic's
+	   subscriber is a new one: its stream starts where it joined) */
+	if (b.s.ch && shmkit_chan_info(b.s.shmid, &info) == 0)
 		o.seq = info.recv_msgs;
 	if (b.delivery == DELIVERY_JETSTREAM)
 		id = channel_id(b.s.shmid);
@@ -356,7 +392,7 @@ int bridge_out(int argc, char **argv)
 		natsConnection_FlushTimeout(b.nc, 1000);
 	if (b.progress || b.stats)
 		bridge_report(&b, "\n");
-	st = stream_end(&b.s, st);
+	st = bridge_end(&b, st);
 	bridge_disconnect(&b);
 	return st;
 }

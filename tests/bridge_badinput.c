@@ -53,6 +53,18 @@ static void usage(void)
 		{ "out --no-batch --delivery jetstream a b x", "unexpected argument" },
 		{ "in --no-batch a b", "--no-batch is for 'out'" },
 		{ "out --bogus a b", "unrecognized option" },
+		{ "out --topic --delivery jetstream t s", "for 'in' only" },
+		{ "out --from oldest a b", "--from is for 'out --topic'" },
+		{ "in --topic --from next s t", "--from is for 'out --topic'" },
+		{ "out --topic --from first t s", "oldest or next" },
+		{ "out --topic --max-msg 1K t s", "are for 'in --topic'" },
+		{ "in --slots 8 s c", "are for 'in --topic'" },
+		{ "in --wait-subs 2 s c", "are for 'in --topic'" },
+		{ "in --topic --wait-subs 0 s t", "a number from 1 to 1024" },
+		{ "in --topic --capacity 1M s t", "--capacity is for a channel" },
+		{ "in --topic --history 9 --slots 8 s t", "at most slots - 2" },
+		{ "in --topic --policy sometimes s t", "block or overwrite" },
+		{ "in --topic s a/b", "not a topic name" },
 	};
 	char *out = NULL, *err = NULL;
 
@@ -135,13 +147,17 @@ static void one_message(const char *a, size_t len)
 	T_OK(shmkit_chan_close(tx));
 }
 
-/* Runs out a -> subject -> in b; returns their statuses and in's stderr. */
+/* Runs out a -> subject -> in b (a topic if topic, of messages up to
+ * in_cap; else a channel of capacity in_cap); their statuses and stderr. */
 static void bridge_pair(struct br_server *s, const char *a, const char *b, const char *in_cap,
-			int *st_out, int *st_in, char **out_err, char **in_err)
+			int topic, int *st_out, int *st_in, char **out_err, char **in_err)
 {
 	char subject[96], in_log[64], out_log[64];
-	char *in_argv[] = { br_bin, "in", "-s", s->url, "-c", (char *)in_cap, subject,
-			    (char *)b, NULL };
+	char *chan_argv[] = { br_bin, "in", "-s", s->url, "-c", (char *)in_cap, subject,
+			      (char *)b, NULL };
+	char *topic_argv[] = { br_bin, "in", "-s", s->url, "--topic", "--max-msg",
+			       (char *)in_cap, subject, (char *)b, NULL };
+	char **in_argv = topic ? topic_argv : chan_argv;
 	char *out_argv[] = { br_bin, "out", "-s", s->url, (char *)a, subject, NULL };
 	int ie, oe;
 	pid_t in, out;
@@ -173,7 +189,7 @@ static void too_big(void)
 	t_name(a, sizeof(a), "biga");
 	t_name(b, sizeof(b), "bigb");
 	one_message(a, 3000);
-	bridge_pair(&srv, a, b, "4K", &st_out, &st_in, &out_err, &in_err);
+	bridge_pair(&srv, a, b, "4K", 0, &st_out, &st_in, &out_err, &in_err);
 	T_EQ(st_out, 0);
 	T_EQ(st_in, 1);
 	one_line(in_err);
@@ -192,7 +208,7 @@ static void too_big(void)
 	t_name(a, sizeof(a), "pla");
 	t_name(b, sizeof(b), "plb");
 	one_message(a, 5000);
-	bridge_pair(&small, a, b, "1M", &st_out, &st_in, &out_err, &in_err);
+	bridge_pair(&small, a, b, "1M", 0, &st_out, &st_in, &out_err, &in_err);
 	T_EQ(st_out, 1);
 	T_EQ(st_in, 1);
 	one_line(out_err);
@@ -207,6 +223,34 @@ static void too_big(void)
 	shmkit_chan_destroy(b);
 }
 
+static void topics(void)
+{
+	char a[64], t[64], *out_err, *in_err;
+	int st_out, st_in;
+
+	/* larger than the topic in makes takes */
+	t_name(a, sizeof(a), "tba");
+	t_name(t, sizeof(t), "tbt");
+	one_message(a, 3000);
+	bridge_pair(&srv, a, t, "1K", 1, &st_out, &st_in, &out_err, &in_err);
+	T_EQ(st_out, 0);
+	T_EQ(st_in, 1);
+	one_line(in_err);
+	T_STR_CONTAINS(in_err, "a message of 3000 bytes is larger than the topic takes (");
+	free(out_err);
+	free(in_err);
+	T_ASSERT(!t_name_exists(t));	/* in made it, and removed it */
+
+	/* a name that is a channel is not a topic, nor the reverse */
+	T_OK(shmkit_chan_create(a, 64 << 10, SHMKIT_MODE_DEFAULT, 0));
+	setenv("NAME", a, 1);
+	expect(1, "exists and is not a topic", "\"$BRIDGE\" %s -s \"$URL\" s.t \"$NAME\"",
+	       "in --topic");
+	expect(1, "exists and is not a topic", "\"$BRIDGE\" %s -s \"$URL\" \"$NAME\" s.t",
+	       "out --topic");
+	shmkit_chan_destroy(a);
+}
+
 int main(void)
 {
 	br_setup();
@@ -216,6 +260,7 @@ int main(void)
 	setenv("URL", srv.url, 1);
 	creds();
 	too_big();
+	topics();
 	jetstream();
 	return 0;
 }
