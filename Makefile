@@ -78,7 +78,7 @@ BRIDGE_SRC := $(wildcard bridge/*.c)
 BRIDGE_OBJ := $(BRIDGE_SRC:%.c=$(B)/%.o)
 # the command's helpers it shares: messages, parsers, escaping, channels
 BRIDGE_CLI := $(B)/cli/util.o $(B)/cli/text.o $(B)/cli/fmt.o $(B)/cli/trust.o $(B)/cli/stream.o \
-	      $(B)/cli/topic_side.o
+	      $(B)/cli/topic_side.o $(B)/cli/machine.o
 BRIDGE   := $(if $(NATS_OK),$(B)/shmkit-bridge)
 
 all: $(STATIC) $(SHARED) $(BIN) $(EXAMPLES) $(B)/demo/stream $(B)/soak/soak $(if $(NATS_OK),$(BRIDGE),bridge-note)
@@ -219,7 +219,7 @@ check-aarch64:
 
 # Long runs, outside make check: 10x the crash trials (1,000 SIGKILLs per
 # side of a channel, 1,000 in an inbox), the streams and the scribbler;
-# the bridge's streams (1 GiB, 1M messages), topics, and 20 kills of each of its
+# the bridge's streams (1 GiB, 1M messages), topics, and 30 kills of each of its
 # parts (skipped without shmkit-bridge and nats-server).
 STRESS := $(B)/tests/chan_crash $(B)/tests/chan_stream $(B)/tests/chan_scribble $(B)/tests/chan_threads \
 	  $(B)/tests/topic_crash $(B)/tests/topic_basic $(B)/tests/topic_stream $(B)/tests/topic_threads \

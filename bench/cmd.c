@@ -386,7 +386,7 @@ int cmd_bench(int argc, char **argv)
 				"figures will be lower and noisier\n", why);
 		b->o.cpu[0] = b->o.cpu[1] = -1;
 	}
-	bench_machine(b->machine, sizeof(b->machine));
+	machine_line(b->machine, sizeof(b->machine));
 	bench_sweep(b);
 	status = report(b);
 	free(b);

@@ -90,16 +90,3 @@ double load_own_s(void)
 		return 0;
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
-
-double load_avg1(void)
-{
-	FILE *f = fopen("/proc/loadavg", "re");
-	double v = -1;
-
-	if (f) {
-		if (fscanf(f, "%lf", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}

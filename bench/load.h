@@ -27,7 +27,5 @@ void load_mark(struct load_mark *m, const int cpu[2]);
 double load_other(const struct load_mark *a, const struct load_mark *b, double own_s);
 /* The calling thread's cpu seconds so far (exact, unlike /proc). */
 double load_own_s(void);
-/* /proc/loadavg's 1-minute figure, or -1. */
-double load_avg1(void);
 
 #endif

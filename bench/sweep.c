@@ -41,28 +41,6 @@ void bench_variant_label(char *buf, size_t cap, const struct bench_xport *x, siz
 	snprintf(buf, cap, "%s%s%s", x->label, named ? ", " : "", named ? variants[v].name : "");
 }
 
-void bench_machine(char *buf, size_t cap)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], model[128] = "unknown cpu";
-	struct utsname u;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-		if (strncmp(line, "model name", 10) || !colon)
-			continue;
-		snprintf(model, sizeof(model), "%s", colon + 2);
-		model[strcspn(model, "\n")] = '\0';
-		break;
-	}
-	if (f)
-		fclose(f);
-	if (uname(&u) < 0)
-		strcpy(u.release, "?");
-	snprintf(buf, cap, "%s, %ld cpus, Linux %s", model, cpus, u.release);
-}
-
 static void progress(const struct bench *b, const char *fmt, const char *what, size_t size)
 {
 	char sz[32];

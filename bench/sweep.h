@@ -86,8 +86,6 @@ struct bench {
 
 /* sweep.c: every measurement b's settings ask for, into b. */
 void bench_sweep(struct bench *b);
-/* The processor, cpu count and kernel, for the report's first line. */
-void bench_machine(char *buf, size_t cap);
 /* Index of transport name or of size in b, or -1 if not in this run. */
 int bench_find_xport(const struct bench *b, const char *name);
 int bench_find_size(const size_t *sizes, int n, size_t size);

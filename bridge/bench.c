@@ -354,22 +354,6 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void cpu_model(char *buf, size_t cap)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-
-	snprintf(buf, cap, "unknown");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-			snprintf(buf, cap, "%s", strchr(line, ':') + 2);
-			buf[strcspn(buf, "\n")] = 0;
-			break;
-		}
-	if (f)
-		fclose(f);
-}
-
 static void usage(void)
 {
 	printf("Usage: shmkit-bridge bench [--rounds N] [--quick]\n"
@@ -393,9 +377,8 @@ int bridge_bench(int argc, char **argv)
 		{ 64, 400000 }, { 4096, 100000 }, { 65536, 10000 },
 	};
 	int rounds = BENCH_ROUNDS, quick = 0, i, r, failed = 0;
-	char model[128], load[64] = "?";
+	char machine[256];
 	pid_t server;
-	FILE *f;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -424,15 +407,9 @@ int bridge_bench(int argc, char **argv)
 		err_msg("bench", "could not start nats-server (apt-get install nats-server)");
 		return EXIT_RUNTIME;
 	}
-	cpu_model(model, sizeof(model));
-	if ((f = fopen("/proc/loadavg", "r"))) {
-		if (!fgets(load, sizeof(load), f))
-			snprintf(load, sizeof(load), "?");
-		load[strcspn(load, "\n")] = 0;
-		fclose(f);
-	}
-	printf("shmkit-bridge bench: %s, %ld cpus, load %s, libnats %s\n", model,
-	       sysconf(_SC_NPROCESSORS_ONLN), load, nats_GetVersion());
+	machine_line(machine, sizeof(machine));
+	printf("shmkit-bridge bench: %s, load %.2f, libnats %s\n", machine, load_avg1(),
+	       nats_GetVersion());
 	printf("core NATS, %d rounds each, alternating; medians. cpu us: cpu time of all\n"
 	       "the processes (the server's too) a message; time and cpu: the bridge's\n"
 	       "over direct's\n\n", rounds);

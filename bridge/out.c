@@ -153,21 +153,38 @@ static int flush(struct out *o)
 	}
 }
 
-/* The stream's end (hdr HDR_END) or its cut (HDR_ABORT, why). */
-static int marker(struct out *o, const char *hdr, const char *why)
+/* A NATS message of len bytes from p (copied), or NULL (said). */
+static natsMsg *new_msg(struct out *o, const void *p, size_t len)
 {
 	natsMsg *m = NULL;
-	natsStatus st = natsMsg_Create(&m, o->b->subject, NULL, NULL, 0);
-	int r;
+	natsStatus st = natsMsg_Create(&m, o->b->subject, NULL, p, (int)len);
 
 	if (st != NATS_OK) {
 		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
-		return EXIT_RUNTIME;
+		return NULL;
 	}
-	r = set_headers(o, m, hdr, why, 1);
+	return m;
+}
+
+/* m, with our headers (count messages up to o->seq, and hdr if not
+ * NULL), published and destroyed: 0, or the status. */
+static int send_msg(struct out *o, natsMsg *m, unsigned count, const char *hdr,
+		    const char *value)
+{
+	int r = set_headers(o, m, hdr, value, count);
+
 	if (r == 0)
 		r = publish(o, m);
 	natsMsg_Destroy(m);
+	return r;
+}
+
+/* The stream's end (hdr HDR_END) or its cut (HDR_ABORT, why). */
+static int marker(struct out *o, const char *hdr, const char *why)
+{
+	natsMsg *m = new_msg(o, NULL, 0);
+	int r = m ? send_msg(o, m, 1, hdr, why) : EXIT_RUNTIME;
+
 	return r ? r : flush(o);
 }
 
@@ -182,8 +199,7 @@ static int cut(struct out *o, const char *why, int status)
 static int forward(struct out *o, const void *p, size_t len)
 {
 	struct bridge *b = o->b;
-	natsMsg *m = NULL;
-	natsStatus st;
+	natsMsg *m;
 	int r;
 
 	if (len > o->limit) {
@@ -193,19 +209,12 @@ static int forward(struct out *o, const void *p, size_t len)
 			b->s.name, len, o->limit, HDR_ROOM);
 		return cut(o, "a message larger than the server takes", EXIT_RUNTIME);
 	}
-	st = natsMsg_Create(&m, b->subject, NULL, p, (int)len);
-	if (st != NATS_OK) {
-		err_msg(b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+	if (!(m = new_msg(o, p, len)))
 		return cut(o, "out of memory", EXIT_RUNTIME);
-	}
 	number_lost(o);
 	o->seq++;
-	r = set_headers(o, m, NULL, NULL, 1);
-	stream_release(&b->s);
-	if (r == 0)
-		r = publish(o, m);
-	natsMsg_Destroy(m);
-	if (r == 0)
+	stream_release(&b->s);	/* copied: the ring's room is the sender's again */
+	if ((r = send_msg(o, m, 1, NULL, NULL)) == 0)
 		bridge_count(b, len);
 	return r;
 }
@@ -220,9 +229,7 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 	struct bridge *b = o->b;
 	size_t used = 0, room = o->limit < BATCH_MAX ? o->limit : BATCH_MAX;
 	unsigned count = 0;
-	natsMsg *m = NULL;
-	natsStatus st;
-	int r;
+	natsMsg *m;
 
 	number_lost(o);
 	for (;;) {
@@ -246,18 +253,10 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 			break;
 	}
 	/* alone after all: as forward would publish it */
-	st = count == 1 ?
-	     natsMsg_Create(&m, b->subject, NULL, (const char *)o->batch + 4, (int)used - 4) :
-	     natsMsg_Create(&m, b->subject, NULL, (const char *)o->batch, (int)used);
-	if (st != NATS_OK) {
-		err_msg(b->s.cmd, "NATS message: %s", bridge_nats_error(st));
+	m = count == 1 ? new_msg(o, o->batch + 4, used - 4) : new_msg(o, o->batch, used);
+	if (!m)
 		return cut(o, "out of memory", EXIT_RUNTIME);
-	}
-	r = set_headers(o, m, NULL, NULL, count);
-	if (r == 0)
-		r = publish(o, m);
-	natsMsg_Destroy(m);
-	return r;
+	return send_msg(o, m, count, NULL, NULL);
 }
 
 static int pump(struct out *o)

@@ -11,6 +11,11 @@
 #define EXIT_RUNTIME 1	/* the system said no */
 #define EXIT_USAGE 2	/* the command line was wrong */
 
+/* The processor, cpu count and kernel, for a benchmark's first line
+ * (machine.c); and /proc/loadavg's 1-minute figure, or -1. */
+void machine_line(char *buf, size_t cap);
+double load_avg1(void);
+
 /* Each subcommand: argc/argv start at the subcommand's own name. */
 int cmd_mk(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
