@@ -42,8 +42,9 @@ static void usage(void)
 	       BRIDGE_HELP_KEEP
 	       "      --topic             CHANNEL is a topic, read as a subscriber\n"
 	       "      --from WHERE        --topic: next (default) or oldest\n"
-	       "      --no-batch          one NATS message per message (by default small\n"
-	       "                          ones waiting in the ring go packed together)\n"
+	       "      --no-batch          one NATS message per message (by default those of\n"
+	       "                          up to 64K waiting in the ring go packed together,\n"
+	       "                          up to 1M in one)\n"
 	       "      --stats             print messages, bytes and rates at the end\n"
 	       "      --progress          print them every second while it runs\n"
 	       "  -h, --help              this text\n"
@@ -64,7 +65,7 @@ struct out {
 	uint64_t seq;		/* the number of the last message taken */
 	uint64_t lost;		/* --topic: messages the subscriber lost, numbered */
 	size_t limit;		/* the largest message the server takes */
-	unsigned char batch[BATCH_MAX];	/* messages packed into one */
+	unsigned char *batch;	/* BATCH_MAX bytes: messages packed into one */
 };
 
 /*
@@ -372,6 +373,12 @@ int bridge_out(int argc, char **argv)
 		bridge_disconnect(&b);
 		return st;
 	}
+	if (!b.no_batch && b.delivery == DELIVERY_CORE && !(o.batch = malloc(BATCH_MAX))) {
+		err_msg(b.s.cmd, "out of memory");
+		st = bridge_end(&b, EXIT_RUNTIME);
+		bridge_disconnect(&b);
+		return st;
+	}
 	/* number on from the messages earlier consumers took (a topic's
 	   subscriber is a new one: its stream starts where it joined) */
 	if (b.s.ch && shmkit_chan_info(b.s.shmid, &info) == 0)
@@ -393,5 +400,6 @@ int bridge_out(int argc, char **argv)
 		bridge_report(&b, "\n");
 	st = bridge_end(&b, st);
 	bridge_disconnect(&b);
+	free(o.batch);
 	return st;
 }
