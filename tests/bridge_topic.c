@@ -10,7 +10,11 @@
  *    the publisher goes on loses messages: out says so, in counts every
  *    one of them lost, the far channel ends failed, and what came plus
  *    what was counted is all that was published.
- * 20,000 messages each; 200,000 under make stress.
+ * 20,000 messages each; 200,000 in JetStream mode under make stress.
+ * Core mode stays at 20,000 (10 MB) whatever the scale: core NATS drops
+ * what in falls behind by more than its client and the server hold for
+ * it (64 MiB each), which a stream of 100 MB into a topic two
+ * subscribers check can do (seen, and counted lost, as it must be).
  */
 #include "bridge.h"
 
@@ -19,9 +23,11 @@
 static struct br_server srv;
 static char log_path[64];
 
-static uint64_t count(void)
+static uint64_t msgs;	/* this case's messages: count(mode) */
+
+static uint64_t count(const char *mode)
 {
-	return t_scale(1) > 1 ? 200000 : 20000;
+	return !strcmp(mode, "jetstream") && t_scale(1) > 1 ? 200000 : 20000;
 }
 
 static size_t msg_size(uint64_t i)
@@ -120,7 +126,7 @@ static uint32_t subscribers(const char *name)
 static void out_topic(int policy, int stop)
 {
 	char t[64], c[64], subject[80], *log;
-	struct pub_job job = { .name = t, .policy = policy, .n = count() };
+	struct pub_job job = { .name = t, .policy = policy, .n = msgs = count("core") };
 	uint64_t got, missing = 0;
 	int err = br_log(log_path), end, st_in;
 	pid_t pub, in, out;
@@ -218,7 +224,7 @@ static int producer(void *arg)
 	if (shmkit_chan_create(a, 1 << 20, SHMKIT_MODE_DEFAULT, 0) < 0 ||
 	    shmkit_chan_open(a, SHMKIT_PRODUCER, &tx) < 0)
 		return 1;
-	for (i = 1; i <= count(); i++) {
+	for (i = 1; i <= msgs; i++) {
 		payload_fill(buf, msg_size(i), i);
 		if (shmkit_chan_send(tx, buf, msg_size(i), 20000) < 0)
 			return 2;
@@ -229,7 +235,7 @@ static int producer(void *arg)
 static void in_topic(const char *mode)
 {
 	char a[64], t[64], subject[80], *log;
-	struct sub_job job = { .name = t, .n = count() };
+	struct sub_job job = { .name = t, .n = msgs = count(mode) };
 	int err = br_log(log_path), st_in, st_s1, st_s2;
 	pid_t s1, s2, prod, in, out;
 
