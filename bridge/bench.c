@@ -356,7 +356,7 @@ static double median(double *v, int n)
 
 static void usage(void)
 {
-	printf("Usage: shmkit-bridge bench [--rounds N] [--quick]\n"
+	printf("Usage: shmkit-bridge bench [--rounds N] [--quick] [--size SIZE]\n"
 	       "\n"
 	       "Measures what the bridge costs against publishing straight with the NATS\n"
 	       "client, in the same run, through a nats-server of its own on 127.0.0.1:\n"
@@ -366,6 +366,7 @@ static void usage(void)
 	       "\n"
 	       "  --rounds N   rounds of each, alternating (default 3; the median counts)\n"
 	       "  --quick      a tenth of the messages\n"
+	       "  --size SIZE  only the case of this size: 64, 4K or 64K\n"
 	       "  -h, --help   this text\n"
 	       "\n"
 	       "Needs nats-server on the PATH. Exit status: 0, 1 error or a lost message.\n");
@@ -377,6 +378,7 @@ int bridge_bench(int argc, char **argv)
 		{ 64, 400000 }, { 4096, 100000 }, { 65536, 10000 },
 	};
 	int rounds = BENCH_ROUNDS, quick = 0, i, r, failed = 0;
+	uint64_t only = 0;
 	char machine[256];
 	pid_t server;
 
@@ -386,11 +388,16 @@ int bridge_bench(int argc, char **argv)
 			return finish_stdout();
 		} else if (!strcmp(argv[i], "--quick"))
 			quick = 1;
-		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc &&
+		else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+			if (parse_size(argv[++i], &only) < 0 ||
+			    (only != 64 && only != 4096 && only != 65536))
+				return usage_error("bench", "'%s': --size is 64, 4K or 64K", argv[i]);
+		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc &&
 			 (rounds = atoi(argv[++i])) >= 1 && rounds <= 99)
 			;
 		else
-			return usage_error("bench", "'%s': --rounds N (1 to 99) or --quick", argv[i]);
+			return usage_error("bench", "'%s': --rounds N (1 to 99), --quick or --size SIZE",
+					   argv[i]);
 	}
 	self = "/proc/self/exe";
 	{
@@ -421,6 +428,8 @@ int bridge_bench(int argc, char **argv)
 		double d[99], bq[99], dc[99], bc[99], dm, bm, dcm, bcm;
 		char sz[16];
 
+		if (only && size != only)
+			continue;
 		for (r = 0; r < rounds; r++) {
 			d[r] = run_direct(r, n, size, &dc[r]);
 			bq[r] = run_bridge(r, n, size, &bc[r]);

@@ -50,6 +50,8 @@ static void usage(void)
 		{ "in --delivery jetstream --stream 'a.b' a b", "--stream 'a.b'" },
 		{ "in --delivery maybe a b", "core or jetstream" },
 		{ "bench --rounds 0", "--rounds N (1 to 99)" },
+		{ "bench --size 5K", "--size is 64, 4K or 64K" },
+		{ "bench --size", "--size SIZE" },
 		{ "out --no-batch --delivery jetstream a b x", "unexpected argument" },
 		{ "in --no-batch a b", "--no-batch is for 'out'" },
 		{ "out --bogus a b", "unrecognized option" },
