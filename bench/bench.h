@@ -133,13 +133,18 @@ struct bench_rep {
 };
 
 /*
- * A repetition whose probe took this many times the run's fastest is taken
- * to have run on other cpus than the rest (a virtual machine's host moved
- * or crowded them): on the hosts we run on, probes sat at about 30 ns
- * (two threads of one core) or 70 ns (two cores) when the figures agreed,
- * and at 400-1000 ns in the repetitions that ran at a quarter of the speed.
+ * A repetition whose probe took this many times the run's median probe is
+ * taken to have run on other cpus than the rest (a virtual machine's host
+ * moved or crowded them): on the hosts we run on, probes sat at about 30
+ * ns (two threads of one core) or 70 ns (two cores, AMD EPYC) when the
+ * figures agreed, and at 400-1000 ns in the repetitions that ran at a
+ * quarter of the speed. The median, not the fastest: on an Intel Xeon host
+ * (2026-12-01) two cores answered in 130-200 ns, and one repetition that
+ * the host ran on two threads of one core (31 ns) made every other one
+ * look moved, and be run again, for 25 seconds more.
  */
 #define BENCH_MOVED 3
+#define BENCH_PROBES_MAX 1024	/* stream probes kept for the running median */
 
 struct bench_stream_result {
 	struct bench_stat msgs_per_s;
@@ -151,7 +156,7 @@ struct bench_stream_result {
 	int spoiled;			/* repetitions spoiled */
 	double other_cpu_max;		/* -1 if never known */
 	struct bench_stat line_ns;	/* the probes before the repetitions */
-	int moved;			/* repetitions probed at > BENCH_MOVED x the floor */
+	int moved;			/* repetitions probed at > BENCH_MOVED x the median */
 	int have_counts;
 	double syscalls_per_1000;	/* medians over the repetitions */
 	double wait[2];
@@ -214,7 +219,7 @@ struct bench_fan_result {
 	struct bench_stat pub_wakes;	/* its wake-up calls per 1,000 messages */
 	struct bench_stat line_ns;	/* the probes before the timed rounds */
 	double rep_line_ns[BENCH_MAX_REPS];	/* each repetition's (the sweep's) */
-	int moved;			/* repetitions probed at > BENCH_MOVED x the floor */
+	int moved;			/* repetitions probed at > BENCH_MOVED x the median */
 	int nreps;
 };
 int bench_fanout(int topic, int nsubs, size_t size, const struct bench_opts *o,

@@ -247,8 +247,9 @@ void bench_print_json(FILE *f, const struct bench *b)
 		fprintf(f, "%s%zu", k ? ", " : "", b->rings[k]);
 	fprintf(f, "], ");
 	json_num(f, "loadavg_1m", b->loadavg, b->loadavg >= 0);
-	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d, \"line_floor_ns\": %.6g, "
-		"\"moved_above\": %d,\n", BENCH_SPOILED_CPU, b->reruns, b->line_floor, BENCH_MOVED);
+	fprintf(f, ", \"spoiled_above\": %.6g, \"reruns\": %d, \"line_median_ns\": %.6g, "
+		"\"fan_line_median_ns\": %.6g, \"moved_above\": %d,\n", BENCH_SPOILED_CPU,
+		b->reruns, b->line_ref, b->fan_ref, BENCH_MOVED);
 	json_limits(f, b);
 	json_stream(f, b);
 	json_latency(f, b);

@@ -57,16 +57,30 @@ int bench_st_row(const struct bench *b, int k, int i)
 	return k == 0 || b->x[i]->uses_ring;
 }
 
-/* The fastest probe so far: what "moved" is judged against while running. */
+/* The median of n probes (v is reordered); 0 if there are none. */
+static double median_probe(double *v, int n)
+{
+	struct bench_stat st;
+
+	bench_stat_of(v, n, &st);
+	return st.median;
+}
+
+/* The median probe so far: what "moved" is judged against while running. */
 static void note_probe(struct bench *b, const struct bench_rep *p)
 {
-	if (p->line_ns > 0 && (!b->line_floor || p->line_ns < b->line_floor))
-		b->line_floor = p->line_ns;
+	double v[BENCH_PROBES_MAX];
+
+	if (p->line_ns <= 0 || b->nprobes == BENCH_PROBES_MAX)
+		return;
+	b->probes[b->nprobes++] = p->line_ns;
+	memcpy(v, b->probes, (size_t)b->nprobes * sizeof(*v));
+	b->line_ref = median_probe(v, b->nprobes);
 }
 
 static int moved(const struct bench *b, const struct bench_rep *p)
 {
-	return b->line_floor > 0 && p->line_ns > BENCH_MOVED * b->line_floor;
+	return b->line_ref > 0 && p->line_ns > BENCH_MOVED * b->line_ref;
 }
 
 /* Spoiled by other processes, or run on cpus the host moved or crowded. */
@@ -148,25 +162,27 @@ static void stream_size(struct bench *b, int k, int s, const struct bench_opts *
 	}
 }
 
-/* The run's fastest probe, and each row's repetitions far above it. */
+/* The median probe of the kept repetitions, and each row's far above it. */
 static void mark_moved(struct bench *b)
 {
+	static double v[MAX_RINGS * MAX_XPORTS * MAX_SIZES * BENCH_MAX_REPS];
 	struct bench_stream_result *r;
+	int n = 0;
 
-	b->line_floor = 0;
 	for (int k = 0; k < b->nrings; k++)
 		for (int i = 0; i < b->nx; i++)
 			for (int s = 0; s < b->nsizes; s++)
-				if (b->st_ok[k][i][s] && (r = &b->st[k][i][s])->line_ns.min > 0 &&
-				    (!b->line_floor || r->line_ns.min < b->line_floor))
-					b->line_floor = r->line_ns.min;
+				for (int j = 0; b->st_ok[k][i][s] && j < b->st[k][i][s].nreps; j++)
+					if (b->st[k][i][s].rep[j].line_ns > 0)
+						v[n++] = b->st[k][i][s].rep[j].line_ns;
+	b->line_ref = median_probe(v, n);
 	for (int k = 0; k < b->nrings; k++) {
 		for (int i = 0; i < b->nx; i++) {
 			for (int s = 0; s < b->nsizes; s++) {
 				r = &b->st[k][i][s];
 				r->moved = 0;
-				for (int n = 0; b->st_ok[k][i][s] && n < r->nreps; n++)
-					r->moved += r->rep[n].line_ns > BENCH_MOVED * b->line_floor;
+				for (int j = 0; b->st_ok[k][i][s] && j < r->nreps; j++)
+					r->moved += moved(b, &r->rep[j]);
 			}
 		}
 	}
@@ -288,19 +304,19 @@ static void fanout_cell(struct bench *b, int n, int s, const struct bench_opts *
 	}
 }
 
-/* Fan-out's repetitions far above the run's fastest probe (the streams'
- * and its own). */
+/* Fan-out's repetitions far above the median of its probes. */
 static void fanout_moved(struct bench *b)
 {
-	double floor = b->line_floor;
+	static double v[2 * NFAN_SUBS * NFAN_SIZES * BENCH_MAX_REPS];
+	int m = 0;
 
 	for (int k = 0; k < 2; k++)
 		for (int n = 0; n < NFAN_SUBS; n++)
 			for (int s = 0; s < NFAN_SIZES; s++)
-				if (b->fan_ok[k][n][s] && b->fan[k][n][s].line_ns.min > 0 &&
-				    (!floor || b->fan[k][n][s].line_ns.min < floor))
-					floor = b->fan[k][n][s].line_ns.min;
-	b->fan_floor = floor;
+				for (int i = 0; b->fan_ok[k][n][s] && i < b->fan[k][n][s].nreps; i++)
+					if (b->fan[k][n][s].rep_line_ns[i] > 0)
+						v[m++] = b->fan[k][n][s].rep_line_ns[i];
+	b->fan_ref = median_probe(v, m);
 	for (int k = 0; k < 2; k++) {
 		for (int n = 0; n < NFAN_SUBS; n++) {
 			for (int s = 0; s < NFAN_SIZES; s++) {
@@ -308,7 +324,8 @@ static void fanout_moved(struct bench *b)
 
 				r->moved = 0;
 				for (int i = 0; b->fan_ok[k][n][s] && i < r->nreps; i++)
-					r->moved += r->rep_line_ns[i] > BENCH_MOVED * floor;
+					r->moved += b->fan_ref > 0 &&
+						    r->rep_line_ns[i] > BENCH_MOVED * b->fan_ref;
 			}
 		}
 	}

@@ -78,8 +78,12 @@ struct bench {
 	struct bench_lat_result line;
 	int line_ok;
 	double clock_ns;	/* one clock reading, in every sampled trip */
-	double line_floor;	/* the fastest stream probe of the run, ns; 0 none */
-	double fan_floor;	/* the same with fan-out's probes; 0 none */
+	/* what "moved" is judged against: the median stream probe of the
+	 * run (while running, of the probes so far), ns; 0 none */
+	double line_ref;
+	double fan_ref;		/* the median of fan-out's probes; 0 none */
+	double probes[BENCH_PROBES_MAX];	/* the stream probes so far */
+	int nprobes;
 	int failures;
 	char machine[256];
 };

@@ -76,7 +76,7 @@ static void print_stream_row(FILE *f, const struct bench *b, int k, int i, int s
 struct stream_totals {
 	int reps, spoiled, moved;
 	double other_max;	/* -1 if never known */
-	double line_max;
+	double line_min, line_max;
 };
 
 static void stream_totals(const struct bench *b, struct stream_totals *t)
@@ -96,6 +96,9 @@ static void stream_totals(const struct bench *b, struct stream_totals *t)
 					t->other_max = r->other_cpu_max;
 				if (r->line_ns.max > t->line_max)
 					t->line_max = r->line_ns.max;
+				if (r->line_ns.min > 0 &&
+				    (!t->line_min || r->line_ns.min < t->line_min))
+					t->line_min = r->line_ns.min;
 			}
 		}
 	}
@@ -104,12 +107,12 @@ static void stream_totals(const struct bench *b, struct stream_totals *t)
 /* The '~' footnote: repetitions whose cpus the host moved or crowded. */
 static void print_probe_note(FILE *f, const struct bench *b, const struct stream_totals *t)
 {
-	if (b->line_floor <= 0)
+	if (b->line_ref <= 0)
 		return;
-	fprintf(f, "  cache line round trip before each repetition: %.0f to %.0f ns\n",
-		b->line_floor, t->line_max);
+	fprintf(f, "  cache line round trip before each repetition: %.0f to %.0f ns, "
+		"median %.0f\n", t->line_min, t->line_max, b->line_ref);
 	if (t->moved)
-		fprintf(f, "  ~ %d of %d repetitions ran with it above %dx the fastest: the host\n"
+		fprintf(f, "  ~ %d of %d repetitions ran with it above %dx the median: the host\n"
 			"    moved or crowded the cpus, and their figures may be far off\n",
 			t->moved, t->reps, BENCH_MOVED);
 }
@@ -292,9 +295,9 @@ static void print_fanout(FILE *f, const struct bench *b)
 	}
 	if (moved)
 		fprintf(f, "  ~ %d of %d repetitions ran with the cache line's round trip above "
-			"%dx the fastest (%.0f ns):\n    the host moved or crowded the cpus, "
+			"%dx the median (%.0f ns):\n    the host moved or crowded the cpus, "
 			"and their figures may be far off\n", moved, reps, BENCH_MOVED,
-			b->fan_floor);
+			b->fan_ref);
 	fprintf(f, "  sub: msg/s each subscriber got; the subscribers share one cpu, so it "
 		"falls with N\n"
 		"  pub: the publisher's msg/s over its own work (sending less waiting for "

@@ -275,7 +275,7 @@ static void json_documented(const char *man)
 		 "for k in ('channel_info', 'producer_pid', 'pid', 'comm', 'stream',\n"
 		 "          'syscalls_per_1000', 'other_cpu', 'latency', 'mean_ns', 'sampled_p99_ns',\n"
 		 "          'memcpy', 'comparisons', 'clock_ns', 'producer_yields', 'consumer_wait_ns',\n"
-		 "          'line_ns', 'moved', 'line_floor_ns', 'topic_info', 'subscribers',\n"
+		 "          'line_ns', 'moved', 'line_median_ns', 'topic_info', 'subscribers',\n"
 		 "          'inbox_info', 'lanes', 'replies_read', 'checks', 'details',\n"
 		 "          'remove_ipc', 'container_marker', 'maps_unreadable',\n"
 		 "          'interval_s', 'read_ms', 'msgs_per_s', 'members', 'sides', 'role',\n"
