@@ -9,7 +9,10 @@
  *  - under the overwrite policy, an out bridge stopped (SIGSTOP) while
  *    the publisher goes on loses messages: out says so, in counts every
  *    one of them lost, the far channel ends failed, and what came plus
- *    what was counted is all that was published.
+ *    what was counted is all that was published;
+ *  - a topic and a channel that another user (65534) made first, under
+ *    the names the bridges are told: each of the four refuses them, as
+ *    send, recv, pub and sub do, and says --shared would take them.
  * 20,000 messages each; 200,000 in JetStream mode under make stress.
  * Core mode stays at 20,000 (10 MB) whatever the scale: core NATS drops
  * what in falls behind by more than its client and the server hold for
@@ -273,6 +276,51 @@ static void in_topic(const char *mode)
 	T_ASSERT(!t_name_exists(t));
 }
 
+#define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups"
+
+/* One bridge command on a squatted name: refused at once, naming --shared. */
+static void refused(const char *args)
+{
+	char *err = NULL;
+	int st = t_sh(NULL, &err, "timeout 20 '%s' %s", br_bin, args);
+
+	if (st != 1 || !strstr(err, "--shared"))
+		fprintf(stderr, "shmkit-bridge %s: exit %d, said:\n%s", args, st, err);
+	T_EQ(st, 1);
+	T_STR_CONTAINS(err, "--shared");
+	free(err);
+}
+
+/*
+ * Another user's topic or channel under the name given: reading it would
+ * carry whatever its owner forges to the far side, writing it would hand
+ * them the stream. Last: the runner counts the whole as skipped if
+ * setpriv cannot switch users here.
+ */
+static void squatted(void)
+{
+	char t[64], c[64], args[512];
+
+	if (t_sh(NULL, NULL, NOBODY " true") != 0)
+		t_skip("setpriv cannot switch to uid 65534 here");
+	t_name(t, sizeof(t), "sqt");
+	t_name(c, sizeof(c), "sqc");
+	T_EQ(t_sh(NULL, NULL, NOBODY " \"$S\" pub -m 0666 --keep %s < /dev/null", t), 0);
+	T_EQ(t_sh(NULL, NULL, NOBODY " \"$S\" send -m 0666 --keep %s < /dev/null", c), 0);
+	snprintf(args, sizeof(args), "out -s %s --topic %s shmkit.test.%s", srv.url, t, t);
+	refused(args);
+	snprintf(args, sizeof(args), "in -s %s --topic shmkit.test.%s %s", srv.url, t, t);
+	refused(args);
+	snprintf(args, sizeof(args), "out -s %s %s shmkit.test.%s", srv.url, c, c);
+	refused(args);
+	snprintf(args, sizeof(args), "in -s %s shmkit.test.%s %s", srv.url, c, c);
+	refused(args);
+	/* still the squatter's, untouched */
+	T_ASSERT(t_name_exists(t));
+	T_ASSERT(t_name_exists(c));
+	T_EQ(t_sh(NULL, NULL, "\"$S\" rm -n %s && \"$S\" rm -n %s", t, c), 0);
+}
+
 int main(void)
 {
 	br_setup();
@@ -283,5 +331,6 @@ int main(void)
 	in_topic("core");
 	in_topic("jetstream");
 	out_topic(SHMKIT_TOPIC_OVERWRITE, 1);
+	squatted();
 	return 0;
 }
