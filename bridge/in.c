@@ -174,22 +174,61 @@ int bridge_deliver(struct bridge *b, const void *p, size_t len)
 	return 0;
 }
 
+/* A pack's first number past this was not counted by a channel (2^62, as
+ * topics refuse counts past it): refused, and no sum with it overflows. */
+#define PACK_SEQ_MAX (1ull << 62)
+
+/* n bytes (at most 8) at p, little-endian. */
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
 /*
- * count messages packed into m (Shmkit-Count), numbered from seq: each
+ * Is m a pack without headers (bridge.h)? If so, 1, with its stream id
+ * in id, its first number and count, and the packed messages' bytes
+ * after the preamble in *p and *left. 0 for anything else; a preamble
+ * that says nothing possible (a count of 0, numbers past 2^62) is not one.
+ */
+static int pack_head(natsMsg *m, char id[17], uint64_t *seq, uint64_t *count,
+		     const unsigned char **p, size_t *left)
+{
+	const unsigned char *d = (const unsigned char *)natsMsg_GetData(m);
+	size_t n = (size_t)natsMsg_GetDataLength(m);
+
+	if (!d || n < PACK_HEAD || memcmp(d, PACK_MAGIC, 8) != 0)
+		return 0;
+	memcpy(id, d + 8, 16);
+	id[16] = 0;
+	*seq = get_le(d + 24, 8);
+	*count = get_le(d + 32, 4);
+	if (id[strspn(id, "0123456789abcdef")] || *seq == 0 || *seq > PACK_SEQ_MAX ||
+	    *count == 0 || *count > BATCH_MSG_MAX || get_le(d + 36, 4) != 0)
+		return 0;
+	*p = d + PACK_HEAD;
+	*left = n - PACK_HEAD;
+	return 1;
+}
+
+/*
+ * count messages packed into the left bytes at p, numbered from seq: each
  * written into the channel. A length that overruns the payload ends the
  * unpacking: what is left counts as lost.
  */
-static int unpack(struct in *in, natsMsg *m, uint64_t seq, uint64_t count)
+static int unpack(struct in *in, const unsigned char *p, size_t left, uint64_t seq,
+		  uint64_t count)
 {
 	struct bridge *b = in->b;
-	const unsigned char *p = (const unsigned char *)natsMsg_GetData(m);
-	size_t left = (size_t)natsMsg_GetDataLength(m), len;
+	size_t len;
 	uint64_t i;
 	int st;
 
 	for (i = 0; i < count; i++) {
-		if (left < 4 || (len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
-				       (size_t)p[3] << 24) > left - 4) {
+		if (left < 4 || (len = (size_t)get_le(p, 4)) > left - 4) {
 			count_lost(in, in->id, seq + count - 1 - in->last,
 				   ": a packed message that does not hold what it says");
 			return STREAM_GO;
@@ -209,19 +248,25 @@ static int handle(struct in *in, natsMsg *m)
 {
 	struct bridge *b = in->b;
 	const char *id = NULL, *why = NULL;
+	const unsigned char *p = (const unsigned char *)natsMsg_GetData(m);
+	size_t left = (size_t)natsMsg_GetDataLength(m);
 	uint64_t seq, count = 1;
-	int st;
+	char pack_id[17];
+	int packed = 0, st;
 
-	if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_SEQ, &seq) < 0 ||
-	    (natsMsgHeader_Get(m, HDR_COUNT, &why) == NATS_OK &&
-	     (bridge_header_num(m, HDR_COUNT, &count) < 0 || count == 0 ||
-	      count > BATCH_MSG_MAX))) {
+	if (pack_head(m, pack_id, &seq, &count, &p, &left)) {
+		id = pack_id;
+		packed = 1;
+	} else if (!(id = bridge_header_id(m)) || bridge_header_num(m, HDR_SEQ, &seq) < 0 ||
+		   (natsMsgHeader_Get(m, HDR_COUNT, &why) == NATS_OK &&
+		    (bridge_header_num(m, HDR_COUNT, &count) < 0 || count == 0 ||
+		     count > BATCH_MSG_MAX))) {
 		if (!b->foreign++)
-			err_msg(b->s.cmd, "%s: a message without shmkit-bridge headers: dropped "
-				"(more are counted by --stats)", b->subject);
+			err_msg(b->s.cmd, "%s: a message with neither shmkit-bridge headers nor "
+				"a pack: dropped (more are counted by --stats)", b->subject);
 		return STREAM_GO;
 	}
-	if (natsMsgHeader_Get(m, HDR_END, &why) == NATS_OK) {
+	if (!packed && natsMsgHeader_Get(m, HDR_END, &why) == NATS_OK) {
 		count_gap(in, id, seq);
 		if (!b->lost)
 			return 0;
@@ -230,7 +275,7 @@ static int handle(struct in *in, natsMsg *m)
 			b->lost == 1 ? "" : "s", b->s.name);
 		return EXIT_RUNTIME;
 	}
-	if (natsMsgHeader_Get(m, HDR_ABORT, &why) == NATS_OK) {
+	if (!packed && natsMsgHeader_Get(m, HDR_ABORT, &why) == NATS_OK) {
 		count_gap(in, id, seq);
 		err_msg(b->s.cmd, "%s: the stream was cut at its source (%s): %s is closed as "
 			"failed", b->subject, why ? why : "no reason given", b->s.name);
@@ -258,8 +303,8 @@ static int handle(struct in *in, natsMsg *m)
 		return STREAM_GO;
 	}
 	count_gap(in, id, seq - 1);
-	if (count > 1)
-		return unpack(in, m, seq, count);
+	if (packed || count > 1)
+		return unpack(in, p, left, seq, count);
 	if ((st = bridge_deliver(b, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m))) != 0)
 		return st;
 	in->last = seq;

@@ -227,7 +227,7 @@ void bridge_report(struct bridge *b, const char *end)
 	else if (b->s.role == SHMKIT_PRODUCER)
 		fprintf(f, ", %llu lost", (unsigned long long)b->lost);
 	if (b->foreign)
-		fprintf(f, ", %llu without bridge headers", (unsigned long long)b->foreign);
+		fprintf(f, ", %llu not from a bridge (dropped)", (unsigned long long)b->foreign);
 	if (b->nc) {
 		natsStatistics *ns = NULL;
 		uint64_t x[5] = { 0 };

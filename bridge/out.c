@@ -87,19 +87,13 @@ static void number_lost(struct out *o)
 	o->lost = lost;
 }
 
-/* Headers for message o->seq (or, with count > 1, the count from there). */
-static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value,
-		       unsigned count)
+/* Headers for message o->seq. */
+static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *value)
 {
-	char seq[24], n[16];
+	char seq[24];
 	natsStatus st;
 
-	snprintf(seq, sizeof(seq), "%" PRIu64, o->seq - (count > 1 ? count - 1 : 0));
-	snprintf(n, sizeof(n), "%u", count);
-	if (count > 1 && (st = natsMsgHeader_Set(m, HDR_COUNT, n)) != NATS_OK) {
-		err_msg(o->b->s.cmd, "NATS message: %s", bridge_nats_error(st));
-		return EXIT_RUNTIME;
-	}
+	snprintf(seq, sizeof(seq), "%" PRIu64, o->seq);
 	if ((st = natsMsgHeader_Set(m, HDR_STREAM, o->id)) != NATS_OK ||
 	    (st = natsMsgHeader_Set(m, HDR_SEQ, seq)) != NATS_OK ||
 	    (hdr && (st = natsMsgHeader_Set(m, hdr, value)) != NATS_OK)) {
@@ -110,19 +104,21 @@ static int set_headers(struct out *o, natsMsg *m, const char *hdr, const char *v
 }
 
 /*
- * Publishes m: while the connection is down the client keeps up to its
- * reconnect buffer; beyond that, wait. A connection that breaks under a
- * publish (an I/O error) is being made again: publish again. (If the
- * first try did reach the server, 'in' drops the second as a repeat.)
- * 0, or the status to exit with.
+ * Publishes m, or without headers len bytes at data (a pack): while the
+ * connection is down the client keeps up to its reconnect buffer; beyond
+ * that, wait. A connection that breaks under a publish (an I/O error) is
+ * being made again: publish again. (If the first try did reach the
+ * server, 'in' drops the second as a repeat.) 0, or the status to exit
+ * with.
  */
-static int publish(struct out *o, natsMsg *m)
+static int publish(struct out *o, natsMsg *m, const void *data, size_t len)
 {
 	struct bridge *b = o->b;
 	natsStatus st;
 
 	for (;;) {
-		st = natsConnection_PublishMsg(b->nc, m);
+		st = m ? natsConnection_PublishMsg(b->nc, m) :
+			 natsConnection_Publish(b->nc, b->subject, data, (int)len);
 		if (st == NATS_OK)
 			return 0;
 		if ((st != NATS_INSUFFICIENT_BUFFER && st != NATS_IO_ERROR &&
@@ -167,15 +163,14 @@ static natsMsg *new_msg(struct out *o, const void *p, size_t len)
 	return m;
 }
 
-/* m, with our headers (count messages up to o->seq, and hdr if not
- * NULL), published and destroyed: 0, or the status. */
-static int send_msg(struct out *o, natsMsg *m, unsigned count, const char *hdr,
-		    const char *value)
+/* m, with our headers (message o->seq, and hdr if not NULL), published
+ * and destroyed: 0, or the status. */
+static int send_msg(struct out *o, natsMsg *m, const char *hdr, const char *value)
 {
-	int r = set_headers(o, m, hdr, value, count);
+	int r = set_headers(o, m, hdr, value);
 
 	if (r == 0)
-		r = publish(o, m);
+		r = publish(o, m, NULL, 0);
 	natsMsg_Destroy(m);
 	return r;
 }
@@ -184,7 +179,7 @@ static int send_msg(struct out *o, natsMsg *m, unsigned count, const char *hdr,
 static int marker(struct out *o, const char *hdr, const char *why)
 {
 	natsMsg *m = new_msg(o, NULL, 0);
-	int r = m ? send_msg(o, m, 1, hdr, why) : EXIT_RUNTIME;
+	int r = m ? send_msg(o, m, hdr, why) : EXIT_RUNTIME;
 
 	return r ? r : flush(o);
 }
@@ -215,20 +210,27 @@ static int forward(struct out *o, const void *p, size_t len)
 	number_lost(o);
 	o->seq++;
 	stream_release(&b->s);	/* copied: the ring's room is the sender's again */
-	if ((r = send_msg(o, m, 1, NULL, NULL)) == 0)
+	if ((r = send_msg(o, m, NULL, NULL)) == 0)
 		bridge_count(b, len);
 	return r;
 }
 
+/* Little-endian whatever the host: the other end may differ. */
+static void put_le(unsigned char *at, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		at[i] = (unsigned char)(v >> (8 * i));
+}
+
 /*
  * The message at p, and those right behind it in the ring while they are
- * small and fit, packed into one NATS message and published; each is
- * released once copied, as forward does. 0, or the status.
+ * small and fit, packed into one NATS message (bridge.h) and published;
+ * each is released once copied, as forward does. 0, or the status.
  */
 static int forward_batch(struct out *o, const void *p, size_t len)
 {
 	struct bridge *b = o->b;
-	size_t used = 0, room = o->limit < BATCH_MAX ? o->limit : BATCH_MAX;
+	size_t used = PACK_HEAD, room = o->limit < BATCH_MAX ? o->limit : BATCH_MAX;
 	unsigned count = 0;
 	natsMsg *m;
 
@@ -236,11 +238,7 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 	for (;;) {
 		unsigned char *at = o->batch + used;
 
-		/* little-endian whatever the host: the other end may differ */
-		at[0] = (unsigned char)len;
-		at[1] = (unsigned char)(len >> 8);
-		at[2] = (unsigned char)(len >> 16);
-		at[3] = (unsigned char)(len >> 24);
+		put_le(at, len, 4);
 		memcpy(at + 4, p, len);
 		used += 4 + len;
 		count++;
@@ -253,11 +251,18 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 		    len > BATCH_SMALL || used + 4 + len > room)
 			break;
 	}
+	if (count > 1) {
+		memcpy(o->batch, PACK_MAGIC, 8);
+		memcpy(o->batch + 8, o->id, 16);
+		put_le(o->batch + 24, o->seq - (count - 1), 8);
+		put_le(o->batch + 32, count, 4);
+		put_le(o->batch + 36, 0, 4);
+		return publish(o, NULL, o->batch, used);
+	}
 	/* alone after all: as forward would publish it */
-	m = count == 1 ? new_msg(o, o->batch + 4, used - 4) : new_msg(o, o->batch, used);
-	if (!m)
+	if (!(m = new_msg(o, o->batch + PACK_HEAD + 4, used - PACK_HEAD - 4)))
 		return cut(o, "out of memory", EXIT_RUNTIME);
-	return send_msg(o, m, count, NULL, NULL);
+	return send_msg(o, m, NULL, NULL);
 }
 
 static int pump(struct out *o)

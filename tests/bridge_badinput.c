@@ -5,7 +5,11 @@
  * server, a credentials file that is missing or no such file, a message
  * larger than the receiving channel takes, one larger than the server
  * takes, JetStream asked of a server without it, a --stream that does not
- * exist; and no channel left behind.
+ * exist; and no channel left behind. And what anyone may publish on the
+ * subject, written to the server by hand: payloads that are not a pack,
+ * preambles that say nothing possible, a pack whose lengths overrun it.
+ * 'in' drops or counts each, delivers what is whole, and fails the
+ * stream at its end for what went missing.
  */
 #include "bridge.h"
 
@@ -253,6 +257,151 @@ static void topics(void)
 	shmkit_chan_destroy(a);
 }
 
+/* A connection to srv that speaks the NATS protocol by hand. */
+static int raw_connect(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char info[4096];
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	T_ASSERT(fd >= 0);
+	T_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	T_ASSERT(read(fd, info, sizeof(info)) > 4);	/* INFO {...} */
+	T_ASSERT(!memcmp(info, "INFO", 4));
+	return fd;
+}
+
+static void raw_write(int fd, const void *p, size_t n)
+{
+	T_EQ(write(fd, p, n), (ssize_t)n);
+}
+
+/* Publishes n bytes at p on subject, without headers. */
+static void raw_pub(int fd, const char *subject, const void *p, size_t n)
+{
+	char line[256];
+
+	raw_write(fd, line, (size_t)snprintf(line, sizeof(line), "PUB %s %zu\r\n", subject, n));
+	raw_write(fd, p, n);
+	raw_write(fd, "\r\n", 2);
+}
+
+/* Publishes n bytes at p on subject with stream id and more headers. */
+static void raw_hpub(int fd, const char *subject, const char *id, const char *more,
+		     const void *p, size_t n)
+{
+	char line[256], hdr[256];
+	int h = snprintf(hdr, sizeof(hdr), "NATS/1.0\r\nShmkit-Stream: %s\r\n%s\r\n\r\n",
+			 id, more);
+
+	raw_write(fd, line, (size_t)snprintf(line, sizeof(line), "HPUB %s %d %zu\r\n", subject,
+					     h, (size_t)h + n));
+	raw_write(fd, hdr, (size_t)h);
+	if (n)
+		raw_write(fd, p, n);
+	raw_write(fd, "\r\n", 2);
+}
+
+/* A pack's preamble (bridge/bridge.h) at p, then its records' room. */
+static size_t pack(unsigned char *p, const char *id, uint64_t seq, uint32_t count)
+{
+	memcpy(p, "SHMKPK01", 8);
+	memcpy(p + 8, id, 16);
+	for (int i = 0; i < 8; i++)
+		p[24 + i] = (unsigned char)(seq >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		p[32 + i] = (unsigned char)(count >> (8 * i));
+	memset(p + 36, 0, 4);
+	return 40;
+}
+
+static size_t record(unsigned char *p, uint32_t len, const char *bytes, size_t n)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(len >> (8 * i));
+	memcpy(p + 4, bytes, n);
+	return 4 + n;
+}
+
+static void forged(void)
+{
+	static const char id[] = "0123456789abcdef";
+	const char *want[] = { "abc", "de", "x", "yz", "p", "qr" };
+	char c[64], subject[96], log_path[64], *log;
+	unsigned char buf[512];
+	struct shmkit_chan *rx;
+	size_t n, len;
+	int fd, logfd, r;
+	pid_t in;
+
+	t_name(c, sizeof(c), "fgc");
+	snprintf(subject, sizeof(subject), "shmkit.test.%s", c);
+	strcpy(log_path, t_tmpfile("bridge-forged"));
+	logfd = br_log(log_path);
+	{
+		char *argv[] = { br_bin, "in", "-s", srv.url, "--stats", subject, c, NULL };
+
+		in = br_spawn(argv, -1, -1, logfd);
+	}
+	br_wait_name(c);
+	T_OK(shmkit_chan_open(c, SHMKIT_CONSUMER, &rx));
+	fd = raw_connect();
+	{
+		const char *hello = "CONNECT {\"verbose\":false,\"headers\":true}\r\n";
+
+		raw_write(fd, hello, strlen(hello));
+	}
+	/* not packs: dropped as foreign */
+	raw_pub(fd, subject, "hello", 5);
+	n = pack(buf, "0123456789abcdeX", 1, 1);
+	raw_pub(fd, subject, buf, n + record(buf + n, 1, "a", 1));
+	n = pack(buf, id, 1, 0);
+	raw_pub(fd, subject, buf, n + record(buf + n, 1, "a", 1));
+	n = pack(buf, id, 1, 5000);
+	raw_pub(fd, subject, buf, n + record(buf + n, 1, "a", 1));
+	n = pack(buf, id, (uint64_t)1 << 63, 1);
+	raw_pub(fd, subject, buf, n + record(buf + n, 1, "a", 1));
+	/* 1 to 3: two whole, the third claims 1000 bytes of 5 */
+	n = pack(buf, id, 1, 3);
+	n += record(buf + n, 3, "abc", 3);
+	n += record(buf + n, 2, "de", 2);
+	n += record(buf + n, 1000, "fghij", 5);
+	raw_pub(fd, subject, buf, n);
+	/* 4 and 5, whole */
+	n = pack(buf, id, 4, 2);
+	n += record(buf + n, 1, "x", 1);
+	n += record(buf + n, 2, "yz", 2);
+	raw_pub(fd, subject, buf, n);
+	/* 6 and 7 packed as an older out did, with headers */
+	n = record(buf, 1, "p", 1);
+	n += record(buf + n, 2, "qr", 2);
+	raw_hpub(fd, subject, id, "Shmkit-Seq: 6\r\nShmkit-Count: 2", buf, n);
+	/* the end after 7, as out sends it */
+	raw_hpub(fd, subject, id, "Shmkit-Seq: 7\r\nShmkit-End: clean", NULL, 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		T_OK(shmkit_chan_recv(rx, buf, sizeof(buf), &len, 20000));
+		T_EQ(len, strlen(want[i]));
+		T_ASSERT(!memcmp(buf, want[i], len));
+	}
+	r = shmkit_chan_recv(rx, buf, sizeof(buf), &len, 20000);
+	T_EQ(r, -SHMKIT_EABORTED);	/* one went missing: the stream failed */
+	T_EQ(br_wait(in), 1);
+	shmkit_chan_close(rx);
+	close(fd);
+	close(logfd);
+	log = br_slurp(log_path);
+	if (!strstr(log, "5 not from a bridge (dropped)"))
+		fprintf(stderr, "in said:\n%s", log);
+	T_STR_CONTAINS(log, "neither shmkit-bridge headers nor a pack: dropped");
+	T_STR_CONTAINS(log, "lost 1 message (stream 0123456789abcdef, 3 to 3): a packed "
+		       "message that does not hold what it says");
+	T_STR_CONTAINS(log, "1 message went missing");
+	T_STR_CONTAINS(log, "5 not from a bridge (dropped)");
+	free(log);
+	shmkit_chan_destroy(c);
+}
+
 int main(void)
 {
 	br_setup();
@@ -263,6 +412,7 @@ int main(void)
 	creds();
 	too_big();
 	topics();
+	forged();
 	jetstream();
 	return 0;
 }

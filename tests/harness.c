@@ -125,7 +125,7 @@ uint64_t t_scale(uint64_t n)
 	return v ? v : 1;
 }
 
-#define MAX_TMPFILES 8
+#define MAX_TMPFILES 32
 static char tmpfiles[MAX_TMPFILES][64];
 static int ntmpfiles;
 
