@@ -204,12 +204,7 @@ void bridge_report(struct bridge *b, const char *end)
 {
 	double secs = (double)(clock_ns() - b->start_ns) / 1e9;
 	char size[16], line[512];
-	/* composed, then written at once: bridges often share one log */
-	FILE *f = fmemopen(line, sizeof(line), "w");
-	long n;
-
-	if (!f)
-		return;
+	FILE *f = line_begin(line, sizeof(line));	/* bridges often share a log */
 
 	fmt_bytes(size, sizeof(size), (double)b->bytes, FMT_SHORT);
 	fprintf(f, "%s: %s: %s: %llu messages, %llu bytes (%s), %.2f s, %.0f msg/s, %.1f MB/s",
@@ -241,10 +236,7 @@ void bridge_report(struct bridge *b, const char *end)
 		natsStatistics_Destroy(ns);
 	}
 	fputs(end, f);
-	n = ftell(f);
-	fclose(f);
-	if (n > 0)
-		fwrite(line, 1, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line), stderr);
+	line_end(f, line, sizeof(line));
 }
 
 void bridge_count(struct bridge *b, uint64_t bytes)

@@ -50,6 +50,15 @@ int utf8_seq(const unsigned char *s);
  */
 extern const char *err_prog;
 
+/*
+ * A line for stderr composed in buf (cap bytes, the rest cut) and written
+ * with one write by line_end, so that processes sharing a log never
+ * interleave inside a line: f = line_begin(buf, cap); fprintf(f, ...);
+ * line_end(f, buf, cap).
+ */
+FILE *line_begin(char *buf, size_t cap);
+void line_end(FILE *f, const char *buf, size_t cap);
+
 /* "shmkit: <what>: <why>" on stderr, escaped as by fput_safe. */
 void err_msg(const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

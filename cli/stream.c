@@ -227,13 +227,15 @@ void stream_die_of_sigpipe(void)
 void stream_report(struct stream *s, const char *end)
 {
 	double secs = (double)(clock_ns() - s->start_ns) / 1e9;
-	char size[16];
+	char size[16], line[512];
+	FILE *f = line_begin(line, sizeof(line));
 
 	fmt_bytes(size, sizeof(size), (double)s->bytes, FMT_SHORT);
-	fprintf(stderr, "shmkit: %s: %s: %llu bytes (%s) in %llu messages, %.2f s, %.1f MB/s%s",
+	fprintf(f, "shmkit: %s: %s: %llu bytes (%s) in %llu messages, %.2f s, %.1f MB/s%s",
 		s->cmd, s->name, (unsigned long long)s->bytes, size,
 		(unsigned long long)s->msgs, secs, secs > 0 ? (double)s->bytes / secs / 1e6 : 0.0,
 		end);
+	line_end(f, line, sizeof(line));
 }
 
 void stream_count(struct stream *s, uint64_t bytes)

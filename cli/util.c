@@ -15,32 +15,46 @@
  */
 const char *err_prog = "shmkit";
 
+/*
+ * A line for stderr, composed first in buf and written at once by
+ * line_end: stderr is unbuffered, and a line put out piece by piece
+ * interleaves with those of other processes sharing the same log
+ * (bridges run side by side). Without memory for the stream, stderr
+ * itself, piece by piece.
+ */
+FILE *line_begin(char *buf, size_t cap)
+{
+	FILE *f = fmemopen(buf, cap, "w");
+
+	return f ? f : stderr;
+}
+
+void line_end(FILE *f, const char *buf, size_t cap)
+{
+	long n;
+
+	if (f == stderr)
+		return;
+	n = ftell(f);
+	fclose(f);
+	if (n > 0)
+		fwrite(buf, 1, (size_t)n < cap ? (size_t)n : cap, stderr);
+}
+
 static void vmsg(const char *what, const char *fmt, va_list ap, const char *tail)
 {
 	char msg[8192], line[4 * sizeof(msg) + 256];
 	FILE *f;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/*
-	 * Composed first, then written at once: stderr is unbuffered, and a
-	 * message put out piece by piece interleaves with those of other
-	 * processes sharing the same log (bridges run side by side).
-	 */
-	f = fmemopen(line, sizeof(line), "w");
-	if (!f)
-		f = stderr;
+	f = line_begin(line, sizeof(line));
 	fputs(err_prog, f);
 	fputs(": ", f);
 	fput_safe(f, what);
 	fputs(": ", f);
 	fput_safe(f, msg);
 	fputs(tail, f);
-	if (f != stderr) {
-		long n = ftell(f);
-
-		fclose(f);
-		fwrite(line, 1, n < 0 ? 0 : (size_t)n > sizeof(line) ? sizeof(line) : (size_t)n, stderr);
-	}
+	line_end(f, line, sizeof(line));
 }
 
 void err_msg(const char *what, const char *fmt, ...)
