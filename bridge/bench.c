@@ -277,12 +277,13 @@ static double cpu_s(void)
 }
 
 /* One direct round: the rate in messages a second, or -1 on loss; the
- * cpu time all its processes took, the server's included, in *cpu. */
-static double run_direct(int round, uint64_t n, size_t size, double *cpu)
+ * cpu time all its processes took, the server's included, in cpu[0], and
+ * the server's alone in cpu[1]. */
+static double run_direct(int round, uint64_t n, size_t size, double cpu[2])
 {
 	char subject[64];
 	pid_t sub, pub;
-	double cpu0 = cpu_s();
+	double cpu0 = cpu_s(), srv0 = server_cpu_s();
 
 	snprintf(subject, sizeof(subject), "bench.direct.%d.%zu.%d", getpid(), size, round);
 	reset();
@@ -295,20 +296,21 @@ static double run_direct(int round, uint64_t n, size_t size, double *cpu)
 	atomic_store(&sh->go, 1);
 	reap(pub, 120000);
 	reap(sub, 120000);
-	*cpu = cpu_s() - cpu0;
+	cpu[0] = cpu_s() - cpu0;
+	cpu[1] = server_cpu_s() - srv0;
 	if (sh->taken != n || sh->bad)
 		return -1;
 	return (double)n / (sh->t1 - sh->t0);
 }
 
 /* One bridge round, as run_direct. */
-static double run_bridge(int round, uint64_t n, size_t size, double *cpu)
+static double run_bridge(int round, uint64_t n, size_t size, double cpu[2])
 {
 	char a[64], b[64], subject[64];
 	pid_t in, out, cons, prod;
 	struct shmkit_chan_info info;
 	int id, i;
-	double cpu0 = cpu_s();
+	double cpu0 = cpu_s(), srv0 = server_cpu_s();
 
 	snprintf(a, sizeof(a), "bench-bridge-%d-a%d", getpid(), round);
 	snprintf(b, sizeof(b), "bench-bridge-%d-b%d", getpid(), round);
@@ -340,7 +342,8 @@ static double run_bridge(int round, uint64_t n, size_t size, double *cpu)
 	reap(cons, 120000);
 	reap(out, 10000);
 	reap(in, 10000);
-	*cpu = cpu_s() - cpu0;
+	cpu[0] = cpu_s() - cpu0;
+	cpu[1] = server_cpu_s() - srv0;
 	shmkit_chan_destroy(a);
 	shmkit_chan_destroy(b);
 	if (sh->taken != n || sh->bad)
@@ -418,21 +421,26 @@ int bridge_bench(int argc, char **argv)
 	printf("shmkit-bridge bench: %s, load %.2f, libnats %s\n", machine, load_avg1(),
 	       nats_GetVersion());
 	printf("core NATS, %d rounds each, alternating; medians. cpu us: cpu time of all\n"
-	       "the processes (the server's too) a message; time and cpu: the bridge's\n"
-	       "over direct's\n\n", rounds);
-	printf("%6s %8s  %12s %7s %6s  %12s %7s %6s  %6s %6s\n", "size", "messages",
-	       "direct msg/s", "MB/s", "cpu us", "bridge msg/s", "MB/s", "cpu us", "time", "cpu");
+	       "the processes (the server's too) a message, srv: the server's share of it;\n"
+	       "time and cpu: the bridge's over direct's\n\n", rounds);
+	printf("%6s %8s  %12s %7s %6s %5s  %12s %7s %6s %5s  %6s %6s\n", "size", "messages",
+	       "direct msg/s", "MB/s", "cpu us", "srv", "bridge msg/s", "MB/s", "cpu us", "srv",
+	       "time", "cpu");
 	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
 		uint64_t n = quick ? cases[i].n / 10 : cases[i].n;
 		size_t size = cases[i].size;
-		double d[99], bq[99], dc[99], bc[99], dm, bm, dcm, bcm;
+		double d[99], bq[99], dc[99], bc[99], ds[99], bs[99], dm, bm, dcm, bcm;
 		char sz[16];
 
 		if (only && size != only)
 			continue;
 		for (r = 0; r < rounds; r++) {
-			d[r] = run_direct(r, n, size, &dc[r]);
-			bq[r] = run_bridge(r, n, size, &bc[r]);
+			double cpu[2];
+
+			d[r] = run_direct(r, n, size, cpu);
+			dc[r] = cpu[0], ds[r] = cpu[1];
+			bq[r] = run_bridge(r, n, size, cpu);
+			bc[r] = cpu[0], bs[r] = cpu[1];
 			if (d[r] < 0 || bq[r] < 0)
 				failed = 1;
 		}
@@ -442,9 +450,11 @@ int bridge_bench(int argc, char **argv)
 		dcm = median(dc, rounds) / (double)n * 1e6;
 		bcm = median(bc, rounds) / (double)n * 1e6;
 		fmt_bytes(sz, sizeof(sz), (double)size, FMT_SHORT);
-		printf("%6s %8" PRIu64 "  %12.0f %7.1f %6.2f  %12.0f %7.1f %6.2f  %5.2fx %5.2fx\n",
-		       sz, n, dm, dm * (double)size / 1e6, dcm, bm, bm * (double)size / 1e6, bcm,
-		       bm > 0 ? dm / bm : 0, dcm > 0 ? bcm / dcm : 0);
+		printf("%6s %8" PRIu64 "  %12.0f %7.1f %6.2f %5.2f  %12.0f %7.1f %6.2f %5.2f  "
+		       "%5.2fx %5.2fx\n", sz, n, dm, dm * (double)size / 1e6, dcm,
+		       median(ds, rounds) / (double)n * 1e6, bm, bm * (double)size / 1e6, bcm,
+		       median(bs, rounds) / (double)n * 1e6, bm > 0 ? dm / bm : 0,
+		       dcm > 0 ? bcm / dcm : 0);
 		fflush(stdout);
 	}
 	if (failed)
