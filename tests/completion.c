@@ -85,6 +85,7 @@ static void bridge(void)
 	expect_not("out --delivery ", "maybe");
 	expect("in --dur", "--durable");
 	expect("bench --", "--rounds");
+	expect("bench --si", "--size");
 	prog = "$SHMKIT";
 }
 
