@@ -19,11 +19,18 @@
 passed=0 failed=0 skipped=0
 timeout=${TEST_TIMEOUT:-180}
 wrap=
+supp=
 if [ "$VALGRIND" = 1 ]; then
 	command -v valgrind >/dev/null || { echo "run.sh: VALGRIND=1 but no valgrind" >&2; exit 2; }
 	timeout=${TEST_TIMEOUT:-900}
-	# leaks in libraries we use, not ours: see the file
-	supp=$(cd "$(dirname "$0")" && pwd)/valgrind.supp
+	# leaks in libraries we use, not ours: see the file. A copy anyone
+	# can read: tests run commands as uid 65534, valgrind follows them
+	# there and must read it as that user, and the tree may sit in a
+	# directory only root may enter (a checkout under mktemp -d did)
+	supp=$(mktemp /tmp/shmkit-valgrind.XXXXXX) &&
+		cp "$(dirname "$0")/valgrind.supp" "$supp" && chmod 644 "$supp" ||
+		{ echo "run.sh: cannot copy valgrind.supp to /tmp" >&2; exit 2; }
+	trap 'rm -f "$supp"' EXIT
 	wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --vgdb=no --suppressions=$supp --trace-children=yes --trace-children-skip=/usr/*,/bin/*,/sbin/*"
 fi
 if [ -n "$EMU" ]; then
@@ -47,7 +54,7 @@ segments() {
 log=$(mktemp) before=$(mktemp) after=$(mktemp)
 # Per-user note directories (src/look.h) that are empty at the end: a
 # directory, never a link, is all rmdir removes.
-trap 'rm -f "$log" "$before" "$after"; rmdir /dev/shm/shmkit-looks-* 2>/dev/null' EXIT
+trap 'rm -f "$log" "$before" "$after" $supp; rmdir /dev/shm/shmkit-looks-* 2>/dev/null' EXIT
 
 for t in "$@"; do
 	name=${t##*/}
