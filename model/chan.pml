@@ -647,6 +647,39 @@ inline reserve() {
 	:: else -> err = 0
 	fi;
 #endif
+#ifdef REWIND
+	/*
+	 * maybe_rewind, at any reserve (the code looks once every
+	 * REWIND_BYTES, and only for small records: a subset): P2's load of
+	 * the head; an empty ring and a record that fits before the offset
+	 * make a pad to the ring's end, published without a wake-up.
+	 * -DREWIND_BUSY, a mutant: the pad without the empty-ring test.
+	 */
+	if
+	:: err == 0 ->
+		atomic {
+			off = pos & MASK;
+			load(P, HEAD, h, ORD(ACQ, W_P2));
+			assert(h <= pos && pos - h <= CAP);
+#ifndef REWIND_BUSY
+			x = (h == pos && 1 + ln + RESERVE_EXTRA(ln) + 1 <= off);
+#else
+			x = (1 + ln + RESERVE_EXTRA(ln) + 1 <= off);
+#endif
+			if
+			:: x == 1 -> peer = h
+			:: else
+			fi;
+			h = 0
+		};
+		if
+		:: x == 1 -> x = 0; rec_publish(PAD, CAP - off)
+		:: else
+		fi;
+		off = 0
+	:: true
+	fi;
+#endif
 	atomic {
 		rec = 1 + ln + RESERVE_EXTRA(ln);
 		x = (err == 0 -> (rec <= CAP - (pos & MASK) && CAP - (pos - peer) >= rec + 1) : 2);

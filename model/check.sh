@@ -60,6 +60,8 @@ weak-p1t|assert|-DWMM -DN=2 -DW_P1T=1|P1: the tail's store_release made relaxed
 weak-c1h|assert|-DWMM -DN=2 -DW_C1H=1|C1: the header's load_acquire made relaxed
 weak-c1t|assert|-DWMM -DN=2 -DW_C1T=1|C1: the tail's load_acquire made relaxed
 weak-c2|assert|-DWMM -DN=2 -DW_C2=1|C2: release's store_release of the head made relaxed
+rewind|pass|-DTSO -DN=4 -DREWIND|the producer may pad to the ring's end whenever it finds the ring empty (maybe_rewind)
+mutant-rewind-busy|assert|-DTSO -DN=4 -DREWIND -DREWIND_BUSY|a rewinding pad without the empty-ring test
 readahead|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3|read-ahead: two records held with a pad between, a wait for a third (its timeout), released oldest first
 readahead-wmm|pass|-DWMM -DAHEAD -DN=2|read-ahead, C11 / Armv8: two records held (no ring reuse at N=2)
 readahead-crash-consumer|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C|read-ahead, consumer killed: a successor gets every held record again, in order
@@ -89,6 +91,7 @@ EOF
 	if [ "$FULL" = 1 ]; then
 		cat <<'EOF'
 full-mutant-open-no-kick-p|deadlock|-DTSO -DN=2 -DCRASH_P -DOPEN_NO_KICK|the same as mutant-open-no-kick-c, the producer killed
+full-rewind-crash-producer|pass|-DTSO -DN=2 -DCRASH_P -DREWIND|rewinding, producer killed at any step, restarted
 full-nocrash|pass|-DTSO -DN=4|no crash, safety only: what nocrash-eos checks, with invalid end states named as such
 full-crash-producer-n3|pass|-DTSO -DN=3 -DCRASH_P|producer crash, three messages
 full-crash-consumer-n3|pass|-DTSO -DN=3 -DCRASH_C|consumer crash, three messages
