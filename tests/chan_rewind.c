@@ -18,7 +18,7 @@
 #define RING (1u << 20)
 /* chan.c's REWIND_BYTES and REWIND_MAX_MSG, as this test expects them */
 #define REWIND_BYTES (8u << 10)
-#define SMALL 1024
+#define REWIND_MAX_MSG 1024
 
 static void open_pair(const char *name, struct shmkit_chan **p, struct shmkit_chan **c)
 {
@@ -67,59 +67,54 @@ static void one_at_a_time(void)
 	t_name(name, sizeof(name), "one");
 	open_pair(name, &p, &c);
 	for (i = 0; bytes < 8ull * RING; i++) {
-		len = 8 + (size_t)(i * 2654435761u % (SMALL - 7));
+		len = 8 + (size_t)(i * 2654435761u % (REWIND_MAX_MSG - 7));
 		off = send_at(p, len, i);
 		if (off > most)
 			most = off;
 		recv_one(c, len, i);
 		bytes += len;
 	}
-	T_ASSERT(most < REWIND_BYTES + 2 * SMALL);
+	T_ASSERT(most < REWIND_BYTES + 2 * REWIND_MAX_MSG);
 	T_OK(shmkit_chan_close(p));
 	T_OK(shmkit_chan_close(c));
 }
 
-/* With a message always unread, the ring is never empty: no rewinding. */
-static void never_empty(void)
+/*
+ * Messages of len bytes, each read once `unread` more have been sent
+ * after it, over three times the ring's length; the furthest offset any
+ * of them was written at.
+ */
+static size_t furthest(const char *tag, size_t len, uint64_t unread)
 {
 	struct shmkit_chan *p, *c;
 	char name[64];
 	size_t most = 0, off;
-	uint64_t i;
+	uint64_t i, n = 3 * RING / len;
 
-	t_name(name, sizeof(name), "full");
+	t_name(name, sizeof(name), tag);
 	open_pair(name, &p, &c);
-	send_at(p, 64, 0);
-	for (i = 1; i < 3 * RING / 72; i++) {
-		off = send_at(p, 64, i);
-		if (off > most)
-			most = off;
-		recv_one(c, 64, i - 1);
+	for (i = 0; i < n + unread; i++) {
+		if (i < n) {
+			off = send_at(p, len, i);
+			if (off > most)
+				most = off;
+		}
+		if (i >= unread)
+			recv_one(c, len, i - unread);
 	}
-	T_ASSERT(most > RING - 1024);
 	T_OK(shmkit_chan_close(p));
 	T_OK(shmkit_chan_close(c));
+	return most;
 }
 
-/* Messages larger than 1 KiB walk the ring even when it is empty. */
-static void large(void)
+/*
+ * With a message always unread, the ring is never empty: no rewinding.
+ * Messages larger than 1 KiB walk the ring even when it is empty.
+ */
+static void no_rewind(void)
 {
-	struct shmkit_chan *p, *c;
-	char name[64];
-	size_t most = 0, off;
-	uint64_t i;
-
-	t_name(name, sizeof(name), "large");
-	open_pair(name, &p, &c);
-	for (i = 0; i < 3 * RING / 4096; i++) {
-		off = send_at(p, 4096, i);
-		if (off > most)
-			most = off;
-		recv_one(c, 4096, i);
-	}
-	T_ASSERT(most > RING - 8192);
-	T_OK(shmkit_chan_close(p));
-	T_OK(shmkit_chan_close(c));
+	T_ASSERT(furthest("full", 64, 1) > RING - 1024);
+	T_ASSERT(furthest("large", 4096, 0) > RING - 8192);
 }
 
 /*
@@ -186,8 +181,7 @@ int main(void)
 {
 	__shmkit_chan_sleep_slice_ns = -1;
 	one_at_a_time();
-	never_empty();
-	large();
+	no_rewind();
 	echo();
 	return 0;
 }
