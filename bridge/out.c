@@ -230,9 +230,12 @@ static void put_le(unsigned char *at, uint64_t v, int bytes)
 static int forward_batch(struct out *o, const void *p, size_t len)
 {
 	struct bridge *b = o->b;
-	size_t used = PACK_HEAD, room = o->limit < BATCH_MAX ? o->limit : BATCH_MAX;
+	size_t used = PACK_HEAD, room = len <= PACK_SMALL_MSG ? PACK_SMALL_BYTES : BATCH_MAX;
 	unsigned count = 0;
 	natsMsg *m;
+
+	if (room > o->limit)
+		room = o->limit;
 
 	number_lost(o);
 	for (;;) {
