@@ -75,23 +75,27 @@ static void json_topic(FILE *f, const struct topic_report *t, const char *in)
 		"\"publisher_pid\": %d, \"publisher_alive\": %s, \"publisher_closed\": %s, "
 		"\"publisher_aborted\": %s, "
 		"\"publisher_sleeps\": %llu, \"publisher_wakes\": %llu, "
-		"\"publisher_wait_ns\": %llu, \"subscriber_count\": %u, \"subscribers\": [",
+		"\"publisher_wait_ns\": %llu, \"publisher_yields\": %llu, "
+		"\"subscriber_count\": %u, \"subscribers\": [",
 		(unsigned long long)i->slots, (unsigned long long)i->max_msg,
 		(unsigned long long)i->history, i->max_subs,
 		i->policy == SHMKIT_TOPIC_BLOCK ? "block" : "overwrite",
 		(unsigned long long)i->published, (unsigned long long)i->bytes, (int)i->pub_pid,
 		yesno(i->pub_alive), yesno(i->pub_closed), yesno(i->pub_aborted), (unsigned long long)i->pub_sleeps,
-		(unsigned long long)i->pub_wakes, (unsigned long long)i->pub_wait_ns, i->nsubs);
+		(unsigned long long)i->pub_wakes, (unsigned long long)i->pub_wait_ns,
+		(unsigned long long)i->pub_yields, i->nsubs);
 	for (size_t k = 0; k < t->n; k++) {
 		const struct shmkit_topic_sub_info *s = &t->subs[k];
 
 		fprintf(f, "%s\n%s    {\"pid\": %d, \"alive\": %s, \"pos\": %llu, \"lag\": %llu, "
 			"\"msgs\": %llu, \"bytes\": %llu, \"lost\": %llu, \"sleeps\": %llu, "
-			"\"wakes\": %llu, \"wait_ns\": %llu}", k ? "," : "", in, (int)s->pid,
+			"\"wakes\": %llu, \"wait_ns\": %llu, \"yields\": %llu}", k ? "," : "", in,
+			(int)s->pid,
 			yesno(s->alive), (unsigned long long)s->pos, (unsigned long long)s->lag,
 			(unsigned long long)s->msgs, (unsigned long long)s->bytes,
 			(unsigned long long)s->lost, (unsigned long long)s->sleeps,
-			(unsigned long long)s->wakes, (unsigned long long)s->wait_ns);
+			(unsigned long long)s->wakes, (unsigned long long)s->wait_ns,
+			(unsigned long long)s->yields);
 	}
 	if (t->n)
 		fprintf(f, "\n%s  ", in);

@@ -76,18 +76,20 @@ static void print_topic(const struct topic_report *t)
 		       "incomplete)" : i->pub_closed ? "closed" : "not open yet");
 	printf("  published:  %llu messages, %llu bytes\n", (unsigned long long)i->published,
 	       (unsigned long long)i->bytes);
-	printf("  publisher:  slept %llu times, woke subscribers %llu times, waited %.3f s\n",
-	       (unsigned long long)i->pub_sleeps, (unsigned long long)i->pub_wakes,
-	       (double)i->pub_wait_ns / 1e9);
+	printf("  publisher:  slept %llu times, woke subscribers %llu times, waited %.3f s, "
+	       "yielded %llu times\n", (unsigned long long)i->pub_sleeps,
+	       (unsigned long long)i->pub_wakes, (double)i->pub_wait_ns / 1e9,
+	       (unsigned long long)i->pub_yields);
 	printf("  subscribers: %u\n", i->nsubs);
 	for (size_t k = 0; k < t->n; k++) {
 		const struct shmkit_topic_sub_info *s = &t->subs[k];
 
 		printf("    pid %-8d %-8s at %llu, lag %llu, read %llu (%llu bytes), lost %llu, "
-		       "slept %llu\n", (int)s->pid, s->alive ? "running" : "gone",
+		       "slept %llu, yielded %llu\n", (int)s->pid, s->alive ? "running" : "gone",
 		       (unsigned long long)s->pos, (unsigned long long)s->lag,
 		       (unsigned long long)s->msgs, (unsigned long long)s->bytes,
-		       (unsigned long long)s->lost, (unsigned long long)s->sleeps);
+		       (unsigned long long)s->lost, (unsigned long long)s->sleeps,
+		       (unsigned long long)s->yields);
 	}
 	if (t->n < i->nsubs)
 		printf("    (%u more not shown)\n", i->nsubs - (unsigned)t->n);

@@ -56,7 +56,7 @@
  *                  slots_offset 8 (the layout: the topic's own values
  *                  unless TFL_IDENT or TFL_SHAPE), published 8, bytes 8,
  *                  joins 8, owner 8 (0 unless TFL_OWNERS), closed 4,
- *                  reserved1 4, sleeps 8, wakes 8, wait_ns 8,
+ *                  pub_cpu 4, sleeps 8, wakes 8, wait_ns 8,
  *                  subs_sleeping 4, sub_wake_seq 4, pub_sleeping 4,
  *                  pub_wake_seq 4
  *   210     256    subscriber table entries 0-3, padding squeezed out, 64
@@ -366,7 +366,7 @@ static void tf_load(const struct tf_in *in, unsigned flags)
 	TF_ST(h->joins, tf_le(in, d + 16, 8));
 	TF_ST(h->owner, (flags & TFL_OWNERS) ? tf_le(in, d + 24, 8) : 0);
 	TF_ST(h->closed, (uint32_t)tf_le(in, d + 32, 4));
-	h->reserved1 = (uint32_t)tf_le(in, d + 36, 4);
+	TF_ST(h->pub_cpu, (uint32_t)tf_le(in, d + 36, 4));
 	TF_ST(h->sleeps, tf_le(in, d + 40, 8));
 	TF_ST(h->wakes, tf_le(in, d + 48, 8));
 	TF_ST(h->wait_ns, tf_le(in, d + 56, 8));

@@ -549,6 +549,7 @@ struct shmkit_topic_info {
 	uint64_t pub_wakes;	/* its wake calls to sleeping subscribers */
 	uint64_t pub_wait_ns;
 	uint32_t nsubs;		/* subscribers holding a place now */
+	uint64_t pub_yields;	/* its spins' yields to a subscriber on its cpu */
 };
 
 /* One subscriber's place in a topic. */
@@ -560,6 +561,7 @@ struct shmkit_topic_sub_info {
 	uint64_t msgs, bytes;	/* read since it joined */
 	uint64_t lost;		/* overwritten before it read them */
 	uint64_t sleeps, wakes, wait_ns;
+	uint64_t yields;	/* its spins' yields to another side on its cpu */
 };
 
 /*

@@ -143,7 +143,13 @@ struct __shmkit_topic_sub {
 	_Atomic uint64_t sleeps;
 	_Atomic uint64_t wakes;	/* of the publisher (block policy) */
 	_Atomic uint64_t wait_ns;
-	uint8_t pad1[64 - 32];
+	/* the cpu of its last wait, and its yields to others on that cpu: a
+	   hint and a statistic, trusted for nothing (zero from a process
+	   built before them: the layout's version did not change) */
+	_Atomic uint32_t cpu;
+	uint32_t reserved;
+	_Atomic uint64_t yields;
+	uint8_t pad1[64 - 48];
 };
 
 enum __shmkit_topic_policy { __SHMKIT_TOPIC_BLOCK = 1, __SHMKIT_TOPIC_OVERWRITE = 2 };
@@ -171,11 +177,12 @@ struct __shmkit_topic_hdr {
 	/* the publisher's cold line */
 	_Atomic uint64_t owner;
 	_Atomic uint32_t closed;	/* 1 clean, 2 aborted; 0 while open */
-	uint32_t reserved1;
+	_Atomic uint32_t pub_cpu;	/* as a subscriber's cpu and yields */
 	_Atomic uint64_t sleeps;
 	_Atomic uint64_t wakes;		/* futex wakes of subscribers */
 	_Atomic uint64_t wait_ns;
-	uint8_t pad3[64 - 40];
+	_Atomic uint64_t yields;
+	uint8_t pad3[64 - 48];
 	/* sleeping: the subscribers' shared flag and word, the publisher's */
 	_Atomic uint32_t subs_sleeping;
 	_Atomic uint32_t sub_wake_seq;

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,6 +633,112 @@ static void join_races_overwrite(void)
 	T_EQ(t_wait(kid), 128 + SIGKILL);
 }
 
+/* Pins the calling process to cpu; 0 or -errno. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+struct yielder {
+	const char *name;
+	int shmid, cpu, shares;	/* shares: another side is pinned to cpu too */
+	uint64_t n;
+};
+
+/*
+ * A subscriber pinned to y->cpu that reads n messages, each of which it
+ * waits for (they come slowly, so it spins before it sleeps), then says
+ * by its exit status whether its yields are as they should be: some when
+ * another side shares its cpu, none when none does.
+ */
+static int yield_sub(void *arg)
+{
+	const struct yielder *y = arg;
+	struct shmkit_topic_sub_info subs[8];
+	struct shmkit_topic_info info;
+	struct shmkit_sub *s;
+	uint64_t yields = UINT64_MAX;
+
+	if (pin_to(y->cpu) < 0 || shmkit_sub_open(y->name, 0, &s) < 0)
+		return 2;
+	for (uint64_t t = 0; t < y->n; t++) {
+		char buf[64];
+		size_t len;
+
+		if (shmkit_sub_recv(s, buf, sizeof(buf), &len, 10000) < 0)
+			return 3;
+	}
+	if (shmkit_topic_info(y->shmid, &info, subs, 8) < 0)
+		return 4;
+	for (uint32_t i = 0; i < info.nsubs && i < 8; i++)
+		if (subs[i].pid == getpid())
+			yields = subs[i].yields;
+	shmkit_sub_close(s);
+	printf("a subscriber on cpu %d%s: %llu yields in %llu waits\n", y->cpu,
+	       y->shares ? " with another" : " alone", (unsigned long long)yields,
+	       (unsigned long long)y->n);
+	fflush(stdout);
+	if (yields == UINT64_MAX)
+		return 5;
+	return y->shares ? !(yields > 0) : yields != 0;
+}
+
+/*
+ * Sides that share a cpu take turns: two subscribers pinned to one cpu
+ * each yield while they spin for a message; one alone on its cpu (the
+ * publisher on another) never does.
+ */
+static void sharing_a_cpu(void)
+{
+	struct yielder y[2];
+	struct shmkit_pub *p;
+	cpu_set_t set;
+	char name[64];
+	int cpus[2], ncpu = 0, id;
+	pid_t kids[2];
+
+	T_OK(sched_getaffinity(0, sizeof(set), &set));
+	for (int c = 0; c < CPU_SETSIZE && ncpu < 2; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[ncpu++] = c;
+	for (int alone = 0; alone < 2; alone++) {
+		int nsubs = alone ? 1 : 2;
+
+		if (alone && ncpu < 2) {
+			printf("one cpu: no subscriber can be alone on one\n");
+			break;
+		}
+		id = make_topic(t_name(name, sizeof(name), "cpu"), 64, 16, 0, SHMKIT_TOPIC_BLOCK);
+		T_OK(id);
+		/* the publisher on the first cpu, the subscribers on the last */
+		T_OK(pin_to(cpus[0]));
+		T_OK(shmkit_pub_open(name, 0, &p));
+		for (int i = 0; i < nsubs; i++) {
+			y[i] = (struct yielder){ .name = name, .shmid = id, .cpu = cpus[ncpu - 1],
+						 .shares = !alone, .n = 100 };
+			kids[i] = t_fork(yield_sub, &y[i]);
+		}
+		while (shmkit_pub_subscribers(p) < nsubs)
+			usleep(1000);
+		for (uint64_t t = 0; t < 100; t++) {
+			usleep(1000);	/* longer than a spin's first yield (20 us) */
+			send_tag(p, t, 16);
+		}
+		for (int i = 0; i < nsubs; i++)
+			T_EQ(t_wait(kids[i]), 0);
+		T_OK(shmkit_pub_close(p));
+		T_OK(shmkit_topic_destroy(name));
+	}
+	CPU_ZERO(&set);
+	for (int c = 0; c < ncpu; c++)
+		CPU_SET(cpus[c], &set);
+	T_OK(sched_setaffinity(0, sizeof(set), &set));
+}
+
 int main(void)
 {
 	uint64_t n = t_scale(200000);
@@ -644,6 +751,7 @@ int main(void)
 	overwrite();
 	in_the_listing();
 	in_stat();
+	sharing_a_cpu();
 	foreign();
 	stream(SHMKIT_TOPIC_BLOCK, n);
 	stream(SHMKIT_TOPIC_OVERWRITE, n);
