@@ -83,8 +83,9 @@
  * with shmkit-bridge bench at 4 KiB (AMD EPYC, 2 vCPUs, 2026-12-02, ten
  * paired rounds each): the server took a median 10.7 us of cpu a message
  * in 1 MiB packs, 10.5 in 32000-byte ones, 9.1 in 16 KiB ones, against
- * 9.4 for messages published straight, and the bridge's time over
- * direct's went from a median 1.20x to 1.03-1.15x. A large pack
+ * 8.2-9.7 for messages published straight, and the bridge's time over
+ * direct's went from a median 1.20x to medians of 0.99-1.19x in twelve
+ * runs. A large pack
  * reaches the server in pieces, one read each; 1 MiB packs made it take
  * twice the page faults of direct publishing (211,000 against 109,000
  * for 300,000 messages). Larger messages still pack up to BATCH_MAX: at

@@ -236,7 +236,6 @@ static int forward_batch(struct out *o, const void *p, size_t len)
 
 	if (room > o->limit)
 		room = o->limit;
-
 	number_lost(o);
 	for (;;) {
 		unsigned char *at = o->batch + used;
