@@ -292,12 +292,9 @@ static void in_the_command(void)
 static int pin_here(void)
 {
 	int cpu = sched_getcpu();
-	cpu_set_t set;
 
 	T_ASSERT(cpu >= 0);
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	T_OK(sched_setaffinity(0, sizeof(set), &set));
+	T_OK(t_pin(cpu));
 	return cpu;
 }
 

@@ -95,6 +95,9 @@ pid_t t_child(void);
 
 uint64_t t_rand(void);
 
+/* Pins the calling process to cpu: 0, or -errno. */
+int t_pin(int cpu);
+
 /* A file of our own under /tmp (for ftok), removed when the test exits. */
 const char *t_tmpfile(const char *tag);
 

@@ -633,16 +633,6 @@ static void join_races_overwrite(void)
 	T_EQ(t_wait(kid), 128 + SIGKILL);
 }
 
-/* Pins the calling process to cpu; 0 or -errno. */
-static int pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 struct yielder {
 	const char *name;
 	int shmid, cpu, shares;	/* shares: another side is pinned to cpu too */
@@ -663,7 +653,7 @@ static int yield_sub(void *arg)
 	struct shmkit_sub *s;
 	uint64_t yields = UINT64_MAX;
 
-	if (pin_to(y->cpu) < 0 || shmkit_sub_open(y->name, 0, &s) < 0)
+	if (t_pin(y->cpu) < 0 || shmkit_sub_open(y->name, 0, &s) < 0)
 		return 2;
 	for (uint64_t t = 0; t < y->n; t++) {
 		char buf[64];
@@ -715,7 +705,7 @@ static void sharing_a_cpu(void)
 		id = make_topic(t_name(name, sizeof(name), "cpu"), 64, 16, 0, SHMKIT_TOPIC_BLOCK);
 		T_OK(id);
 		/* the publisher on the first cpu, the subscribers on the last */
-		T_OK(pin_to(cpus[0]));
+		T_OK(t_pin(cpus[0]));
 		T_OK(shmkit_pub_open(name, 0, &p));
 		for (int i = 0; i < nsubs; i++) {
 			y[i] = (struct yielder){ .name = name, .shmid = id, .cpu = cpus[ncpu - 1],
