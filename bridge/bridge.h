@@ -85,10 +85,9 @@
  * in 1 MiB packs, 10.5 in 32000-byte ones, 9.1 in 16 KiB ones, against
  * 8.2-9.7 for messages published straight, and the bridge's time over
  * direct's went from a median 1.20x to medians of 0.99-1.19x in twelve
- * runs. A large pack
- * reaches the server in pieces, one read each; 1 MiB packs made it take
- * twice the page faults of direct publishing (211,000 against 109,000
- * for 300,000 messages). Larger messages still pack up to BATCH_MAX: at
+ * runs. A large pack reaches the server in pieces, one read each; 1 MiB
+ * packs made it take twice the page faults of direct publishing (211,000
+ * against 109,000 for 300,000 messages). Larger messages still pack up to BATCH_MAX: at
  * 64 KiB, packs of two or three took 0.84-0.94x of direct's time, packs
  * of fifteen 0.70x. 64 B messages took 0.27x in 16 KiB packs, 0.30x in
  * 1 MiB ones.
