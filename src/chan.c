@@ -87,6 +87,7 @@
 #include "futex.h"
 #include "look.h"
 #include "owner.h"
+#include "prezero.h"
 #include "proc.h"
 #include "relax.h"
 #include "seg.h"
@@ -161,6 +162,7 @@ struct shmkit_chan {
 				   consumer: the tail, as last checked */
 	uint64_t next_rec;	/* consumer: the header word data_ready saw */
 	uint64_t rewind_at;	/* producer: where reserve next looks at rewinding */
+	struct prezero prezero;	/* producer: whether large reservations pay to zero first */
 	/*
 	 * Producer: 1 while a reservation is open. Consumer: how many
 	 * messages are peeked and not yet released (held); they lie from
@@ -859,6 +861,7 @@ static void set_side(struct shmkit_chan *ch, int role)
 	ch->peer = !ch->side;
 	ch->spin_ns = SPIN_NS;
 	ch->peer_sleep = &ch->hdr->sleep[ch->peer];
+	__shmkit_prezero_init(&ch->prezero, ch->cap);
 }
 
 SHMKIT_EXPORT
@@ -1085,6 +1088,9 @@ reserved:
 	ch->busy = 1;
 	ch->len = len;
 	*ptr = ch->ring + (ch->pos & ch->mask) + sizeof(struct __shmkit_rec);
+	/* large: the lines may be faster to write once zeroed (prezero.h) */
+	if (__shmkit_prezero_wanted(&ch->prezero, len))
+		__shmkit_prezero_bytes(*ptr, len);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "futex.h"
 #include "look.h"
 #include "owner.h"
+#include "prezero.h"
 #include "relax.h"
 #include "seg.h"
 #include "shmkit.h"
@@ -53,6 +54,7 @@ struct shmkit_pub {
 	int rescan;		/* block: joins changed since: scan before the next slot */
 	int busy;		/* a reservation is open */
 	uint64_t len;
+	struct prezero prezero;	/* whether large reservations pay to zero first */
 };
 
 struct shmkit_sub {
@@ -683,6 +685,7 @@ int shmkit_pub_open(const char *name, unsigned flags, struct shmkit_pub **out)
 	note_cpu(&p->t.hdr->pub_cpu);
 	shmkit_store_release(&p->t.hdr->published, p->pos);
 	p->rescan = 1;
+	__shmkit_prezero_init(&p->prezero, p->t.nslots * p->t.slot_size);
 	shmkit_store_release(&p->t.hdr->closed, 0);
 	/*
 	 * A predecessor that died between a message and its wake-up owed the
@@ -759,6 +762,9 @@ int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout
 	p->busy = 1;
 	p->len = len;
 	*ptr = payload_of(slot);
+	/* after T1's odd word, as the caller's own bytes (prezero.h) */
+	if (__shmkit_prezero_wanted(&p->prezero, len))
+		__shmkit_prezero_bytes(*ptr, len);
 	return 0;
 }
 
