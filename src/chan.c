@@ -1058,7 +1058,7 @@ static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
 SHMKIT_EXPORT
 int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms)
 {
-	uint64_t rec, start;
+	uint64_t rec, start, waited = 0;
 	int err;
 
 	if (!ch || !ptr || ch->side != __SHMKIT_SIDE_PROD)
@@ -1084,12 +1084,14 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 		return err;
 	if ((err = wait_ready(ch, rec + REC_END_WORD, remaining_ms(timeout_ms, start))) < 0)
 		return err;
+	if (__shmkit_prezero_timing(&ch->prezero))
+		waited = __shmkit_now_ns() - start;
 reserved:
 	ch->busy = 1;
 	ch->len = len;
 	*ptr = ch->ring + (ch->pos & ch->mask) + sizeof(struct __shmkit_rec);
 	/* large: the lines may be faster to write once zeroed (prezero.h) */
-	if (__shmkit_prezero_wanted(&ch->prezero, len))
+	if (__shmkit_prezero_wanted(&ch->prezero, len, waited))
 		__shmkit_prezero_bytes(*ptr, len);
 	return 0;
 }

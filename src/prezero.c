@@ -1,14 +1,6 @@
 /* Zeroing large reservations first, where it pays: see prezero.h. */
 #include "prezero.h"
-
-static uint64_t ticks(void)
-{
-#if defined(__x86_64__)
-	return __builtin_ia32_rdtsc();
-#else
-	return 0;
-#endif
-}
+#include "util.h"
 
 int __shmkit_prezero_possible(void)
 {
@@ -37,13 +29,19 @@ static void window_open(struct prezero *z, int on, uint64_t now, uint64_t len)
 {
 	z->win_on = (uint32_t)on;
 	z->win_start = now ? now : 1;
+	z->win_waited = 0;
 	z->win_bytes = len;
 	z->win_msgs = 1;
 }
 
-int __shmkit_prezero_wanted(struct prezero *z, uint64_t len)
+int __shmkit_prezero_timing(const struct prezero *z)
 {
-	uint64_t now;
+	return z->win_start != 0;
+}
+
+int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns)
+{
+	uint64_t now, span;
 
 	if (len < PREZERO_MIN_BYTES || !__shmkit_prezero_possible())
 		return 0;
@@ -54,17 +52,24 @@ int __shmkit_prezero_wanted(struct prezero *z, uint64_t len)
 		}
 		/* a trial begins, zeroing first */
 		z->n[0] = z->n[1] = 0;
-		window_open(z, 1, ticks(), len);
+		window_open(z, 1, __shmkit_now_ns(), len);
 		return 1;
 	}
+	z->win_waited += waited_ns;
 	if (z->win_bytes < PREZERO_WINDOW_BYTES || z->win_msgs < PREZERO_WINDOW_MSGS) {
 		z->win_bytes += len;
 		z->win_msgs++;
 		return (int)z->win_on;
 	}
-	/* the window ends where this reservation begins, after its wait */
-	now = ticks();
-	__shmkit_prezero_sample(z, (int)z->win_on, ((now - z->win_start) << 10) / z->win_bytes);
+	/*
+	 * The window ends where this reservation begins, after its wait; what
+	 * counts is the producer's own time in it, without its waits for room:
+	 * what it would take with a consumer that always keeps up.
+	 */
+	now = __shmkit_now_ns();
+	span = now - z->win_start;
+	span = span > z->win_waited ? span - z->win_waited : 0;
+	__shmkit_prezero_sample(z, (int)z->win_on, (span << 20) / z->win_bytes);
 	if (!z->win_start)
 		return (int)z->on;	/* that was the trial's last window */
 	/* the way with fewer windows next: they alternate */
@@ -86,14 +91,14 @@ static uint32_t median(uint32_t *v, unsigned n)
 	return v[n / 2];
 }
 
-void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ticks_per_kib)
+void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib)
 {
 	uint32_t plain, zeroing, on;
 
 	if (z->n[zeroed] >= PREZERO_SAMPLES)
 		return;
 	z->cost[zeroed][z->n[zeroed]++] =
-		ticks_per_kib > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks_per_kib;
+		ns_per_mib > UINT32_MAX ? UINT32_MAX : (uint32_t)ns_per_mib;
 	if (z->n[0] < PREZERO_SAMPLES || z->n[1] < PREZERO_SAMPLES)
 		return;
 	plain = median(z->cost[0], PREZERO_SAMPLES);

@@ -17,10 +17,11 @@
  *
  * So each producer finds out for itself. Now and then it runs a trial:
  * windows of its stream alternately with and without zeroing, each timed
- * by the wall clock from reservation to reservation (so waits for a
- * consumer that the zeroing slows down count against it), and it keeps
- * the faster way, by the median of each, until the next trial. Zeroing
- * must win by a tenth: it spends memory bandwidth.
+ * from reservation to reservation less the producer's waits for room
+ * (its own work: what it would take beside a consumer that always keeps
+ * up, and what a cpu per consumer would let it reach), and it keeps the
+ * faster way, by the median of each, until the next trial. Zeroing must
+ * win by a tenth: it spends memory bandwidth.
  *
  * All of it is private to the producer, which writes only its own
  * reservation. A zeroed reservation holds zeros until the caller writes,
@@ -47,13 +48,14 @@
 struct prezero {
 	uint64_t wait;		/* bytes to reserve before the next trial */
 	uint64_t hold;		/* the last hold's length */
-	uint64_t win_start;	/* clock at the open window's start; 0: no trial */
+	uint64_t win_start;	/* clock (ns) at the open window's start; 0: no trial */
+	uint64_t win_waited;	/* ns the producer waited for room in it since */
 	uint64_t win_bytes;	/* bytes reserved in the open window */
 	uint32_t win_msgs;
 	uint32_t win_on;	/* the open window zeroes */
 	uint32_t on;		/* outside trials: zero */
 	uint32_t n[2];		/* windows so far, [0] plain and [1] zeroing */
-	uint32_t cost[2][PREZERO_SAMPLES];	/* clock ticks per KiB */
+	uint32_t cost[2][PREZERO_SAMPLES];	/* ns of own work per MiB */
 	uint64_t trials;	/* trials finished, and how many chose to zero */
 	uint64_t chosen;
 };
@@ -66,16 +68,21 @@ void __shmkit_prezero_init(struct prezero *z, uint64_t cap);
 
 /*
  * At each reservation of len bytes, once it has room: 1 if the producer
- * should zero it (__shmkit_prezero_bytes), else 0. Keeps the trial's
+ * should zero it (__shmkit_prezero_bytes), else 0. waited_ns: how long
+ * this reservation waited for room, which the producer need time only
+ * while __shmkit_prezero_timing says so (else 0). Keeps the trial's
  * windows; outside trials a compare and a subtraction.
  */
-int __shmkit_prezero_wanted(struct prezero *z, uint64_t len);
+int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns);
+
+/* Whether a trial's window is open: the producer should time its waits. */
+int __shmkit_prezero_timing(const struct prezero *z);
 
 /* Zeroes len bytes at p with a string store (nothing where none exists). */
 void __shmkit_prezero_bytes(void *p, size_t len);
 
 /* One window's figure, as the trial takes it; apart so tests can feed it. */
-void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ticks_per_kib);
+void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib);
 
 /* Whether this build can zero this way at all (x86-64 only: rep stosb). */
 int __shmkit_prezero_possible(void);

@@ -743,6 +743,7 @@ SHMKIT_EXPORT
 int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout_ms)
 {
 	struct __shmkit_topic_slot *slot;
+	uint64_t start = 0;
 	int err;
 
 	if (!p || !ptr)
@@ -750,6 +751,8 @@ int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout
 	p->busy = 0;	/* a failed reserve drops the last one, as a channel's does */
 	if (len > p->t.max_msg)
 		return -EMSGSIZE;
+	if (__shmkit_prezero_timing(&p->prezero))
+		start = __shmkit_now_ns();
 	if (p->t.policy == __SHMKIT_TOPIC_BLOCK &&
 	    (err = wait_for(&p->t, timeout_ms, room_ready, evict_dead, pub_sleep, p,
 			    &p->t.hdr->wait_ns, &(struct waiter){ &p->t.hdr->pub_cpu,
@@ -763,7 +766,7 @@ int shmkit_pub_reserve(struct shmkit_pub *p, size_t len, void **ptr, int timeout
 	p->len = len;
 	*ptr = payload_of(slot);
 	/* after T1's odd word, as the caller's own bytes (prezero.h) */
-	if (__shmkit_prezero_wanted(&p->prezero, len))
+	if (__shmkit_prezero_wanted(&p->prezero, len, start ? __shmkit_now_ns() - start : 0))
 		__shmkit_prezero_bytes(*ptr, len);
 	return 0;
 }

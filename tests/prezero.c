@@ -86,7 +86,7 @@ static uint32_t trial(struct prezero *z, int slow_way)
 
 	while (z->trials == trials) {
 		T_ASSERT(++calls < 1000);
-		want = __shmkit_prezero_wanted(z, BIG);
+		want = __shmkit_prezero_wanted(z, BIG, 0);
 		if (z->trials != trials)
 			break;
 		if (want != last) {
@@ -109,6 +109,30 @@ static uint32_t trial(struct prezero *z, int slow_way)
 	return z->on;
 }
 
+/*
+ * A trial whose plain windows take long only waiting for room: before each
+ * reservation that falls in a plain window the caller spins 300 us and
+ * says it waited longer. Less its waits the plain way costs nothing, so
+ * zeroing cannot win; counted whole, the waits would make it win.
+ */
+static uint32_t waits_trial(struct prezero *z)
+{
+	uint64_t trials = z->trials;
+	int calls = 0;
+
+	while (z->trials == trials) {
+		uint64_t waited = 0;
+
+		T_ASSERT(++calls < 1000);
+		if (__shmkit_prezero_timing(z) && !z->win_on) {
+			spin_us(300);
+			waited = 1000000;
+		}
+		__shmkit_prezero_wanted(z, BIG, waited);
+	}
+	return z->on;
+}
+
 static void windows(void)
 {
 	struct prezero z;
@@ -118,27 +142,31 @@ static void windows(void)
 	if (!__shmkit_prezero_possible()) {
 		/* nothing to zero with: never asked, whatever the size */
 		for (int i = 0; i < 1000; i++)
-			T_EQ(__shmkit_prezero_wanted(&z, BIG), 0);
+			T_EQ(__shmkit_prezero_wanted(&z, BIG, 0), 0);
 		return;
 	}
 	/* small reservations: never zeroed, and they do not count */
 	for (int i = 0; i < 1000; i++)
-		T_EQ(__shmkit_prezero_wanted(&z, PREZERO_MIN_BYTES - 1), 0);
+		T_EQ(__shmkit_prezero_wanted(&z, PREZERO_MIN_BYTES - 1, 0), 0);
 	T_EQ(z.wait, 3 * BIG);
 	/* the first lap passes plainly, then the trial begins */
 	for (int i = 0; i < 2; i++)
-		T_EQ(__shmkit_prezero_wanted(&z, BIG), 0);
+		T_EQ(__shmkit_prezero_wanted(&z, BIG, 0), 0);
 	T_EQ(trial(&z, 0), 1);
 	/* the hold: the choice, for as many bytes as it lasts */
 	before = z.wait;
 	T_EQ(before, PREZERO_HOLD_FIRST);
 	for (uint64_t b = BIG; b < before; b += BIG)
-		T_EQ(__shmkit_prezero_wanted(&z, BIG), 1);
+		T_EQ(__shmkit_prezero_wanted(&z, BIG, 0), 1);
 	/* then a trial in which zeroing is the slow way */
 	T_EQ(trial(&z, 1), 0);
 	T_EQ(z.wait, PREZERO_HOLD_FIRST);
 	T_EQ(z.trials, 2);
 	T_EQ(z.chosen, 1);
+	/* waits for room are not the producer's work */
+	z.wait = 0;
+	T_EQ(waits_trial(&z), 0);
+	T_EQ(z.trials, 3);
 }
 
 /* Message i: its length, and how much more than that was reserved. */
