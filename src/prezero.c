@@ -69,6 +69,9 @@ int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns)
 	now = __shmkit_now_ns();
 	span = now - z->win_start;
 	span = span > z->win_waited ? span - z->win_waited : 0;
+	/* a window left open for hours must not wrap below */
+	if (span > UINT64_MAX >> 20)
+		span = UINT64_MAX >> 20;
 	__shmkit_prezero_sample(z, (int)z->win_on, (span << 20) / z->win_bytes);
 	if (!z->win_start)
 		return (int)z->on;	/* that was the trial's last window */
