@@ -34,16 +34,11 @@ static void window_open(struct prezero *z, int on, uint64_t now, uint64_t len)
 	z->win_msgs = 1;
 }
 
-int __shmkit_prezero_timing(const struct prezero *z)
-{
-	return z->win_start != 0;
-}
-
-int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns)
+int __shmkit_prezero_decide(struct prezero *z, uint64_t len, uint64_t waited_ns)
 {
 	uint64_t now, span;
 
-	if (len < PREZERO_MIN_BYTES || !__shmkit_prezero_possible())
+	if (!__shmkit_prezero_possible())
 		return 0;
 	if (!z->win_start) {
 		if (z->wait > len) {

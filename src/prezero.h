@@ -69,17 +69,27 @@ struct prezero {
  */
 void __shmkit_prezero_init(struct prezero *z, uint64_t cap);
 
+/* The large reservations' part of __shmkit_prezero_wanted. */
+int __shmkit_prezero_decide(struct prezero *z, uint64_t len, uint64_t waited_ns);
+
 /*
  * At each reservation of len bytes, once it has room: 1 if the producer
  * should zero it (__shmkit_prezero_bytes), else 0. waited_ns: how long
  * this reservation waited for room, which the producer need time only
  * while __shmkit_prezero_timing says so (else 0). Keeps the trial's
- * windows; outside trials a compare and a subtraction.
+ * windows; outside trials a compare and a subtraction. Inline, like the
+ * next, so that small messages pay one compare and no call.
  */
-int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns);
+static inline int __shmkit_prezero_wanted(struct prezero *z, uint64_t len, uint64_t waited_ns)
+{
+	return len >= PREZERO_MIN_BYTES && __shmkit_prezero_decide(z, len, waited_ns);
+}
 
 /* Whether a trial's window is open: the producer should time its waits. */
-int __shmkit_prezero_timing(const struct prezero *z);
+static inline int __shmkit_prezero_timing(const struct prezero *z)
+{
+	return z->win_start != 0;
+}
 
 /* Zeroes len bytes at p with a string store (nothing where none exists). */
 void __shmkit_prezero_bytes(void *p, size_t len);
