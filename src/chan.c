@@ -162,7 +162,11 @@ struct shmkit_chan {
 				   consumer: the tail, as last checked */
 	uint64_t next_rec;	/* consumer: the header word data_ready saw */
 	uint64_t rewind_at;	/* producer: where reserve next looks at rewinding */
-	struct prezero prezero;	/* producer: whether large reservations pay to zero first */
+	struct prezero prezero;	/* producer: whether zeroing ahead pays */
+	uint64_t zero_to;	/* producer: bytes below are zeroed or judged not to be */
+	uint64_t judged_at;	/* producer: pos at the last judgment */
+	uint64_t waited_ns;	/* producer: waits for room since then, while timed */
+	uint64_t zeroed;	/* producer: bytes zeroed ahead, for tests */
 	/*
 	 * Producer: 1 while a reservation is open. Consumer: how many
 	 * messages are peeked and not yet released (held); they lie from
@@ -221,6 +225,17 @@ static void rec_publish(struct shmkit_chan *ch, uint32_t len, uint64_t size)
 	/* P1 as well: who sees this tail sees the header (data_ready;
 	   model: weak-p1t) */
 	shmkit_store_release(&ch->hdr->hot[__SHMKIT_SIDE_PROD].pos, ch->pos);
+}
+
+/*
+ * Producer: a pad over the size bytes left before the ring's end. They are
+ * skipped, not written: the zeroing's judgment (zero_ahead) counts
+ * reserved bytes only, as if the producer had been there already.
+ */
+static void publish_pad(struct shmkit_chan *ch, uint64_t size)
+{
+	rec_publish(ch, SHMKIT_REC_PAD, size);
+	ch->judged_at += size;
 }
 
 /*
@@ -849,6 +864,7 @@ static int start_side(struct shmkit_chan *ch)
 	}
 	ch->pos = mine;
 	ch->peer_pos = theirs;
+	ch->zero_to = ch->judged_at = mine;
 	shmkit_store_release(&ch->hdr->cold[ch->side].closed, 0);
 	kick_peer(ch);
 	return 0;
@@ -1035,7 +1051,7 @@ static void maybe_rewind(struct shmkit_chan *ch, uint64_t rec)
 	if (head != ch->pos)
 		return;		/* data in the ring (or a bad head: space_ready judges) */
 	ch->peer_pos = head;
-	rec_publish(ch, SHMKIT_REC_PAD, ch->cap - off);
+	publish_pad(ch, ch->cap - off);
 }
 
 /*
@@ -1050,15 +1066,68 @@ static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
 
 	if (err < 0)
 		return err;
-	rec_publish(ch, SHMKIT_REC_PAD, room);
+	publish_pad(ch, room);
 	wake_peer(ch);
 	return 0;
+}
+
+/*
+ * Producer, reserving rec bytes at pos past what it has judged: judges the
+ * next block (prezero.h), and if zeroing pays, zeroes from the
+ * reservation's payload up to a block ahead, within the free bytes and
+ * this lap of the ring. Free means below peer_pos + cap: released by the
+ * consumer, as P2 (space_ready) read it, so the zeroing is ordered after
+ * the consumer's last reads there just as the reservation's own stores
+ * are, and no one reads those bytes until we publish over them. The word
+ * at pos, which a waiting consumer reads, is left alone (it is zero
+ * already). Judging by blocks, not by reservations, lets small messages
+ * gain too, at one compare each: a string store pays only over many
+ * lines, and its cost is spread over the block.
+ */
+static void zero_ahead(struct shmkit_chan *ch, uint64_t rec)
+{
+	uint64_t need = ch->pos + rec + REC_END_WORD, done = ch->zero_to, from, to, lim;
+	int on = __shmkit_prezero_decide(&ch->prezero, ch->pos - ch->judged_at, ch->waited_ns);
+
+	ch->judged_at = ch->pos;
+	ch->waited_ns = 0;
+	to = ch->pos + (PREZERO_BLOCK > need - ch->pos ? PREZERO_BLOCK : need - ch->pos);
+	if (!on) {
+		ch->zero_to = to;
+		return;
+	}
+	/* no less than need: the reservation had room */
+	lim = ch->peer_pos + ch->cap;
+	if (to > lim)
+		to = lim;
+	ch->zero_to = to;
+	/* the end word may fall on the next lap's first word: rec_publish's */
+	lim = ch->pos - (ch->pos & ch->mask) + ch->cap;
+	if (to > lim)
+		to = lim;
+	from = ch->pos + sizeof(struct __shmkit_rec);
+	if ((int64_t)(done - from) > 0)
+		from = done;	/* zeroed already, or judged plain: left */
+	if ((int64_t)(to - from) > 0) {
+		__shmkit_prezero_bytes(ch->ring + (from & ch->mask), to - from);
+		ch->zeroed += to - from;
+	}
+}
+
+void __shmkit_chan_prezero_force(struct shmkit_chan *ch, int on)
+{
+	__shmkit_prezero_force(&ch->prezero, on);
+}
+
+uint64_t __shmkit_chan_prezero_zeroed(const struct shmkit_chan *ch)
+{
+	return ch->zeroed;
 }
 
 SHMKIT_EXPORT
 int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int timeout_ms)
 {
-	uint64_t rec, start, waited = 0;
+	uint64_t rec, start;
 	int err;
 
 	if (!ch || !ptr || ch->side != __SHMKIT_SIDE_PROD)
@@ -1085,14 +1154,14 @@ int shmkit_chan_reserve(struct shmkit_chan *ch, size_t len, void **ptr, int time
 	if ((err = wait_ready(ch, rec + REC_END_WORD, remaining_ms(timeout_ms, start))) < 0)
 		return err;
 	if (__shmkit_prezero_timing(&ch->prezero))
-		waited = __shmkit_now_ns() - start;
+		ch->waited_ns += __shmkit_now_ns() - start;
 reserved:
 	ch->busy = 1;
 	ch->len = len;
 	*ptr = ch->ring + (ch->pos & ch->mask) + sizeof(struct __shmkit_rec);
-	/* large: the lines may be faster to write once zeroed (prezero.h) */
-	if (__shmkit_prezero_wanted(&ch->prezero, len, waited))
-		__shmkit_prezero_bytes(*ptr, len);
+	/* once a block: the lines may be faster to write zeroed (prezero.h) */
+	if ((int64_t)(ch->pos + rec + REC_END_WORD - ch->zero_to) > 0)
+		zero_ahead(ch, rec);
 	return 0;
 }
 
@@ -1323,7 +1392,7 @@ static int room_ready(struct shmkit_chan *ch, uint64_t room)
 	if (rec > ch->cap - off) {
 		if ((r = space_ready(ch, ch->cap - off + REC_END_WORD)) <= 0)
 			return r;
-		rec_publish(ch, SHMKIT_REC_PAD, ch->cap - off);
+		publish_pad(ch, ch->cap - off);
 		wake_peer(ch);
 	}
 	return space_ready(ch, rec + REC_END_WORD);

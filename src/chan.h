@@ -117,6 +117,10 @@ _Static_assert(SHMKIT_HDR_SIZE + sizeof(struct __shmkit_chan_hdr) <= SHMKIT_CHAN
 struct shmkit_chan;
 /* The ring a handle uses, for tests that check pointers stay inside it. */
 void __shmkit_chan_ring(const struct shmkit_chan *ch, const void **start, size_t *len);
+/* For tests (prezero.h): a producer that zeroes ahead always (on) or
+   never, and how many bytes it has zeroed. */
+void __shmkit_chan_prezero_force(struct shmkit_chan *ch, int on);
+uint64_t __shmkit_chan_prezero_zeroed(const struct shmkit_chan *ch);
 
 /*
  * For judging a segment's state (info.c): does the channel in the named

@@ -1,6 +1,6 @@
 /*
- * Zeroing a large reservation with a string store before the producer
- * writes it, where that pays.
+ * Zeroing ring bytes with a string store before the producer writes them,
+ * where that pays.
  *
  * Why: a ring's lines were last read by the other side. On some hosts a
  * plain store to such a line waits for the other core to give it up, and
@@ -10,22 +10,33 @@
  * Measured on an AMD EPYC (family 26 model 2, two vCPUs, cache line round
  * trip about 580 ns), a producer filling its reservations in place ran at
  * about 5 GB/s at every size from 4 KiB to 1 MiB; zeroing each first, at
- * 10 GB/s for 16 KiB, 21 GB/s for 64 KiB and 25 GB/s for 1 MiB. At 4 and
- * 8 KiB the zeroing cost more than it saved. Other hosts may gain nothing
- * and pay for the extra pass, and a caller that reserves much and writes
- * little pays for bytes it never touches.
+ * 10 GB/s for 16 KiB, 21 GB/s for 64 KiB and 25 GB/s for 1 MiB. Zeroing
+ * each reservation of 4 or 8 KiB cost more than it saved; zeroing 64 KiB
+ * blocks ahead of the producer, whatever its messages' size, paid for
+ * small ones too: 1 KiB copied 2.3 -> 7.5-7.8 GB/s, zero-copy 2.4-2.6 ->
+ * 4.1-7.6, 16 KiB zero-copy 10.6 -> 15.6. On the same host, in the hours
+ * its line round trip read 180-200 ns, plain stores were fast, and zeroing
+ * made 4 to 64 KiB zero-copy streams 15-35% slower. Other hosts may gain
+ * nothing and pay for the extra pass, and a caller that reserves much and
+ * writes little pays for bytes it never touches.
  *
  * So each producer finds out for itself. Now and then it runs a trial:
  * windows of its stream alternately with and without zeroing, each timed
- * from reservation to reservation less the producer's waits for room
- * (its own work: what it would take beside a consumer that always keeps
- * up, and what a cpu per consumer would let it reach), and it keeps the
- * faster way, by the median of each, until the next trial. Zeroing must
- * win by a tenth: it spends memory bandwidth.
+ * from judgment to judgment less the producer's waits for room (its own
+ * work: what it would take beside a consumer that always keeps up, and
+ * what a cpu per consumer would let it reach), and it keeps the faster
+ * way, by the median of each, until the next trial. Zeroing must win by a
+ * tenth (it spends memory bandwidth), and only a producer that sets the
+ * pace, working for at least half of its plain windows, zeroes at all.
  *
- * All of it is private to the producer, which writes only its own
- * reservation. A zeroed reservation holds zeros until the caller writes,
- * another one old bytes: shmkit promises neither.
+ * A channel's producer judges once per PREZERO_BLOCK bytes of the ring
+ * and zeroes from its reservation up to a block ahead, within the bytes
+ * the consumer has released (chan.c, zero_ahead). A topic's publisher
+ * judges and zeroes each reservation of PREZERO_MIN_BYTES or more: its
+ * slots are shared by every subscriber, and a slot's neighbours may still
+ * be read. Either writes only bytes that are its own until it publishes.
+ * A zeroed reservation holds zeros until the caller writes, another one
+ * old bytes: shmkit promises neither.
  */
 #ifndef SHMKIT_PREZERO_H
 #define SHMKIT_PREZERO_H
@@ -33,14 +44,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reservations smaller than this are never zeroed and do not count. */
+/* A topic's reservations smaller than this are never zeroed and do not
+   count (a topic zeroes its reservations; a channel, blocks ahead). */
 #define PREZERO_MIN_BYTES (16u << 10)
+/* A channel's producer judges, and zeroes ahead, this many bytes at once. */
+#define PREZERO_BLOCK (64u << 10)
 /* A trial's window: at least this many bytes and reservations. Short,
    so that a trial ends within a few hundred messages of 64 KiB: with
    1 MiB windows, publishers of shmkit bench's fan-out lived through
    their whole run in a trial. The median copes with the noise. */
 #define PREZERO_WINDOW_BYTES (256u << 10)
 #define PREZERO_WINDOW_MSGS 4u
+/* The least share of its plain windows (per mille) a producer must work,
+   not wait for room, to zero: below it, it does not set the pace. */
+#define PREZERO_BUSY_MIN 500
 /* Windows of each way per trial; the median shrugs off two bad ones. */
 #define PREZERO_SAMPLES 5
 /* Bytes reserved between trials: the first hold, then doubling while
@@ -59,6 +76,7 @@ struct prezero {
 	uint32_t on;		/* outside trials: zero */
 	uint32_t n[2];		/* windows so far, [0] plain and [1] zeroing */
 	uint32_t cost[2][PREZERO_SAMPLES];	/* ns of own work per MiB */
+	uint32_t busy[2][PREZERO_SAMPLES];	/* own work per mille of the window */
 	uint64_t trials;	/* trials finished, and how many chose to zero */
 	uint64_t chosen;
 };
@@ -69,7 +87,11 @@ struct prezero {
  */
 void __shmkit_prezero_init(struct prezero *z, uint64_t cap);
 
-/* The large reservations' part of __shmkit_prezero_wanted. */
+/*
+ * Whether to zero, len bytes after the last judgment (a topic's large
+ * reservation; a channel's block, pads not counted), having waited
+ * waited_ns for room since: 1 or 0. Keeps the trial's windows.
+ */
 int __shmkit_prezero_decide(struct prezero *z, uint64_t len, uint64_t waited_ns);
 
 /*
@@ -94,8 +116,15 @@ static inline int __shmkit_prezero_timing(const struct prezero *z)
 /* Zeroes len bytes at p with a string store (nothing where none exists). */
 void __shmkit_prezero_bytes(void *p, size_t len);
 
-/* One window's figure, as the trial takes it; apart so tests can feed it. */
-void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib);
+/*
+ * One window's figures, as the trial takes them (apart so tests can feed
+ * them): the producer's own work per MiB, and its share of the window.
+ */
+void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib,
+			    uint32_t busy);
+
+/* For tests: zero always (on) or never, and hold that without trials. */
+void __shmkit_prezero_force(struct prezero *z, int on);
 
 /* Whether this build can zero this way at all (x86-64 only: rep stosb). */
 int __shmkit_prezero_possible(void);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "harness.h"
 #include "prezero.h"
 
@@ -19,8 +20,8 @@
 static void feed(struct prezero *z, const uint32_t *plain, const uint32_t *zero)
 {
 	for (int i = 0; i < PREZERO_SAMPLES; i++) {
-		__shmkit_prezero_sample(z, 0, plain[i]);
-		__shmkit_prezero_sample(z, 1, zero[i]);
+		__shmkit_prezero_sample(z, 0, plain[i], 1000);
+		__shmkit_prezero_sample(z, 1, zero[i], 1000);
 	}
 }
 
@@ -55,10 +56,22 @@ static void judgment(void)
 	/* two wild windows of five move neither median */
 	feed(&z, odd_plain, odd_zero);
 	T_EQ(z.on, 1);
+	/* a producer that mostly waited for room in its plain windows does
+	   not set the pace: zeroing would not speed the stream */
+	for (int i = 0; i < PREZERO_SAMPLES; i++) {
+		__shmkit_prezero_sample(&z, 0, 100, i < 2 ? 1000 : PREZERO_BUSY_MIN - 1);
+		__shmkit_prezero_sample(&z, 1, 50, 1000);
+	}
+	T_EQ(z.on, 0);
+	for (int i = 0; i < PREZERO_SAMPLES; i++) {
+		__shmkit_prezero_sample(&z, 0, 100, i < 2 ? 0 : PREZERO_BUSY_MIN);
+		__shmkit_prezero_sample(&z, 1, 50, 0);
+	}
+	T_EQ(z.on, 1);
 	/* a sample beyond the five of its way waits for the other way */
 	__shmkit_prezero_init(&z, 0);
 	for (int i = 0; i < 2 * PREZERO_SAMPLES; i++)
-		__shmkit_prezero_sample(&z, 1, 10);
+		__shmkit_prezero_sample(&z, 1, 10, 1000);
 	T_EQ(z.n[1], PREZERO_SAMPLES);
 	T_EQ(z.trials, 0);
 	hold = z.hold;
@@ -242,6 +255,97 @@ static void chan_stream(void)
 	T_OK(shmkit_chan_close(ch));
 }
 
+/*
+ * A channel's producer zeroes blocks ahead of its reservations (forced on
+ * here, so that it does whatever the host): random sizes of 0 to 3 KiB,
+ * one in sixteen up to a quarter ring, most reserved longer than sent,
+ * through a ring as small as a block, so the zeroing is cut short by the
+ * bytes the consumer has not released and by the ring's end, with pauses
+ * in which the consumer catches up and the producer rewinds. The consumer
+ * holds up to AHEAD_HOLD messages at once and checks each again as it
+ * releases it: zeroing that reached a byte not yet released fails there.
+ * Forced off, the same stream zeroes nothing.
+ */
+#define AHEAD_RING PREZERO_BLOCK
+#define AHEAD_HOLD 8
+
+struct ahead_cfg {
+	char name[64];
+	uint64_t count;
+	int on;
+};
+
+static size_t ahead_len(uint64_t i)
+{
+	uint64_t r = t_mix(i ^ 0x5a5a5a5a);
+
+	return (size_t)(r >> 8) % (r % 16 ? 3072 : AHEAD_RING / 4);
+}
+
+static int ahead_producer(void *arg)
+{
+	const struct ahead_cfg *c = arg;
+	struct shmkit_chan *ch;
+	void *w;
+
+	alarm(120);
+	T_OK(shmkit_chan_open(c->name, SHMKIT_PRODUCER, &ch));
+	__shmkit_chan_prezero_force(ch, c->on);
+	for (uint64_t i = 0; i < c->count; i++) {
+		size_t len = ahead_len(i), more = (size_t)(t_mix(~i) % 512);
+
+		T_OK(shmkit_chan_reserve(ch, len + more, &w, 10000));
+		payload_fill(w, len, i);
+		T_OK(shmkit_chan_commit(ch, len));
+		if (i % 2048 == 2047)
+			usleep(2000);
+	}
+	if (c->on && __shmkit_prezero_possible())
+		T_ASSERT(__shmkit_chan_prezero_zeroed(ch) > 0);
+	else
+		T_EQ(__shmkit_chan_prezero_zeroed(ch), 0);
+	T_OK(shmkit_chan_close(ch));
+	return 0;
+}
+
+static void chan_ahead(int on)
+{
+	struct ahead_cfg c = { .on = on };
+	struct shmkit_chan *ch;
+	const void *held[AHEAD_HOLD];
+	size_t n, lens[AHEAD_HOLD];
+	uint64_t first = 0;
+	int nheld = 0;
+	pid_t pid;
+
+	c.count = t_scale(1u << 15);
+	if (c.count < 4096)
+		c.count = 4096;
+	t_name(c.name, sizeof(c.name), "pz-ahead");
+	T_OK(t_track(shmkit_chan_create(c.name, AHEAD_RING, SHMKIT_MODE_DEFAULT, 0)));
+	T_OK(shmkit_chan_open(c.name, SHMKIT_CONSUMER, &ch));
+	pid = t_fork(ahead_producer, &c);
+	for (uint64_t i = 0; i < c.count; i++) {
+		T_OK(shmkit_chan_peek_ahead(ch, &held[nheld], &n, NULL, 10000));
+		T_EQ(n, ahead_len(i));
+		T_PAYLOAD(held[nheld], n, i);
+		lens[nheld++] = n;
+		/* hold 1 to AHEAD_HOLD, as many as the sequence says */
+		if (nheld < AHEAD_HOLD && t_mix(i * 7) % AHEAD_HOLD >= (uint64_t)nheld &&
+		    i + 1 < c.count)
+			continue;
+		for (int k = 0; k < nheld; k++) {
+			T_PAYLOAD(held[k], lens[k], first + (uint64_t)k);
+			T_OK(shmkit_chan_release(ch));
+		}
+		first = i + 1;
+		nheld = 0;
+	}
+	T_EQ(shmkit_chan_peek(ch, &held[0], &n, 10000), -SHMKIT_EEOF);
+	T_EQ(t_wait(pid), 0);
+	T_OK(shmkit_chan_close(ch));
+}
+
 #define TOPIC_MAX (64u << 10)
 
 struct topic_cfg {
@@ -302,6 +406,8 @@ int main(void)
 	judgment();
 	windows();
 	chan_stream();
+	chan_ahead(1);
+	chan_ahead(0);
 	topic_stream();
 	printf("prezero: ok\n");
 	return 0;
