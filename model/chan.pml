@@ -147,7 +147,11 @@
  * would hide the reorderings only a deep buffer allows. At most 10.
  */
 #ifndef BUF
+#ifdef ZERO_AHEAD
+#define BUF (MAXLEN + 5 + CAP - 1)	/* and up to CAP - 1 zeroed words */
+#else
 #define BUF (MAXLEN + 5)
+#endif
 #endif
 #define WSMOD 8			/* wake_seq counts modulo this: see futex_wait */
 
@@ -739,6 +743,44 @@ inline write_payload() {
 }
 
 /*
+ * -DZERO_AHEAD: zero_ahead, with every judgment "zero" (the trial is the
+ * producer's private arithmetic): relaxed stores of the empty word from
+ * the reservation's first payload word up to CAP words past pos (the
+ * block: the whole ring here), no further than the cached head allows
+ * (peer + CAP) or the ring's end. The C code zeroes only when a
+ * reservation passes the last block, and only bytes not zeroed before:
+ * a subset of these stores. -DZERO_NO_LIMIT, a mutant: without the
+ * cached head's limit.
+ */
+#ifdef ZERO_AHEAD
+inline zero_ahead() {
+	atomic {
+		need = pos + CAP;
+#ifndef ZERO_NO_LIMIT
+		if
+		:: need > peer + CAP -> need = peer + CAP
+		:: else
+		fi;
+#endif
+		if
+		:: need > pos - (pos & MASK) + CAP -> need = pos - (pos & MASK) + CAP
+		:: else
+		fi;
+		i = 1
+	};
+	do
+	:: atomic {
+		pos + i < need ->
+		assert(APART(pos + i, 1, g_hold_lo, g_hold_n));
+		store(P, (pos + i) & MASK, 0, RLX);
+		i++
+	   }
+	:: else -> i = 0; need = 0; break
+	od
+}
+#endif
+
+/*
  * committed_end, in shmkit_chan_open: from the stored tail t, over marked
  * headers. Every marked word it meets must be the genuine header of its
  * position, and the walk must end at an unmarked word, never at one of
@@ -917,6 +959,9 @@ restart:
 			reserve();
 			if
 			:: err == 0 ->
+#ifdef ZERO_AHEAD
+				zero_ahead();
+#endif
 				write_payload();
 				rec_publish(ln, 1 + ln);	/* commit */
 				rec = 0;
