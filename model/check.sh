@@ -63,14 +63,12 @@ weak-c2|assert|-DWMM -DN=2 -DW_C2=1|C2: release's store_release of the head made
 rewind|pass|-DTSO -DN=4 -DREWIND|the producer may pad to the ring's end whenever it finds the ring empty (maybe_rewind)
 mutant-rewind-busy|assert|-DTSO -DN=4 -DREWIND -DREWIND_BUSY|a rewinding pad without the empty-ring test
 zero-ahead|pass|-DTSO -DN=4 -DZERO_AHEAD|the producer zeroes the free words ahead of each reservation (zero_ahead), up to its cached head
-zero-ahead-wmm|pass|-DWMM -DN=2 -DZERO_AHEAD|zeroing ahead, C11 / Armv8 ordering
 mutant-zero-no-limit|assert|-DTSO -DN=4 -DZERO_AHEAD -DZERO_NO_LIMIT|zeroing ahead past the cached head (peer + CAP)
 readahead|pass|-DTSO -DAHEAD -DHOLD=3 -DN=3|read-ahead: two records held with a pad between, a wait for a third (its timeout), released oldest first
 readahead-wmm|pass|-DWMM -DAHEAD -DN=2|read-ahead, C11 / Armv8: two records held (no ring reuse at N=2)
 readahead-crash-consumer|pass|-DTSO -DAHEAD -DN=2 -DCRASH_C|read-ahead, consumer killed: a successor gets every held record again, in order
 readahead-release-all|assert|-DTSO -DAHEAD -DN=4 -DRELEASE_ALL|release publishes the head past every held record (ahead), not the oldest
 readahead-pad-at-once|assert|-DTSO -DAHEAD -DN=4 -DPAD_AT_ONCE|a pad after a held record handed back at once, as at the head
-readahead-zero-ahead|pass|-DTSO -DAHEAD -DTINY -DN=4 -DZERO_AHEAD|read-ahead with zeroing ahead: held records are never zeroed
 readahead-no-next-held|assert|-DTSO -DAHEAD -DN=3 -DNO_NEXT_HELD|release with more held as before read-ahead: no next_held, no pad passed
 owner|pass|-DWMM|owner.pml: a side closed and two openers racing for it (C11 / Armv8)
 owner-kill|pass|-DWMM -DKILL|owner.pml: the same, the owner killed instead
@@ -96,6 +94,8 @@ EOF
 		cat <<'EOF'
 full-mutant-open-no-kick-p|deadlock|-DTSO -DN=2 -DCRASH_P -DOPEN_NO_KICK|the same as mutant-open-no-kick-c, the producer killed
 full-zero-ahead-crash-consumer|pass|-DTSO -DN=2 -DCRASH_C -DZERO_AHEAD|zeroing ahead, consumer killed: its successor reads what it had not released
+full-zero-ahead-wmm|pass|-DWMM -DN=2 -DZERO_AHEAD|zeroing ahead, C11 / Armv8 ordering
+full-readahead-zero-ahead|pass|-DTSO -DAHEAD -DTINY -DN=4 -DZERO_AHEAD|read-ahead with zeroing ahead: held records are never zeroed
 full-rewind-crash-producer|pass|-DTSO -DN=2 -DCRASH_P -DREWIND|rewinding, producer killed at any step, restarted
 full-nocrash|pass|-DTSO -DN=4|no crash, safety only: what nocrash-eos checks, with invalid end states named as such
 full-crash-producer-n3|pass|-DTSO -DN=3 -DCRASH_P|producer crash, three messages
