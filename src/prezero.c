@@ -42,7 +42,7 @@ static void window_open(struct prezero *z, int on, uint64_t now, uint64_t len)
 
 int __shmkit_prezero_decide(struct prezero *z, uint64_t len, uint64_t waited_ns)
 {
-	uint64_t now, span, own;
+	uint64_t now, span;
 
 	if (!__shmkit_prezero_possible())
 		return 0;
@@ -69,12 +69,11 @@ int __shmkit_prezero_decide(struct prezero *z, uint64_t len, uint64_t waited_ns)
 	 */
 	now = __shmkit_now_ns();
 	span = now - z->win_start;
-	own = span > z->win_waited ? span - z->win_waited : 0;
+	span = span > z->win_waited ? span - z->win_waited : 0;
 	/* a window left open for hours must not wrap below */
-	if (own > UINT64_MAX >> 20)
-		own = UINT64_MAX >> 20;
-	__shmkit_prezero_sample(z, (int)z->win_on, (own << 20) / z->win_bytes,
-				span ? (uint32_t)(own * 1000 / span) : 1000);
+	if (span > UINT64_MAX >> 20)
+		span = UINT64_MAX >> 20;
+	__shmkit_prezero_sample(z, (int)z->win_on, (span << 20) / z->win_bytes);
 	if (!z->win_start)
 		return (int)z->on;	/* that was the trial's last window */
 	/* the way with fewer windows next: they alternate */
@@ -96,28 +95,19 @@ static uint32_t median(uint32_t *v, unsigned n)
 	return v[n / 2];
 }
 
-void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib,
-			    uint32_t busy)
+void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib)
 {
 	uint32_t plain, zeroing, on;
 
 	if (z->n[zeroed] >= PREZERO_SAMPLES)
 		return;
-	z->busy[zeroed][z->n[zeroed]] = busy;
 	z->cost[zeroed][z->n[zeroed]++] =
 		ns_per_mib > UINT32_MAX ? UINT32_MAX : (uint32_t)ns_per_mib;
 	if (z->n[0] < PREZERO_SAMPLES || z->n[1] < PREZERO_SAMPLES)
 		return;
 	plain = median(z->cost[0], PREZERO_SAMPLES);
 	zeroing = median(z->cost[1], PREZERO_SAMPLES);
-	/*
-	 * A tenth faster, and only for a producer that sets the pace: one
-	 * that mostly waits for room gains nothing by working less, and its
-	 * own time, what is left of its windows after the waits, is too
-	 * short to judge by.
-	 */
-	on = (uint64_t)zeroing * 10 < (uint64_t)plain * 9 &&
-	     median(z->busy[0], PREZERO_SAMPLES) >= PREZERO_BUSY_MIN;
+	on = (uint64_t)zeroing * 10 < (uint64_t)plain * 9;
 	/* the same answer again: ask half as often; a new one: soon */
 	if (z->trials && on == z->on)
 		z->hold = z->hold * 2 > PREZERO_HOLD_MAX ? PREZERO_HOLD_MAX : z->hold * 2;

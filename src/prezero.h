@@ -26,8 +26,7 @@
  * work: what it would take beside a consumer that always keeps up, and
  * what a cpu per consumer would let it reach), and it keeps the faster
  * way, by the median of each, until the next trial. Zeroing must win by a
- * tenth (it spends memory bandwidth), and only a producer that sets the
- * pace, working for at least half of its plain windows, zeroes at all.
+ * tenth: it spends memory bandwidth.
  *
  * A channel's producer judges once per PREZERO_BLOCK bytes of the ring
  * and zeroes from its reservation up to a block ahead, within the bytes
@@ -55,9 +54,6 @@
    their whole run in a trial. The median copes with the noise. */
 #define PREZERO_WINDOW_BYTES (256u << 10)
 #define PREZERO_WINDOW_MSGS 4u
-/* The least share of its plain windows (per mille) a producer must work,
-   not wait for room, to zero: below it, it does not set the pace. */
-#define PREZERO_BUSY_MIN 500
 /* Windows of each way per trial; the median shrugs off two bad ones. */
 #define PREZERO_SAMPLES 5
 /* Bytes reserved between trials: the first hold, then doubling while
@@ -76,7 +72,6 @@ struct prezero {
 	uint32_t on;		/* outside trials: zero */
 	uint32_t n[2];		/* windows so far, [0] plain and [1] zeroing */
 	uint32_t cost[2][PREZERO_SAMPLES];	/* ns of own work per MiB */
-	uint32_t busy[2][PREZERO_SAMPLES];	/* own work per mille of the window */
 	uint64_t trials;	/* trials finished, and how many chose to zero */
 	uint64_t chosen;
 };
@@ -116,12 +111,8 @@ static inline int __shmkit_prezero_timing(const struct prezero *z)
 /* Zeroes len bytes at p with a string store (nothing where none exists). */
 void __shmkit_prezero_bytes(void *p, size_t len);
 
-/*
- * One window's figures, as the trial takes them (apart so tests can feed
- * them): the producer's own work per MiB, and its share of the window.
- */
-void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib,
-			    uint32_t busy);
+/* One window's figure, as the trial takes it; apart so tests can feed it. */
+void __shmkit_prezero_sample(struct prezero *z, int zeroed, uint64_t ns_per_mib);
 
 /* For tests: zero always (on) or never, and hold that without trials. */
 void __shmkit_prezero_force(struct prezero *z, int on);
