@@ -1086,17 +1086,17 @@ static int pad_to_end(struct shmkit_chan *ch, int timeout_ms)
  */
 static void zero_ahead(struct shmkit_chan *ch, uint64_t rec)
 {
-	uint64_t need = ch->pos + rec + REC_END_WORD, done = ch->zero_to, from, to, lim;
+	uint64_t own = rec + REC_END_WORD, done = ch->zero_to, from, to, lim;
 	int on = __shmkit_prezero_decide(&ch->prezero, ch->pos - ch->judged_at, ch->waited_ns);
 
 	ch->judged_at = ch->pos;
 	ch->waited_ns = 0;
-	to = ch->pos + (PREZERO_BLOCK > need - ch->pos ? PREZERO_BLOCK : need - ch->pos);
+	to = ch->pos + (own > PREZERO_BLOCK ? own : PREZERO_BLOCK);
 	if (!on) {
 		ch->zero_to = to;
 		return;
 	}
-	/* no less than need: the reservation had room */
+	/* still no less than pos + own: the reservation had room */
 	lim = ch->peer_pos + ch->cap;
 	if (to > lim)
 		to = lim;

@@ -198,6 +198,7 @@ static uint64_t stream_msgs(size_t max)
 struct chan_cfg {
 	char name[64];
 	uint64_t count;
+	int on;		/* chan_ahead: zeroing forced on, else off */
 };
 
 static int chan_producer(void *arg)
@@ -257,12 +258,6 @@ static void chan_stream(void)
 #define AHEAD_RING PREZERO_BLOCK
 #define AHEAD_HOLD 8
 
-struct ahead_cfg {
-	char name[64];
-	uint64_t count;
-	int on;
-};
-
 static size_t ahead_len(uint64_t i)
 {
 	uint64_t r = t_mix(i ^ 0x5a5a5a5a);
@@ -272,7 +267,7 @@ static size_t ahead_len(uint64_t i)
 
 static int ahead_producer(void *arg)
 {
-	const struct ahead_cfg *c = arg;
+	const struct chan_cfg *c = arg;
 	struct shmkit_chan *ch;
 	void *w;
 
@@ -298,7 +293,7 @@ static int ahead_producer(void *arg)
 
 static void chan_ahead(int on)
 {
-	struct ahead_cfg c = { .on = on };
+	struct chan_cfg c = { .on = on };
 	struct shmkit_chan *ch;
 	const void *held[AHEAD_HOLD];
 	size_t n, lens[AHEAD_HOLD];
